@@ -1,0 +1,91 @@
+//! Errors of the library: one enum, with a [`Result`] alias.
+
+use std::path::PathBuf;
+
+/// Where a problem in an input was found: the file (if any), the 1-based line
+/// and, where known, the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The file, or `None` for an in-memory reader.
+    pub path: Option<PathBuf>,
+    /// The 1-based line number.
+    pub line: u64,
+    /// The field the problem is in, when it is in one.
+    pub field: Option<String>,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.path {
+            Some(p) => write!(f, "{}:{}", p.display(), self.line)?,
+            None => write!(f, "line {}", self.line)?,
+        }
+        if let Some(field) = &self.field {
+            write!(f, ": field `{field}`")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every error `dora-core` returns.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A line of an event file is not a valid `dora.events/v1` event.
+    #[error("{location}: {message}")]
+    InvalidEvent {
+        /// Where the bad line is.
+        location: Location,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// An event file holds no event at all.
+    #[error("{}: no events (the input is empty)", display_path(.path))]
+    EmptyInput {
+        /// The file, or `None` for an in-memory reader.
+        path: Option<PathBuf>,
+    },
+    /// Reading an input failed.
+    #[error("{}: {source}", display_path(.path))]
+    Io {
+        /// The file, or `None` for an in-memory reader.
+        path: Option<PathBuf>,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An option given to the engine is not usable (bad window, pattern, zone...).
+    #[error("invalid option `{option}`: {message}")]
+    InvalidOption {
+        /// The option's name, as the CLI flag without dashes.
+        option: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The grouping or statistics step failed inside polars.
+    #[error("computing statistics failed: {0}")]
+    Compute(String),
+}
+
+fn display_path(path: &Option<PathBuf>) -> String {
+    match path {
+        Some(p) => p.display().to_string(),
+        None => "<input>".to_string(),
+    }
+}
+
+impl Error {
+    /// The error for an option value that cannot be used.
+    pub(crate) fn option(option: &'static str, message: impl Into<String>) -> Self {
+        Error::InvalidOption { option, message: message.into() }
+    }
+}
+
+impl From<polars::error::PolarsError> for Error {
+    fn from(e: polars::error::PolarsError) -> Self {
+        Error::Compute(e.to_string())
+    }
+}
+
+/// The result type of `dora-core`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

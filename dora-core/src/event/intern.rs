@@ -1,0 +1,95 @@
+//! Compact string interning: every distinct string stored once in one arena,
+//! found again through a hash table of indexes.
+
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
+
+/// Maps strings to dense `u32` indexes, in order of first sight.
+#[derive(Clone, Default)]
+pub(crate) struct Interner {
+    arena: String,
+    ends: Vec<usize>,
+    table: HashTable<u32>,
+}
+
+impl std::fmt::Debug for Interner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Interner").field("len", &self.len()).finish()
+    }
+}
+
+#[inline]
+fn hash(s: &str) -> u64 {
+    FxBuildHasher.hash_one(s)
+}
+
+impl Interner {
+    /// The number of distinct strings.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The string of an index returned by [`Interner::intern`].
+    #[inline]
+    pub fn resolve(&self, index: u32) -> &str {
+        let i = index as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.arena[start..self.ends[i]]
+    }
+
+    /// The index of `s`, if it was interned.
+    pub fn get(&self, s: &str) -> Option<u32> {
+        self.table.find(hash(s), |&i| self.resolve(i) == s).copied()
+    }
+
+    /// The index of `s`, adding it when new.
+    #[inline]
+    pub fn intern(&mut self, s: &str) -> u32 {
+        let h = hash(s);
+        let Self { arena, ends, table } = self;
+        let resolve = |i: u32| {
+            let i = i as usize;
+            let start = if i == 0 { 0 } else { ends[i - 1] };
+            &arena[start..ends[i]]
+        };
+        if let Some(&i) = table.find(h, |&i| resolve(i) == s) {
+            return i;
+        }
+        let index = u32::try_from(ends.len()).expect("more than 4 billion distinct strings");
+        arena.push_str(s);
+        ends.push(arena.len());
+        let (arena, ends) = (&*arena, &*ends);
+        table.insert_unique(h, index, |&i| {
+            let i = i as usize;
+            let start = if i == 0 { 0 } else { ends[i - 1] };
+            hash(&arena[start..ends[i]])
+        });
+        index
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interns_each_string_once() {
+        let mut t = Interner::default();
+        let a = t.intern("alpha");
+        let b = t.intern("beta");
+        assert_eq!(t.intern("alpha"), a);
+        assert_ne!(a, b);
+        assert_eq!(t.resolve(b), "beta");
+        assert_eq!(t.get("beta"), Some(b));
+        assert_eq!(t.get("gamma"), None);
+        for i in 0..10_000 {
+            t.intern(&format!("s{i}"));
+        }
+        assert_eq!(t.len(), 10_002);
+        assert_eq!(t.resolve(t.get("s9999").unwrap()), "s9999");
+        assert_eq!(t.intern(""), 10_002);
+        assert_eq!(t.resolve(10_002), "");
+    }
+}

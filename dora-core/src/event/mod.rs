@@ -1,0 +1,13 @@
+//! The normalized event model of `dora.events/v1` and the [`EventSet`] that
+//! applies its identity and replacement rule.
+
+pub(crate) mod intern;
+mod model;
+mod set;
+pub mod time;
+
+pub use model::{
+    Change, Deployment, DeploymentStatus, DeploymentType, Event, EventKind, Incident, PullRequest,
+};
+pub use set::EventSet;
+pub(crate) use set::{ChangeRec, DeploymentRec, IncidentRec, raw_to_owned};

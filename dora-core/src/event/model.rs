@@ -1,0 +1,221 @@
+//! The public, owned event types of `dora.events/v1` (METRICS.md section 1).
+//!
+//! Embedders build these in code and hand them to an [`EventSet`](super::EventSet);
+//! the JSON Lines reader produces the same events without allocating one
+//! per line. Every type serializes to exactly the spec's JSON shape.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Whether a deployment attempt went live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeploymentStatus {
+    /// The deployment went live.
+    Success,
+    /// The attempt did not go live.
+    Failure,
+}
+
+/// What kind of deployment this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeploymentType {
+    /// An ordinary deployment.
+    #[default]
+    Regular,
+    /// A deployment of an older version, undoing a failed one.
+    Rollback,
+    /// A deployment made to fix a failed one.
+    Hotfix,
+}
+
+impl DeploymentType {
+    /// Whether this type counts as rework (rollback or hotfix).
+    pub fn is_rework(self) -> bool {
+        !matches!(self, DeploymentType::Regular)
+    }
+}
+
+/// A deployment attempt of a service to an environment.
+#[derive(Debug, Clone, PartialEq)]
+#[derive(Serialize)]
+pub struct Deployment {
+    /// Identifier, unique among deployments (adapters prefix it with their source).
+    pub id: String,
+    /// The deployable unit.
+    pub service: String,
+    /// The owning team, if known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// Where the event came from (`github`, `gitlab`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The environment name (matched against the production patterns).
+    pub environment: String,
+    /// When it went live, or when it failed.
+    pub finished_at: DateTime<Utc>,
+    /// When it started, if known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<DateTime<Utc>>,
+    /// Whether the attempt went live.
+    pub status: DeploymentStatus,
+    /// The revision deployed (informative only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// Ids of the changes this deployment shipped.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
+    /// Regular, rollback or hotfix.
+    #[serde(rename = "type")]
+    pub deployment_type: DeploymentType,
+    /// Ids of the deployments this one fixes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub remediates: Vec<String>,
+}
+
+/// The pull (merge) request a change went through.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullRequest {
+    /// The pull request number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<u64>,
+    /// When it was opened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opened_at: Option<DateTime<Utc>>,
+    /// When it was merged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_at: Option<DateTime<Utc>>,
+    /// When its first commit was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_commit_at: Option<DateTime<Utc>>,
+}
+
+/// One commit.
+#[derive(Debug, Clone, PartialEq)]
+#[derive(Serialize)]
+pub struct Change {
+    /// The commit SHA.
+    pub id: String,
+    /// The deployable unit the commit belongs to.
+    pub service: String,
+    /// The owning team, if known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// Where the event came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// When it was committed.
+    pub committed_at: DateTime<Utc>,
+    /// When it was authored, if known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authored_at: Option<DateTime<Utc>>,
+    /// Its pull request, if it went through one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pull_request: Option<PullRequest>,
+}
+
+/// A production incident.
+#[derive(Debug, Clone, PartialEq)]
+#[derive(Serialize)]
+pub struct Incident {
+    /// Identifier, unique among incidents.
+    pub id: String,
+    /// The affected service.
+    pub service: String,
+    /// The owning team, if known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// Where the event came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// When it was opened.
+    pub opened_at: DateTime<Utc>,
+    /// When it was resolved; `None` while unresolved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// The deployment that caused it, if known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caused_by: Option<String>,
+    /// The change (commit SHA) that caused it, if known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caused_by_change: Option<String>,
+    /// Free-form severity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity: Option<String>,
+}
+
+/// Any `dora.events/v1` event.
+#[derive(Debug, Clone, PartialEq)]
+///
+/// It deserializes through the same validating parser as the JSON Lines
+/// reader, so a single line can be read with `serde_json::from_str`.
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Event {
+    /// A deployment attempt.
+    Deployment(Deployment),
+    /// A commit.
+    Change(Change),
+    /// An incident.
+    Incident(Incident),
+}
+
+/// The three event kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    /// `deployment`
+    Deployment,
+    /// `change`
+    Change,
+    /// `incident`
+    Incident,
+}
+
+impl EventKind {
+    /// The kind's name in the JSON schema.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Deployment => "deployment",
+            EventKind::Change => "change",
+            EventKind::Incident => "incident",
+        }
+    }
+}
+
+impl Event {
+    /// The event's kind.
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Event::Deployment(_) => EventKind::Deployment,
+            Event::Change(_) => EventKind::Change,
+            Event::Incident(_) => EventKind::Incident,
+        }
+    }
+
+    /// The event's id (unique within its kind).
+    pub fn id(&self) -> &str {
+        match self {
+            Event::Deployment(d) => &d.id,
+            Event::Change(c) => &c.id,
+            Event::Incident(i) => &i.id,
+        }
+    }
+}
+
+impl From<Deployment> for Event {
+    fn from(d: Deployment) -> Self {
+        Event::Deployment(d)
+    }
+}
+impl From<Change> for Event {
+    fn from(c: Change) -> Self {
+        Event::Change(c)
+    }
+}
+impl From<Incident> for Event {
+    fn from(i: Incident) -> Self {
+        Event::Incident(i)
+    }
+}

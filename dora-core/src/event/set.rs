@@ -1,0 +1,460 @@
+//! [`EventSet`]: the events of one computation, with the spec's identity and
+//! replacement rule applied, stored compactly (interned strings, integer times).
+
+use crate::event::intern::Interner;
+use crate::event::time::{Micros, from_micros, to_micros};
+use crate::event::{
+    Change, Deployment, DeploymentStatus, DeploymentType, Event, EventKind, Incident, PullRequest,
+};
+use crate::read::raw::{RawBody, RawEvent, RawPullRequest};
+
+/// A range of a reference list (`start..start + len`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct RefRange {
+    pub start: u32,
+    pub len: u32,
+}
+
+impl RefRange {
+    pub fn of<'a>(&self, refs: &'a [u32]) -> &'a [u32] {
+        &refs[self.start as usize..(self.start + self.len) as usize]
+    }
+}
+
+/// A stored deployment. Strings are indexes into the set's interners.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DeploymentRec {
+    pub seq: u64,
+    pub service: u32,
+    pub team: Option<u32>,
+    pub source: Option<u32>,
+    pub environment: u32,
+    pub finished_at: Micros,
+    pub started_at: Option<Micros>,
+    pub status: DeploymentStatus,
+    pub deployment_type: DeploymentType,
+    pub commit: Option<u32>,
+    /// Into `change_refs`: change slots.
+    pub changes: RefRange,
+    /// Into `deployment_refs`: deployment slots.
+    pub remediates: RefRange,
+}
+
+/// A stored change.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ChangeRec {
+    pub seq: u64,
+    pub service: u32,
+    pub team: Option<u32>,
+    pub source: Option<u32>,
+    pub committed_at: Micros,
+    pub authored_at: Option<Micros>,
+    pub pull_request: Option<RawPullRequest>,
+}
+
+/// A stored incident.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct IncidentRec {
+    pub seq: u64,
+    pub service: u32,
+    pub team: Option<u32>,
+    pub source: Option<u32>,
+    pub opened_at: Micros,
+    pub resolved_at: Option<Micros>,
+    /// A deployment slot.
+    pub caused_by: Option<u32>,
+    /// A change slot.
+    pub caused_by_change: Option<u32>,
+    pub severity: Option<u32>,
+}
+
+/// The events of one computation.
+///
+/// `(kind, id)` identifies an event: inserting an event whose kind and id are
+/// already present replaces the earlier one, and the replacement takes the
+/// later position in input order (which decides ties between equal times).
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use dora_core::{Change, EventSet};
+///
+/// let mut set = EventSet::new();
+/// let t = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+/// let change = Change { id: "abc".into(), service: "api".into(), team: None, source: None,
+///                       committed_at: t, authored_at: None, pull_request: None };
+/// set.push(change.clone());
+/// set.push(change);
+/// assert_eq!(set.len(), 1);
+/// assert_eq!(set.replaced(), 1);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct EventSet {
+    pub(crate) names: Interner,
+    pub(crate) deployment_ids: Interner,
+    pub(crate) change_ids: Interner,
+    pub(crate) incident_ids: Interner,
+    pub(crate) commits: Interner,
+    /// By deployment slot; `None` for ids only referenced, never defined.
+    pub(crate) deployments: Vec<Option<DeploymentRec>>,
+    pub(crate) changes: Vec<Option<ChangeRec>>,
+    pub(crate) incidents: Vec<Option<IncidentRec>>,
+    pub(crate) change_refs: Vec<u32>,
+    pub(crate) deployment_refs: Vec<u32>,
+    next_seq: u64,
+    replaced: u64,
+    counts: [usize; 3],
+}
+
+fn put<T>(v: &mut Vec<Option<T>>, slot: u32, rec: T) -> bool {
+    let i = slot as usize;
+    if i >= v.len() {
+        v.resize_with(i + 1, || None);
+    }
+    v[i].replace(rec).is_some()
+}
+
+impl EventSet {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The number of distinct events (after replacement).
+    pub fn len(&self) -> usize {
+        self.counts.iter().sum()
+    }
+
+    /// Whether the set holds no event.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The number of distinct events of one kind.
+    pub fn count(&self, kind: EventKind) -> usize {
+        self.counts[kind as usize]
+    }
+
+    /// How many inserted events replaced an earlier one with the same kind and id.
+    pub fn replaced(&self) -> u64 {
+        self.replaced
+    }
+
+    /// Adds an event, replacing any earlier event with the same kind and id.
+    pub fn push(&mut self, event: impl Into<Event>) {
+        let event = event.into();
+        let raw = owned_to_raw(&event);
+        self.insert_raw(raw);
+    }
+
+    /// Interns one validated event.
+    pub(crate) fn insert_raw(&mut self, ev: RawEvent<&str>) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let kind = ev.kind();
+        let service = self.names.intern(ev.service);
+        let team = ev.team.map(|t| self.names.intern(t));
+        let source = ev.source.map(|s| self.names.intern(s));
+        let replaced = match ev.body {
+            RawBody::Deployment {
+                environment,
+                finished_at,
+                started_at,
+                status,
+                commit,
+                changes,
+                deployment_type,
+                remediates,
+            } => {
+                let slot = self.deployment_ids.intern(ev.id);
+                let changes_range = RefRange { start: self.change_refs.len() as u32, len: changes.len() as u32 };
+                for c in changes {
+                    let c = self.change_ids.intern(c);
+                    self.change_refs.push(c);
+                }
+                let remediates_range =
+                    RefRange { start: self.deployment_refs.len() as u32, len: remediates.len() as u32 };
+                for r in remediates {
+                    let r = self.deployment_ids.intern(r);
+                    self.deployment_refs.push(r);
+                }
+                let rec = DeploymentRec {
+                    seq,
+                    service,
+                    team,
+                    source,
+                    environment: self.names.intern(environment),
+                    finished_at,
+                    started_at,
+                    status,
+                    deployment_type,
+                    commit: commit.map(|c| self.commits.intern(c)),
+                    changes: changes_range,
+                    remediates: remediates_range,
+                };
+                put(&mut self.deployments, slot, rec)
+            }
+            RawBody::Change { committed_at, authored_at, pull_request } => {
+                let slot = self.change_ids.intern(ev.id);
+                let rec = ChangeRec { seq, service, team, source, committed_at, authored_at, pull_request };
+                put(&mut self.changes, slot, rec)
+            }
+            RawBody::Incident { opened_at, resolved_at, caused_by, caused_by_change, severity } => {
+                let slot = self.incident_ids.intern(ev.id);
+                let rec = IncidentRec {
+                    seq,
+                    service,
+                    team,
+                    source,
+                    opened_at,
+                    resolved_at,
+                    caused_by: caused_by.map(|d| self.deployment_ids.intern(d)),
+                    caused_by_change: caused_by_change.map(|c| self.change_ids.intern(c)),
+                    severity: severity.map(|s| self.names.intern(s)),
+                };
+                put(&mut self.incidents, slot, rec)
+            }
+        };
+        if replaced {
+            self.replaced += 1;
+        } else {
+            self.counts[kind as usize] += 1;
+        }
+    }
+
+    pub(crate) fn name(&self, i: u32) -> &str {
+        self.names.resolve(i)
+    }
+
+    pub(crate) fn opt_name(&self, i: Option<u32>) -> Option<String> {
+        i.map(|i| self.names.resolve(i).to_owned())
+    }
+
+    /// The deployment with this id, if present.
+    pub fn deployment(&self, id: &str) -> Option<Deployment> {
+        let slot = self.deployment_ids.get(id)?;
+        self.deployment_at(slot)
+    }
+
+    /// The change with this id (commit SHA), if present.
+    pub fn change(&self, id: &str) -> Option<Change> {
+        let slot = self.change_ids.get(id)?;
+        self.change_at(slot)
+    }
+
+    /// The incident with this id, if present.
+    pub fn incident(&self, id: &str) -> Option<Incident> {
+        let slot = self.incident_ids.get(id)?;
+        self.incident_at(slot)
+    }
+
+    pub(crate) fn deployment_at(&self, slot: u32) -> Option<Deployment> {
+        let d = self.deployments.get(slot as usize)?.as_ref()?;
+        Some(Deployment {
+            id: self.deployment_ids.resolve(slot).to_owned(),
+            service: self.name(d.service).to_owned(),
+            team: self.opt_name(d.team),
+            source: self.opt_name(d.source),
+            environment: self.name(d.environment).to_owned(),
+            finished_at: from_micros(d.finished_at),
+            started_at: d.started_at.map(from_micros),
+            status: d.status,
+            commit: d.commit.map(|c| self.commits.resolve(c).to_owned()),
+            changes: d.changes.of(&self.change_refs).iter().map(|&c| self.change_ids.resolve(c).to_owned()).collect(),
+            deployment_type: d.deployment_type,
+            remediates: d
+                .remediates
+                .of(&self.deployment_refs)
+                .iter()
+                .map(|&r| self.deployment_ids.resolve(r).to_owned())
+                .collect(),
+        })
+    }
+
+    pub(crate) fn change_at(&self, slot: u32) -> Option<Change> {
+        let c = self.changes.get(slot as usize)?.as_ref()?;
+        Some(Change {
+            id: self.change_ids.resolve(slot).to_owned(),
+            service: self.name(c.service).to_owned(),
+            team: self.opt_name(c.team),
+            source: self.opt_name(c.source),
+            committed_at: from_micros(c.committed_at),
+            authored_at: c.authored_at.map(from_micros),
+            pull_request: c.pull_request.map(|p| PullRequest {
+                number: p.number,
+                opened_at: p.opened_at.map(from_micros),
+                merged_at: p.merged_at.map(from_micros),
+                first_commit_at: p.first_commit_at.map(from_micros),
+            }),
+        })
+    }
+
+    pub(crate) fn incident_at(&self, slot: u32) -> Option<Incident> {
+        let i = self.incidents.get(slot as usize)?.as_ref()?;
+        Some(Incident {
+            id: self.incident_ids.resolve(slot).to_owned(),
+            service: self.name(i.service).to_owned(),
+            team: self.opt_name(i.team),
+            source: self.opt_name(i.source),
+            opened_at: from_micros(i.opened_at),
+            resolved_at: i.resolved_at.map(from_micros),
+            caused_by: i.caused_by.map(|d| self.deployment_ids.resolve(d).to_owned()),
+            caused_by_change: i.caused_by_change.map(|c| self.change_ids.resolve(c).to_owned()),
+            severity: self.opt_name(i.severity),
+        })
+    }
+
+    /// Every event, in input order (a replacing event at the replacing position).
+    pub fn events(&self) -> Vec<Event> {
+        let mut all: Vec<(u64, Event)> = Vec::with_capacity(self.len());
+        for (slot, d) in self.deployments.iter().enumerate() {
+            if let Some(d) = d {
+                all.extend(self.deployment_at(slot as u32).map(|e| (d.seq, Event::Deployment(e))));
+            }
+        }
+        for (slot, c) in self.changes.iter().enumerate() {
+            if let Some(c) = c {
+                all.extend(self.change_at(slot as u32).map(|e| (c.seq, Event::Change(e))));
+            }
+        }
+        for (slot, i) in self.incidents.iter().enumerate() {
+            if let Some(i) = i {
+                all.extend(self.incident_at(slot as u32).map(|e| (i.seq, Event::Incident(e))));
+            }
+        }
+        all.sort_by_key(|(seq, _)| *seq);
+        all.into_iter().map(|(_, e)| e).collect()
+    }
+}
+
+impl<E: Into<Event>> Extend<E> for EventSet {
+    fn extend<T: IntoIterator<Item = E>>(&mut self, iter: T) {
+        for e in iter {
+            self.push(e);
+        }
+    }
+}
+
+impl<E: Into<Event>> FromIterator<E> for EventSet {
+    fn from_iter<T: IntoIterator<Item = E>>(iter: T) -> Self {
+        let mut set = EventSet::new();
+        set.extend(iter);
+        set
+    }
+}
+
+/// Borrows an owned event as a raw one.
+fn owned_to_raw(e: &Event) -> RawEvent<&str> {
+    match e {
+        Event::Deployment(d) => {
+            let (id, service, team, source) = (d.id.as_str(), d.service.as_str(), d.team.as_deref(), d.source.as_deref());
+            RawEvent {
+                id,
+                service,
+                team,
+                source,
+                body: RawBody::Deployment {
+                    environment: &d.environment,
+                    finished_at: to_micros(&d.finished_at),
+                    started_at: d.started_at.as_ref().map(to_micros),
+                    status: d.status,
+                    commit: d.commit.as_deref(),
+                    changes: d.changes.iter().map(String::as_str).collect(),
+                    deployment_type: d.deployment_type,
+                    remediates: d.remediates.iter().map(String::as_str).collect(),
+                },
+            }
+        }
+        Event::Change(c) => {
+            let (id, service, team, source) = (c.id.as_str(), c.service.as_str(), c.team.as_deref(), c.source.as_deref());
+            RawEvent {
+                id,
+                service,
+                team,
+                source,
+                body: RawBody::Change {
+                    committed_at: to_micros(&c.committed_at),
+                    authored_at: c.authored_at.as_ref().map(to_micros),
+                    pull_request: c.pull_request.as_ref().map(|p| RawPullRequest {
+                        number: p.number,
+                        opened_at: p.opened_at.as_ref().map(to_micros),
+                        merged_at: p.merged_at.as_ref().map(to_micros),
+                        first_commit_at: p.first_commit_at.as_ref().map(to_micros),
+                    }),
+                },
+            }
+        }
+        Event::Incident(i) => {
+            let (id, service, team, source) = (i.id.as_str(), i.service.as_str(), i.team.as_deref(), i.source.as_deref());
+            RawEvent {
+                id,
+                service,
+                team,
+                source,
+                body: RawBody::Incident {
+                    opened_at: to_micros(&i.opened_at),
+                    resolved_at: i.resolved_at.as_ref().map(to_micros),
+                    caused_by: i.caused_by.as_deref(),
+                    caused_by_change: i.caused_by_change.as_deref(),
+                    severity: i.severity.as_deref(),
+                },
+            }
+        }
+    }
+}
+
+/// Turns a validated raw event into an owned public event.
+pub(crate) fn raw_to_owned(ev: RawEvent<std::borrow::Cow<'_, str>>) -> Event {
+    let ev = ev.map_strs(|s| s.into_owned());
+    match ev.body {
+        RawBody::Deployment {
+            environment,
+            finished_at,
+            started_at,
+            status,
+            commit,
+            changes,
+            deployment_type,
+            remediates,
+        } => Event::Deployment(Deployment {
+            id: ev.id,
+            service: ev.service,
+            team: ev.team,
+            source: ev.source,
+            environment,
+            finished_at: from_micros(finished_at),
+            started_at: started_at.map(from_micros),
+            status,
+            commit,
+            changes,
+            deployment_type,
+            remediates,
+        }),
+        RawBody::Change { committed_at, authored_at, pull_request } => Event::Change(Change {
+            id: ev.id,
+            service: ev.service,
+            team: ev.team,
+            source: ev.source,
+            committed_at: from_micros(committed_at),
+            authored_at: authored_at.map(from_micros),
+            pull_request: pull_request.map(|p| PullRequest {
+                number: p.number,
+                opened_at: p.opened_at.map(from_micros),
+                merged_at: p.merged_at.map(from_micros),
+                first_commit_at: p.first_commit_at.map(from_micros),
+            }),
+        }),
+        RawBody::Incident { opened_at, resolved_at, caused_by, caused_by_change, severity } => {
+            Event::Incident(Incident {
+                id: ev.id,
+                service: ev.service,
+                team: ev.team,
+                source: ev.source,
+                opened_at: from_micros(opened_at),
+                resolved_at: resolved_at.map(from_micros),
+                caused_by,
+                caused_by_change,
+                severity,
+            })
+        }
+    }
+}

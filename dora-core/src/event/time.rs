@@ -1,0 +1,206 @@
+//! Instants as microseconds since the Unix epoch, and a strict RFC 3339 parser.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+/// An instant, in microseconds since 1970-01-01T00:00:00Z.
+pub type Micros = i64;
+
+/// Microseconds in one second.
+pub const MICROS_PER_SECOND: i64 = 1_000_000;
+
+/// Converts a chrono time to microseconds.
+pub fn to_micros(t: &DateTime<Utc>) -> Micros {
+    t.timestamp_micros()
+}
+
+/// Converts microseconds back to a chrono time (always in range for values
+/// this crate produced).
+pub fn from_micros(t: Micros) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(t).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// Why a time string was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeError {
+    /// A date and time without `Z` or `±HH:MM`.
+    NoOffset,
+    /// Not an RFC 3339 time at all.
+    Malformed,
+    /// Outside the years the engine handles (microseconds in an i64).
+    OutOfRange,
+}
+
+impl TimeError {
+    /// A user-facing explanation.
+    pub fn describe(self, text: &str) -> String {
+        match self {
+            TimeError::NoOffset => format!(
+                "time {text:?} has no UTC offset (RFC 3339 needs `Z` or `±HH:MM`, e.g. 2026-03-02T14:05:00Z)"
+            ),
+            TimeError::Malformed => {
+                format!("{text:?} is not an RFC 3339 time (e.g. 2026-03-02T14:05:00Z)")
+            }
+            TimeError::OutOfRange => format!("time {text:?} is out of range"),
+        }
+    }
+}
+
+fn digits<const N: usize>(b: &[u8], at: usize) -> Option<u32> {
+    let mut v = 0u32;
+    for i in 0..N {
+        let d = b.get(at + i)?.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + d as u32;
+    }
+    Some(v)
+}
+
+fn is_leap(y: i64) -> bool {
+    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if is_leap(y) => 29,
+        _ => 28,
+    }
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The common layout `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, without
+/// allocating. `None` means "not this layout": the caller falls back to the
+/// general parser.
+fn parse_fast(s: &str) -> Option<Micros> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':'
+    {
+        return None;
+    }
+    let year = digits::<4>(b, 0)? as i64;
+    let month = digits::<2>(b, 5)?;
+    let day = digits::<2>(b, 8)?;
+    let hour = digits::<2>(b, 11)?;
+    let minute = digits::<2>(b, 14)?;
+    let second = digits::<2>(b, 17)?;
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let mut i = 19;
+    let mut micros = 0i64;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        let mut scale = 100_000i64;
+        while let Some(&c) = b.get(i) {
+            if !c.is_ascii_digit() {
+                break;
+            }
+            micros += (c - b'0') as i64 * scale;
+            scale /= 10;
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+    }
+    let offset_seconds = match *b.get(i)? {
+        b'Z' if i + 1 == b.len() => 0i64,
+        sign @ (b'+' | b'-') if i + 6 == b.len() && b[i + 3] == b':' => {
+            let oh = digits::<2>(b, i + 1)?;
+            let om = digits::<2>(b, i + 4)?;
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let o = (oh * 3600 + om * 60) as i64;
+            if sign == b'-' { -o } else { o }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + (hour * 3600 + minute * 60 + second) as i64 - offset_seconds;
+    Some(secs * MICROS_PER_SECOND + micros)
+}
+
+/// Parses an RFC 3339 time with an offset into microseconds since the epoch.
+///
+/// Fractions finer than a microsecond are truncated.
+pub fn parse_rfc3339(s: &str) -> Result<Micros, TimeError> {
+    if let Some(t) = parse_fast(s) {
+        return Ok(t);
+    }
+    match DateTime::parse_from_rfc3339(s) {
+        Ok(t) => {
+            let t = t.with_timezone(&Utc);
+            let secs = t.timestamp();
+            secs.checked_mul(MICROS_PER_SECOND)
+                .and_then(|m| m.checked_add(i64::from(t.timestamp_subsec_micros())))
+                .ok_or(TimeError::OutOfRange)
+        }
+        Err(_) => {
+            let naive = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+                .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f"))
+                .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M"));
+            if naive.is_ok() { Err(TimeError::NoOffset) } else { Err(TimeError::Malformed) }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chrono_micros(s: &str) -> i64 {
+        DateTime::parse_from_rfc3339(s).unwrap().timestamp_micros()
+    }
+
+    #[test]
+    fn fast_path_agrees_with_chrono() {
+        for s in [
+            "2026-03-02T14:05:00Z",
+            "2026-03-02T15:05:00+01:00",
+            "2026-03-01T23:05:00-05:30",
+            "2024-02-29T00:00:00.5Z",
+            "1969-12-31T23:59:59.999999Z",
+            "2026-03-02T14:05:00.123456789+00:00",
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+        ] {
+            assert_eq!(parse_fast(s), Some(chrono_micros(s)), "{s}");
+            assert_eq!(parse_rfc3339(s), Ok(chrono_micros(s)), "{s}");
+        }
+    }
+
+    #[test]
+    fn general_forms_fall_back_to_chrono() {
+        assert_eq!(parse_rfc3339("2026-03-02t14:05:00z"), Ok(chrono_micros("2026-03-02T14:05:00Z")));
+        assert_eq!(parse_rfc3339("2026-03-02 14:05:00Z"), Ok(chrono_micros("2026-03-02T14:05:00Z")));
+    }
+
+    #[test]
+    fn refuses_what_is_not_an_instant() {
+        assert_eq!(parse_rfc3339("2026-03-02T14:05:00"), Err(TimeError::NoOffset));
+        assert_eq!(parse_rfc3339("2026-03-02 14:05:00"), Err(TimeError::NoOffset));
+        assert_eq!(parse_rfc3339("2026-02-30T14:05:00Z"), Err(TimeError::Malformed));
+        assert_eq!(parse_rfc3339("2026-03-02"), Err(TimeError::Malformed));
+        assert_eq!(parse_rfc3339("yesterday"), Err(TimeError::Malformed));
+        assert_eq!(parse_rfc3339("2026-03-02T24:00:00Z"), Err(TimeError::Malformed));
+        assert_eq!(parse_rfc3339(""), Err(TimeError::Malformed));
+    }
+}

@@ -1,0 +1,417 @@
+//! The streaming, parallel JSON Lines reader.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
+
+use super::raw::{RawEvent, parse_line};
+use super::{ReadOptions, ReadSummary, SkippedLine};
+use crate::error::{Error, Location, Result};
+use crate::event::EventSet;
+
+/// Target size of one block handed to a parser thread.
+const BLOCK_BYTES: usize = 1 << 20;
+/// Blocks in flight between the reader and the interner (bounds memory).
+const BLOCKS_IN_FLIGHT: usize = 8;
+/// Upper bound of [`ReadOptions::max_line_bytes`].
+const MAX_LINE_LIMIT: usize = 1 << 30;
+const SIDE_FLAG: u32 = 1 << 31;
+
+/// A string in a parsed block: a span of the block's bytes, or (with
+/// [`SIDE_FLAG`] set in `start`) of its side arena of unescaped strings.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: u32,
+    len: u32,
+}
+
+/// Bytes of whole lines, in input order.
+enum Block {
+    Lines { index: u64, bytes: Vec<u8> },
+    /// One line longer than the limit (its bytes are not kept).
+    Oversized { index: u64, bytes: u64 },
+}
+
+/// A parsed block.
+struct Parsed {
+    index: u64,
+    bytes: Vec<u8>,
+    side: String,
+    /// (line within the block, event)
+    events: Vec<(u32, RawEvent<Span>)>,
+    /// (line within the block, field, message)
+    errors: Vec<(u32, &'static str, String)>,
+    lines: u64,
+}
+
+impl Parsed {
+    fn resolve(&self, s: Span) -> &str {
+        if s.start & SIDE_FLAG != 0 {
+            let start = (s.start & !SIDE_FLAG) as usize;
+            &self.side[start..start + s.len as usize]
+        } else {
+            let start = s.start as usize;
+            // The span was cut from a `&str` that serde_json validated as UTF-8.
+            std::str::from_utf8(&self.bytes[start..start + s.len as usize]).unwrap_or_default()
+        }
+    }
+}
+
+fn parse_block(block: Block, max_line: usize) -> Parsed {
+    let (index, bytes) = match block {
+        Block::Oversized { index, bytes } => {
+            return Parsed {
+                index,
+                bytes: Vec::new(),
+                side: String::new(),
+                events: Vec::new(),
+                errors: vec![(0, "", format!("line is {bytes} bytes or more, over the limit of {max_line} bytes"))],
+                lines: 1,
+            };
+        }
+        Block::Lines { index, bytes } => (index, bytes),
+    };
+    let mut side = String::new();
+    let mut events = Vec::with_capacity(bytes.len() / 200);
+    let mut errors = Vec::new();
+    let base = bytes.as_ptr() as usize;
+    let mut lines = 0u64;
+    let mut start = 0usize;
+    let to_span = |s: Cow<'_, str>, side: &mut String| match s {
+        Cow::Borrowed(b) => Span { start: (b.as_ptr() as usize - base) as u32, len: b.len() as u32 },
+        Cow::Owned(o) => {
+            let span = Span { start: side.len() as u32 | SIDE_FLAG, len: o.len() as u32 };
+            side.push_str(&o);
+            span
+        }
+    };
+    while start < bytes.len() {
+        let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+        let mut line = &bytes[start..end];
+        let line_no = lines as u32;
+        lines += 1;
+        start = end + 1;
+        if index == 0 && line_no == 0 {
+            line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+        }
+        if line.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r')) {
+            continue;
+        }
+        if let [rest @ .., b'\r'] = line {
+            line = rest;
+        }
+        match parse_line(line) {
+            Ok(ev) => {
+                let ev = ev.map_strs(|s| to_span(s, &mut side));
+                events.push((line_no, ev));
+            }
+            Err((field, message)) => errors.push((line_no, field, message)),
+        }
+    }
+    Parsed { index, bytes, side, events, errors, lines }
+}
+
+/// Reads blocks of whole lines from `input` and sends them to the parsers.
+/// Stops early (returning `Ok`) when the pipeline has shut down.
+fn read_blocks(
+    mut input: impl Read,
+    jobs: Sender<Block>,
+    permits: Sender<()>,
+    max_line: usize,
+) -> std::io::Result<()> {
+    let mut index = 0u64;
+    let mut buf: Vec<u8> = Vec::with_capacity(BLOCK_BYTES + 64 * 1024);
+    let mut eof = false;
+    // Bytes of `buf` already searched for a newline without finding one.
+    let mut searched = 0usize;
+    let send = |block: Block| permits.send(()).is_ok() && jobs.send(block).is_ok();
+    loop {
+        // Fill up to the block size (or more while the current line goes on).
+        while !eof && buf.len() < BLOCK_BYTES.max(searched + 64 * 1024) {
+            let len = buf.len();
+            let want = BLOCK_BYTES.max(searched + 64 * 1024) - len;
+            buf.resize(len + want, 0);
+            match input.read(&mut buf[len..]) {
+                Ok(0) => {
+                    buf.truncate(len);
+                    eof = true;
+                }
+                Ok(n) => buf.truncate(len + n),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(len),
+                Err(e) => return Err(e),
+            }
+        }
+        if buf.is_empty() {
+            return Ok(());
+        }
+        match memchr::memrchr(b'\n', &buf[searched..]).map(|i| i + searched) {
+            Some(last) => {
+                let rest = buf.split_off(last + 1);
+                let mut next = Vec::with_capacity(BLOCK_BYTES + 64 * 1024);
+                next.extend_from_slice(&rest);
+                let block = std::mem::replace(&mut buf, next);
+                searched = 0;
+                if !send(Block::Lines { index, bytes: block }) {
+                    return Ok(());
+                }
+                index += 1;
+            }
+            None if eof => {
+                let block = std::mem::take(&mut buf);
+                send(Block::Lines { index, bytes: block });
+                return Ok(());
+            }
+            None if buf.len() > max_line => {
+                // One line over the limit: report it, then skip to its end.
+                let mut skipped = buf.len() as u64;
+                buf.clear();
+                let rest = loop {
+                    let mut chunk = vec![0u8; 64 * 1024];
+                    let n = match input.read(&mut chunk) {
+                        Ok(n) => n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(e),
+                    };
+                    if n == 0 {
+                        eof = true;
+                        break Vec::new();
+                    }
+                    if let Some(i) = memchr::memchr(b'\n', &chunk[..n]) {
+                        skipped += i as u64;
+                        break chunk[i + 1..n].to_vec();
+                    }
+                    skipped += n as u64;
+                };
+                if !send(Block::Oversized { index, bytes: skipped }) {
+                    return Ok(());
+                }
+                index += 1;
+                buf = rest;
+                searched = 0;
+            }
+            None => searched = buf.len(),
+        }
+    }
+}
+
+/// Receives parsed blocks, puts them back in order and interns them.
+fn intern_blocks(
+    results: Receiver<Parsed>,
+    permits: Receiver<()>,
+    set: &mut EventSet,
+    path: Option<&Path>,
+    opts: &ReadOptions,
+) -> Result<ReadSummary> {
+    let mut summary = ReadSummary { path: path.map(Path::to_path_buf), ..ReadSummary::default() };
+    let mut pending: BTreeMap<u64, Parsed> = BTreeMap::new();
+    let mut next = 0u64;
+    let location = |line: u64, field: &str| Location {
+        path: path.map(Path::to_path_buf),
+        line,
+        field: (!field.is_empty()).then(|| field.to_string()),
+    };
+    for parsed in results.iter() {
+        pending.insert(parsed.index, parsed);
+        while let Some(block) = pending.remove(&next) {
+            next += 1;
+            let _ = permits.try_recv();
+            let base = summary.lines + 1;
+            if let Some((line, field, message)) = block.errors.first()
+                && !opts.skip_bad_lines
+            {
+                return Err(Error::InvalidEvent {
+                    location: location(base + *line as u64, field),
+                    message: message.clone(),
+                });
+            }
+            for (line, field, message) in &block.errors {
+                summary
+                    .skipped
+                    .push(SkippedLine { location: location(base + *line as u64, field), message: message.clone() });
+            }
+            for (_, ev) in &block.events {
+                let ev = ev.clone().map_strs(|s| block.resolve(s));
+                set.insert_raw(ev);
+            }
+            summary.events += block.events.len() as u64;
+            summary.lines += block.lines;
+        }
+    }
+    Ok(summary)
+}
+
+/// Reads JSON Lines events from any reader into `set`.
+///
+/// `path` only names the input in errors. Gzip is not detected here: see
+/// [`read_jsonl_path`].
+pub fn read_jsonl<R: Read>(
+    input: R,
+    path: Option<&Path>,
+    set: &mut EventSet,
+    opts: &ReadOptions,
+) -> Result<ReadSummary> {
+    let max_line = opts.max_line_bytes.clamp(1, MAX_LINE_LIMIT);
+    let threads = match opts.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()).min(8),
+        n => n,
+    };
+    let (job_tx, job_rx) = bounded::<Block>(BLOCKS_IN_FLIGHT);
+    let (result_tx, result_rx) = unbounded::<Parsed>();
+    let (permit_tx, permit_rx) = bounded::<()>(BLOCKS_IN_FLIGHT);
+    let io_path = || path.map(Path::to_path_buf);
+    let summary = std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let jobs = job_rx.clone();
+            let results = result_tx.clone();
+            scope.spawn(move || {
+                for block in jobs.iter() {
+                    if results.send(parse_block(block, max_line)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop((job_rx, result_tx));
+        let interner = scope.spawn(|| intern_blocks(result_rx, permit_rx, set, path, opts));
+        let read = read_blocks(input, job_tx, permit_tx, max_line);
+        let interned = interner.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        // A data error found first wins over a read error that came after it.
+        match (interned, read) {
+            (Err(e), _) => Err(e),
+            (Ok(_), Err(e)) => Err(Error::Io { path: io_path(), source: e }),
+            (Ok(s), Ok(())) => Ok(s),
+        }
+    })?;
+    if summary.events == 0 && summary.skipped.is_empty() {
+        return Err(Error::EmptyInput { path: io_path() });
+    }
+    if summary.events == 0 {
+        return Err(Error::InvalidEvent {
+            location: Location { path: io_path(), line: summary.lines, field: None },
+            message: format!("no valid events: all {} non-blank lines were skipped", summary.skipped.len()),
+        });
+    }
+    Ok(summary)
+}
+
+/// Reads a JSON Lines file (plain, or gzip-compressed: detected by its
+/// magic bytes) into `set`.
+pub fn read_jsonl_path(path: &Path, set: &mut EventSet, opts: &ReadOptions) -> Result<ReadSummary> {
+    let io = |source| Error::Io { path: Some(path.to_path_buf()), source };
+    let file = File::open(path).map_err(io)?;
+    let mut reader = BufReader::with_capacity(256 * 1024, file);
+    let gz = reader.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
+    if gz {
+        read_jsonl(flate2::bufread::MultiGzDecoder::new(reader), Some(path), set, opts)
+    } else {
+        read_jsonl(reader, Some(path), set, opts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::EventKind;
+
+    fn read(text: &[u8], opts: &ReadOptions) -> Result<(EventSet, ReadSummary)> {
+        let mut set = EventSet::new();
+        let s = read_jsonl(text, Some(Path::new("ev.jsonl")), &mut set, opts)?;
+        Ok((set, s))
+    }
+
+    const D: &str = r#"{"kind":"deployment","id":"d1","service":"api","environment":"prod","finished_at":"2026-03-02T14:05:00Z","status":"success","changes":["c1"]}"#;
+    const C: &str = r#"{"kind":"change","id":"c1","service":"api","committed_at":"2026-03-02T10:00:00Z"}"#;
+
+    #[test]
+    fn reads_lines_blank_lines_crlf_and_bom() {
+        let text = format!("\u{feff}{D}\r\n\n   \n{C}");
+        let (set, s) = read(text.as_bytes(), &ReadOptions::default()).unwrap();
+        assert_eq!(s.lines, 4);
+        assert_eq!(s.events, 2);
+        assert_eq!(set.count(EventKind::Deployment), 1);
+        assert_eq!(set.change("c1").unwrap().service, "api");
+    }
+
+    #[test]
+    fn many_blocks_keep_order_and_line_numbers() {
+        let mut text = String::new();
+        for i in 0..30_000 {
+            text.push_str(&format!(
+                r#"{{"kind":"change","id":"c{}","service":"api","committed_at":"2026-03-02T10:00:00Z","pad":"{}"}}"#,
+                i % 20_000,
+                "x".repeat(i % 97)
+            ));
+            text.push('\n');
+        }
+        text.push_str("{\"kind\":\"change\",\"id\":\"bad\"}\n");
+        let opts = ReadOptions { threads: 3, ..ReadOptions::default() };
+        let err = read(text.as_bytes(), &opts).unwrap_err().to_string();
+        assert_eq!(err, "ev.jsonl:30001: field `service`: missing required field");
+        let opts = ReadOptions { skip_bad_lines: true, threads: 3, ..ReadOptions::default() };
+        let (set, s) = read(text.as_bytes(), &opts).unwrap();
+        assert_eq!(set.len(), 20_000);
+        assert_eq!(set.replaced(), 10_000);
+        assert_eq!(s.skipped.len(), 1);
+        assert_eq!(s.skipped[0].location.line, 30_001);
+    }
+
+    #[test]
+    fn the_first_bad_line_is_reported() {
+        let text = format!("{D}\n{{\"kind\":\"deploy\"}}\n{C}\n{{\n");
+        let err = read(text.as_bytes(), &ReadOptions::default()).unwrap_err();
+        assert!(err.to_string().starts_with("ev.jsonl:2: field `kind`: expected one of"), "{err}");
+    }
+
+    #[test]
+    fn empty_input_is_an_error() {
+        let err = read(b"", &ReadOptions::default()).unwrap_err();
+        assert_eq!(err.to_string(), "ev.jsonl: no events (the input is empty)");
+        let err = read(b"\n \n", &ReadOptions::default()).unwrap_err();
+        assert!(matches!(err, Error::EmptyInput { .. }));
+    }
+
+    #[test]
+    fn an_oversized_line_is_an_error_or_skipped() {
+        let huge = format!("{D}\n{}\n{C}\n", "x".repeat(3 << 20));
+        let opts = ReadOptions { max_line_bytes: 1 << 20, ..ReadOptions::default() };
+        let err = read(huge.as_bytes(), &opts).unwrap_err().to_string();
+        assert!(err.starts_with("ev.jsonl:2: line is"), "{err}");
+        let opts = ReadOptions { max_line_bytes: 1 << 20, skip_bad_lines: true, ..ReadOptions::default() };
+        let (set, s) = read(huge.as_bytes(), &opts).unwrap();
+        assert_eq!(set.len(), 2);
+        assert_eq!(s.lines, 3);
+        assert_eq!(s.skipped[0].location.line, 2);
+    }
+
+    #[test]
+    fn binary_garbage_is_an_error() {
+        let mut bytes = b"\x00\x9f\x92\x96garbage\xff\xfe".to_vec();
+        bytes.extend_from_slice(b"\n");
+        let err = read(&bytes, &ReadOptions::default()).unwrap_err().to_string();
+        assert!(err.starts_with("ev.jsonl:1: invalid JSON"), "{err}");
+    }
+
+    #[test]
+    fn reads_gzip_files() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ev.jsonl.gz");
+        let mut gz = flate2::write::GzEncoder::new(File::create(&path).unwrap(), flate2::Compression::fast());
+        writeln!(gz, "{D}\n{C}").unwrap();
+        gz.finish().unwrap();
+        let mut set = EventSet::new();
+        let s = read_jsonl_path(&path, &mut set, &ReadOptions::default()).unwrap();
+        assert_eq!(s.events, 2);
+    }
+
+    #[test]
+    fn a_missing_file_is_named() {
+        let mut set = EventSet::new();
+        let err = read_jsonl_path(Path::new("/nonexistent/x.jsonl"), &mut set, &ReadOptions::default()).unwrap_err();
+        assert!(err.to_string().starts_with("/nonexistent/x.jsonl: "), "{err}");
+    }
+}
