@@ -83,7 +83,7 @@ impl Error {
 
 impl From<polars::error::PolarsError> for Error {
     fn from(e: polars::error::PolarsError) -> Self {
-        Error::Compute(e.to_string())
+        Error::Compute(e.to_string().split_whitespace().collect::<Vec<_>>().join(" "))
     }
 }
 

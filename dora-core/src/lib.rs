@@ -1,6 +1,56 @@
-//! placeholder
+//! # dora-core
+//!
+//! The DORA metrics engine: normalized delivery events in, exact typed
+//! metrics out, following the `dora.metrics/v1` contract.
+//!
+//! - [`event`]: the `dora.events/v1` model ([`Deployment`], [`Change`],
+//!   [`Incident`]) and the [`EventSet`] that applies the identity and
+//!   replacement rule.
+//! - [`read`]: a streaming, parallel JSON Lines reader (also `.jsonl.gz`)
+//!   whose errors name the file, line and field.
+//! - [`engine`]: the pure, synchronous, deterministic engine ([`compute`]):
+//!   no I/O and no clock, the window is an input.
+//! - [`result`]: the typed, serde `dora.metrics/v1` output.
+//! - [`render`]: table, JSON and CSV renderers writing to any `io::Write`.
+//! - [`demo`]: a deterministic generator of realistic events.
+//!
+//! ```
+//! use dora_core::{compute, read_jsonl, EventSet, Options, ReadOptions, Window};
+//!
+//! let events = r#"
+//! {"kind":"change","id":"c1","service":"api","committed_at":"2026-03-02T09:00:00Z"}
+//! {"kind":"deployment","id":"d1","service":"api","environment":"production","finished_at":"2026-03-02T12:00:00Z","status":"success","changes":["c1"]}
+//! {"kind":"incident","id":"i1","service":"api","opened_at":"2026-03-02T13:00:00Z","resolved_at":"2026-03-02T13:30:00Z"}
+//! "#;
+//! let mut set = EventSet::new();
+//! read_jsonl(events.as_bytes(), None, &mut set, &ReadOptions::default())?;
+//! let since = "2026-03-02T00:00:00Z".parse()?;
+//! let until = "2026-03-09T00:00:00Z".parse()?;
+//! let result = compute(&set, &Options::new(Window::new(since, until)?))?;
+//! let all = &result.report.groups[0].summary.figures;
+//! assert_eq!(all.deployments, 1);
+//! assert_eq!(all.change_failure_rate.rate, Some(1.0)); // the incident is inferred to d1
+//! assert_eq!(all.time_to_restore.median, Some(1800.0));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod demo;
+pub mod engine;
 pub mod error;
 pub mod event;
 pub mod read;
+pub mod render;
+pub mod result;
+
+pub use engine::options::{
+    DEFAULT_PRODUCTION_PATTERN, GroupKind, LeadTimeStart, Options, Period, ProductionPatterns, Window,
+    parse_date, parse_duration,
+};
+pub use engine::{Attribution, Computation, ExplainedEvent, Explanation, Metric, compute};
+pub use engine::levels::Level;
 pub use error::{Error, Location, Result};
-pub use event::*;
+pub use event::{
+    Change, Deployment, DeploymentStatus, DeploymentType, Event, EventKind, EventSet, Incident, PullRequest,
+};
+pub use read::{ReadOptions, ReadSummary, SkippedLine, read_jsonl, read_jsonl_path};
+pub use result::MetricsReport;

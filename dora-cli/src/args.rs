@@ -1,0 +1,101 @@
+//! The raw command line (clap derive). Values are resolved and checked in
+//! [`crate::settings`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// dora: the four DORA metrics (and rework rate) from your delivery events.
+#[derive(Debug, Parser)]
+#[command(name = "dora", version, about, propagate_version = true)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compute the metrics of a window from a dora.events/v1 JSON Lines file.
+    #[command(after_help = "Examples:\n  dora metrics --events examples/demo/events.jsonl --since 2026-06-01 --until 2026-11-23 --period month\n  dora metrics --events events.jsonl.gz --format json > metrics.json\n  DORA_TIMEZONE=Europe/Berlin dora metrics --events events.jsonl --group-by team")]
+    Metrics(MetricsArgs),
+    /// Write realistic generated events (the bundled demo, or the benchmark input).
+    #[command(after_help = "Examples:\n  dora demo --output examples/demo/events.jsonl\n  dora demo --preset benchmark --output /tmp/bench.jsonl")]
+    Demo(DemoArgs),
+}
+
+/// Output formats of `dora metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Text tables for a terminal (80 columns).
+    Table,
+    /// The dora.metrics/v1 object.
+    Json,
+    /// One row per group and period.
+    Csv,
+}
+
+/// `dora metrics`.
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// The events (JSON Lines, optionally .gz); repeat for several files.
+    #[arg(long, env = "DORA_EVENTS", value_name = "FILE", value_delimiter = ',')]
+    pub events: Vec<PathBuf>,
+    /// Start of the window: YYYY-MM-DD (midnight in the time zone) or RFC 3339 [default: 12 periods before --until].
+    #[arg(long, env = "DORA_SINCE", value_name = "DATE")]
+    pub since: Option<String>,
+    /// End of the window (excluded) [default: the start of the current period].
+    #[arg(long, env = "DORA_UNTIL", value_name = "DATE")]
+    pub until: Option<String>,
+    /// Period length [default: week].
+    #[arg(long, env = "DORA_PERIOD", value_name = "day|week|month")]
+    pub period: Option<String>,
+    /// IANA time zone periods and days are cut in [default: UTC].
+    #[arg(long, env = "DORA_TIMEZONE", value_name = "IANA_NAME")]
+    pub timezone: Option<String>,
+    /// How far before an incident a deployment is inferred as its cause (7d, 36h, 90m, 0 = off) [default: 7d].
+    #[arg(long, env = "DORA_ATTRIBUTION_WINDOW", value_name = "DURATION")]
+    pub attribution_window: Option<String>,
+    /// Where lead time starts [default: commit].
+    #[arg(long, env = "DORA_LEAD_TIME_START", value_name = "commit|first_commit")]
+    pub lead_time_start: Option<String>,
+    /// Regular expression of production environment names; repeat for several [default: the spec's].
+    #[arg(long = "production-pattern", env = "DORA_PRODUCTION_PATTERNS", value_name = "REGEX")]
+    pub production_patterns: Vec<String>,
+    /// Group kinds to report, comma-separated [default: all,service,team].
+    #[arg(long, env = "DORA_GROUP_BY", value_name = "KINDS", value_delimiter = ',')]
+    pub group_by: Vec<String>,
+    /// Output format.
+    #[arg(long, env = "DORA_FORMAT", value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Skip lines that are not valid events (each is reported on stderr) instead of failing.
+    #[arg(long, env = "DORA_SKIP_BAD_LINES")]
+    pub skip_bad_lines: bool,
+    /// The configuration file [default: ./dora.toml when present].
+    #[arg(long, env = "DORA_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+}
+
+/// Presets of `dora demo`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Preset {
+    /// About six services, three teams, six months.
+    Demo,
+    /// 200 services for a year (~1.8M lines, ~480 MB).
+    Benchmark,
+}
+
+/// `dora demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Which data set.
+    #[arg(long, value_enum, default_value_t = Preset::Demo)]
+    pub preset: Preset,
+    /// The random seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Where to write (default: standard output).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}

@@ -1,0 +1,47 @@
+//! `dora metrics`: read events, compute, render.
+
+use std::io::{IsTerminal, Write};
+
+use anyhow::Result;
+use chrono::Utc;
+use dora_core::render::{TableOptions, write_csv, write_json, write_table};
+use dora_core::{EventSet, ReadOptions, compute, read_jsonl_path};
+
+use crate::args::{Format, MetricsArgs};
+use crate::settings::MetricsSettings;
+
+/// Whether to color standard output: only on a terminal, and never with `NO_COLOR` set.
+pub fn use_color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Reads every events file into one set, reporting skipped lines on stderr.
+pub fn load_events(settings: &MetricsSettings) -> Result<EventSet> {
+    let mut set = EventSet::new();
+    let opts = ReadOptions { skip_bad_lines: settings.skip_bad_lines, ..ReadOptions::default() };
+    for path in &settings.events {
+        let summary = read_jsonl_path(path, &mut set, &opts)?;
+        let mut err = std::io::stderr().lock();
+        for skipped in &summary.skipped {
+            writeln!(err, "warning: skipped {skipped}")?;
+        }
+    }
+    Ok(set)
+}
+
+/// Runs `dora metrics`.
+pub fn run(args: &MetricsArgs) -> Result<()> {
+    let settings = MetricsSettings::resolve(args, Utc::now())?;
+    let set = load_events(&settings)?;
+    let computation = compute(&set, &settings.options)?;
+    let report = &computation.report;
+    let stdout = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
+    match settings.format {
+        Format::Json => write_json(report, &mut out)?,
+        Format::Csv => write_csv(report, &mut out)?,
+        Format::Table => write_table(report, &mut out, TableOptions { color: use_color() })?,
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,1201 @@
+//! A deterministic generator of realistic delivery events.
+//!
+//! [`generate`] writes `dora.events/v1` JSON Lines (METRICS.md section 1) for a
+//! synthetic organisation described by a [`DemoConfig`]. The same
+//! configuration always gives byte-identical output: all randomness comes from
+//! a small SplitMix64 generator seeded with [`DemoConfig::seed`].
+//!
+//! The history is simulated day by day and service by service:
+//!
+//! - commits are merged during each team's working hours (weekdays dominate,
+//!   a holiday lull at the turn of the year), mostly through pull requests
+//!   (squash merges: `committed_at` is the merge time, `first_commit_at` is
+//!   earlier), some pushed directly;
+//! - deployment pipelines run at random times of the working day (or once a
+//!   week for weekly services): an optional `staging` deployment, then the
+//!   `production` one, sometimes failing first and retried, sometimes followed
+//!   by `prod-eu`; each successful production deployment lists the changes
+//!   merged since the previous one, and its `commit` is the last of them;
+//! - some deployments go wrong: an incident is opened within hours (linked by
+//!   `caused_by`, by `caused_by_change`, or not at all), or a canary notices;
+//!   a rollback or a hotfix may follow;
+//! - incidents also happen without any deployment, including on services that
+//!   never deploy.
+//!
+//! Lines come out in chronological order of their main instant (a change's
+//! `committed_at`, a deployment's `finished_at`, an incident's `opened_at`),
+//! so changes always precede the deployments that list them.
+
+use std::fmt::Write as _;
+use std::io::{self, BufWriter, Write};
+
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc, Weekday};
+
+use crate::event::{Change, Deployment, DeploymentStatus, DeploymentType, Event, Incident, PullRequest};
+
+const MINUTE: i64 = 60;
+const HOUR: i64 = 3600;
+const DAY: i64 = 86_400;
+
+/// What to generate: the organisation, the period and the rates.
+///
+/// [`DemoConfig::demo`] and [`DemoConfig::benchmark`] are the two presets;
+/// any field may be changed afterwards.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemoConfig {
+    /// Seed of the pseudo-random generator; the same configuration always
+    /// produces the same bytes.
+    pub seed: u64,
+    /// Number of services that deploy.
+    pub services: usize,
+    /// Number of teams. Services are assigned by [`team_of_service`](Self::team_of_service)
+    /// where it has an entry, else round-robin.
+    pub teams: usize,
+    /// The first instant of the generated history (normally a midnight UTC).
+    pub start: DateTime<Utc>,
+    /// Length of the history in days; nothing at or after `start + days` is written.
+    pub days: u32,
+    /// Mean successful production deployments per service per working day,
+    /// over the services that deploy continuously (weekly services deploy
+    /// once a week whatever this is). Per-service rates vary around it.
+    pub deploys_per_service_per_day: f64,
+    /// Mean number of changes merged per production deployment.
+    pub changes_per_deployment: f64,
+    /// Probability that a production deployment attempt fails (and is retried).
+    pub failure_rate: f64,
+    /// Probability that a successful production deployment causes an incident.
+    pub incident_rate: f64,
+    /// Probability that a successful production deployment is rolled back or
+    /// hotfixed without any incident (a canary or a health check noticed).
+    pub rework_rate: f64,
+    /// Incidents per service per day that no deployment caused (for the
+    /// services that deploy and for the incident-only ones alike).
+    pub background_incidents_per_service_per_day: f64,
+    /// Share of changes that go through a pull request (varies per service).
+    pub pull_request_share: f64,
+    /// Share of changes that carry an `authored_at` earlier than `committed_at`.
+    pub authored_share: f64,
+    /// Share of services whose production deployments are preceded by a
+    /// `staging` deployment of the same changes.
+    pub staging_share: f64,
+    /// Share of services that also deploy to `prod-eu` after `production`.
+    pub prod_eu_share: f64,
+    /// Share of services whose events come from GitLab rather than GitHub.
+    pub gitlab_share: f64,
+    /// Share of services that deploy once a week.
+    pub weekly_share: f64,
+    /// Probability that a pipeline run with nothing new to ship still
+    /// redeploys (a deployment that lists no changes).
+    pub redeploy_share: f64,
+    /// Share of incidents opened in the last three weeks that stay unresolved
+    /// (incidents whose resolution would fall after the end are unresolved too).
+    pub unresolved_share: f64,
+    /// Number of extra services that have incidents but never deploy.
+    pub incident_only_services: usize,
+    /// Names of the services (deploying ones first, then incident-only ones);
+    /// missing names are generated.
+    pub service_names: Vec<String>,
+    /// Names of the teams; missing names are generated.
+    pub team_names: Vec<String>,
+    /// Relative deployment rates of the deploying services; missing weights
+    /// are drawn from a log-normal distribution. Weights are normalised so
+    /// that their mean over the continuously deploying services is 1.
+    pub service_weights: Vec<f64>,
+    /// The team (an index into the teams) of each service, deploying ones
+    /// first, then incident-only ones; services past its end are assigned
+    /// round-robin.
+    pub team_of_service: Vec<usize>,
+    /// The organisation in repository names (`github:<org>/<service>:deployment:<n>`).
+    pub organization: String,
+}
+
+impl Default for DemoConfig {
+    /// The [`demo`](DemoConfig::demo) preset.
+    fn default() -> Self {
+        Self::demo()
+    }
+}
+
+fn utc(y: i32, m: u32, d: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).single().expect("valid preset date")
+}
+
+impl DemoConfig {
+    /// A small, readable organisation: six services, three teams, 26 weeks
+    /// from 2026-05-25 to 2026-11-23 (a Monday); a few thousand lines.
+    ///
+    /// `commerce` owns `checkout`, `payments` and `catalog`; `platform` owns
+    /// `search`, `identity` (which deploys weekly) and `edge-proxy` (which
+    /// never deploys but has incidents); `growth` owns only `notifications`.
+    pub fn demo() -> Self {
+        let names = ["checkout", "payments", "search", "catalog", "identity", "notifications", "edge-proxy"];
+        DemoConfig {
+            seed: 20_260_525,
+            services: 6,
+            teams: 3,
+            start: utc(2026, 5, 25),
+            days: 26 * 7,
+            deploys_per_service_per_day: 1.4,
+            changes_per_deployment: 1.8,
+            failure_rate: 0.04,
+            incident_rate: 0.08,
+            rework_rate: 0.02,
+            background_incidents_per_service_per_day: 0.015,
+            pull_request_share: 0.85,
+            authored_share: 0.35,
+            staging_share: 0.7,
+            prod_eu_share: 0.34,
+            gitlab_share: 0.34,
+            weekly_share: 0.2,
+            redeploy_share: 0.04,
+            unresolved_share: 0.2,
+            incident_only_services: 1,
+            service_names: names.iter().map(|s| s.to_string()).collect(),
+            team_names: ["commerce", "platform", "growth"].iter().map(|s| s.to_string()).collect(),
+            // checkout many times a day, identity weekly (its weight is unused).
+            service_weights: vec![3.0, 1.2, 1.6, 0.7, 0.2, 0.5],
+            team_of_service: vec![0, 0, 1, 0, 1, 2, 1],
+            organization: "acme".to_string(),
+        }
+    }
+
+    /// A large organisation for benchmarks: 200 services, 40 teams, one year
+    /// from 2025-11-24 (364 days). About 590 thousand deployments, 1.2 million
+    /// changes and 70 thousand incidents.
+    pub fn benchmark() -> Self {
+        DemoConfig {
+            seed: 20_251_124,
+            services: 200,
+            teams: 40,
+            start: utc(2025, 11, 24),
+            days: 364,
+            deploys_per_service_per_day: 6.0,
+            changes_per_deployment: 3.4,
+            failure_rate: 0.04,
+            incident_rate: 0.12,
+            rework_rate: 0.02,
+            background_incidents_per_service_per_day: 0.35,
+            pull_request_share: 0.85,
+            authored_share: 0.35,
+            staging_share: 0.5,
+            prod_eu_share: 0.08,
+            gitlab_share: 0.08,
+            weekly_share: 0.06,
+            redeploy_share: 0.02,
+            unresolved_share: 0.1,
+            incident_only_services: 4,
+            service_names: Vec::new(),
+            team_names: Vec::new(),
+            service_weights: Vec::new(),
+            team_of_service: Vec::new(),
+            organization: "acme".to_string(),
+        }
+    }
+}
+
+/// How many events [`generate`] wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DemoStats {
+    /// Deployment lines (all environments and statuses).
+    pub deployments: u64,
+    /// Change lines.
+    pub changes: u64,
+    /// Incident lines.
+    pub incidents: u64,
+    /// All lines written.
+    pub lines: u64,
+}
+
+/// Writes the events of `config` to `out` as JSON Lines, one event per line,
+/// in chronological order, and returns how many of each kind it wrote.
+///
+/// The output is buffered internally; the same configuration always gives the
+/// same bytes.
+pub fn generate<W: Write>(config: &DemoConfig, out: W) -> io::Result<DemoStats> {
+    let mut sim = Sim::new(config);
+    let mut out = Out::new(config, &sim.services, &sim.team_names, out);
+    let start = config.start.timestamp();
+    let end = start + i64::from(config.days) * DAY;
+    for day in 0..i64::from(config.days) {
+        let day_start = start + day * DAY;
+        sim.simulate_day(day_start, end);
+        out.flush_before(&mut sim.queue, day_start + DAY, end)?;
+    }
+    out.flush_before(&mut sim.queue, end, end)?;
+    out.finish()
+}
+
+// ---------------------------------------------------------------------------
+// Pseudo-random numbers
+
+/// The SplitMix64 finaliser: a bijection on `u64` with good avalanche.
+fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// SplitMix64 with the few distributions the simulation needs.
+#[derive(Debug, Clone)]
+struct Rng {
+    state: u64,
+}
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Rng { state: mix64(seed ^ 0x6A09_E667_F3BC_C909) }
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        mix64(self.state)
+    }
+
+    /// Uniform in `[0, 1)`.
+    fn uniform(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
+    /// Uniform integer in `[lo, hi)` (`lo` when the range is empty).
+    fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        if hi <= lo { lo } else { lo + (self.next_u64() % (hi - lo) as u64) as i64 }
+    }
+
+    fn bernoulli(&mut self, p: f64) -> bool {
+        self.uniform() < p
+    }
+
+    /// Standard normal (Box-Muller, one value per call).
+    fn normal(&mut self) -> f64 {
+        let u1 = 1.0 - self.uniform();
+        let u2 = self.uniform();
+        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    }
+
+    /// Log-normal with the given median and shape.
+    fn lognormal(&mut self, median: f64, sigma: f64) -> f64 {
+        median * (sigma * self.normal()).exp()
+    }
+
+    /// A log-normal duration in whole seconds, clamped to `[min, max]`.
+    fn duration(&mut self, median: f64, sigma: f64, min: i64, max: i64) -> i64 {
+        (self.lognormal(median, sigma).round() as i64).clamp(min, max)
+    }
+
+    /// Poisson-distributed count.
+    fn poisson(&mut self, lambda: f64) -> u32 {
+        if lambda <= 0.0 {
+            0
+        } else if lambda < 30.0 {
+            let limit = (-lambda).exp();
+            let mut k = 0;
+            let mut p = self.uniform();
+            while p > limit {
+                k += 1;
+                p *= self.uniform();
+            }
+            k
+        } else {
+            (lambda + lambda.sqrt() * self.normal()).round().max(0.0) as u32
+        }
+    }
+
+    /// An index drawn with the given cumulative weights.
+    fn weighted(&mut self, cumulative: &[f64]) -> usize {
+        let x = self.uniform() * cumulative.last().copied().unwrap_or(0.0);
+        cumulative.partition_point(|&c| c <= x).min(cumulative.len().saturating_sub(1))
+    }
+
+    fn choose<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.range(0, items.len() as i64) as usize]
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Simulation
+
+/// A commit SHA.
+type Sha = [u8; 20];
+
+/// Local working hours from 08:00 to 21:00, relative weights per hour.
+const MERGE_HOURS: [f64; 13] = [0.3, 0.8, 1.0, 1.0, 0.6, 0.8, 1.0, 1.0, 0.8, 0.5, 0.25, 0.12, 0.06];
+const DEPLOY_HOURS: [f64; 13] = [0.1, 0.5, 1.0, 1.0, 0.7, 0.8, 1.0, 1.0, 0.8, 0.5, 0.2, 0.08, 0.03];
+
+/// UTC offsets (hours) of the teams, cycled: Europe, UK, US east, ...
+const TEAM_OFFSETS: [i64; 6] = [1, -5, 0, 2, -8, 1];
+
+const DOMAINS: [&str; 25] = [
+    "accounts", "billing", "cart", "catalog", "checkout", "content", "coupons", "delivery", "email", "fraud",
+    "gateway", "identity", "inventory", "invoices", "ledger", "loyalty", "media", "orders", "payments",
+    "pricing", "profile", "ratings", "returns", "search", "shipping",
+];
+const KINDS: [&str; 8] = ["api", "worker", "web", "events", "sync", "admin", "jobs", "store"];
+const TEAMS: [&str; 40] = [
+    "atlas", "beacon", "comet", "delta", "ember", "falcon", "glacier", "harbor", "indigo", "jade", "kestrel",
+    "lumen", "meridian", "nova", "orbit", "pioneer", "quartz", "raven", "sierra", "tundra", "umbra", "vertex",
+    "willow", "xenon", "yonder", "zephyr", "aurora", "basalt", "cobalt", "dune", "echo", "fjord", "granite",
+    "helix", "iris", "juniper", "krypton", "lotus", "mosaic", "nimbus",
+];
+
+fn cumulative(weights: &[f64]) -> Vec<f64> {
+    weights
+        .iter()
+        .scan(0.0, |acc, w| {
+            *acc += w;
+            Some(*acc)
+        })
+        .collect()
+}
+
+/// Whether `i` of `n` items is among the evenly spread `share` of them.
+fn spread(i: usize, share: f64, offset: f64) -> bool {
+    let f = |k: usize| (k as f64 * share + offset).floor();
+    f(i + 1) > f(i)
+}
+
+/// Activity factors of a UTC date: (deployments, merges).
+fn day_factors(date: NaiveDate) -> (f64, f64) {
+    let (mut d, mut c) = match date.weekday() {
+        Weekday::Sat | Weekday::Sun => (0.03, 0.08),
+        Weekday::Fri => (0.7, 0.9),
+        _ => (1.0, 1.0),
+    };
+    let holiday = (date.month() == 12 && date.day() >= 24) || (date.month() == 1 && date.day() == 1);
+    if holiday {
+        d *= 0.15;
+        c *= 0.2;
+    }
+    (d, c)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Env {
+    Production,
+    ProdEu,
+    Staging,
+}
+
+impl Env {
+    fn as_str(self) -> &'static str {
+        match self {
+            Env::Production => "production",
+            Env::ProdEu => "prod-eu",
+            Env::Staging => "staging",
+        }
+    }
+}
+
+#[derive(Debug)]
+struct PrRec {
+    first_commit: i64,
+    opened: i64,
+}
+
+#[derive(Debug)]
+struct ChangeRec {
+    svc: u32,
+    sha: Sha,
+    authored: Option<i64>,
+    /// The pull request; it was merged at the change's time, and its number
+    /// is assigned when the line is written (so that numbers increase).
+    pr: Option<PrRec>,
+}
+
+#[derive(Debug)]
+struct DeployRec {
+    svc: u32,
+    number: u64,
+    env: Env,
+    started: i64,
+    failed: bool,
+    kind: DeploymentType,
+    commit: Option<Sha>,
+    changes: Vec<Sha>,
+    remediates: Option<u64>,
+}
+
+#[derive(Debug)]
+struct IncidentRec {
+    svc: u32,
+    resolved: Option<i64>,
+    /// The number of a production deployment of the same service.
+    caused_by: Option<u64>,
+    caused_by_change: Option<Sha>,
+    severity: u8,
+}
+
+#[derive(Debug)]
+enum Rec {
+    Change(ChangeRec),
+    Deploy(DeployRec),
+    Incident(IncidentRec),
+}
+
+/// An event waiting to be written at `time` (ties broken by `seq`).
+#[derive(Debug)]
+struct Pending {
+    time: i64,
+    seq: u64,
+    rec: Rec,
+}
+
+#[derive(Debug)]
+struct Svc {
+    name: String,
+    team: usize,
+    source: &'static str,
+    deploys: bool,
+    weekly: bool,
+    /// Successful production deployments per working day.
+    rate: f64,
+    /// Merges per working day.
+    change_rate: f64,
+    staging: bool,
+    prod_eu: bool,
+    pr_share: f64,
+    /// Seconds after UTC midnight of the team's local 08:00.
+    window_start: i64,
+    // State.
+    next_deploy: u64,
+    /// Merged, not yet shipped by a successful production deployment.
+    pending: Vec<Sha>,
+    /// Today's merges, in time order; those before `today_pos` are pending.
+    today: Vec<(i64, Sha)>,
+    today_pos: usize,
+    /// The revision in production, and the one before it.
+    commit: Option<Sha>,
+    prev_commit: Option<Sha>,
+    /// No pipeline starts before this instant.
+    busy_until: i64,
+}
+
+struct Sim<'a> {
+    cfg: &'a DemoConfig,
+    rng: Rng,
+    services: Vec<Svc>,
+    team_names: Vec<String>,
+    sha_counter: u64,
+    sha_key: u64,
+    seq: u64,
+    queue: Vec<Pending>,
+    merge_cum: Vec<f64>,
+    deploy_cum: Vec<f64>,
+    scratch: Vec<i64>,
+    end: i64,
+}
+
+impl<'a> Sim<'a> {
+    fn new(cfg: &'a DemoConfig) -> Self {
+        let mut rng = Rng::new(cfg.seed);
+        let teams = cfg.teams.max(1);
+        let team_names: Vec<String> = (0..teams)
+            .map(|t| match cfg.team_names.get(t) {
+                Some(n) => n.clone(),
+                None if t < TEAMS.len() => TEAMS[t].to_string(),
+                None => format!("team-{t}"),
+            })
+            .collect();
+        let total = cfg.services + cfg.incident_only_services;
+        let mut services = Vec::with_capacity(total);
+        for i in 0..total {
+            let deploys = i < cfg.services;
+            let name = match cfg.service_names.get(i) {
+                Some(n) => n.clone(),
+                None if deploys => {
+                    let base = format!("{}-{}", DOMAINS[i % DOMAINS.len()], KINDS[(i / DOMAINS.len()) % KINDS.len()]);
+                    let round = i / (DOMAINS.len() * KINDS.len());
+                    if round == 0 { base } else { format!("{base}-{}", round + 1) }
+                }
+                None => {
+                    let k = i - cfg.services;
+                    let base = format!("legacy-{}", DOMAINS[k % DOMAINS.len()]);
+                    if k < DOMAINS.len() { base } else { format!("{base}-{}", k / DOMAINS.len() + 1) }
+                }
+            };
+            let team = cfg.team_of_service.get(i).copied().unwrap_or(i % teams) % teams;
+            let weekly = deploys && spread(i, cfg.weekly_share, 0.1);
+            let weight = cfg.service_weights.get(i).copied().unwrap_or_else(|| rng.lognormal(1.0, 0.9).clamp(0.05, 4.0));
+            let offset = TEAM_OFFSETS[team % TEAM_OFFSETS.len()];
+            services.push(Svc {
+                name,
+                team,
+                source: if spread(i, cfg.gitlab_share, 0.0) { "gitlab" } else { "github" },
+                deploys,
+                weekly,
+                rate: weight,
+                change_rate: 0.0,
+                staging: deploys && spread(i, cfg.staging_share, 0.5),
+                prod_eu: deploys && spread(i, cfg.prod_eu_share, 0.7),
+                pr_share: (cfg.pull_request_share + (rng.uniform() - 0.5) * 0.2).clamp(0.0, 1.0),
+                window_start: (8 - offset) * HOUR,
+                next_deploy: rng.range(100, 5000) as u64,
+                pending: Vec::new(),
+                today: Vec::new(),
+                today_pos: 0,
+                commit: None,
+                prev_commit: None,
+                busy_until: i64::MIN,
+            });
+        }
+        // Normalise the weights of the continuously deploying services.
+        let continuous: Vec<f64> = services.iter().filter(|s| s.deploys && !s.weekly).map(|s| s.rate).collect();
+        let mean = if continuous.is_empty() {
+            1.0
+        } else {
+            continuous.iter().sum::<f64>() / continuous.len() as f64
+        };
+        for s in &mut services {
+            if !s.deploys {
+                s.rate = 0.0;
+            } else if s.weekly {
+                s.rate = 0.2;
+                s.change_rate = 0.6 * cfg.changes_per_deployment * rng.lognormal(1.0, 0.25);
+            } else {
+                s.rate *= cfg.deploys_per_service_per_day / mean;
+                s.change_rate = s.rate * cfg.changes_per_deployment * rng.lognormal(1.0, 0.25);
+            }
+        }
+        let sha_key = rng.next_u64();
+        Sim {
+            cfg,
+            rng,
+            services,
+            team_names,
+            sha_counter: 0,
+            sha_key,
+            seq: 0,
+            queue: Vec::new(),
+            merge_cum: cumulative(&MERGE_HOURS),
+            deploy_cum: cumulative(&DEPLOY_HOURS),
+            scratch: Vec::new(),
+            end: i64::MAX,
+        }
+    }
+
+    fn push(&mut self, time: i64, rec: Rec) {
+        self.seq += 1;
+        self.queue.push(Pending { time, seq: self.seq, rec });
+    }
+
+    /// A new SHA: the first 8 bytes are a bijection of a counter (so SHAs are
+    /// unique), the rest is random.
+    fn next_sha(&mut self) -> Sha {
+        self.sha_counter += 1;
+        let mut sha = [0u8; 20];
+        sha[..8].copy_from_slice(&mix64(self.sha_counter ^ self.sha_key).to_be_bytes());
+        sha[8..16].copy_from_slice(&self.rng.next_u64().to_be_bytes());
+        sha[16..].copy_from_slice(&self.rng.next_u64().to_be_bytes()[..4]);
+        sha
+    }
+
+    /// A time in the working hours of a service's day, drawn with `cum`.
+    fn work_time(&mut self, day_start: i64, window_start: i64, deploy: bool) -> i64 {
+        let cum = if deploy { &self.deploy_cum } else { &self.merge_cum };
+        let hour = self.rng.weighted(cum) as i64;
+        day_start + window_start + hour * HOUR + self.rng.range(0, HOUR)
+    }
+
+    fn simulate_day(&mut self, day_start: i64, end: i64) {
+        self.end = end;
+        let date = DateTime::from_timestamp(day_start, 0).expect("time in range").date_naive();
+        let (fd, fc) = day_factors(date);
+        let weekday = date.weekday();
+        for s in 0..self.services.len() {
+            if self.services[s].deploys {
+                self.service_day(s, day_start, fd, fc, weekday);
+            }
+            let n = self.rng.poisson(self.cfg.background_incidents_per_service_per_day);
+            for _ in 0..n {
+                self.background_incident(s, day_start);
+            }
+        }
+    }
+
+    fn service_day(&mut self, s: usize, day_start: i64, fd: f64, fc: f64, weekday: Weekday) {
+        // Yesterday's merges after the last pipeline are still pending.
+        let svc = &mut self.services[s];
+        let pos = svc.today_pos;
+        svc.pending.extend(svc.today.drain(pos..).map(|(_, sha)| sha));
+        svc.today.clear();
+        svc.today_pos = 0;
+        let window_start = svc.window_start;
+        let change_rate = svc.change_rate;
+        let (weekly, rate) = (svc.weekly, svc.rate);
+
+        // Merges.
+        let mut times = std::mem::take(&mut self.scratch);
+        times.clear();
+        for _ in 0..self.rng.poisson(change_rate * fc) {
+            let t = self.work_time(day_start, window_start, false);
+            times.push(t);
+        }
+        times.sort_unstable();
+        for &t in &times {
+            let sha = self.change(s, t, false);
+            self.services[s].today.push((t, sha));
+        }
+
+        // Pipeline runs.
+        times.clear();
+        if weekly {
+            if weekday == Weekday::Wed && fd >= 0.5 {
+                times.push(day_start + window_start + 6 * HOUR + self.rng.range(0, 2 * HOUR));
+            }
+        } else {
+            for _ in 0..self.rng.poisson(rate * fd) {
+                let t = self.work_time(day_start, window_start, true);
+                times.push(t);
+            }
+            times.sort_unstable();
+        }
+        let last_start = day_start + window_start + 14 * HOUR;
+        let day_end = day_start + DAY + window_start;
+        for &slot in &times {
+            let mut t = slot.max(self.services[s].busy_until);
+            self.absorb(s, t);
+            let svc = &self.services[s];
+            if svc.pending.is_empty() && !self.rng.bernoulli(self.cfg.redeploy_share) {
+                // Nothing to ship yet: the run waits for the next merge's build.
+                match svc.today.get(svc.today_pos) {
+                    Some(&(merged, _)) => t = t.max(merged + self.rng.range(4 * MINUTE, 20 * MINUTE)),
+                    None => continue,
+                }
+            }
+            if t > last_start {
+                break;
+            }
+            self.pipeline(s, t, day_end);
+        }
+        self.scratch = times;
+    }
+
+    /// Creates a change merged at `t` and returns its SHA.
+    fn change(&mut self, s: usize, t: i64, hotfix: bool) -> Sha {
+        let sha = self.next_sha();
+        let pr_share = if hotfix { 0.7 } else { self.services[s].pr_share };
+        let (authored, pr) = if self.rng.bernoulli(pr_share) {
+            let (review, coding) = if hotfix {
+                (self.rng.duration(600.0, 0.5, 60, 2 * HOUR), self.rng.duration(900.0, 0.6, 60, 4 * HOUR))
+            } else {
+                (
+                    self.rng.duration(2.5 * HOUR as f64, 1.1, 2 * MINUTE, 14 * DAY),
+                    self.rng.duration(5.0 * HOUR as f64, 1.2, MINUTE, 30 * DAY),
+                )
+            };
+            let opened = t - review;
+            let first_commit = opened - coding;
+            let authored = self
+                .rng
+                .bernoulli(self.cfg.authored_share)
+                .then(|| first_commit + self.rng.range(0, coding + 1));
+            (authored, Some(PrRec { first_commit, opened }))
+        } else {
+            let authored = self
+                .rng
+                .bernoulli(self.cfg.authored_share)
+                .then(|| t - self.rng.duration(1800.0, 1.0, 1, 3 * DAY));
+            (authored, None)
+        };
+        self.push(t, Rec::Change(ChangeRec { svc: s as u32, sha, authored, pr }));
+        sha
+    }
+
+    /// Moves today's merges before `t` into the pending changes.
+    fn absorb(&mut self, s: usize, t: i64) {
+        let svc = &mut self.services[s];
+        while let Some(&(m, sha)) = svc.today.get(svc.today_pos) {
+            if m >= t {
+                break;
+            }
+            svc.pending.push(sha);
+            svc.today_pos += 1;
+        }
+    }
+
+    fn next_number(&mut self, s: usize) -> u64 {
+        let svc = &mut self.services[s];
+        svc.next_deploy += 1;
+        svc.next_deploy
+    }
+
+    fn deploy(&mut self, finished: i64, rec: DeployRec) {
+        self.push(finished, Rec::Deploy(rec));
+    }
+
+    /// One pipeline run starting at `t0`: staging, production (maybe a failed
+    /// attempt first), prod-eu, and what may go wrong afterwards.
+    fn pipeline(&mut self, s: usize, t0: i64, day_end: i64) {
+        self.absorb(s, t0);
+        let svc = &self.services[s];
+        let (staging, prod_eu) = (svc.staging, svc.prod_eu);
+        if svc.pending.is_empty() {
+            // A manual redeploy: nothing new, no changes listed.
+            let commit = svc.commit;
+            let started = t0 + self.rng.range(20, 180);
+            let finished = started + self.rng.duration(360.0, 0.35, 60, HOUR);
+            let number = self.next_number(s);
+            self.deploy(
+                finished,
+                DeployRec {
+                    svc: s as u32,
+                    number,
+                    env: Env::Production,
+                    started,
+                    failed: false,
+                    kind: DeploymentType::Regular,
+                    commit,
+                    changes: Vec::new(),
+                    remediates: None,
+                },
+            );
+            self.services[s].busy_until = finished + 2 * MINUTE;
+            return;
+        }
+        let batch = std::mem::take(&mut self.services[s].pending);
+        let head = batch.last().copied();
+        let mut t = t0 + self.rng.range(20, 180);
+        let mk = |number, env, started, failed, kind, changes: &[Sha]| DeployRec {
+            svc: s as u32,
+            number,
+            env,
+            started,
+            failed,
+            kind,
+            commit: head,
+            changes: changes.to_vec(),
+            remediates: None,
+        };
+        if staging {
+            let mut finished = t + self.rng.duration(270.0, 0.35, 60, HOUR);
+            if self.rng.bernoulli(0.03) {
+                let number = self.next_number(s);
+                self.deploy(finished, mk(number, Env::Staging, t, true, DeploymentType::Regular, &batch));
+                t = finished + self.rng.duration(900.0, 0.5, 60, 3 * HOUR);
+                finished = t + self.rng.duration(270.0, 0.35, 60, HOUR);
+            }
+            let number = self.next_number(s);
+            self.deploy(finished, mk(number, Env::Staging, t, false, DeploymentType::Regular, &batch));
+            t = finished + self.rng.duration(300.0, 0.8, 30, 4 * HOUR);
+        }
+        let mut finished = t + self.rng.duration(360.0, 0.35, 60, HOUR);
+        if self.rng.bernoulli(self.cfg.failure_rate) {
+            let number = self.next_number(s);
+            self.deploy(finished, mk(number, Env::Production, t, true, DeploymentType::Regular, &batch));
+            t = finished + self.rng.duration(1800.0, 0.7, 5 * MINUTE, 8 * HOUR);
+            finished = t + self.rng.duration(360.0, 0.35, 60, HOUR);
+        }
+        let number = self.next_number(s);
+        self.deploy(finished, mk(number, Env::Production, t, false, DeploymentType::Regular, &batch));
+        let mut busy = finished;
+        if prod_eu {
+            let started = finished + self.rng.duration(900.0, 0.5, 60, 2 * HOUR);
+            let eu_finished = started + self.rng.duration(360.0, 0.35, 60, HOUR);
+            let eu = self.next_number(s);
+            self.deploy(eu_finished, mk(eu, Env::ProdEu, started, false, DeploymentType::Regular, &batch));
+            busy = eu_finished;
+        }
+        let svc = &mut self.services[s];
+        svc.prev_commit = svc.commit;
+        svc.commit = head;
+        svc.busy_until = busy + MINUTE;
+
+        let u = self.rng.uniform();
+        if u < self.cfg.incident_rate {
+            self.deployment_incident(s, number, finished, &batch, day_end);
+        } else if u < self.cfg.incident_rate + self.cfg.rework_rate {
+            let t = finished + self.rng.duration(1200.0, 0.6, 2 * MINUTE, 4 * HOUR);
+            let hotfix = self.rng.bernoulli(0.4);
+            self.remediate(s, number, finished, t, hotfix, day_end);
+        }
+    }
+
+    /// A rollback or a hotfix of production deployment `bad` (finished at
+    /// `bad_finished`) starting at `t0`; returns when it finished.
+    fn remediate(&mut self, s: usize, bad: u64, bad_finished: i64, t0: i64, hotfix: bool, day_end: i64) -> i64 {
+        let number = self.next_number(s);
+        let finished;
+        if hotfix && t0 < day_end {
+            let merged = (t0 - self.rng.range(3 * MINUTE, 15 * MINUTE)).max(bad_finished + MINUTE);
+            let t0 = t0.max(merged + MINUTE);
+            self.absorb(s, merged);
+            let sha = self.change(s, merged, true);
+            let mut changes = std::mem::take(&mut self.services[s].pending);
+            changes.push(sha);
+            finished = t0 + self.rng.duration(300.0, 0.35, 60, HOUR);
+            let remediates = self.rng.bernoulli(0.5).then_some(bad);
+            self.deploy(
+                finished,
+                DeployRec {
+                    svc: s as u32,
+                    number,
+                    env: Env::Production,
+                    started: t0,
+                    failed: false,
+                    kind: DeploymentType::Hotfix,
+                    commit: Some(sha),
+                    changes,
+                    remediates,
+                },
+            );
+            let svc = &mut self.services[s];
+            svc.prev_commit = svc.commit;
+            svc.commit = Some(sha);
+        } else {
+            finished = t0 + self.rng.duration(200.0, 0.35, 60, HOUR);
+            let svc = &mut self.services[s];
+            let commit = svc.prev_commit;
+            svc.commit = commit;
+            self.deploy(
+                finished,
+                DeployRec {
+                    svc: s as u32,
+                    number,
+                    env: Env::Production,
+                    started: t0,
+                    failed: false,
+                    kind: DeploymentType::Rollback,
+                    commit,
+                    changes: Vec::new(),
+                    remediates: None,
+                },
+            );
+        }
+        let svc = &mut self.services[s];
+        svc.busy_until = svc.busy_until.max(finished + 2 * MINUTE);
+        finished
+    }
+
+    fn severity(&mut self, background: bool) -> u8 {
+        let u = self.rng.uniform();
+        let (p1, p2) = if background { (0.05, 0.25) } else { (0.1, 0.4) };
+        if u < p1 {
+            1
+        } else if u < p2 {
+            2
+        } else {
+            3
+        }
+    }
+
+    /// How long an incident of `severity` takes to resolve without a deployment.
+    fn resolution(&mut self, severity: u8) -> i64 {
+        let median = match severity {
+            1 => 1.5 * HOUR as f64,
+            2 => 3.0 * HOUR as f64,
+            _ => 6.0 * HOUR as f64,
+        };
+        self.rng.duration(median, 1.4, 3 * MINUTE, 14 * DAY)
+    }
+
+    fn unresolved(&mut self, opened: i64) -> bool {
+        opened >= self.end - 21 * DAY && self.rng.bernoulli(self.cfg.unresolved_share)
+    }
+
+    /// An incident caused by production deployment `number`.
+    fn deployment_incident(&mut self, s: usize, number: u64, finished: i64, batch: &[Sha], day_end: i64) {
+        let opened = finished + self.rng.duration(40.0 * MINUTE as f64, 1.0, MINUTE, 2 * DAY);
+        let severity = self.severity(false);
+        let u = self.rng.uniform();
+        let (caused_by, caused_by_change) = if u < 0.15 {
+            (Some(number), None)
+        } else if u < 0.27 && !batch.is_empty() {
+            (None, Some(*self.rng.choose(batch)))
+        } else {
+            (None, None)
+        };
+        let u = self.rng.uniform();
+        let resolved = if u < 0.5 {
+            let t0 = opened + self.rng.duration(25.0 * MINUTE as f64, 0.6, 3 * MINUTE, 6 * HOUR);
+            let fixed = self.remediate(s, number, finished, t0, u >= 0.3, day_end);
+            fixed + self.rng.duration(15.0 * MINUTE as f64, 0.8, MINUTE, 12 * HOUR)
+        } else {
+            opened + self.resolution(severity)
+        };
+        let resolved = (!self.unresolved(opened)).then_some(resolved);
+        self.push(
+            opened,
+            Rec::Incident(IncidentRec { svc: s as u32, resolved, caused_by, caused_by_change, severity }),
+        );
+    }
+
+    /// An incident that no deployment caused, at any time of the day.
+    fn background_incident(&mut self, s: usize, day_start: i64) {
+        let opened = day_start + self.rng.range(0, DAY);
+        let severity = self.severity(true);
+        let resolved = opened + self.resolution(severity);
+        let resolved = (!self.unresolved(opened)).then_some(resolved);
+        self.push(
+            opened,
+            Rec::Incident(IncidentRec {
+                svc: s as u32,
+                resolved,
+                caused_by: None,
+                caused_by_change: None,
+                severity,
+            }),
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Output
+
+struct SvcOut {
+    name: String,
+    team: String,
+    source: &'static str,
+    deploy_prefix: String,
+    next_pr: u64,
+}
+
+/// Serialises pending records through reused model values.
+struct Out<W: Write> {
+    w: BufWriter<W>,
+    svcs: Vec<SvcOut>,
+    dep: Event,
+    chg: Event,
+    inc: Event,
+    /// Spare strings for `changes` and `remediates`.
+    pool: Vec<String>,
+    next_incident: u64,
+    stats: DemoStats,
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn push_hex(s: &mut String, sha: &Sha) {
+    for &b in sha {
+        s.push(HEX[(b >> 4) as usize] as char);
+        s.push(HEX[(b & 15) as usize] as char);
+    }
+}
+
+fn set_str(dst: &mut String, src: &str) {
+    dst.clear();
+    dst.push_str(src);
+}
+
+fn set_opt(dst: &mut Option<String>, src: &str) {
+    set_str(dst.get_or_insert_with(String::new), src);
+}
+
+fn ts(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, 0).expect("time in range")
+}
+
+impl<W: Write> Out<W> {
+    fn new(cfg: &DemoConfig, services: &[Svc], team_names: &[String], w: W) -> Self {
+        let epoch = ts(0);
+        let svcs = services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| SvcOut {
+                name: s.name.clone(),
+                team: team_names[s.team].clone(),
+                source: s.source,
+                deploy_prefix: format!("{}:{}/{}:deployment:", s.source, cfg.organization, s.name),
+                next_pr: 1 + mix64(cfg.seed ^ (i as u64 + 1)) % 900,
+            })
+            .collect();
+        Out {
+            w: BufWriter::with_capacity(1 << 16, w),
+            svcs,
+            dep: Event::Deployment(Deployment {
+                id: String::new(),
+                service: String::new(),
+                team: None,
+                source: None,
+                environment: String::new(),
+                finished_at: epoch,
+                started_at: None,
+                status: DeploymentStatus::Success,
+                commit: None,
+                changes: Vec::new(),
+                deployment_type: DeploymentType::Regular,
+                remediates: Vec::new(),
+            }),
+            chg: Event::Change(Change {
+                id: String::new(),
+                service: String::new(),
+                team: None,
+                source: None,
+                committed_at: epoch,
+                authored_at: None,
+                pull_request: None,
+            }),
+            inc: Event::Incident(Incident {
+                id: String::new(),
+                service: String::new(),
+                team: None,
+                source: None,
+                opened_at: epoch,
+                resolved_at: None,
+                caused_by: None,
+                caused_by_change: None,
+                severity: None,
+            }),
+            pool: Vec::new(),
+            next_incident: 1000 + mix64(cfg.seed) % 1000,
+            stats: DemoStats::default(),
+        }
+    }
+
+    /// Writes, in order, the queued events before `limit` (dropping those at
+    /// or after `end`).
+    fn flush_before(&mut self, queue: &mut Vec<Pending>, limit: i64, end: i64) -> io::Result<()> {
+        queue.sort_unstable_by_key(|p| (p.time, p.seq));
+        let n = queue.partition_point(|p| p.time < limit);
+        for p in queue.drain(..n) {
+            if p.time < end {
+                self.write(p, end)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn take_string(pool: &mut Vec<String>) -> String {
+        let mut s = pool.pop().unwrap_or_default();
+        s.clear();
+        s
+    }
+
+    fn write(&mut self, p: Pending, end: i64) -> io::Result<()> {
+        match p.rec {
+            Rec::Change(c) => {
+                let sv = &mut self.svcs[c.svc as usize];
+                let Event::Change(e) = &mut self.chg else { unreachable!() };
+                e.id.clear();
+                push_hex(&mut e.id, &c.sha);
+                set_str(&mut e.service, &sv.name);
+                set_opt(&mut e.team, &sv.team);
+                set_opt(&mut e.source, sv.source);
+                e.committed_at = ts(p.time);
+                e.authored_at = c.authored.map(ts);
+                e.pull_request = c.pr.map(|pr| {
+                    let number = sv.next_pr;
+                    sv.next_pr += 1 + u64::from(c.sha[19] < 48) + u64::from(c.sha[18] < 16);
+                    PullRequest {
+                        number: Some(number),
+                        opened_at: Some(ts(pr.opened)),
+                        merged_at: Some(ts(p.time)),
+                        first_commit_at: Some(ts(pr.first_commit)),
+                    }
+                });
+                serde_json::to_writer(&mut self.w, &self.chg)?;
+                self.stats.changes += 1;
+            }
+            Rec::Deploy(d) => {
+                let sv = &self.svcs[d.svc as usize];
+                let Event::Deployment(e) = &mut self.dep else { unreachable!() };
+                e.id.clear();
+                let _ = write!(e.id, "{}{}", sv.deploy_prefix, d.number);
+                set_str(&mut e.service, &sv.name);
+                set_opt(&mut e.team, &sv.team);
+                set_opt(&mut e.source, sv.source);
+                set_str(&mut e.environment, d.env.as_str());
+                e.finished_at = ts(p.time);
+                e.started_at = Some(ts(d.started));
+                e.status = if d.failed { DeploymentStatus::Failure } else { DeploymentStatus::Success };
+                match &d.commit {
+                    Some(sha) => {
+                        let s = e.commit.get_or_insert_with(String::new);
+                        s.clear();
+                        push_hex(s, sha);
+                    }
+                    None => e.commit = None,
+                }
+                self.pool.append(&mut e.changes);
+                for sha in &d.changes {
+                    let mut s = Self::take_string(&mut self.pool);
+                    push_hex(&mut s, sha);
+                    e.changes.push(s);
+                }
+                e.deployment_type = d.kind;
+                self.pool.append(&mut e.remediates);
+                if let Some(n) = d.remediates {
+                    let mut s = Self::take_string(&mut self.pool);
+                    let _ = write!(s, "{}{}", sv.deploy_prefix, n);
+                    e.remediates.push(s);
+                }
+                serde_json::to_writer(&mut self.w, &self.dep)?;
+                self.stats.deployments += 1;
+            }
+            Rec::Incident(i) => {
+                let sv = &self.svcs[i.svc as usize];
+                let Event::Incident(e) = &mut self.inc else { unreachable!() };
+                e.id.clear();
+                let _ = write!(e.id, "pagerduty:P{}", self.next_incident);
+                self.next_incident += 1 + (mix64(self.next_incident) % 3);
+                set_str(&mut e.service, &sv.name);
+                set_opt(&mut e.team, &sv.team);
+                set_opt(&mut e.source, "pagerduty");
+                e.opened_at = ts(p.time);
+                e.resolved_at = i.resolved.filter(|&r| r < end).map(ts);
+                match i.caused_by {
+                    Some(n) => {
+                        let s = e.caused_by.get_or_insert_with(String::new);
+                        s.clear();
+                        let _ = write!(s, "{}{}", sv.deploy_prefix, n);
+                    }
+                    None => e.caused_by = None,
+                }
+                match &i.caused_by_change {
+                    Some(sha) => {
+                        let s = e.caused_by_change.get_or_insert_with(String::new);
+                        s.clear();
+                        push_hex(s, sha);
+                    }
+                    None => e.caused_by_change = None,
+                }
+                let s = e.severity.get_or_insert_with(String::new);
+                s.clear();
+                let _ = write!(s, "sev{}", i.severity);
+                serde_json::to_writer(&mut self.w, &self.inc)?;
+                self.stats.incidents += 1;
+            }
+        }
+        self.w.write_all(b"\n")?;
+        self.stats.lines += 1;
+        Ok(())
+    }
+
+    fn finish(mut self) -> io::Result<DemoStats> {
+        self.w.flush()?;
+        Ok(self.stats)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn explore() {
+        let mut c = DemoConfig::benchmark();
+        c.services = 20;
+        c.teams = 4;
+        c.days = 28;
+        c.incident_only_services = 0;
+        let mut f = std::fs::File::create("/tmp/scaled.jsonl").unwrap();
+        generate(&c, &mut f).unwrap();
+        let mut buf = Vec::new();
+        let st = generate(&DemoConfig::demo(), &mut buf).unwrap();
+        println!("demo {st:?} bytes {}", buf.len());
+        let mut c = DemoConfig::benchmark();
+        c.services = 20;
+        c.teams = 4;
+        c.days = 28;
+        c.incident_only_services = 0;
+        let mut buf2 = Vec::new();
+        let st = generate(&c, &mut buf2).unwrap();
+        let sd = 20.0 * 28.0;
+        println!(
+            "bench-scaled {st:?} bytes/line {} per svc-day dep {} chg {} inc {}",
+            buf2.len() as f64 / st.lines as f64,
+            st.deployments as f64 / sd,
+            st.changes as f64 / sd,
+            st.incidents as f64 / sd
+        );
+        std::fs::write("/tmp/demo.jsonl", &buf).unwrap();
+    }
+}

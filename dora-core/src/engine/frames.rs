@@ -1,0 +1,340 @@
+//! The polars stage: fact tables built from the classification, bucketed
+//! into periods and days, grouped by all / service / team and aggregated.
+
+use polars::prelude::*;
+use polars::prelude::search_sorted::SearchSortedSide;
+use rustc_hash::FxHashMap;
+
+use crate::engine::calendar::Calendar;
+use crate::engine::classify::Classified;
+use crate::engine::metrics::{restore, rework};
+use crate::engine::options::{GroupKind, Options};
+use crate::engine::warnings::Warnings;
+use crate::error::Result;
+use crate::event::EventSet;
+use crate::event::time::{MICROS_PER_SECOND, Micros};
+
+/// A group: its kind and (for services and teams) the interned name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct GroupKey(u64);
+
+impl GroupKey {
+    pub const ALL: GroupKey = GroupKey(0);
+    const SERVICE: u64 = 1 << 32;
+    const TEAM: u64 = 2 << 32;
+
+    pub fn kind(self) -> GroupKind {
+        match self.0 >> 32 {
+            0 => GroupKind::All,
+            1 => GroupKind::Service,
+            _ => GroupKind::Team,
+        }
+    }
+
+    /// The interned service or team name.
+    pub fn name_id(self) -> u32 {
+        self.0 as u32
+    }
+
+    pub fn service(id: u32) -> Self {
+        GroupKey(Self::SERVICE | id as u64)
+    }
+
+    pub fn team(id: u32) -> Self {
+        GroupKey(Self::TEAM | id as u64)
+    }
+}
+
+/// Aggregated values of one group over one period or the window.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Cell {
+    pub deployments: u64,
+    pub failed_attempts: u64,
+    pub deploy_days: u64,
+    pub failed: u64,
+    pub rework: u64,
+    pub recovered: u64,
+    pub unrecovered: u64,
+    pub recovery_median: Option<f64>,
+    pub recovery_p90: Option<f64>,
+    pub lead_count: u64,
+    pub lead_median: Option<f64>,
+    pub lead_p90: Option<f64>,
+    pub coding: Option<f64>,
+    pub review: Option<f64>,
+    pub deploy: Option<f64>,
+    pub restored: u64,
+    pub unresolved: u64,
+    pub restore_median: Option<f64>,
+    pub restore_p90: Option<f64>,
+}
+
+/// Everything the polars stage computed.
+#[derive(Debug, Default)]
+pub(crate) struct Aggregates {
+    pub periods: FxHashMap<(GroupKey, u32), Cell>,
+    pub summary: FxHashMap<GroupKey, Cell>,
+    /// Distinct (group, day) pairs with a deployment.
+    pub deploy_days: Vec<(GroupKey, u32)>,
+}
+
+fn seconds(m: Micros) -> f64 {
+    m as f64 / MICROS_PER_SECOND as f64
+}
+
+fn frame(columns: Vec<Column>) -> Result<DataFrame> {
+    let height = columns.first().map_or(0, |c| c.len());
+    Ok(DataFrame::new(height, columns)?)
+}
+
+/// Deployments (production, any status) finishing in the window.
+fn deployment_frame(set: &EventSet, cls: &Classified, opts: &Options) -> Result<DataFrame> {
+    let (mut service, mut team, mut t) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut ok, mut failed, mut rework_, mut recovery, mut unrecovered) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (slot, d) in set.deployments.iter().enumerate() {
+        let Some(d) = d else { continue };
+        if !cls.production[slot] || !opts.window.contains(d.finished_at) {
+            continue;
+        }
+        let good = cls.ok_production[slot];
+        let is_failed = good && cls.failed[slot];
+        service.push(d.service);
+        team.push(d.team);
+        t.push(d.finished_at);
+        ok.push(good);
+        failed.push(is_failed);
+        rework_.push(good && rework::is_rework(d));
+        let r = cls.recovery[slot].filter(|_| is_failed).map(|r| seconds(r.duration));
+        recovery.push(r);
+        unrecovered.push(is_failed && r.is_none());
+    }
+    frame(vec![
+        Column::new("service".into(), service),
+        Column::new("team".into(), team),
+        Column::new("t".into(), t),
+        Column::new("ok".into(), ok),
+        Column::new("failed".into(), failed),
+        Column::new("rework".into(), rework_),
+        Column::new("recovery".into(), recovery),
+        Column::new("unrecovered".into(), unrecovered),
+    ])
+}
+
+/// Shipped changes whose shipping deployment finished in the window.
+fn lead_frame(set: &EventSet, cls: &Classified, opts: &Options) -> Result<DataFrame> {
+    let n = cls.lead_times.len();
+    let (mut service, mut team, mut t) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut lead, mut coding, mut review, mut deploy) =
+        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    for lt in &cls.lead_times {
+        let Some(d) = &set.deployments[lt.deployment as usize] else { continue };
+        if !opts.window.contains(d.finished_at) {
+            continue;
+        }
+        service.push(d.service);
+        team.push(d.team);
+        t.push(d.finished_at);
+        lead.push(seconds(lt.total));
+        coding.push(lt.coding.map(seconds));
+        review.push(lt.review.map(seconds));
+        deploy.push(lt.deploy.map(seconds));
+    }
+    frame(vec![
+        Column::new("service".into(), service),
+        Column::new("team".into(), team),
+        Column::new("t".into(), t),
+        Column::new("lead".into(), lead),
+        Column::new("coding".into(), coding),
+        Column::new("review".into(), review),
+        Column::new("deploy".into(), deploy),
+    ])
+}
+
+/// Incidents opened in the window.
+fn incident_frame(set: &EventSet, opts: &Options, warnings: &mut Warnings) -> Result<DataFrame> {
+    let (mut service, mut team, mut t, mut ttr) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (slot, i) in set.incidents.iter().enumerate() {
+        let Some(i) = i else { continue };
+        if !opts.window.contains(i.opened_at) {
+            continue;
+        }
+        service.push(i.service);
+        team.push(i.team);
+        t.push(i.opened_at);
+        let id = || set.incident_ids.resolve(slot as u32).to_string();
+        ttr.push(restore::restore_time(id, i, warnings).map(seconds));
+    }
+    frame(vec![
+        Column::new("service".into(), service),
+        Column::new("team".into(), team),
+        Column::new("t".into(), t),
+        Column::new("ttr".into(), ttr),
+    ])
+}
+
+fn u64_(e: Expr, name: &str) -> Expr {
+    e.cast(DataType::UInt64).alias(name)
+}
+
+fn f64_(e: Expr, name: &str) -> Expr {
+    e.cast(DataType::Float64).alias(name)
+}
+
+fn p90(name: &str) -> Expr {
+    col(name).quantile(lit(0.9), QuantileMethod::Linear)
+}
+
+fn deployment_aggs() -> Vec<Expr> {
+    vec![
+        u64_(col("ok").sum(), "deployments"),
+        u64_(col("ok").not().sum(), "failed_attempts"),
+        u64_(col("day").filter(col("ok")).n_unique(), "deploy_days"),
+        u64_(col("failed").sum(), "failed"),
+        u64_(col("rework").sum(), "rework"),
+        u64_(col("recovery").count(), "recovered"),
+        u64_(col("unrecovered").sum(), "unrecovered"),
+        f64_(col("recovery").median(), "recovery_median"),
+        f64_(p90("recovery"), "recovery_p90"),
+    ]
+}
+
+fn lead_aggs() -> Vec<Expr> {
+    vec![
+        u64_(col("lead").count(), "lead_count"),
+        f64_(col("lead").median(), "lead_median"),
+        f64_(p90("lead"), "lead_p90"),
+        f64_(col("coding").median(), "coding"),
+        f64_(col("review").median(), "review"),
+        f64_(col("deploy").median(), "deploy"),
+    ]
+}
+
+fn incident_aggs() -> Vec<Expr> {
+    vec![
+        u64_(col("ttr").count(), "restored"),
+        u64_(col("ttr").is_null().sum(), "unresolved"),
+        f64_(col("ttr").median(), "restore_median"),
+        f64_(p90("ttr"), "restore_p90"),
+    ]
+}
+
+/// Adds `period` and `day` (bucket indexes) and stacks one copy of the rows
+/// per wanted group kind, keyed by `g`.
+fn bucket_and_stack(df: DataFrame, cal: &Calendar, opts: &Options) -> Result<LazyFrame> {
+    let bounds = Series::new("bounds".into(), &cal.period_bounds[..cal.periods()]);
+    let days = Series::new("days".into(), &cal.day_starts[..]);
+    let bucket = |s: Series| {
+        lit(s).search_sorted(col("t"), SearchSortedSide::Right, false).cast(DataType::Int64) - lit(1i64)
+    };
+    let lf = df.lazy().with_columns([
+        bucket(bounds).cast(DataType::UInt32).alias("period"),
+        bucket(days).cast(DataType::UInt32).alias("day"),
+    ]);
+    let mut parts = Vec::new();
+    if opts.wants(GroupKind::All) {
+        parts.push(lf.clone().with_column(lit(GroupKey::ALL.0).cast(DataType::UInt64).alias("g")));
+    }
+    if opts.wants(GroupKind::Service) {
+        parts.push(
+            lf.clone().with_column((col("service").cast(DataType::UInt64) + lit(GroupKey::SERVICE)).cast(DataType::UInt64).alias("g")),
+        );
+    }
+    if opts.wants(GroupKind::Team) {
+        parts.push(
+            lf.filter(col("team").is_not_null())
+                .with_column((col("team").cast(DataType::UInt64) + lit(GroupKey::TEAM)).cast(DataType::UInt64).alias("g")),
+        );
+    }
+    if parts.is_empty() {
+        return Err(crate::Error::option("group-by", "no group kind chosen"));
+    }
+    Ok(concat(parts, UnionArgs::default())?)
+}
+
+fn read_cells(df: &DataFrame, by_period: bool, mut put: impl FnMut(GroupKey, u32, &str, Option<f64>)) -> Result<()> {
+    let g = df.column("g")?.u64()?.clone();
+    let period = if by_period { Some(df.column("period")?.u32()?.clone()) } else { None };
+    for column in df.columns() {
+        let name = column.name().as_str();
+        if name == "g" || name == "period" {
+            continue;
+        }
+        let values = column.cast(&DataType::Float64)?;
+        let values = values.f64()?;
+        for (row, v) in values.iter().enumerate() {
+            let key = GroupKey(g.get(row).unwrap_or_default());
+            let p = period.as_ref().and_then(|p| p.get(row)).unwrap_or(0);
+            put(key, p, name, v);
+        }
+    }
+    Ok(())
+}
+
+fn set_field(cell: &mut Cell, name: &str, v: Option<f64>) {
+    let n = v.unwrap_or(0.0) as u64;
+    match name {
+        "deployments" => cell.deployments = n,
+        "failed_attempts" => cell.failed_attempts = n,
+        "deploy_days" => cell.deploy_days = n,
+        "failed" => cell.failed = n,
+        "rework" => cell.rework = n,
+        "recovered" => cell.recovered = n,
+        "unrecovered" => cell.unrecovered = n,
+        "recovery_median" => cell.recovery_median = v,
+        "recovery_p90" => cell.recovery_p90 = v,
+        "lead_count" => cell.lead_count = n,
+        "lead_median" => cell.lead_median = v,
+        "lead_p90" => cell.lead_p90 = v,
+        "coding" => cell.coding = v,
+        "review" => cell.review = v,
+        "deploy" => cell.deploy = v,
+        "restored" => cell.restored = n,
+        "unresolved" => cell.unresolved = n,
+        "restore_median" => cell.restore_median = v,
+        "restore_p90" => cell.restore_p90 = v,
+        _ => {}
+    }
+}
+
+/// Runs the polars stage.
+pub(crate) fn aggregate(
+    set: &EventSet,
+    cls: &Classified,
+    cal: &Calendar,
+    opts: &Options,
+    warnings: &mut Warnings,
+) -> Result<Aggregates> {
+    let deployments = bucket_and_stack(deployment_frame(set, cls, opts)?, cal, opts)?;
+    let leads = bucket_and_stack(lead_frame(set, cls, opts)?, cal, opts)?;
+    let incidents = bucket_and_stack(incident_frame(set, opts, warnings)?, cal, opts)?;
+    let by_period = [col("g"), col("period")];
+    let plans = vec![
+        deployments.clone().group_by(by_period.clone()).agg(deployment_aggs()),
+        deployments.clone().group_by([col("g")]).agg(deployment_aggs()),
+        leads.clone().group_by(by_period.clone()).agg(lead_aggs()),
+        leads.group_by([col("g")]).agg(lead_aggs()),
+        incidents.clone().group_by(by_period).agg(incident_aggs()),
+        incidents.group_by([col("g")]).agg(incident_aggs()),
+        deployments.filter(col("ok")).select([col("g"), col("day")]).unique(None, UniqueKeepStrategy::Any),
+    ];
+    let plans = plans.into_iter().map(|lf| lf.logical_plan).collect();
+    let mut frames = LazyFrame::collect_all_with_engine(plans, Engine::InMemory, OptFlags::default())?;
+    let days = frames.pop().unwrap_or_default();
+    let mut out = Aggregates::default();
+    for (i, df) in frames.iter().enumerate() {
+        if i % 2 == 0 {
+            read_cells(df, true, |g, p, name, v| set_field(out.periods.entry((g, p)).or_default(), name, v))?;
+        } else {
+            read_cells(df, false, |g, _, name, v| set_field(out.summary.entry(g).or_default(), name, v))?;
+        }
+    }
+    let g = days.column("g")?.u64()?;
+    let d = days.column("day")?.u32()?;
+    out.deploy_days = g
+        .iter()
+        .zip(d.iter())
+        .filter_map(|(g, d)| Some((GroupKey(g?), d?)))
+        .collect();
+    Ok(out)
+}

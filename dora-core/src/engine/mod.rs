@@ -1,0 +1,197 @@
+//! The metrics engine: pure, synchronous and deterministic.
+//!
+//! [`compute`] takes an [`EventSet`] and [`Options`] (the window is an input:
+//! there is no clock) and returns a [`Computation`]: the typed
+//! `dora.metrics/v1` [`MetricsReport`] plus the classification behind it,
+//! which [`Computation::explain`] turns into an audit trail.
+//!
+//! Classification rules live in one module per metric; polars does the
+//! bucketing into periods and days, the grouping and the statistics.
+
+pub(crate) mod calendar;
+pub(crate) mod classify;
+mod explain;
+mod frames;
+pub mod levels;
+pub(crate) mod metrics;
+pub mod options;
+pub(crate) mod stats;
+mod warnings;
+
+use chrono::{DateTime, FixedOffset};
+use chrono_tz::Tz;
+
+pub use explain::{Explanation, ExplainedEvent, Metric};
+pub use metrics::change_failure::Attribution;
+
+use crate::error::Result;
+use crate::event::EventSet;
+use crate::event::time::{Micros, from_micros};
+use crate::result::{
+    ChangeFailureFigures, Figures, GroupMetrics, LeadTimeFigures, Levels, METRICS_SCHEMA, MetricsReport,
+    PeriodMetrics, RecoveryFigures, ReportWindow, RestoreFigures, ReworkFigures, Stages, Summary,
+};
+use calendar::Calendar;
+use classify::Classified;
+use frames::{Cell, GroupKey};
+use options::{GroupKind, Options};
+
+/// The result of [`compute`]: the report and what it was computed from.
+#[derive(Debug)]
+pub struct Computation<'a> {
+    /// The `dora.metrics/v1` report.
+    pub report: MetricsReport,
+    set: &'a EventSet,
+    options: Options,
+    calendar: Calendar,
+    classified: Classified,
+}
+
+pub(crate) fn local_time(t: Micros, tz: Tz) -> DateTime<FixedOffset> {
+    from_micros(t).with_timezone(&tz).fixed_offset()
+}
+
+fn ratio(a: u64, b: u64) -> Option<f64> {
+    (b > 0).then(|| a as f64 / b as f64)
+}
+
+fn figures(cell: &Cell, days: u32) -> Figures {
+    Figures {
+        deployments: cell.deployments,
+        deploy_days: cell.deploy_days,
+        deployments_per_day: metrics::deployment_frequency::per_day(cell.deployments, days),
+        failed_attempts: cell.failed_attempts,
+        lead_time: LeadTimeFigures {
+            count: cell.lead_count,
+            median: cell.lead_median,
+            p90: cell.lead_p90,
+            stages: Stages { coding: cell.coding, review: cell.review, deploy: cell.deploy },
+        },
+        change_failure_rate: ChangeFailureFigures {
+            failed: cell.failed,
+            deployments: cell.deployments,
+            rate: ratio(cell.failed, cell.deployments),
+        },
+        time_to_restore: RestoreFigures {
+            count: cell.restored,
+            unresolved: cell.unresolved,
+            median: cell.restore_median,
+            p90: cell.restore_p90,
+        },
+        recovery_time: RecoveryFigures {
+            count: cell.recovered,
+            unrecovered: cell.unrecovered,
+            median: cell.recovery_median,
+            p90: cell.recovery_p90,
+        },
+        rework_rate: ReworkFigures {
+            rework: cell.rework,
+            deployments: cell.deployments,
+            rate: ratio(cell.rework, cell.deployments),
+        },
+    }
+}
+
+/// Computes the metrics of `set` under `options`.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use dora_core::{compute, Change, Deployment, DeploymentStatus, DeploymentType, EventSet, Options, Window};
+///
+/// let at = |d, h| Utc.with_ymd_and_hms(2026, 3, d, h, 0, 0).unwrap();
+/// let mut set = EventSet::new();
+/// set.push(Change { id: "c1".into(), service: "api".into(), team: None, source: None,
+///                   committed_at: at(2, 9), authored_at: None, pull_request: None });
+/// set.push(Deployment { id: "d1".into(), service: "api".into(), team: None, source: None,
+///     environment: "production".into(), finished_at: at(2, 12), started_at: None,
+///     status: DeploymentStatus::Success, commit: None, changes: vec!["c1".into()],
+///     deployment_type: DeploymentType::Regular, remediates: vec![] });
+/// let window = Window::new(at(2, 0), at(9, 0)).unwrap();
+/// let result = compute(&set, &Options::new(window)).unwrap();
+/// let all = &result.report.groups[0].summary.figures;
+/// assert_eq!(all.deployments, 1);
+/// assert_eq!(all.lead_time.median, Some(3.0 * 3600.0));
+/// ```
+pub fn compute<'a>(set: &'a EventSet, options: &Options) -> Result<Computation<'a>> {
+    let mut warn = warnings::Warnings::default();
+    let calendar = Calendar::new(&options.window, options.period, options.timezone);
+    let classified = Classified::new(set, options, &mut warn);
+    let agg = frames::aggregate(set, &classified, &calendar, options, &mut warn)?;
+
+    // Groups: `all`, then every service and team with a production deployment
+    // or an incident in the window, by name.
+    let mut keys: Vec<GroupKey> = agg.summary.keys().copied().filter(|k| *k != GroupKey::ALL).collect();
+    keys.sort_by(|a, b| (a.kind(), set.name(a.name_id())).cmp(&(b.kind(), set.name(b.name_id()))));
+    if options.wants(GroupKind::All) {
+        keys.insert(0, GroupKey::ALL);
+    }
+
+    // Deploy days per whole week and month, for the frequency band.
+    let mut week_days: rustc_hash::FxHashMap<GroupKey, Vec<f64>> = Default::default();
+    let mut month_days: rustc_hash::FxHashMap<GroupKey, Vec<f64>> = Default::default();
+    for &(g, day) in &agg.deploy_days {
+        if let Some(w) = calendar.day_week[day as usize] {
+            week_days.entry(g).or_insert_with(|| vec![0.0; calendar.whole_weeks as usize])[w as usize] += 1.0;
+        }
+        if let Some(m) = calendar.day_month[day as usize] {
+            month_days.entry(g).or_insert_with(|| vec![0.0; calendar.whole_months as usize])[m as usize] += 1.0;
+        }
+    }
+    let zeros_w = vec![0.0; calendar.whole_weeks as usize];
+    let zeros_m = vec![0.0; calendar.whole_months as usize];
+
+    let tz = options.timezone;
+    let empty = Cell::default();
+    let groups = keys
+        .into_iter()
+        .map(|key| {
+            let periods = (0..calendar.periods())
+                .map(|p| PeriodMetrics {
+                    start: local_time(calendar.period_bounds[p], tz),
+                    end: local_time(calendar.period_bounds[p + 1], tz),
+                    figures: figures(agg.periods.get(&(key, p as u32)).unwrap_or(&empty), calendar.period_days[p]),
+                })
+                .collect();
+            let summary = figures(agg.summary.get(&key).unwrap_or(&empty), calendar.window_days());
+            let df = metrics::deployment_frequency::level(
+                week_days.get(&key).unwrap_or(&zeros_w),
+                month_days.get(&key).unwrap_or(&zeros_m),
+            );
+            let lt = levels::lead_time(summary.lead_time.median);
+            let cfr = levels::change_failure_rate(
+                summary.change_failure_rate.failed,
+                summary.change_failure_rate.deployments,
+            );
+            let rt = levels::recovery_time(summary.recovery_time.median);
+            let levels = Levels {
+                deployment_frequency: df,
+                lead_time: lt,
+                change_failure_rate: cfr,
+                recovery_time: rt,
+                overall: levels::overall(&[df, lt, cfr, rt]),
+            };
+            GroupMetrics {
+                group_by: key.kind(),
+                name: match key.kind() {
+                    GroupKind::All => "all".to_string(),
+                    _ => set.name(key.name_id()).to_string(),
+                },
+                periods,
+                summary: Summary { figures: summary, levels },
+            }
+        })
+        .collect();
+
+    let report = MetricsReport {
+        schema: METRICS_SCHEMA.to_string(),
+        window: ReportWindow {
+            since: local_time(options.window.since_micros(), tz),
+            until: local_time(options.window.until_micros(), tz),
+        },
+        period: options.period,
+        timezone: tz.name().to_string(),
+        groups,
+        warnings: warn.into_messages(),
+    };
+    Ok(Computation { report, set, options: options.clone(), calendar, classified })
+}

@@ -1,0 +1,20 @@
+//! Renderers of a [`MetricsReport`]: each writes to any [`io::Write`], so
+//! embedders reuse them and tests render into a `Vec<u8>`.
+
+pub mod csv;
+mod duration;
+mod table;
+
+use std::io;
+
+pub use self::csv::write_csv;
+pub use duration::human_duration;
+pub use table::{TableOptions, write_table};
+
+use crate::result::MetricsReport;
+
+/// Writes the `dora.metrics/v1` JSON object (pretty-printed, with a final newline).
+pub fn write_json<W: io::Write>(report: &MetricsReport, mut out: W) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut out, report)?;
+    out.write_all(b"\n")
+}
