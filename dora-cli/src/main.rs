@@ -56,7 +56,8 @@ fn main() -> ExitCode {
             if code != 0 {
                 // One line: the causes joined, innermost last.
                 let msg: Vec<String> = err.chain().map(|c| c.to_string()).collect();
-                eprintln!("dora: error: {}", msg.join(": "));
+                let line = msg.join(": ").split_whitespace().collect::<Vec<_>>().join(" ");
+                eprintln!("dora: error: {line}");
             }
             ExitCode::from(code)
         }

@@ -80,7 +80,7 @@ impl Config {
             .map_err(|e| usage(format!("{}: cannot read the configuration: {e}", path.display())))?;
         let config: Config = toml::from_str(&text).map_err(|e| {
             let msg = e.message().to_string();
-            let line = e.span().map(|s| text[..s.start].lines().count().max(1));
+            let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
             match line {
                 Some(l) => usage(format!("{}:{l}: {msg}", path.display())),
                 None => usage(format!("{}: {msg}", path.display())),

@@ -135,12 +135,12 @@ impl DemoConfig {
             teams: 3,
             start: utc(2026, 5, 25),
             days: 26 * 7,
-            deploys_per_service_per_day: 1.4,
+            deploys_per_service_per_day: 1.6,
             changes_per_deployment: 1.8,
             failure_rate: 0.04,
             incident_rate: 0.08,
             rework_rate: 0.02,
-            background_incidents_per_service_per_day: 0.015,
+            background_incidents_per_service_per_day: 0.02,
             pull_request_share: 0.85,
             authored_share: 0.35,
             staging_share: 0.7,
@@ -148,12 +148,12 @@ impl DemoConfig {
             gitlab_share: 0.34,
             weekly_share: 0.2,
             redeploy_share: 0.04,
-            unresolved_share: 0.2,
+            unresolved_share: 0.35,
             incident_only_services: 1,
             service_names: names.iter().map(|s| s.to_string()).collect(),
             team_names: ["commerce", "platform", "growth"].iter().map(|s| s.to_string()).collect(),
             // checkout many times a day, identity weekly (its weight is unused).
-            service_weights: vec![3.0, 1.2, 1.6, 0.7, 0.2, 0.5],
+            service_weights: vec![4.0, 1.2, 1.6, 0.7, 0.2, 0.5],
             team_of_service: vec![0, 0, 1, 0, 1, 2, 1],
             organization: "acme".to_string(),
         }
@@ -169,10 +169,10 @@ impl DemoConfig {
             teams: 40,
             start: utc(2025, 11, 24),
             days: 364,
-            deploys_per_service_per_day: 6.0,
-            changes_per_deployment: 3.4,
+            deploys_per_service_per_day: 8.7,
+            changes_per_deployment: 2.8,
             failure_rate: 0.04,
-            incident_rate: 0.12,
+            incident_rate: 0.13,
             rework_rate: 0.02,
             background_incidents_per_service_per_day: 0.35,
             pull_request_share: 0.85,
@@ -525,7 +525,7 @@ impl<'a> Sim<'a> {
                 rate: weight,
                 change_rate: 0.0,
                 staging: deploys && spread(i, cfg.staging_share, 0.5),
-                prod_eu: deploys && spread(i, cfg.prod_eu_share, 0.7),
+                prod_eu: deploys && spread(i, cfg.prod_eu_share, 0.65),
                 pr_share: (cfg.pull_request_share + (rng.uniform() - 0.5) * 0.2).clamp(0.0, 1.0),
                 window_start: (8 - offset) * HOUR,
                 next_deploy: rng.range(100, 5000) as u64,
@@ -1167,35 +1167,447 @@ impl<W: Write> Out<W> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::{HashMap, HashSet};
+    use std::sync::OnceLock;
+
     use super::*;
 
+    /// The demo preset's output, generated once.
+    fn demo() -> &'static (String, DemoStats, Vec<Event>) {
+        static DEMO: OnceLock<(String, DemoStats, Vec<Event>)> = OnceLock::new();
+        DEMO.get_or_init(|| {
+            let mut buf = Vec::new();
+            let stats = generate(&DemoConfig::demo(), &mut buf).unwrap();
+            let text = String::from_utf8(buf).unwrap();
+            let events = text
+                .lines()
+                .enumerate()
+                .map(|(i, l)| {
+                    serde_json::from_str::<Event>(l).unwrap_or_else(|e| panic!("line {}: {e}: {l}", i + 1))
+                })
+                .collect();
+            (text, stats, events)
+        })
+    }
+
+    fn key_time(e: &Event) -> DateTime<Utc> {
+        match e {
+            Event::Deployment(d) => d.finished_at,
+            Event::Change(c) => c.committed_at,
+            Event::Incident(i) => i.opened_at,
+        }
+    }
+
+    fn is_prod(d: &Deployment) -> bool {
+        d.environment == "production" || d.environment.starts_with("prod-")
+    }
+
+    fn ok_prod(d: &Deployment) -> bool {
+        is_prod(d) && d.status == DeploymentStatus::Success
+    }
+
+    fn demo_end() -> DateTime<Utc> {
+        let c = DemoConfig::demo();
+        c.start + chrono::Duration::days(i64::from(c.days))
+    }
+
     #[test]
-    fn explore() {
-        let mut c = DemoConfig::benchmark();
-        c.services = 20;
-        c.teams = 4;
-        c.days = 28;
-        c.incident_only_services = 0;
-        let mut f = std::fs::File::create("/tmp/scaled.jsonl").unwrap();
-        generate(&c, &mut f).unwrap();
+    fn same_seed_gives_the_same_bytes() {
+        let config = DemoConfig::demo();
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let sa = generate(&config, &mut a).unwrap();
+        let sb = generate(&config, &mut b).unwrap();
+        assert_eq!(sa, sb);
+        assert!(a == b, "two runs with the same seed differ");
+        assert_eq!(a, demo().0.as_bytes());
+        let mut other = Vec::new();
+        generate(&DemoConfig { seed: config.seed + 1, ..config }, &mut other).unwrap();
+        assert!(other != a, "another seed gives the same output");
+    }
+
+    #[test]
+    fn every_line_parses_back_to_the_same_json() {
+        let (text, stats, events) = demo();
+        let mut counts = [0u64; 3];
+        for (line, event) in text.lines().zip(events) {
+            assert_eq!(serde_json::to_string(event).unwrap(), line);
+            counts[event.kind() as usize] += 1;
+        }
+        assert_eq!(stats.lines, text.lines().count() as u64);
+        assert_eq!(stats.lines, events.len() as u64);
+        assert_eq!([stats.deployments, stats.changes, stats.incidents], counts);
+        assert!(text.ends_with('\n'));
+        assert!((2000..=5000).contains(&stats.lines), "demo has {} lines", stats.lines);
+    }
+
+    #[test]
+    fn times_are_whole_seconds_in_utc_and_inside_the_history() {
+        let config = DemoConfig::demo();
+        let (text, _, events) = demo();
+        assert!(!text.contains("+00:00") && !text.contains('.'), "times must be whole seconds with Z");
+        let end = demo_end();
+        for e in events {
+            assert!(key_time(e) >= config.start && key_time(e) < end);
+            if let Event::Incident(i) = e {
+                assert!(i.resolved_at.is_none_or(|r| r > i.opened_at && r < end));
+            }
+            if let Event::Deployment(d) = e {
+                assert!(d.started_at.is_some_and(|s| s < d.finished_at));
+            }
+        }
+    }
+
+    #[test]
+    fn lines_are_chronological() {
+        let events = &demo().2;
+        for w in events.windows(2) {
+            assert!(key_time(&w[0]) <= key_time(&w[1]), "{:?} then {:?}", w[0], w[1]);
+        }
+    }
+
+    #[test]
+    fn change_ids_are_unique_lowercase_shas() {
+        let mut seen = HashSet::new();
+        for e in &demo().2 {
+            if let Event::Change(c) = e {
+                assert_eq!(c.id.len(), 40);
+                assert!(c.id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "{}", c.id);
+                assert!(seen.insert(c.id.clone()), "duplicate change {}", c.id);
+            }
+        }
+        // The benchmark preset's SHAs are unique by construction too.
+        let mut config = DemoConfig::benchmark();
+        config.services = 10;
+        config.days = 14;
         let mut buf = Vec::new();
-        let st = generate(&DemoConfig::demo(), &mut buf).unwrap();
-        println!("demo {st:?} bytes {}", buf.len());
+        generate(&config, &mut buf).unwrap();
+        let mut seen = HashSet::new();
+        for line in String::from_utf8(buf).unwrap().lines() {
+            if let Event::Change(c) = serde_json::from_str::<Event>(line).unwrap() {
+                assert!(seen.insert(c.id));
+            }
+        }
+        assert!(seen.len() > 1000);
+    }
+
+    #[test]
+    fn deployments_list_changes_written_before_them() {
+        let mut changes: HashMap<&str, &Change> = HashMap::new();
+        let mut ids = HashSet::new();
+        for e in &demo().2 {
+            match e {
+                Event::Change(c) => {
+                    changes.insert(&c.id, c);
+                }
+                Event::Deployment(d) => {
+                    assert!(ids.insert(&d.id), "duplicate deployment id {}", d.id);
+                    let prefix = format!("{}:acme/{}:deployment:", d.source.as_deref().unwrap(), d.service);
+                    assert!(d.id.starts_with(&prefix) && d.id[prefix.len()..].parse::<u64>().is_ok(), "{}", d.id);
+                    for id in &d.changes {
+                        let c = changes.get(id.as_str()).unwrap_or_else(|| panic!("{} lists unknown {id}", d.id));
+                        assert_eq!(c.service, d.service);
+                        assert!(c.committed_at < d.started_at.unwrap());
+                    }
+                    if let Some(last) = d.changes.last() {
+                        assert_eq!(d.commit.as_ref(), Some(last), "{}", d.id);
+                    }
+                }
+                Event::Incident(_) => {}
+            }
+        }
+    }
+
+    #[test]
+    fn pull_requests_are_ordered_and_numbered() {
+        let mut last_number: HashMap<&str, u64> = HashMap::new();
+        let (mut with_pr, mut without) = (0, 0);
+        for e in &demo().2 {
+            let Event::Change(c) = e else { continue };
+            if let Some(a) = c.authored_at {
+                assert!(a <= c.committed_at);
+            }
+            let Some(pr) = &c.pull_request else {
+                without += 1;
+                continue;
+            };
+            with_pr += 1;
+            let (first, opened, merged) =
+                (pr.first_commit_at.unwrap(), pr.opened_at.unwrap(), pr.merged_at.unwrap());
+            assert!(first <= opened && opened <= merged, "{c:?}");
+            assert_eq!(merged, c.committed_at, "squash merge: committed at the merge");
+            let n = pr.number.unwrap();
+            if let Some(&prev) = last_number.get(c.service.as_str()) {
+                assert!(n > prev, "{}: PR {n} after {prev}", c.service);
+            }
+            last_number.insert(&c.service, n);
+        }
+        assert!(with_pr > 4 * without && without > 0, "{with_pr} PRs, {without} direct pushes");
+    }
+
+    #[test]
+    fn production_deployments_ship_each_change_once() {
+        let events = &demo().2;
+        let end = demo_end();
+        let mut shipped: HashMap<&str, DateTime<Utc>> = HashMap::new();
+        let mut failed: Vec<(&str, DateTime<Utc>)> = Vec::new();
+        for e in events {
+            let Event::Deployment(d) = e else { continue };
+            if d.environment != "production" {
+                continue;
+            }
+            for id in &d.changes {
+                if d.status == DeploymentStatus::Success {
+                    assert!(shipped.insert(id, d.finished_at).is_none(), "{id} shipped twice");
+                } else {
+                    failed.push((id, d.finished_at));
+                }
+            }
+        }
+        for (id, at) in failed {
+            let ok = shipped.get(id).is_some_and(|&s| s > at);
+            assert!(ok || at > end - chrono::Duration::days(1), "{id} failed at {at} and never shipped");
+        }
+        // Everything merged before the last week is shipped.
+        let cutoff = end - chrono::Duration::days(8);
+        for e in events {
+            if let Event::Change(c) = e {
+                assert!(c.committed_at > cutoff || shipped.contains_key(c.id.as_str()), "{} never shipped", c.id);
+            }
+        }
+    }
+
+    #[test]
+    fn demo_has_every_realism_case() {
+        let config = DemoConfig::demo();
+        let events = &demo().2;
+        let end = demo_end();
+        let mut ok_prod_ids: HashMap<&str, (&str, DateTime<Utc>)> = HashMap::new();
+        let mut shipped: HashSet<&str> = HashSet::new();
+        let mut last_ok: HashMap<(&str, &str), DateTime<Utc>> = HashMap::new();
+        let mut deploying: HashSet<&str> = HashSet::new();
+        let mut per_service: HashMap<&str, u32> = HashMap::new();
+        let mut c: HashMap<&str, u32> = HashMap::new();
+        let mut count = |k: &'static str| *c.entry(k).or_default() += 1;
+        let mut resolution = Vec::new();
+        for e in events {
+            match e {
+                Event::Deployment(d) => {
+                    deploying.insert(&d.service);
+                    assert!(d.team.is_some());
+                    match d.environment.as_str() {
+                        "production" => count("production"),
+                        "prod-eu" => count("prod-eu"),
+                        "staging" => count("staging"),
+                        other => panic!("environment {other}"),
+                    }
+                    if d.source.as_deref() == Some("gitlab") {
+                        count("gitlab");
+                    }
+                    if d.status == DeploymentStatus::Failure && is_prod(d) {
+                        count("failure");
+                    }
+                    if d.changes.is_empty() && d.deployment_type == DeploymentType::Regular {
+                        count("no changes");
+                    }
+                    if ok_prod(d) && d.environment == "production" {
+                        *per_service.entry(&d.service).or_default() += 1;
+                        if matches!(d.finished_at.weekday(), Weekday::Sat | Weekday::Sun) {
+                            count("weekend");
+                        }
+                    }
+                    match d.deployment_type {
+                        DeploymentType::Rollback => {
+                            count("rollback");
+                            assert!(ok_prod(d) && d.changes.is_empty() && d.remediates.is_empty());
+                            let prev = last_ok[&(d.service.as_str(), d.environment.as_str())];
+                            assert!(prev < d.finished_at);
+                        }
+                        DeploymentType::Hotfix if d.remediates.is_empty() => count("hotfix"),
+                        DeploymentType::Hotfix => count("hotfix remediates"),
+                        DeploymentType::Regular => {}
+                    }
+                    for r in &d.remediates {
+                        let (service, at) = ok_prod_ids[r.as_str()];
+                        assert!(service == d.service && at < d.finished_at);
+                    }
+                    if ok_prod(d) {
+                        ok_prod_ids.insert(&d.id, (&d.service, d.finished_at));
+                        last_ok.insert((&d.service, &d.environment), d.finished_at);
+                        shipped.extend(d.changes.iter().map(String::as_str));
+                    }
+                }
+                Event::Change(ch) => {
+                    assert!(ch.team.is_some());
+                    if ch.pull_request.is_none() {
+                        count("direct push");
+                    }
+                    if ch.authored_at.is_some_and(|a| a < ch.committed_at) {
+                        count("authored earlier");
+                    }
+                }
+                Event::Incident(i) => {
+                    assert!(i.team.is_some() && i.id.starts_with("pagerduty:P"));
+                    assert!(matches!(i.severity.as_deref(), Some("sev1" | "sev2" | "sev3")));
+                    if let Some(id) = &i.caused_by {
+                        let (service, at) = ok_prod_ids[id.as_str()];
+                        assert!(service == i.service && at <= i.opened_at);
+                        count("caused_by");
+                    }
+                    if let Some(id) = &i.caused_by_change {
+                        assert!(shipped.contains(id.as_str()));
+                        count("caused_by_change");
+                    }
+                    if i.caused_by.is_none() && i.caused_by_change.is_none() {
+                        let near = last_ok
+                            .get(&(i.service.as_str(), "production"))
+                            .is_some_and(|&at| i.opened_at - at <= chrono::Duration::days(7));
+                        count(if near { "inferable" } else { "no nearby deployment" });
+                    }
+                    match i.resolved_at {
+                        None => {
+                            assert!(i.opened_at > end - chrono::Duration::days(21));
+                            count("unresolved");
+                        }
+                        Some(r) => resolution.push((r - i.opened_at).num_seconds()),
+                    }
+                }
+            }
+        }
+        for case in [
+            "production",
+            "prod-eu",
+            "staging",
+            "gitlab",
+            "failure",
+            "no changes",
+            "rollback",
+            "hotfix",
+            "hotfix remediates",
+            "direct push",
+            "authored earlier",
+            "caused_by",
+            "caused_by_change",
+            "inferable",
+            "no nearby deployment",
+            "unresolved",
+        ] {
+            assert!(c.get(case).copied().unwrap_or(0) >= 2, "{case}: {:?}", c.get(case));
+        }
+        // Most incidents are left to inference.
+        assert!(c["inferable"] > c["caused_by"] + c["caused_by_change"]);
+        // Weekdays dominate.
+        assert!(c.get("weekend").copied().unwrap_or(0) * 20 < c["production"]);
+        // Rework and failures are a few percent of production deployments.
+        let rework = c["rollback"] + c["hotfix"] + c["hotfix remediates"];
+        assert!(rework * 100 > c["production"] && rework * 100 < 10 * c["production"]);
+        assert!(c["failure"] * 100 > c["production"] && c["failure"] * 100 < 10 * c["production"]);
+        // Resolution times from minutes to days.
+        assert!(resolution.iter().min().unwrap() < &(30 * MINUTE));
+        assert!(resolution.iter().max().unwrap() > &(2 * DAY));
+        // Rates differ a lot: several deployments a day down to one a week.
+        let weeks = config.days / 7;
+        let max = per_service.values().max().copied().unwrap();
+        let min = per_service.values().min().copied().unwrap();
+        assert!(max > 3 * 5 * weeks, "busiest service: {max}");
+        assert!((weeks - 2..=weeks + 2).contains(&min), "weekly service: {min}");
+        // An incident-only service, and the team that owns a single service.
+        let names = &config.service_names;
+        assert!(!deploying.contains(names[6].as_str()));
+        assert!(events.iter().any(|e| matches!(e, Event::Incident(i) if i.service == names[6])));
+        let growth: HashSet<&str> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Deployment(d) if d.team.as_deref() == Some("growth") => Some(d.service.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(growth.len(), 1);
+    }
+
+    const TARGET_DEPLOYMENTS: f64 = 590_000.0;
+    const TARGET_CHANGES: f64 = 1_200_000.0;
+    const TARGET_INCIDENTS: f64 = 70_000.0;
+
+    #[test]
+    fn benchmark_rates_extrapolate_to_the_targets() {
+        let full = DemoConfig::benchmark();
+        let full_service_days = (full.services * full.days as usize) as f64;
+        let mut config = full.clone();
+        config.services = 20;
+        config.teams = 4;
+        config.days = 28;
+        config.incident_only_services = 0;
+        let stats = generate(&config, io::sink()).unwrap();
+        let service_days = (config.services * config.days as usize) as f64;
+        let check = |what: &str, n: u64, target: f64| {
+            let ratio = n as f64 / service_days / (target / full_service_days);
+            assert!((0.85..1.15).contains(&ratio), "{what}: {n} in {service_days} service-days, ratio {ratio}");
+        };
+        check("deployments", stats.deployments, TARGET_DEPLOYMENTS);
+        check("changes", stats.changes, TARGET_CHANGES);
+        check("incidents", stats.incidents, TARGET_INCIDENTS);
+    }
+
+    /// Writes the demo preset to /tmp/demo-events.jsonl, for a look.
+    #[test]
+    #[ignore]
+    fn demo_preset_file() {
+        let stats = generate(&DemoConfig::demo(), std::fs::File::create("/tmp/demo-events.jsonl").unwrap());
+        println!("demo: {:?}", stats.unwrap());
+    }
+
+    /// Generates the benchmark preset to /tmp/bench-events.jsonl (run with
+    /// `--release -- --ignored`) and prints its counts, size and time.
+    #[test]
+    #[ignore]
+    fn benchmark_preset_file() {
+        let path = "/tmp/bench-events.jsonl";
+        let started = std::time::Instant::now();
+        let stats = generate(&DemoConfig::benchmark(), std::fs::File::create(path).unwrap()).unwrap();
+        let elapsed = started.elapsed();
+        let bytes = std::fs::metadata(path).unwrap().len();
+        println!(
+            "benchmark: {stats:?}, {bytes} bytes ({:.1} MB, {:.0} bytes/line) in {:.2?}",
+            bytes as f64 / 1e6,
+            bytes as f64 / stats.lines as f64,
+            elapsed
+        );
+        for (what, n, target) in [
+            ("deployments", stats.deployments, TARGET_DEPLOYMENTS),
+            ("changes", stats.changes, TARGET_CHANGES),
+            ("incidents", stats.incidents, TARGET_INCIDENTS),
+        ] {
+            let ratio = n as f64 / target;
+            assert!((0.9..1.1).contains(&ratio), "{what}: {n}, ratio {ratio}");
+        }
+    }
+
+    /// Calibration helper: `DPD=.. CPD=.. cargo test ... explore -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn explore() {
+        let env = |k: &str, d: f64| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
         let mut c = DemoConfig::benchmark();
-        c.services = 20;
-        c.teams = 4;
-        c.days = 28;
-        c.incident_only_services = 0;
+        c.services = env("SVC", 200.0) as usize;
+        c.days = env("DAYS", 28.0) as u32;
+        c.deploys_per_service_per_day = env("DPD", c.deploys_per_service_per_day);
+        c.changes_per_deployment = env("CPD", c.changes_per_deployment);
+        c.incident_rate = env("INC", c.incident_rate);
+        c.background_incidents_per_service_per_day = env("BG", c.background_incidents_per_service_per_day);
         let mut buf2 = Vec::new();
         let st = generate(&c, &mut buf2).unwrap();
-        let sd = 20.0 * 28.0;
+        let sd = c.services as f64 * c.days as f64;
         println!(
-            "bench-scaled {st:?} bytes/line {} per svc-day dep {} chg {} inc {}",
+            "bench-scaled {st:?} bytes/line {} per svc-day dep {} chg {} inc {} | year: dep {} chg {} inc {} MB {}",
             buf2.len() as f64 / st.lines as f64,
             st.deployments as f64 / sd,
             st.changes as f64 / sd,
-            st.incidents as f64 / sd
+            st.incidents as f64 / sd,
+            st.deployments as f64 / sd * 72800.0,
+            st.changes as f64 / sd * 72800.0,
+            st.incidents as f64 / sd * 72800.0,
+            buf2.len() as f64 / sd * 72800.0 / 1e6,
         );
-        std::fs::write("/tmp/demo.jsonl", &buf).unwrap();
+        std::fs::write("/tmp/scaled.jsonl", &buf2).unwrap();
     }
 }

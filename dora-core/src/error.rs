@@ -46,13 +46,12 @@ pub enum Error {
         path: Option<PathBuf>,
     },
     /// Reading an input failed.
-    #[error("{}: {source}", display_path(.path))]
+    #[error("{}: {error}", display_path(.path))]
     Io {
         /// The file, or `None` for an in-memory reader.
         path: Option<PathBuf>,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        /// The underlying error (part of this error's message).
+        error: std::io::Error,
     },
     /// An option given to the engine is not usable (bad window, pattern, zone...).
     #[error("invalid option `{option}`: {message}")]

@@ -239,7 +239,10 @@ impl ProductionPatterns {
         if patterns.is_empty() {
             return Err(Error::option("production-pattern", "at least one pattern is needed"));
         }
-        let set = RegexSet::new(&patterns).map_err(|e| Error::option("production-pattern", e.to_string()))?;
+        let set = RegexSet::new(&patterns).map_err(|e| {
+            let lines: Vec<String> = e.to_string().lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect();
+            Error::option("production-pattern", lines.join(" "))
+        })?;
         Ok(Self { set })
     }
 

@@ -282,7 +282,7 @@ pub fn read_jsonl<R: Read>(
         // A data error found first wins over a read error that came after it.
         match (interned, read) {
             (Err(e), _) => Err(e),
-            (Ok(_), Err(e)) => Err(Error::Io { path: io_path(), source: e }),
+            (Ok(_), Err(e)) => Err(Error::Io { path: io_path(), error: e }),
             (Ok(s), Ok(())) => Ok(s),
         }
     })?;
@@ -301,7 +301,7 @@ pub fn read_jsonl<R: Read>(
 /// Reads a JSON Lines file (plain, or gzip-compressed: detected by its
 /// magic bytes) into `set`.
 pub fn read_jsonl_path(path: &Path, set: &mut EventSet, opts: &ReadOptions) -> Result<ReadSummary> {
-    let io = |source| Error::Io { path: Some(path.to_path_buf()), source };
+    let io = |error| Error::Io { path: Some(path.to_path_buf()), error };
     let file = File::open(path).map_err(io)?;
     let mut reader = BufReader::with_capacity(256 * 1024, file);
     let gz = reader.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);

@@ -114,7 +114,7 @@ pub fn write_table<W: Write>(report: &MetricsReport, mut out: W, opts: TableOpti
         report.period,
         report.timezone
     )?;
-    writeln!(out, "restore = median time to restore; recovery = median failed deployment recovery time")?;
+    writeln!(out, "medians; restore: time to restore, recovery: failed deployment recovery")?;
     writeln!(out)?;
     for g in &report.groups {
         write_group(&mut out, report, g, opts)?;

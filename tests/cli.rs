@@ -1,0 +1,114 @@
+//! `dora metrics` formats, configuration precedence and group selection.
+
+use serde_json::Value;
+
+use crate::util::{dora, root, write};
+
+const EVENTS: &str = r#"{"kind":"change","id":"c1","service":"api","team":"core","committed_at":"2026-03-02T09:00:00Z"}
+{"kind":"deployment","id":"d1","service":"api","team":"core","environment":"production","finished_at":"2026-03-02T12:00:00Z","status":"success","changes":["c1"]}
+{"kind":"deployment","id":"d2","service":"web","environment":"prod-eu","finished_at":"2026-03-10T12:00:00Z","status":"success"}
+{"kind":"incident","id":"i1","service":"web","opened_at":"2026-03-10T13:00:00Z","resolved_at":"2026-03-10T14:00:00Z"}
+"#;
+
+fn json(args: &[&str], dir: &std::path::Path) -> Value {
+    let out = dora(dir).args(args).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("the output is one JSON object")
+}
+
+#[test]
+fn json_output_is_the_spec_object_only() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "e.jsonl", EVENTS);
+    let v = json(&["metrics", "--events", "e.jsonl", "--since", "2026-03-02", "--until", "2026-03-16", "--format", "json"], dir.path());
+    assert_eq!(v["schema"], "dora.metrics/v1");
+    let names: Vec<String> = v["groups"].as_array().unwrap().iter().map(|g| format!("{}:{}", g["group_by"].as_str().unwrap(), g["name"].as_str().unwrap())).collect();
+    assert_eq!(names, ["all:all", "service:api", "service:web", "team:core"]);
+    assert_eq!(v["groups"][0]["periods"].as_array().unwrap().len(), 2);
+    assert_eq!(v["groups"][0]["summary"]["change_failure_rate"]["failed"], 1);
+}
+
+#[test]
+fn table_fits_80_columns_without_color_when_piped() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "e.jsonl", EVENTS);
+    let long = EVENTS.replace("\"web\"", "\"a-service-with-a-very-long-name-that-would-never-fit-in-a-terminal-column-at-all\"");
+    write(dir.path(), "long.jsonl", &long);
+    for file in ["e.jsonl", "long.jsonl"] {
+        let out = dora(dir.path()).env_remove("NO_COLOR").args(["metrics", "--events", file, "--since", "2026-03-02", "--until", "2026-03-16"]).output().unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(!text.contains('\u{1b}'), "no escape codes when not a terminal");
+        for line in text.lines() {
+            assert!(line.chars().count() <= 80, "too wide: {line:?}");
+        }
+        assert!(text.contains("service api"), "{text}");
+    }
+}
+
+#[test]
+fn csv_has_one_row_per_group_and_period_plus_the_window() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "e.jsonl", EVENTS);
+    let out = dora(dir.path()).args(["metrics", "--events", "e.jsonl", "--since", "2026-03-02", "--until", "2026-03-16", "--format", "csv"]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("group_by,name,period,start,end,deployments,"));
+    assert_eq!(lines.len(), 1 + 4 * 3, "{text}");
+    assert!(lines[1].starts_with("all,all,0,2026-03-02T00:00:00+00:00,2026-03-09T00:00:00+00:00,1,1,0.142857,0,1,10800,"), "{}", lines[1]);
+}
+
+#[test]
+fn group_by_selects_group_kinds() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "e.jsonl", EVENTS);
+    let v = json(&["metrics", "--events", "e.jsonl", "--since", "2026-03-02", "--until", "2026-03-16", "--format", "json", "--group-by", "team"], dir.path());
+    let kinds: Vec<&str> = v["groups"].as_array().unwrap().iter().map(|g| g["group_by"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["team"]);
+}
+
+#[test]
+fn flags_override_environment_which_overrides_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "e.jsonl", EVENTS);
+    write(
+        dir.path(),
+        "dora.toml",
+        "[metrics]\nevents = [\"e.jsonl\"]\nsince = \"2026-03-02\"\nuntil = \"2026-03-16\"\nperiod = \"day\"\ntimezone = \"Europe/Berlin\"\n",
+    );
+    let v = json(&["metrics", "--format", "json"], dir.path());
+    assert_eq!(v["period"], "day");
+    assert_eq!(v["timezone"], "Europe/Berlin");
+    assert_eq!(v["groups"][0]["periods"].as_array().unwrap().len(), 14);
+    let out = dora(dir.path()).env("DORA_PERIOD", "month").args(["metrics", "--format", "json"]).output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["period"], "month");
+    let out = dora(dir.path()).env("DORA_PERIOD", "month").args(["metrics", "--format", "json", "--period", "week"]).output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["period"], "week");
+}
+
+#[test]
+fn config_errors_name_the_key_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "e.jsonl", EVENTS);
+    write(dir.path(), "dora.toml", "[metrics]\nevents = [\"e.jsonl\"]\nperiods = \"day\"\n");
+    let out = dora(dir.path()).args(["metrics"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("dora.toml:3: unknown field `periods`"), "{stderr}");
+}
+
+#[test]
+fn the_bundled_demo_runs() {
+    let demo = root().join("examples/demo/events.jsonl");
+    let dir = tempfile::tempdir().unwrap();
+    let v = json(
+        &["metrics", "--events", demo.to_str().unwrap(), "--since", "2026-05-25", "--until", "2026-11-23", "--format", "json"],
+        dir.path(),
+    );
+    let groups = v["groups"].as_array().unwrap();
+    assert!(groups.len() >= 1 + 6 + 3, "all, six services, three teams");
+    assert!(v["groups"][0]["summary"]["deployments"].as_u64().unwrap() > 100);
+}
