@@ -30,7 +30,10 @@ fn assert_error(text: &[u8], expected: &str) {
 
 #[test]
 fn truncated_json() {
-    assert_error(format!("{GOOD}\n{{\"kind\":\"deployment\",\"id\":\"d2\",\"serv").as_bytes(), "events.jsonl:2: truncated JSON");
+    assert_error(
+        format!("{GOOD}\n{{\"kind\":\"deployment\",\"id\":\"d2\",\"serv").as_bytes(),
+        "events.jsonl:2: truncated JSON",
+    );
 }
 
 #[test]
@@ -100,7 +103,11 @@ fn a_later_line_that_replaces_is_still_checked() {
 #[test]
 fn skip_bad_lines_reports_each_and_computes_the_rest() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "events.jsonl", &format!("{GOOD}\nnot json\n{}\n", GOOD.replace("d1", "d2").replace("Z\"", "\"")));
+    write(
+        dir.path(),
+        "events.jsonl",
+        &format!("{GOOD}\nnot json\n{}\n", GOOD.replace("d1", "d2").replace("Z\"", "\"")),
+    );
     let out = dora(dir.path())
         .args(["metrics", "--events", "events.jsonl", "--since", "2026-03-02", "--until", "2026-03-09"])
         .args(["--skip-bad-lines", "--format", "json"])
@@ -138,7 +145,8 @@ fn bad_flags_exit_2() {
         ("--group-by", "org", "--group-by"),
         ("--production-pattern", "(", "--production-pattern"),
     ] {
-        let out = dora(dir.path()).args(["metrics", "--events", "events.jsonl", flag, value]).output().unwrap();
+        let out =
+            dora(dir.path()).args(["metrics", "--events", "events.jsonl", flag, value]).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{flag}: {stderr}");
         assert!(stderr.contains(expected), "{flag}: {stderr}");

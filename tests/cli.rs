@@ -20,9 +20,27 @@ fn json(args: &[&str], dir: &std::path::Path) -> Value {
 fn json_output_is_the_spec_object_only() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "e.jsonl", EVENTS);
-    let v = json(&["metrics", "--events", "e.jsonl", "--since", "2026-03-02", "--until", "2026-03-16", "--format", "json"], dir.path());
+    let v = json(
+        &[
+            "metrics",
+            "--events",
+            "e.jsonl",
+            "--since",
+            "2026-03-02",
+            "--until",
+            "2026-03-16",
+            "--format",
+            "json",
+        ],
+        dir.path(),
+    );
     assert_eq!(v["schema"], "dora.metrics/v1");
-    let names: Vec<String> = v["groups"].as_array().unwrap().iter().map(|g| format!("{}:{}", g["group_by"].as_str().unwrap(), g["name"].as_str().unwrap())).collect();
+    let names: Vec<String> = v["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| format!("{}:{}", g["group_by"].as_str().unwrap(), g["name"].as_str().unwrap()))
+        .collect();
     assert_eq!(names, ["all:all", "service:api", "service:web", "team:core"]);
     assert_eq!(v["groups"][0]["periods"].as_array().unwrap().len(), 2);
     assert_eq!(v["groups"][0]["summary"]["change_failure_rate"]["failed"], 1);
@@ -32,10 +50,17 @@ fn json_output_is_the_spec_object_only() {
 fn table_fits_80_columns_without_color_when_piped() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "e.jsonl", EVENTS);
-    let long = EVENTS.replace("\"web\"", "\"a-service-with-a-very-long-name-that-would-never-fit-in-a-terminal-column-at-all\"");
+    let long = EVENTS.replace(
+        "\"web\"",
+        "\"a-service-with-a-very-long-name-that-would-never-fit-in-a-terminal-column-at-all\"",
+    );
     write(dir.path(), "long.jsonl", &long);
     for file in ["e.jsonl", "long.jsonl"] {
-        let out = dora(dir.path()).env_remove("NO_COLOR").args(["metrics", "--events", file, "--since", "2026-03-02", "--until", "2026-03-16"]).output().unwrap();
+        let out = dora(dir.path())
+            .env_remove("NO_COLOR")
+            .args(["metrics", "--events", file, "--since", "2026-03-02", "--until", "2026-03-16"])
+            .output()
+            .unwrap();
         assert!(out.status.success());
         let text = String::from_utf8(out.stdout).unwrap();
         assert!(!text.contains('\u{1b}'), "no escape codes when not a terminal");
@@ -50,21 +75,56 @@ fn table_fits_80_columns_without_color_when_piped() {
 fn csv_has_one_row_per_group_and_period_plus_the_window() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "e.jsonl", EVENTS);
-    let out = dora(dir.path()).args(["metrics", "--events", "e.jsonl", "--since", "2026-03-02", "--until", "2026-03-16", "--format", "csv"]).output().unwrap();
+    let out = dora(dir.path())
+        .args([
+            "metrics",
+            "--events",
+            "e.jsonl",
+            "--since",
+            "2026-03-02",
+            "--until",
+            "2026-03-16",
+            "--format",
+            "csv",
+        ])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("group_by,name,period,start,end,deployments,"));
     assert_eq!(lines.len(), 1 + 4 * 3, "{text}");
-    assert!(lines[1].starts_with("all,all,0,2026-03-02T00:00:00+00:00,2026-03-09T00:00:00+00:00,1,1,0.142857,0,1,10800,"), "{}", lines[1]);
+    assert!(
+        lines[1].starts_with(
+            "all,all,0,2026-03-02T00:00:00+00:00,2026-03-09T00:00:00+00:00,1,1,0.142857,0,1,10800,"
+        ),
+        "{}",
+        lines[1]
+    );
 }
 
 #[test]
 fn group_by_selects_group_kinds() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "e.jsonl", EVENTS);
-    let v = json(&["metrics", "--events", "e.jsonl", "--since", "2026-03-02", "--until", "2026-03-16", "--format", "json", "--group-by", "team"], dir.path());
-    let kinds: Vec<&str> = v["groups"].as_array().unwrap().iter().map(|g| g["group_by"].as_str().unwrap()).collect();
+    let v = json(
+        &[
+            "metrics",
+            "--events",
+            "e.jsonl",
+            "--since",
+            "2026-03-02",
+            "--until",
+            "2026-03-16",
+            "--format",
+            "json",
+            "--group-by",
+            "team",
+        ],
+        dir.path(),
+    );
+    let kinds: Vec<&str> =
+        v["groups"].as_array().unwrap().iter().map(|g| g["group_by"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["team"]);
 }
 
@@ -81,10 +141,15 @@ fn flags_override_environment_which_overrides_the_config_file() {
     assert_eq!(v["period"], "day");
     assert_eq!(v["timezone"], "Europe/Berlin");
     assert_eq!(v["groups"][0]["periods"].as_array().unwrap().len(), 14);
-    let out = dora(dir.path()).env("DORA_PERIOD", "month").args(["metrics", "--format", "json"]).output().unwrap();
+    let out =
+        dora(dir.path()).env("DORA_PERIOD", "month").args(["metrics", "--format", "json"]).output().unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["period"], "month");
-    let out = dora(dir.path()).env("DORA_PERIOD", "month").args(["metrics", "--format", "json", "--period", "week"]).output().unwrap();
+    let out = dora(dir.path())
+        .env("DORA_PERIOD", "month")
+        .args(["metrics", "--format", "json", "--period", "week"])
+        .output()
+        .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["period"], "week");
 }
@@ -105,7 +170,17 @@ fn the_bundled_demo_runs() {
     let demo = root().join("examples/demo/events.jsonl");
     let dir = tempfile::tempdir().unwrap();
     let v = json(
-        &["metrics", "--events", demo.to_str().unwrap(), "--since", "2026-05-25", "--until", "2026-11-23", "--format", "json"],
+        &[
+            "metrics",
+            "--events",
+            demo.to_str().unwrap(),
+            "--since",
+            "2026-05-25",
+            "--until",
+            "2026-11-23",
+            "--format",
+            "json",
+        ],
         dir.path(),
     );
     let groups = v["groups"].as_array().unwrap();

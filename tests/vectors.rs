@@ -50,7 +50,9 @@ fn compare(exp: &Value, act: &Value) -> Vec<String> {
             out.push(format!("window.{k}"));
         }
     }
-    let key = |g: &Value| (g["group_by"].as_str().unwrap_or("").to_string(), g["name"].as_str().unwrap_or("").to_string());
+    let key = |g: &Value| {
+        (g["group_by"].as_str().unwrap_or("").to_string(), g["name"].as_str().unwrap_or("").to_string())
+    };
     let eg: Vec<&Value> = exp["groups"].as_array().expect("groups").iter().collect();
     let ag: Vec<&Value> = act["groups"].as_array().expect("groups").iter().collect();
     if eg.len() != ag.len() {
@@ -74,7 +76,12 @@ fn compare(exp: &Value, act: &Value) -> Vec<String> {
         }
         compare_figures(&format!("{:?}.summary", key(e)), &e["summary"], &a["summary"], &mut out);
         if e["summary"]["levels"] != a["summary"]["levels"] {
-            out.push(format!("{:?}.levels: expected {} got {}", key(e), e["summary"]["levels"], a["summary"]["levels"]));
+            out.push(format!(
+                "{:?}.levels: expected {} got {}",
+                key(e),
+                e["summary"]["levels"],
+                a["summary"]["levels"]
+            ));
         }
     }
     let has = |v: &Value| v["warnings"].as_array().is_some_and(|w| !w.is_empty());
@@ -89,12 +96,18 @@ fn every_shared_vector_matches() {
     let Some(shared) = shared() else { return };
     let dir = shared.join("spec/vectors");
     let tmp = tempfile::tempdir().unwrap();
-    let mut names: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).filter(|p| p.join("expected.json").is_file()).collect();
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("expected.json").is_file())
+        .collect();
     names.sort();
     assert!(!names.is_empty(), "no vectors in {}", dir.display());
     let mut failures = Vec::new();
     for case in &names {
-        let args: Value = serde_json::from_str(&std::fs::read_to_string(case.join("args.json")).unwrap()).unwrap();
+        let args: Value =
+            serde_json::from_str(&std::fs::read_to_string(case.join("args.json")).unwrap()).unwrap();
         let arg = |k: &str| args[k].as_str().unwrap().to_string();
         let out = dora(tmp.path())
             .args(["metrics", "--events"])
@@ -106,7 +119,8 @@ fn every_shared_vector_matches() {
             .unwrap();
         assert!(out.status.success(), "{}: {}", case.display(), String::from_utf8_lossy(&out.stderr));
         let act: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
-        let exp: Value = serde_json::from_str(&std::fs::read_to_string(case.join("expected.json")).unwrap()).unwrap();
+        let exp: Value =
+            serde_json::from_str(&std::fs::read_to_string(case.join("expected.json")).unwrap()).unwrap();
         let diffs = compare(&exp, &act);
         if !diffs.is_empty() {
             failures.push(format!("{}: {}", case.display(), diffs.join("; ")));

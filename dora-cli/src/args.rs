@@ -18,10 +18,14 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Compute the metrics of a window from a dora.events/v1 JSON Lines file.
-    #[command(after_help = "Examples:\n  dora metrics --events examples/demo/events.jsonl --since 2026-06-01 --until 2026-11-23 --period month\n  dora metrics --events events.jsonl.gz --format json > metrics.json\n  DORA_TIMEZONE=Europe/Berlin dora metrics --events events.jsonl --group-by team")]
+    #[command(
+        after_help = "Examples:\n  dora metrics --events examples/demo/events.jsonl --since 2026-06-01 --until 2026-11-23 --period month\n  dora metrics --events events.jsonl.gz --format json > metrics.json\n  DORA_TIMEZONE=Europe/Berlin dora metrics --events events.jsonl --group-by team"
+    )]
     Metrics(MetricsArgs),
     /// Write realistic generated events (the bundled demo, or the benchmark input).
-    #[command(after_help = "Examples:\n  dora demo --output examples/demo/events.jsonl\n  dora demo --preset benchmark --output /tmp/bench.jsonl")]
+    #[command(
+        after_help = "Examples:\n  dora demo --output examples/demo/events.jsonl\n  dora demo --preset benchmark --output /tmp/bench.jsonl"
+    )]
     Demo(DemoArgs),
 }
 

@@ -128,19 +128,22 @@ impl MetricsSettings {
                 .collect()
         };
         if events.is_empty() {
-            return Err(usage("no events to read: pass --events FILE (or set [metrics] events in dora.toml)"));
+            return Err(usage(
+                "no events to read: pass --events FILE (or set [metrics] events in dora.toml)",
+            ));
         }
         let timezone: Tz = match pick(&args.timezone, &file.timezone) {
-            Some(name) => name
-                .parse()
-                .map_err(|_| usage(format!("--timezone: {name:?} is not an IANA time zone name (like Europe/Berlin)")))?,
+            Some(name) => name.parse().map_err(|_| {
+                usage(format!("--timezone: {name:?} is not an IANA time zone name (like Europe/Berlin)"))
+            })?,
             None => Tz::UTC,
         };
         let period: Period = match pick(&args.period, &file.period) {
             Some(p) => p.parse().map_err(|e: dora_core::Error| usage(format!("--period: {e}")))?,
             None => Period::Week,
         };
-        let date = |flag: &str, s: String| parse_date(&s, timezone).map_err(|e| usage(format!("--{flag}: {e}")));
+        let date =
+            |flag: &str, s: String| parse_date(&s, timezone).map_err(|e| usage(format!("--{flag}: {e}")));
         let until = pick(&args.until, &file.until).map(|s| date("until", s)).transpose()?;
         let since = pick(&args.since, &file.since).map(|s| date("since", s)).transpose()?;
         let default = Window::default_for(until.unwrap_or(now), period, timezone, 12)
@@ -148,7 +151,9 @@ impl MetricsSettings {
         let until = until.unwrap_or_else(|| default.until());
         let since = match since {
             Some(s) => s,
-            None => Window::default_for(until, period, timezone, 12).map(|w| w.since()).unwrap_or(default.since()),
+            None => {
+                Window::default_for(until, period, timezone, 12).map(|w| w.since()).unwrap_or(default.since())
+            }
         };
         let window = Window::new(since, until)
             .map_err(|_| usage(format!("--since ({since}) must be before --until ({until})")))?;
@@ -169,10 +174,14 @@ impl MetricsSettings {
             args.production_patterns.clone()
         };
         if !patterns.is_empty() {
-            options.production =
-                ProductionPatterns::new(&patterns).map_err(|e| usage(format!("--production-pattern: {e}")))?;
+            options.production = ProductionPatterns::new(&patterns)
+                .map_err(|e| usage(format!("--production-pattern: {e}")))?;
         }
-        let kinds = if args.group_by.is_empty() { file.group_by.clone().unwrap_or_default() } else { args.group_by.clone() };
+        let kinds = if args.group_by.is_empty() {
+            file.group_by.clone().unwrap_or_default()
+        } else {
+            args.group_by.clone()
+        };
         if !kinds.is_empty() {
             let mut parsed = Vec::new();
             for k in kinds {

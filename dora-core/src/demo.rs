@@ -57,7 +57,10 @@ pub struct DemoConfig {
     pub days: u32,
     /// Mean successful production deployments per service per working day,
     /// over the services that deploy continuously (weekly services deploy
-    /// once a week whatever this is). Per-service rates vary around it.
+    /// once a week whatever this is). Per-service rates vary around it. This
+    /// is the rate of pipeline runs: a run that finds nothing to ship waits
+    /// for the next merge of the day, and runs do not overlap, so the realised
+    /// rate is somewhat lower (about 0.9 of it in the benchmark preset).
     pub deploys_per_service_per_day: f64,
     /// Mean number of changes merged per production deployment.
     pub changes_per_deployment: f64,
@@ -321,20 +324,43 @@ type Sha = [u8; 20];
 const MERGE_HOURS: [f64; 13] = [0.3, 0.8, 1.0, 1.0, 0.6, 0.8, 1.0, 1.0, 0.8, 0.5, 0.25, 0.12, 0.06];
 const DEPLOY_HOURS: [f64; 13] = [0.1, 0.5, 1.0, 1.0, 0.7, 0.8, 1.0, 1.0, 0.8, 0.5, 0.2, 0.08, 0.03];
 
-/// UTC offsets (hours) of the teams, cycled: Europe, UK, US east, ...
+/// UTC offsets (hours) of the teams' working days, cycled: central Europe, US
+/// east, UK, eastern Europe, US west.
 const TEAM_OFFSETS: [i64; 6] = [1, -5, 0, 2, -8, 1];
 
 const DOMAINS: [&str; 25] = [
-    "accounts", "billing", "cart", "catalog", "checkout", "content", "coupons", "delivery", "email", "fraud",
-    "gateway", "identity", "inventory", "invoices", "ledger", "loyalty", "media", "orders", "payments",
-    "pricing", "profile", "ratings", "returns", "search", "shipping",
+    "accounts",
+    "billing",
+    "cart",
+    "catalog",
+    "checkout",
+    "content",
+    "coupons",
+    "delivery",
+    "email",
+    "fraud",
+    "gateway",
+    "identity",
+    "inventory",
+    "invoices",
+    "ledger",
+    "loyalty",
+    "media",
+    "orders",
+    "payments",
+    "pricing",
+    "profile",
+    "ratings",
+    "returns",
+    "search",
+    "shipping",
 ];
 const KINDS: [&str; 8] = ["api", "worker", "web", "events", "sync", "admin", "jobs", "store"];
 const TEAMS: [&str; 40] = [
     "atlas", "beacon", "comet", "delta", "ember", "falcon", "glacier", "harbor", "indigo", "jade", "kestrel",
-    "lumen", "meridian", "nova", "orbit", "pioneer", "quartz", "raven", "sierra", "tundra", "umbra", "vertex",
-    "willow", "xenon", "yonder", "zephyr", "aurora", "basalt", "cobalt", "dune", "echo", "fjord", "granite",
-    "helix", "iris", "juniper", "krypton", "lotus", "mosaic", "nimbus",
+    "lumen", "meridian", "nova", "orbit", "pioneer", "quartz", "raven", "sierra", "tundra", "umbra",
+    "vertex", "willow", "xenon", "yonder", "zephyr", "aurora", "basalt", "cobalt", "dune", "echo", "fjord",
+    "granite", "helix", "iris", "juniper", "krypton", "lotus", "mosaic", "nimbus",
 ];
 
 fn cumulative(weights: &[f64]) -> Vec<f64> {
@@ -347,7 +373,8 @@ fn cumulative(weights: &[f64]) -> Vec<f64> {
         .collect()
 }
 
-/// Whether `i` of `n` items is among the evenly spread `share` of them.
+/// Whether item `i` is among an evenly spread `share` of the items (`offset`,
+/// in `[0, 1)`, shifts which ones).
 fn spread(i: usize, share: f64, offset: f64) -> bool {
     let f = |k: usize| (k as f64 * share + offset).floor();
     f(i + 1) > f(i)
@@ -502,7 +529,11 @@ impl<'a> Sim<'a> {
             let name = match cfg.service_names.get(i) {
                 Some(n) => n.clone(),
                 None if deploys => {
-                    let base = format!("{}-{}", DOMAINS[i % DOMAINS.len()], KINDS[(i / DOMAINS.len()) % KINDS.len()]);
+                    let base = format!(
+                        "{}-{}",
+                        DOMAINS[i % DOMAINS.len()],
+                        KINDS[(i / DOMAINS.len()) % KINDS.len()]
+                    );
                     let round = i / (DOMAINS.len() * KINDS.len());
                     if round == 0 { base } else { format!("{base}-{}", round + 1) }
                 }
@@ -514,7 +545,11 @@ impl<'a> Sim<'a> {
             };
             let team = cfg.team_of_service.get(i).copied().unwrap_or(i % teams) % teams;
             let weekly = deploys && spread(i, cfg.weekly_share, 0.1);
-            let weight = cfg.service_weights.get(i).copied().unwrap_or_else(|| rng.lognormal(1.0, 0.9).clamp(0.05, 4.0));
+            let weight = cfg
+                .service_weights
+                .get(i)
+                .copied()
+                .unwrap_or_else(|| rng.lognormal(1.0, 0.9).clamp(0.05, 4.0));
             let offset = TEAM_OFFSETS[team % TEAM_OFFSETS.len()];
             services.push(Svc {
                 name,
@@ -538,7 +573,8 @@ impl<'a> Sim<'a> {
             });
         }
         // Normalise the weights of the continuously deploying services.
-        let continuous: Vec<f64> = services.iter().filter(|s| s.deploys && !s.weekly).map(|s| s.rate).collect();
+        let continuous: Vec<f64> =
+            services.iter().filter(|s| s.deploys && !s.weekly).map(|s| s.rate).collect();
         let mean = if continuous.is_empty() {
             1.0
         } else {
@@ -588,7 +624,8 @@ impl<'a> Sim<'a> {
         sha
     }
 
-    /// A time in the working hours of a service's day, drawn with `cum`.
+    /// A time in the working hours (local 08:00 to 21:00) of a service's day,
+    /// weighted by the hour of merges or of deployments.
     fn work_time(&mut self, day_start: i64, window_start: i64, deploy: bool) -> i64 {
         let cum = if deploy { &self.deploy_cum } else { &self.merge_cum };
         let hour = self.rng.weighted(cum) as i64;
@@ -811,7 +848,15 @@ impl<'a> Sim<'a> {
 
     /// A rollback or a hotfix of production deployment `bad` (finished at
     /// `bad_finished`) starting at `t0`; returns when it finished.
-    fn remediate(&mut self, s: usize, bad: u64, bad_finished: i64, t0: i64, hotfix: bool, day_end: i64) -> i64 {
+    fn remediate(
+        &mut self,
+        s: usize,
+        bad: u64,
+        bad_finished: i64,
+        t0: i64,
+        hotfix: bool,
+        day_end: i64,
+    ) -> i64 {
         let number = self.next_number(s);
         let finished;
         if hotfix && t0 < day_end {
@@ -1302,9 +1347,14 @@ mod tests {
                 Event::Deployment(d) => {
                     assert!(ids.insert(&d.id), "duplicate deployment id {}", d.id);
                     let prefix = format!("{}:acme/{}:deployment:", d.source.as_deref().unwrap(), d.service);
-                    assert!(d.id.starts_with(&prefix) && d.id[prefix.len()..].parse::<u64>().is_ok(), "{}", d.id);
+                    assert!(
+                        d.id.starts_with(&prefix) && d.id[prefix.len()..].parse::<u64>().is_ok(),
+                        "{}",
+                        d.id
+                    );
                     for id in &d.changes {
-                        let c = changes.get(id.as_str()).unwrap_or_else(|| panic!("{} lists unknown {id}", d.id));
+                        let c =
+                            changes.get(id.as_str()).unwrap_or_else(|| panic!("{} lists unknown {id}", d.id));
                         assert_eq!(c.service, d.service);
                         assert!(c.committed_at < d.started_at.unwrap());
                     }
@@ -1371,7 +1421,11 @@ mod tests {
         let cutoff = end - chrono::Duration::days(8);
         for e in events {
             if let Event::Change(c) = e {
-                assert!(c.committed_at > cutoff || shipped.contains_key(c.id.as_str()), "{} never shipped", c.id);
+                assert!(
+                    c.committed_at > cutoff || shipped.contains_key(c.id.as_str()),
+                    "{} never shipped",
+                    c.id
+                );
             }
         }
     }
@@ -1541,7 +1595,10 @@ mod tests {
         let service_days = (config.services * config.days as usize) as f64;
         let check = |what: &str, n: u64, target: f64| {
             let ratio = n as f64 / service_days / (target / full_service_days);
-            assert!((0.85..1.15).contains(&ratio), "{what}: {n} in {service_days} service-days, ratio {ratio}");
+            assert!(
+                (0.85..1.15).contains(&ratio),
+                "{what}: {n} in {service_days} service-days, ratio {ratio}"
+            );
         };
         check("deployments", stats.deployments, TARGET_DEPLOYMENTS);
         check("changes", stats.changes, TARGET_CHANGES);
@@ -1580,34 +1637,5 @@ mod tests {
             let ratio = n as f64 / target;
             assert!((0.9..1.1).contains(&ratio), "{what}: {n}, ratio {ratio}");
         }
-    }
-
-    /// Calibration helper: `DPD=.. CPD=.. cargo test ... explore -- --ignored --nocapture`.
-    #[test]
-    #[ignore]
-    fn explore() {
-        let env = |k: &str, d: f64| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
-        let mut c = DemoConfig::benchmark();
-        c.services = env("SVC", 200.0) as usize;
-        c.days = env("DAYS", 28.0) as u32;
-        c.deploys_per_service_per_day = env("DPD", c.deploys_per_service_per_day);
-        c.changes_per_deployment = env("CPD", c.changes_per_deployment);
-        c.incident_rate = env("INC", c.incident_rate);
-        c.background_incidents_per_service_per_day = env("BG", c.background_incidents_per_service_per_day);
-        let mut buf2 = Vec::new();
-        let st = generate(&c, &mut buf2).unwrap();
-        let sd = c.services as f64 * c.days as f64;
-        println!(
-            "bench-scaled {st:?} bytes/line {} per svc-day dep {} chg {} inc {} | year: dep {} chg {} inc {} MB {}",
-            buf2.len() as f64 / st.lines as f64,
-            st.deployments as f64 / sd,
-            st.changes as f64 / sd,
-            st.incidents as f64 / sd,
-            st.deployments as f64 / sd * 72800.0,
-            st.changes as f64 / sd * 72800.0,
-            st.incidents as f64 / sd * 72800.0,
-            buf2.len() as f64 / sd * 72800.0 / 1e6,
-        );
-        std::fs::write("/tmp/scaled.jsonl", &buf2).unwrap();
     }
 }

@@ -42,12 +42,12 @@ pub mod read;
 pub mod render;
 pub mod result;
 
+pub use engine::levels::Level;
 pub use engine::options::{
     DEFAULT_PRODUCTION_PATTERN, GroupKind, LeadTimeStart, Options, Period, ProductionPatterns, Window,
     parse_date, parse_duration,
 };
 pub use engine::{Attribution, Computation, ExplainedEvent, Explanation, Metric, compute};
-pub use engine::levels::Level;
 pub use error::{Error, Location, Result};
 pub use event::{
     Change, Deployment, DeploymentStatus, DeploymentType, Event, EventKind, EventSet, Incident, PullRequest,

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use dora_core::{
-    Change, Deployment, DeploymentStatus, DeploymentType, Event, EventSet, GroupKind, Incident, Metric, MetricsReport,
-    Options, Period, PullRequest, Window, compute,
+    Change, Deployment, DeploymentStatus, DeploymentType, Event, EventSet, GroupKind, Incident, Metric,
+    MetricsReport, Options, Period, PullRequest, Window, compute,
 };
 use proptest::prelude::*;
 
@@ -21,18 +21,35 @@ fn at(slot: u32) -> DateTime<Utc> {
     base() + Duration::minutes(10 * slot as i64)
 }
 
+/// service, team, environment, success, type, changes, remediates
+type DeploymentSpec = (usize, usize, usize, bool, u8, Vec<usize>, Option<usize>);
+/// service, pull request minutes (first commit, open, merge)
+type ChangeSpec = (usize, Option<(u32, u32, u32)>);
+
 #[derive(Debug, Clone)]
 struct Spec {
-    deployments: Vec<(usize, usize, usize, bool, u8, Vec<usize>, Option<usize>)>,
-    changes: Vec<(usize, Option<(u32, u32, u32)>)>,
+    deployments: Vec<DeploymentSpec>,
+    changes: Vec<ChangeSpec>,
     incidents: Vec<(usize, Option<u32>, u8, usize)>,
 }
 
 fn spec() -> impl Strategy<Value = Spec> {
-    let dep = (0..3usize, 0..3usize, 0..3usize, prop::bool::weighted(0.85), 0..10u8, prop::collection::vec(0..40usize, 0..4), prop::option::weighted(0.1, 0..30usize));
+    let dep = (
+        0..3usize,
+        0..3usize,
+        0..3usize,
+        prop::bool::weighted(0.85),
+        0..10u8,
+        prop::collection::vec(0..40usize, 0..4),
+        prop::option::weighted(0.1, 0..30usize),
+    );
     let change = (0..3usize, prop::option::weighted(0.6, (0..3000u32, 0..300u32, 0..300u32)));
     let incident = (0..3usize, prop::option::weighted(0.8, 1..400u32), 0..10u8, 0..30usize);
-    (prop::collection::vec(dep, 1..30), prop::collection::vec(change, 0..40), prop::collection::vec(incident, 0..12))
+    (
+        prop::collection::vec(dep, 1..30),
+        prop::collection::vec(change, 0..40),
+        prop::collection::vec(incident, 0..12),
+    )
         .prop_map(|(deployments, changes, incidents)| Spec { deployments, changes, incidents })
 }
 
@@ -72,7 +89,11 @@ fn events(spec: &Spec, slots: &[u32]) -> Vec<Event> {
                 started_at: None,
                 status: if *ok { DeploymentStatus::Success } else { DeploymentStatus::Failure },
                 commit: None,
-                changes: changes.iter().filter(|&&c| c < spec.changes.len()).map(|c| format!("c{c}")).collect(),
+                changes: changes
+                    .iter()
+                    .filter(|&&c| c < spec.changes.len())
+                    .map(|c| format!("c{c}"))
+                    .collect(),
                 deployment_type: match ty {
                     0 => DeploymentType::Rollback,
                     1 => DeploymentType::Hotfix,

@@ -19,11 +19,17 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     let stats = match &args.output {
         Some(path) => {
             // Write beside the target, then rename: never a half-written file.
-            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-            let tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("{}: cannot write", path.display()))?;
+            let dir =
+                path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+            let tmp = tempfile::NamedTempFile::new_in(dir)
+                .with_context(|| format!("{}: cannot write", path.display()))?;
             let mut w = std::io::BufWriter::new(tmp);
-            let stats = generate(&config, &mut w).with_context(|| format!("{}: cannot write", path.display()))?;
-            let tmp = w.into_inner().map_err(|e| e.into_error()).with_context(|| format!("{}: cannot write", path.display()))?;
+            let stats =
+                generate(&config, &mut w).with_context(|| format!("{}: cannot write", path.display()))?;
+            let tmp = w
+                .into_inner()
+                .map_err(|e| e.into_error())
+                .with_context(|| format!("{}: cannot write", path.display()))?;
             tmp.persist(path).with_context(|| format!("{}: cannot write", path.display()))?;
             stats
         }

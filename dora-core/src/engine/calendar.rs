@@ -107,7 +107,9 @@ impl Calendar {
         period_bounds.push(until);
         let period_days = period_bounds
             .windows(2)
-            .map(|w| (day_starts.partition_point(|&d| d < w[1]) - day_starts.partition_point(|&d| d < w[0])) as u32)
+            .map(|w| {
+                (day_starts.partition_point(|&d| d < w[1]) - day_starts.partition_point(|&d| d < w[0])) as u32
+            })
             .collect();
 
         // Whole weeks and months: units whose local bounds lie inside the window.
@@ -168,7 +170,12 @@ mod tests {
         let c = Calendar::new(&window("2026-01-15T05:00:00Z", "2026-03-10T04:00:00Z"), Period::Month, tz);
         assert_eq!(
             c.period_bounds,
-            vec![t("2026-01-15T05:00:00Z"), t("2026-02-01T05:00:00Z"), t("2026-03-01T05:00:00Z"), t("2026-03-10T04:00:00Z")]
+            vec![
+                t("2026-01-15T05:00:00Z"),
+                t("2026-02-01T05:00:00Z"),
+                t("2026-03-01T05:00:00Z"),
+                t("2026-03-10T04:00:00Z")
+            ]
         );
         assert_eq!(c.period_days, vec![17, 28, 9]);
         assert_eq!(c.whole_months, 1);
@@ -179,7 +186,10 @@ mod tests {
     fn weeks_across_a_dst_change() {
         let tz: Tz = "Europe/Berlin".parse().unwrap();
         let c = Calendar::new(&window("2026-03-22T23:00:00Z", "2026-04-05T22:00:00Z"), Period::Week, tz);
-        assert_eq!(c.period_bounds, vec![t("2026-03-22T23:00:00Z"), t("2026-03-29T22:00:00Z"), t("2026-04-05T22:00:00Z")]);
+        assert_eq!(
+            c.period_bounds,
+            vec![t("2026-03-22T23:00:00Z"), t("2026-03-29T22:00:00Z"), t("2026-04-05T22:00:00Z")]
+        );
         assert_eq!(c.period_days, vec![7, 7]);
         assert_eq!(c.whole_weeks, 2);
         assert_eq!(c.whole_months, 0);
@@ -196,7 +206,10 @@ mod tests {
     #[test]
     fn partial_first_period_and_defaults() {
         let c = Calendar::new(&window("2026-03-04T12:00:00Z", "2026-03-16T00:00:00Z"), Period::Week, Tz::UTC);
-        assert_eq!(c.period_bounds, vec![t("2026-03-04T12:00:00Z"), t("2026-03-09T00:00:00Z"), t("2026-03-16T00:00:00Z")]);
+        assert_eq!(
+            c.period_bounds,
+            vec![t("2026-03-04T12:00:00Z"), t("2026-03-09T00:00:00Z"), t("2026-03-16T00:00:00Z")]
+        );
         assert_eq!(c.period_days, vec![5, 7]);
         assert_eq!(c.whole_weeks, 1);
         let now = crate::event::time::from_micros(t("2026-03-18T10:00:00Z"));

@@ -11,7 +11,6 @@ use std::cmp::Ordering;
 use crate::engine::metrics::{change_failure, lead_time, recovery};
 use crate::engine::options::Options;
 use crate::engine::warnings::Warnings;
-use crate::event::time::Micros;
 use crate::event::{DeploymentRec, DeploymentStatus, EventSet};
 
 /// The order of deployments: by `finished_at`, ties by input position.
@@ -26,10 +25,6 @@ pub(crate) struct Classified {
     pub production: Vec<bool>,
     /// Per deployment slot: a successful production deployment.
     pub ok_production: Vec<bool>,
-    /// Successful production deployment slots, in deployment order.
-    pub ok_sorted: Vec<u32>,
-    /// Per change slot: the deployment that shipped it.
-    pub shipped_by: Vec<Option<u32>>,
     /// Lead times of every shipped change that has a change event.
     pub lead_times: Vec<lead_time::LeadTime>,
     /// Per deployment slot: its first remediation.
@@ -81,8 +76,6 @@ impl Classified {
         Self {
             production,
             ok_production,
-            ok_sorted,
-            shipped_by,
             lead_times,
             remediated_by,
             attribution,
@@ -90,13 +83,5 @@ impl Classified {
             failed,
             recovery,
         }
-    }
-
-    /// The successful production deployments of the set finishing in `[from, to)`.
-    pub fn ok_between(&self, set: &EventSet, from: Micros, to: Micros) -> &[u32] {
-        let at = |slot: &u32| set.deployments[*slot as usize].as_ref().map_or(0, |d| d.finished_at);
-        let a = self.ok_sorted.partition_point(|s| at(s) < from);
-        let b = self.ok_sorted.partition_point(|s| at(s) < to);
-        &self.ok_sorted[a..b]
     }
 }

@@ -110,20 +110,34 @@ fn secs(m: Micros) -> f64 {
 impl Computation<'_> {
     /// Lists the events behind one figure of the report: `period` is an index
     /// into the group's periods, or `None` for the window's summary.
-    pub fn explain(&self, group_by: GroupKind, name: &str, period: Option<usize>, metric: Metric) -> Result<Explanation> {
+    pub fn explain(
+        &self,
+        group_by: GroupKind,
+        name: &str,
+        period: Option<usize>,
+        metric: Metric,
+    ) -> Result<Explanation> {
         let set = self.set;
         let tz = self.options.timezone;
         let (from, to) = match period {
-            Some(p) if p < self.calendar.periods() => (self.calendar.period_bounds[p], self.calendar.period_bounds[p + 1]),
+            Some(p) if p < self.calendar.periods() => {
+                (self.calendar.period_bounds[p], self.calendar.period_bounds[p + 1])
+            }
             Some(p) => {
-                return Err(Error::option("period", format!("period {p} is out of range (0..{})", self.calendar.periods())));
+                return Err(Error::option(
+                    "period",
+                    format!("period {p} is out of range (0..{})", self.calendar.periods()),
+                ));
             }
             None => (self.options.window.since_micros(), self.options.window.until_micros()),
         };
-        let id = match group_by {
-            GroupKind::All => None,
-            _ => Some(set.names.get(name).ok_or_else(|| Error::option("group", format!("no {} named {name:?}", group_by.as_str())))?),
-        };
+        let id =
+            match group_by {
+                GroupKind::All => None,
+                _ => Some(set.names.get(name).ok_or_else(|| {
+                    Error::option("group", format!("no {} named {name:?}", group_by.as_str()))
+                })?),
+            };
         let member = |service: u32, team: Option<u32>| match group_by {
             GroupKind::All => true,
             GroupKind::Service => Some(service) == id,
@@ -131,7 +145,11 @@ impl Computation<'_> {
         };
         let dep_id = |slot: u32| set.deployment_ids.resolve(slot).to_string();
         let mut events = Vec::new();
-        let push_dep = |slot: usize, counted: bool, seconds: Option<f64>, reason: String, events: &mut Vec<ExplainedEvent>| {
+        let push_dep = |slot: usize,
+                        counted: bool,
+                        seconds: Option<f64>,
+                        reason: String,
+                        events: &mut Vec<ExplainedEvent>| {
             if let Some(d) = &set.deployments[slot] {
                 events.push(ExplainedEvent {
                     kind: EventKind::Deployment,
@@ -147,7 +165,10 @@ impl Computation<'_> {
         let cls = &self.classified;
         let in_span = |t: Micros| from <= t && t < to;
         match metric {
-            Metric::DeploymentFrequency | Metric::ChangeFailureRate | Metric::ReworkRate | Metric::RecoveryTime => {
+            Metric::DeploymentFrequency
+            | Metric::ChangeFailureRate
+            | Metric::ReworkRate
+            | Metric::RecoveryTime => {
                 for (slot, d) in set.deployments.iter().enumerate() {
                     let Some(d) = d else { continue };
                     if !cls.production[slot] || !in_span(d.finished_at) || !member(d.service, d.team) {
@@ -156,7 +177,13 @@ impl Computation<'_> {
                     let env = set.name(d.environment);
                     if d.status == DeploymentStatus::Failure {
                         if metric == Metric::DeploymentFrequency {
-                            push_dep(slot, false, None, format!("failed attempt in {env}: counted in failed_attempts only"), &mut events);
+                            push_dep(
+                                slot,
+                                false,
+                                None,
+                                format!("failed attempt in {env}: counted in failed_attempts only"),
+                                &mut events,
+                            );
                         }
                         continue;
                     }
@@ -173,17 +200,29 @@ impl Computation<'_> {
                             })
                             .collect();
                         if let Some(r) = cls.remediated_by[slot] {
-                            let how = if r.explicit { "lists it in remediates" } else { "is a rollback/hotfix of the same service and environment after it" };
+                            let how = if r.explicit {
+                                "lists it in remediates"
+                            } else {
+                                "is a rollback/hotfix of the same service and environment after it"
+                            };
                             why.push(format!("remediated by deployment {} (which {how})", dep_id(r.by)));
                         }
                         why.join("; ")
                     };
                     match metric {
-                        Metric::DeploymentFrequency => {
-                            push_dep(slot, true, None, format!("successful deployment to production environment {env:?}"), &mut events)
-                        }
+                        Metric::DeploymentFrequency => push_dep(
+                            slot,
+                            true,
+                            None,
+                            format!("successful deployment to production environment {env:?}"),
+                            &mut events,
+                        ),
                         Metric::ChangeFailureRate => {
-                            let reason = if cls.failed[slot] { format!("failed: {}", failure_reasons()) } else { "did not fail: no incident attributed, not remediated".to_string() };
+                            let reason = if cls.failed[slot] {
+                                format!("failed: {}", failure_reasons())
+                            } else {
+                                "did not fail: no incident attributed, not remediated".to_string()
+                            };
                             push_dep(slot, true, None, reason, &mut events)
                         }
                         Metric::ReworkRate => {
@@ -201,12 +240,29 @@ impl Computation<'_> {
                             match cls.recovery[slot] {
                                 Some(r) => {
                                     let how = match r.by {
-                                        RecoveredBy::Remediation(by) => format!("recovered when deployment {} finished", dep_id(by)),
-                                        RecoveredBy::IncidentsResolved => "recovered when the last of its attributed incidents was resolved".to_string(),
+                                        RecoveredBy::Remediation(by) => {
+                                            format!("recovered when deployment {} finished", dep_id(by))
+                                        }
+                                        RecoveredBy::IncidentsResolved => {
+                                            "recovered when the last of its attributed incidents was resolved"
+                                                .to_string()
+                                        }
                                     };
-                                    push_dep(slot, true, Some(secs(r.duration)), format!("{how}; failed: {}", failure_reasons()), &mut events)
+                                    push_dep(
+                                        slot,
+                                        true,
+                                        Some(secs(r.duration)),
+                                        format!("{how}; failed: {}", failure_reasons()),
+                                        &mut events,
+                                    )
                                 }
-                                None => push_dep(slot, false, None, format!("unrecovered; failed: {}", failure_reasons()), &mut events),
+                                None => push_dep(
+                                    slot,
+                                    false,
+                                    None,
+                                    format!("unrecovered; failed: {}", failure_reasons()),
+                                    &mut events,
+                                ),
                             }
                         }
                     }
@@ -214,7 +270,11 @@ impl Computation<'_> {
             }
             Metric::LeadTime => {
                 for lt in &cls.lead_times {
-                    let (Some(d), Some(c)) = (&set.deployments[lt.deployment as usize], &set.changes[lt.change as usize]) else { continue };
+                    let (Some(d), Some(c)) =
+                        (&set.deployments[lt.deployment as usize], &set.changes[lt.change as usize])
+                    else {
+                        continue;
+                    };
                     if !in_span(d.finished_at) || !member(d.service, d.team) {
                         continue;
                     }
@@ -247,7 +307,11 @@ impl Computation<'_> {
                         time: local_time(i.opened_at, tz),
                         counted: seconds.is_some(),
                         seconds,
-                        reason: if seconds.is_some() { "resolved: opened to resolved".to_string() } else { "unresolved: counted in unresolved only".to_string() },
+                        reason: if seconds.is_some() {
+                            "resolved: opened to resolved".to_string()
+                        } else {
+                            "unresolved: counted in unresolved only".to_string()
+                        },
                     });
                 }
             }

@@ -1,8 +1,8 @@
 //! The polars stage: fact tables built from the classification, bucketed
 //! into periods and days, grouped by all / service / team and aggregated.
 
-use polars::prelude::*;
 use polars::prelude::search_sorted::SearchSortedSide;
+use polars::prelude::*;
 use rustc_hash::FxHashMap;
 
 use crate::engine::calendar::Calendar;
@@ -34,14 +34,6 @@ impl GroupKey {
     /// The interned service or team name.
     pub fn name_id(self) -> u32 {
         self.0 as u32
-    }
-
-    pub fn service(id: u32) -> Self {
-        GroupKey(Self::SERVICE | id as u64)
-    }
-
-    pub fn team(id: u32) -> Self {
-        GroupKey(Self::TEAM | id as u64)
     }
 }
 
@@ -124,7 +116,8 @@ fn deployment_frame(set: &EventSet, cls: &Classified, opts: &Options) -> Result<
 /// Shipped changes whose shipping deployment finished in the window.
 fn lead_frame(set: &EventSet, cls: &Classified, opts: &Options) -> Result<DataFrame> {
     let n = cls.lead_times.len();
-    let (mut service, mut team, mut t) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut service, mut team, mut t) =
+        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
     let (mut lead, mut coding, mut review, mut deploy) =
         (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
     for lt in &cls.lead_times {
@@ -237,14 +230,17 @@ fn bucket_and_stack(df: DataFrame, cal: &Calendar, opts: &Options) -> Result<Laz
     }
     if opts.wants(GroupKind::Service) {
         parts.push(
-            lf.clone().with_column((col("service").cast(DataType::UInt64) + lit(GroupKey::SERVICE)).cast(DataType::UInt64).alias("g")),
+            lf.clone().with_column(
+                (col("service").cast(DataType::UInt64) + lit(GroupKey::SERVICE))
+                    .cast(DataType::UInt64)
+                    .alias("g"),
+            ),
         );
     }
     if opts.wants(GroupKind::Team) {
-        parts.push(
-            lf.filter(col("team").is_not_null())
-                .with_column((col("team").cast(DataType::UInt64) + lit(GroupKey::TEAM)).cast(DataType::UInt64).alias("g")),
-        );
+        parts.push(lf.filter(col("team").is_not_null()).with_column(
+            (col("team").cast(DataType::UInt64) + lit(GroupKey::TEAM)).cast(DataType::UInt64).alias("g"),
+        ));
     }
     if parts.is_empty() {
         return Err(crate::Error::option("group-by", "no group kind chosen"));
@@ -252,7 +248,11 @@ fn bucket_and_stack(df: DataFrame, cal: &Calendar, opts: &Options) -> Result<Laz
     Ok(concat(parts, UnionArgs::default())?)
 }
 
-fn read_cells(df: &DataFrame, by_period: bool, mut put: impl FnMut(GroupKey, u32, &str, Option<f64>)) -> Result<()> {
+fn read_cells(
+    df: &DataFrame,
+    by_period: bool,
+    mut put: impl FnMut(GroupKey, u32, &str, Option<f64>),
+) -> Result<()> {
     let g = df.column("g")?.u64()?.clone();
     let period = if by_period { Some(df.column("period")?.u32()?.clone()) } else { None };
     for column in df.columns() {
@@ -331,10 +331,6 @@ pub(crate) fn aggregate(
     }
     let g = days.column("g")?.u64()?;
     let d = days.column("day")?.u32()?;
-    out.deploy_days = g
-        .iter()
-        .zip(d.iter())
-        .filter_map(|(g, d)| Some((GroupKey(g?), d?)))
-        .collect();
+    out.deploy_days = g.iter().zip(d.iter()).filter_map(|(g, d)| Some((GroupKey(g?), d?))).collect();
     Ok(out)
 }

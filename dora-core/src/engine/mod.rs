@@ -21,7 +21,7 @@ mod warnings;
 use chrono::{DateTime, FixedOffset};
 use chrono_tz::Tz;
 
-pub use explain::{Explanation, ExplainedEvent, Metric};
+pub use explain::{ExplainedEvent, Explanation, Metric};
 pub use metrics::change_failure::Attribution;
 
 use crate::error::Result;
@@ -134,7 +134,8 @@ pub fn compute<'a>(set: &'a EventSet, options: &Options) -> Result<Computation<'
             week_days.entry(g).or_insert_with(|| vec![0.0; calendar.whole_weeks as usize])[w as usize] += 1.0;
         }
         if let Some(m) = calendar.day_month[day as usize] {
-            month_days.entry(g).or_insert_with(|| vec![0.0; calendar.whole_months as usize])[m as usize] += 1.0;
+            month_days.entry(g).or_insert_with(|| vec![0.0; calendar.whole_months as usize])[m as usize] +=
+                1.0;
         }
     }
     let zeros_w = vec![0.0; calendar.whole_weeks as usize];
@@ -149,7 +150,10 @@ pub fn compute<'a>(set: &'a EventSet, options: &Options) -> Result<Computation<'
                 .map(|p| PeriodMetrics {
                     start: local_time(calendar.period_bounds[p], tz),
                     end: local_time(calendar.period_bounds[p + 1], tz),
-                    figures: figures(agg.periods.get(&(key, p as u32)).unwrap_or(&empty), calendar.period_days[p]),
+                    figures: figures(
+                        agg.periods.get(&(key, p as u32)).unwrap_or(&empty),
+                        calendar.period_days[p],
+                    ),
                 })
                 .collect();
             let summary = figures(agg.summary.get(&key).unwrap_or(&empty), calendar.window_days());

@@ -240,7 +240,8 @@ impl ProductionPatterns {
             return Err(Error::option("production-pattern", "at least one pattern is needed"));
         }
         let set = RegexSet::new(&patterns).map_err(|e| {
-            let lines: Vec<String> = e.to_string().lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect();
+            let lines: Vec<String> =
+                e.to_string().lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect();
             Error::option("production-pattern", lines.join(" "))
         })?;
         Ok(Self { set })
@@ -340,7 +341,10 @@ mod tests {
     fn dates() {
         let tz: Tz = "America/New_York".parse().unwrap();
         assert_eq!(parse_date("2026-01-15", tz).unwrap().to_rfc3339(), "2026-01-15T05:00:00+00:00");
-        assert_eq!(parse_date("2026-01-15T01:00:00+01:00", tz).unwrap().to_rfc3339(), "2026-01-15T00:00:00+00:00");
+        assert_eq!(
+            parse_date("2026-01-15T01:00:00+01:00", tz).unwrap().to_rfc3339(),
+            "2026-01-15T00:00:00+00:00"
+        );
         assert!(parse_date("15/01/2026", tz).is_err());
     }
 }

@@ -21,7 +21,9 @@ impl WarningKind {
     fn more(self, n: usize) -> String {
         let what = match self {
             WarningKind::NegativeLeadTime => "changes committed after their shipping deployment",
-            WarningKind::BrokenCausedBy => "incidents whose caused_by names no successful production deployment",
+            WarningKind::BrokenCausedBy => {
+                "incidents whose caused_by names no successful production deployment"
+            }
             WarningKind::BrokenCausedByChange => "incidents whose caused_by_change names no shipped change",
             WarningKind::BrokenRemediates => "ignored remediates entries",
             WarningKind::UnknownChange => "deployments listing changes with no change event",

@@ -38,8 +38,7 @@ impl DeploymentType {
 }
 
 /// A deployment attempt of a service to an environment.
-#[derive(Debug, Clone, PartialEq)]
-#[derive(Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Deployment {
     /// Identifier, unique among deployments (adapters prefix it with their source).
     pub id: String,
@@ -92,8 +91,7 @@ pub struct PullRequest {
 }
 
 /// One commit.
-#[derive(Debug, Clone, PartialEq)]
-#[derive(Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Change {
     /// The commit SHA.
     pub id: String,
@@ -116,8 +114,7 @@ pub struct Change {
 }
 
 /// A production incident.
-#[derive(Debug, Clone, PartialEq)]
-#[derive(Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Incident {
     /// Identifier, unique among incidents.
     pub id: String,

@@ -166,7 +166,8 @@ impl EventSet {
                 remediates,
             } => {
                 let slot = self.deployment_ids.intern(ev.id);
-                let changes_range = RefRange { start: self.change_refs.len() as u32, len: changes.len() as u32 };
+                let changes_range =
+                    RefRange { start: self.change_refs.len() as u32, len: changes.len() as u32 };
                 for c in changes {
                     let c = self.change_ids.intern(c);
                     self.change_refs.push(c);
@@ -259,7 +260,12 @@ impl EventSet {
             started_at: d.started_at.map(from_micros),
             status: d.status,
             commit: d.commit.map(|c| self.commits.resolve(c).to_owned()),
-            changes: d.changes.of(&self.change_refs).iter().map(|&c| self.change_ids.resolve(c).to_owned()).collect(),
+            changes: d
+                .changes
+                .of(&self.change_refs)
+                .iter()
+                .map(|&c| self.change_ids.resolve(c).to_owned())
+                .collect(),
             deployment_type: d.deployment_type,
             remediates: d
                 .remediates
@@ -346,7 +352,8 @@ impl<E: Into<Event>> FromIterator<E> for EventSet {
 fn owned_to_raw(e: &Event) -> RawEvent<&str> {
     match e {
         Event::Deployment(d) => {
-            let (id, service, team, source) = (d.id.as_str(), d.service.as_str(), d.team.as_deref(), d.source.as_deref());
+            let (id, service, team, source) =
+                (d.id.as_str(), d.service.as_str(), d.team.as_deref(), d.source.as_deref());
             RawEvent {
                 id,
                 service,
@@ -365,7 +372,8 @@ fn owned_to_raw(e: &Event) -> RawEvent<&str> {
             }
         }
         Event::Change(c) => {
-            let (id, service, team, source) = (c.id.as_str(), c.service.as_str(), c.team.as_deref(), c.source.as_deref());
+            let (id, service, team, source) =
+                (c.id.as_str(), c.service.as_str(), c.team.as_deref(), c.source.as_deref());
             RawEvent {
                 id,
                 service,
@@ -384,7 +392,8 @@ fn owned_to_raw(e: &Event) -> RawEvent<&str> {
             }
         }
         Event::Incident(i) => {
-            let (id, service, team, source) = (i.id.as_str(), i.service.as_str(), i.team.as_deref(), i.source.as_deref());
+            let (id, service, team, source) =
+                (i.id.as_str(), i.service.as_str(), i.team.as_deref(), i.source.as_deref());
             RawEvent {
                 id,
                 service,

@@ -86,8 +86,7 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 /// general parser.
 fn parse_fast(s: &str) -> Option<Micros> {
     let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':'
-    {
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
         return None;
     }
     let year = digits::<4>(b, 0)? as i64;

@@ -31,9 +31,15 @@ struct Span {
 
 /// Bytes of whole lines, in input order.
 enum Block {
-    Lines { index: u64, bytes: Vec<u8> },
+    Lines {
+        index: u64,
+        bytes: Vec<u8>,
+    },
     /// One line longer than the limit (its bytes are not kept).
-    Oversized { index: u64, bytes: u64 },
+    Oversized {
+        index: u64,
+        bytes: u64,
+    },
 }
 
 /// A parsed block.
@@ -69,7 +75,11 @@ fn parse_block(block: Block, max_line: usize) -> Parsed {
                 bytes: Vec::new(),
                 side: String::new(),
                 events: Vec::new(),
-                errors: vec![(0, "", format!("line is {bytes} bytes or more, over the limit of {max_line} bytes"))],
+                errors: vec![(
+                    0,
+                    "",
+                    format!("line is {bytes} bytes or more, over the limit of {max_line} bytes"),
+                )],
                 lines: 1,
             };
         }
@@ -229,9 +239,10 @@ fn intern_blocks(
                 });
             }
             for (line, field, message) in &block.errors {
-                summary
-                    .skipped
-                    .push(SkippedLine { location: location(base + *line as u64, field), message: message.clone() });
+                summary.skipped.push(SkippedLine {
+                    location: location(base + *line as u64, field),
+                    message: message.clone(),
+                });
             }
             for (_, ev) in &block.events {
                 let ev = ev.clone().map_strs(|s| block.resolve(s));
@@ -411,7 +422,8 @@ mod tests {
     #[test]
     fn a_missing_file_is_named() {
         let mut set = EventSet::new();
-        let err = read_jsonl_path(Path::new("/nonexistent/x.jsonl"), &mut set, &ReadOptions::default()).unwrap_err();
+        let err = read_jsonl_path(Path::new("/nonexistent/x.jsonl"), &mut set, &ReadOptions::default())
+            .unwrap_err();
         assert!(err.to_string().starts_with("/nonexistent/x.jsonl: "), "{err}");
     }
 }

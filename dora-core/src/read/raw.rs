@@ -408,9 +408,8 @@ impl<'de> Visitor<'de> for EventVisitor<'_> {
                 f.kind = Some(kind);
                 for (name, raw) in std::mem::take(&mut early) {
                     if applies(name, kind) {
-                        read_field(name, &mut OneValue(Some(raw)), &mut f, self.field).map_err(|e| {
-                            de::Error::custom(crate::read::strip_position(&e.to_string()))
-                        })?;
+                        read_field(name, &mut OneValue(Some(raw)), &mut f, self.field)
+                            .map_err(|e| de::Error::custom(crate::read::strip_position(&e.to_string())))?;
                     }
                 }
                 self.field.set("");
@@ -552,8 +551,10 @@ mod tests {
 
     #[test]
     fn escaped_strings_are_owned() {
-        let ev = parse_line(br#"{"kind":"change","id":"c\u0031","service":"a\"pi","committed_at":"2026-03-02T14:05:00Z"}"#)
-            .unwrap();
+        let ev = parse_line(
+            br#"{"kind":"change","id":"c\u0031","service":"a\"pi","committed_at":"2026-03-02T14:05:00Z"}"#,
+        )
+        .unwrap();
         assert_eq!(ev.id, "c1");
         assert_eq!(ev.service, "a\"pi");
     }
@@ -563,7 +564,8 @@ mod tests {
         assert_eq!(err(r#"{"kind":"deploy","id":"x"}"#).0, "kind");
         assert_eq!(err(r#"{"kind":"change","service":"a","committed_at":"2026-03-02T14:05:00Z"}"#).0, "id");
         assert_eq!(err(r#"{"kind":"change","id":5,"service":"a"}"#).0, "id");
-        let (field, msg) = err(r#"{"kind":"change","id":"c","service":"a","committed_at":"2026-03-02T14:05:00"}"#);
+        let (field, msg) =
+            err(r#"{"kind":"change","id":"c","service":"a","committed_at":"2026-03-02T14:05:00"}"#);
         assert_eq!(field, "committed_at");
         assert!(msg.contains("no UTC offset"), "{msg}");
         let (field, msg) = err(r#"{"id":"c","committed_at":"bad","kind":"change","service":"a"}"#);
@@ -588,7 +590,8 @@ mod tests {
         assert!(msg.contains("expected a JSON object"), "{msg}");
         let (_, msg) = err("\u{1}\u{2}garbage");
         assert!(msg.starts_with("invalid JSON"), "{msg}");
-        let (_, msg) = err(r#"{"kind":"change","id":"c","service":"a","committed_at":"2026-03-02T14:05:00Z"} x"#);
+        let (_, msg) =
+            err(r#"{"kind":"change","id":"c","service":"a","committed_at":"2026-03-02T14:05:00Z"} x"#);
         assert!(msg.contains("trailing characters"), "{msg}");
     }
 }

@@ -89,7 +89,11 @@ pub fn write_csv<W: io::Write>(report: &MetricsReport, out: W) -> io::Result<()>
             w.write_record(&row)?;
         }
         let mut row = head.to_vec();
-        row.extend(["window".to_string(), report.window.since.to_rfc3339(), report.window.until.to_rfc3339()]);
+        row.extend([
+            "window".to_string(),
+            report.window.since.to_rfc3339(),
+            report.window.until.to_rfc3339(),
+        ]);
         row.extend(figure_cells(&g.summary.figures));
         w.write_record(&row)?;
     }

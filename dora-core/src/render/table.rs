@@ -62,7 +62,12 @@ fn row(label: &str, f: &Figures) -> String {
     )
 }
 
-fn write_group<W: Write>(out: &mut W, report: &MetricsReport, g: &GroupMetrics, opts: TableOptions) -> io::Result<()> {
+fn write_group<W: Write>(
+    out: &mut W,
+    report: &MetricsReport,
+    g: &GroupMetrics,
+    opts: TableOptions,
+) -> io::Result<()> {
     let paint = |level: Option<Level>| {
         let name = level.map_or(DASH, Level::as_str);
         if opts.color {

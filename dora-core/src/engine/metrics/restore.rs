@@ -7,7 +7,11 @@ use crate::event::IncidentRec;
 use crate::event::time::Micros;
 
 /// The restore duration of a resolved incident, in microseconds.
-pub(crate) fn restore_time(id: impl FnOnce() -> String, inc: &IncidentRec, warnings: &mut Warnings) -> Option<Micros> {
+pub(crate) fn restore_time(
+    id: impl FnOnce() -> String,
+    inc: &IncidentRec,
+    warnings: &mut Warnings,
+) -> Option<Micros> {
     let resolved = inc.resolved_at?;
     let d = resolved - inc.opened_at;
     if d < 0 {
