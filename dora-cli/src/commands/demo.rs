@@ -30,6 +30,13 @@ pub fn run(args: &DemoArgs) -> Result<()> {
                 .into_inner()
                 .map_err(|e| e.into_error())
                 .with_context(|| format!("{}: cannot write", path.display()))?;
+            // A temporary file is private (0600); the data set is not.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
+                    .with_context(|| format!("{}: cannot write", path.display()))?;
+            }
             tmp.persist(path).with_context(|| format!("{}: cannot write", path.display()))?;
             stats
         }

@@ -32,8 +32,12 @@ pub fn load_events(settings: &MetricsSettings) -> Result<EventSet> {
 /// Runs `dora metrics`.
 pub fn run(args: &MetricsArgs) -> Result<()> {
     let settings = MetricsSettings::resolve(args, Utc::now())?;
+    let timings = std::env::var_os("DORA_TIMINGS").is_some_and(|v| !v.is_empty());
+    let t0 = std::time::Instant::now();
     let set = load_events(&settings)?;
+    let loaded = t0.elapsed();
     let computation = compute(&set, &settings.options)?;
+    let computed = t0.elapsed();
     let report = &computation.report;
     let stdout = std::io::stdout().lock();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
@@ -43,5 +47,16 @@ pub fn run(args: &MetricsArgs) -> Result<()> {
         Format::Table => write_table(report, &mut out, TableOptions { color: use_color() })?,
     }
     out.flush()?;
+    if timings {
+        let total = t0.elapsed();
+        eprintln!(
+            "timings: read {:.3} s, compute {:.3} s, render {:.3} s, total {:.3} s ({} events)",
+            loaded.as_secs_f64(),
+            (computed - loaded).as_secs_f64(),
+            (total - computed).as_secs_f64(),
+            total.as_secs_f64(),
+            set.len()
+        );
+    }
     Ok(())
 }

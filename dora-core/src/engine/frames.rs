@@ -20,8 +20,8 @@ pub(crate) struct GroupKey(u64);
 
 impl GroupKey {
     pub const ALL: GroupKey = GroupKey(0);
-    const SERVICE: u64 = 1 << 32;
-    const TEAM: u64 = 2 << 32;
+    pub(crate) const SERVICE: u64 = 1 << 32;
+    pub(crate) const TEAM: u64 = 2 << 32;
 
     pub fn kind(self) -> GroupKind {
         match self.0 >> 32 {
@@ -166,19 +166,22 @@ fn incident_frame(set: &EventSet, opts: &Options, warnings: &mut Warnings) -> Re
     ])
 }
 
-fn u64_(e: Expr, name: &str) -> Expr {
-    e.cast(DataType::UInt64).alias(name)
+/// An aggregation and the name of its output column.
+type Agg = (&'static str, Expr);
+
+fn u64_(e: Expr, name: &'static str) -> Agg {
+    (name, e.cast(DataType::UInt64).alias(name))
 }
 
-fn f64_(e: Expr, name: &str) -> Expr {
-    e.cast(DataType::Float64).alias(name)
+fn f64_(e: Expr, name: &'static str) -> Agg {
+    (name, e.cast(DataType::Float64).alias(name))
 }
 
 fn p90(name: &str) -> Expr {
     col(name).quantile(lit(0.9), QuantileMethod::Linear)
 }
 
-fn deployment_aggs() -> Vec<Expr> {
+fn deployment_aggs() -> Vec<Agg> {
     vec![
         u64_(col("ok").sum(), "deployments"),
         u64_(col("ok").not().sum(), "failed_attempts"),
@@ -192,7 +195,7 @@ fn deployment_aggs() -> Vec<Expr> {
     ]
 }
 
-fn lead_aggs() -> Vec<Expr> {
+fn lead_aggs() -> Vec<Agg> {
     vec![
         u64_(col("lead").count(), "lead_count"),
         f64_(col("lead").median(), "lead_median"),
@@ -203,7 +206,7 @@ fn lead_aggs() -> Vec<Expr> {
     ]
 }
 
-fn incident_aggs() -> Vec<Expr> {
+fn incident_aggs() -> Vec<Agg> {
     vec![
         u64_(col("ttr").count(), "restored"),
         u64_(col("ttr").is_null().sum(), "unresolved"),
@@ -212,38 +215,81 @@ fn incident_aggs() -> Vec<Expr> {
     ]
 }
 
-/// Adds `period` and `day` (bucket indexes) and stacks one copy of the rows
-/// per wanted group kind, keyed by `g`.
-fn bucket_and_stack(df: DataFrame, cal: &Calendar, opts: &Options) -> Result<LazyFrame> {
+/// Adds the `period` and `day` bucket indexes (by binary search over the
+/// calendar's bounds, which are instants in the configured time zone).
+fn bucket(df: DataFrame, cal: &Calendar) -> LazyFrame {
     let bounds = Series::new("bounds".into(), &cal.period_bounds[..cal.periods()]);
     let days = Series::new("days".into(), &cal.day_starts[..]);
-    let bucket = |s: Series| {
-        lit(s).search_sorted(col("t"), SearchSortedSide::Right, false).cast(DataType::Int64) - lit(1i64)
+    let index = |s: Series| {
+        (lit(s).search_sorted(col("t"), SearchSortedSide::Right, false).cast(DataType::Int64) - lit(1i64))
+            .cast(DataType::UInt32)
     };
-    let lf = df.lazy().with_columns([
-        bucket(bounds).cast(DataType::UInt32).alias("period"),
-        bucket(days).cast(DataType::UInt32).alias("day"),
-    ]);
+    df.lazy().with_columns([index(bounds).alias("period"), index(days).alias("day")])
+}
+
+/// The key column of a group kind, and the offset that makes it a [`GroupKey`].
+fn key_of(kind: GroupKind) -> Option<(&'static str, u64)> {
+    match kind {
+        GroupKind::All => None,
+        GroupKind::Service => Some(("service", GroupKey::SERVICE)),
+        GroupKind::Team => Some(("team", GroupKey::TEAM)),
+    }
+}
+
+/// Groups `lf` by every wanted kind (and by period when `by_period`), adds
+/// the `g` key, and stacks the (small) aggregated results.
+fn grouped(lf: &LazyFrame, opts: &Options, by_period: bool, aggs: &[Agg]) -> Result<LazyFrame> {
+    let exprs: Vec<Expr> = aggs.iter().map(|(_, e)| e.clone()).collect();
     let mut parts = Vec::new();
-    if opts.wants(GroupKind::All) {
-        parts.push(lf.clone().with_column(lit(GroupKey::ALL.0).cast(DataType::UInt64).alias("g")));
-    }
-    if opts.wants(GroupKind::Service) {
-        parts.push(
-            lf.clone().with_column(
-                (col("service").cast(DataType::UInt64) + lit(GroupKey::SERVICE))
-                    .cast(DataType::UInt64)
-                    .alias("g"),
+    for kind in [GroupKind::All, GroupKind::Service, GroupKind::Team] {
+        if !opts.wants(kind) {
+            continue;
+        }
+        let (input, mut keys, g) = match key_of(kind) {
+            None => (lf.clone(), vec![], lit(GroupKey::ALL.0).cast(DataType::UInt64)),
+            Some((column, offset)) => (
+                lf.clone().filter(col(column).is_not_null()),
+                vec![col(column)],
+                (col(column).cast(DataType::UInt64) + lit(offset)).cast(DataType::UInt64),
             ),
-        );
-    }
-    if opts.wants(GroupKind::Team) {
-        parts.push(lf.filter(col("team").is_not_null()).with_column(
-            (col("team").cast(DataType::UInt64) + lit(GroupKey::TEAM)).cast(DataType::UInt64).alias("g"),
-        ));
+        };
+        if by_period {
+            keys.push(col("period"));
+        }
+        let aggregated = if keys.is_empty() {
+            input.select(exprs.clone())
+        } else {
+            input.group_by(keys).agg(exprs.clone())
+        };
+        let mut columns = vec![g.alias("g")];
+        if by_period {
+            columns.push(col("period"));
+        }
+        columns.extend(aggs.iter().map(|(name, _)| col(*name)));
+        parts.push(aggregated.select(columns));
     }
     if parts.is_empty() {
         return Err(crate::Error::option("group-by", "no group kind chosen"));
+    }
+    Ok(concat(parts, UnionArgs::default())?)
+}
+
+/// The distinct (group, day) pairs with a successful deployment.
+fn deploy_days(lf: &LazyFrame, opts: &Options) -> Result<LazyFrame> {
+    let ok = lf.clone().filter(col("ok"));
+    let mut parts = Vec::new();
+    for kind in [GroupKind::All, GroupKind::Service, GroupKind::Team] {
+        if !opts.wants(kind) {
+            continue;
+        }
+        let part = match key_of(kind) {
+            None => ok.clone().select([lit(GroupKey::ALL.0).cast(DataType::UInt64).alias("g"), col("day")]),
+            Some((column, offset)) => ok.clone().filter(col(column).is_not_null()).select([
+                (col(column).cast(DataType::UInt64) + lit(offset)).cast(DataType::UInt64).alias("g"),
+                col("day"),
+            ]),
+        };
+        parts.push(part.unique(None, UniqueKeepStrategy::Any));
     }
     Ok(concat(parts, UnionArgs::default())?)
 }
@@ -305,18 +351,17 @@ pub(crate) fn aggregate(
     opts: &Options,
     warnings: &mut Warnings,
 ) -> Result<Aggregates> {
-    let deployments = bucket_and_stack(deployment_frame(set, cls, opts)?, cal, opts)?;
-    let leads = bucket_and_stack(lead_frame(set, cls, opts)?, cal, opts)?;
-    let incidents = bucket_and_stack(incident_frame(set, opts, warnings)?, cal, opts)?;
-    let by_period = [col("g"), col("period")];
+    let deployments = bucket(deployment_frame(set, cls, opts)?, cal).cache();
+    let leads = bucket(lead_frame(set, cls, opts)?, cal).cache();
+    let incidents = bucket(incident_frame(set, opts, warnings)?, cal).cache();
     let plans = vec![
-        deployments.clone().group_by(by_period.clone()).agg(deployment_aggs()),
-        deployments.clone().group_by([col("g")]).agg(deployment_aggs()),
-        leads.clone().group_by(by_period.clone()).agg(lead_aggs()),
-        leads.group_by([col("g")]).agg(lead_aggs()),
-        incidents.clone().group_by(by_period).agg(incident_aggs()),
-        incidents.group_by([col("g")]).agg(incident_aggs()),
-        deployments.filter(col("ok")).select([col("g"), col("day")]).unique(None, UniqueKeepStrategy::Any),
+        grouped(&deployments, opts, true, &deployment_aggs())?,
+        grouped(&deployments, opts, false, &deployment_aggs())?,
+        grouped(&leads, opts, true, &lead_aggs())?,
+        grouped(&leads, opts, false, &lead_aggs())?,
+        grouped(&incidents, opts, true, &incident_aggs())?,
+        grouped(&incidents, opts, false, &incident_aggs())?,
+        deploy_days(&deployments, opts)?,
     ];
     let plans = plans.into_iter().map(|lf| lf.logical_plan).collect();
     let mut frames = LazyFrame::collect_all_with_engine(plans, Engine::InMemory, OptFlags::default())?;

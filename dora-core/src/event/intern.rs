@@ -26,6 +26,18 @@ fn hash(s: &str) -> u64 {
 }
 
 impl Interner {
+    /// Makes room for `strings` more strings of `bytes` bytes in all.
+    pub fn reserve(&mut self, strings: usize, bytes: usize) {
+        self.arena.reserve(bytes);
+        self.ends.reserve(strings);
+        let Self { arena, ends, table } = self;
+        table.reserve(strings, |&i| {
+            let i = i as usize;
+            let start = if i == 0 { 0 } else { ends[i - 1] };
+            hash(&arena[start..ends[i]])
+        });
+    }
+
     /// The number of distinct strings.
     pub fn len(&self) -> usize {
         self.ends.len()
@@ -67,6 +79,41 @@ impl Interner {
             hash(&arena[start..ends[i]])
         });
         index
+    }
+}
+
+/// Strings stored one after another, without looking for duplicates.
+#[derive(Clone, Default)]
+pub(crate) struct TextArena {
+    arena: String,
+    ends: Vec<usize>,
+}
+
+impl std::fmt::Debug for TextArena {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TextArena").field("len", &self.ends.len()).finish()
+    }
+}
+
+impl TextArena {
+    /// Stores `s`, returning its index.
+    pub fn push(&mut self, s: &str) -> u32 {
+        self.arena.push_str(s);
+        self.ends.push(self.arena.len());
+        u32::try_from(self.ends.len() - 1).expect("more than 4 billion strings")
+    }
+
+    /// The string at `index`.
+    pub fn get(&self, index: u32) -> &str {
+        let i = index as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.arena[start..self.ends[i]]
+    }
+
+    /// Makes room for `strings` more strings of `bytes` bytes in all.
+    pub fn reserve(&mut self, strings: usize, bytes: usize) {
+        self.arena.reserve(bytes);
+        self.ends.reserve(strings);
     }
 }
 

@@ -493,8 +493,19 @@ fn applies(name: &str, kind: EventKind) -> bool {
 /// On error returns the field the error is in (empty when none) and the
 /// message without `serde_json`'s position suffix.
 pub(crate) fn parse_line(line: &[u8]) -> Result<RawEvent<Cow<'_, str>>, (&'static str, String)> {
+    parse_with(serde_json::Deserializer::from_slice(line))
+}
+
+/// [`parse_line`] for a line already known to be UTF-8 (skips re-validating
+/// every string).
+pub(crate) fn parse_line_str(line: &str) -> Result<RawEvent<Cow<'_, str>>, (&'static str, String)> {
+    parse_with(serde_json::Deserializer::from_str(line))
+}
+
+fn parse_with<'de, R: serde_json::de::Read<'de>>(
+    mut de: serde_json::Deserializer<R>,
+) -> Result<RawEvent<Cow<'de, str>>, (&'static str, String)> {
     let cell = Cell::new("");
-    let mut de = serde_json::Deserializer::from_slice(line);
     let result = de::Deserializer::deserialize_map(&mut de, EventVisitor { field: &cell })
         .and_then(|ev| de.end().map(|()| ev));
     result.map_err(|e| (cell.get(), describe_json_error(&e)))

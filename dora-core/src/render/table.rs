@@ -79,7 +79,7 @@ fn write_group<W: Write>(
     };
     let title = match g.group_by {
         crate::engine::options::GroupKind::All => "all".to_string(),
-        kind => format!("{} {}", kind.as_str(), truncate(&g.name, 60)),
+        kind => format!("{} {}", kind.as_str(), truncate(&g.name, 54)),
     };
     let bold = if opts.color { Style::new().bold() } else { Style::new() };
     writeln!(out, "{bold}{title}{bold:#}  overall {}", paint(g.summary.levels.overall))?;
