@@ -86,7 +86,7 @@ pub struct MetricsArgs {
 pub enum Preset {
     /// About six services, three teams, six months.
     Demo,
-    /// 200 services for a year (~1.8M lines, ~480 MB).
+    /// 200 services for a year (~1.85M lines, ~640 MB).
     Benchmark,
 }
 

@@ -11,11 +11,32 @@ use std::cmp::Ordering;
 use crate::engine::metrics::{change_failure, lead_time, recovery};
 use crate::engine::options::Options;
 use crate::engine::warnings::Warnings;
+use crate::event::time::Micros;
 use crate::event::{DeploymentRec, DeploymentStatus, EventSet};
 
 /// The order of deployments: by `finished_at`, ties by input position.
 pub(crate) fn deployment_order(a: &DeploymentRec, b: &DeploymentRec) -> Ordering {
     (a.finished_at, a.seq).cmp(&(b.finished_at, b.seq))
+}
+
+/// Sorts deployment slots by `group(deployment)`, then in deployment order.
+/// The keys are copied out first, so the sort runs over a compact array.
+pub(crate) fn sort_by_deployment_order<K: Ord + Copy>(
+    set: &EventSet,
+    slots: &mut [u32],
+    group: impl Fn(&DeploymentRec) -> K,
+) {
+    let mut keyed: Vec<(K, Micros, u64, u32)> = slots
+        .iter()
+        .map(|&s| {
+            let d = set.deployments[s as usize].as_ref().expect("sorted deployments exist");
+            (group(d), d.finished_at, d.seq, s)
+        })
+        .collect();
+    keyed.sort_unstable();
+    for (slot, k) in slots.iter_mut().zip(keyed) {
+        *slot = k.3;
+    }
 }
 
 /// The result of classifying an event set.
@@ -56,8 +77,7 @@ impl Classified {
                 ok_sorted.push(slot as u32);
             }
         }
-        let dep = |slot: u32| set.deployments[slot as usize].as_ref().expect("classified deployments exist");
-        ok_sorted.sort_unstable_by(|&a, &b| deployment_order(dep(a), dep(b)));
+        sort_by_deployment_order(set, &mut ok_sorted, |_| ());
 
         let shipped_by = lead_time::shipping(set, &ok_sorted, warnings);
         let lead_times = lead_time::lead_times(set, &shipped_by, opts.lead_time_start, warnings);

@@ -19,7 +19,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::engine::classify::deployment_order;
+use crate::engine::classify::{deployment_order, sort_by_deployment_order};
 use crate::engine::options::Options;
 use crate::engine::warnings::{WarningKind, Warnings};
 use crate::event::EventSet;
@@ -56,10 +56,7 @@ pub(crate) fn remediations(
     let mut remediated_by: Vec<Option<Remediation>> = vec![None; set.deployments.len()];
     // The previous successful deployment of the same service and environment.
     let mut by_env = ok_sorted.to_vec();
-    by_env.sort_by(|&a, &b| {
-        let (da, db) = (dep(a), dep(b));
-        (da.service, da.environment).cmp(&(db.service, db.environment)).then(deployment_order(da, db))
-    });
+    sort_by_deployment_order(set, &mut by_env, |d| (d.service, d.environment));
     let mut previous: FxHashMap<u32, u32> = FxHashMap::default();
     for w in by_env.windows(2) {
         let (a, b) = (dep(w[0]), dep(w[1]));
@@ -110,7 +107,7 @@ pub(crate) fn attribute_incidents(
     let dep = |slot: u32| set.deployments[slot as usize].as_ref().expect("successful deployments exist");
     // Successful production deployments per service, in deployment order.
     let mut by_service = ok_sorted.to_vec();
-    by_service.sort_by(|&a, &b| dep(a).service.cmp(&dep(b).service).then(deployment_order(dep(a), dep(b))));
+    sort_by_deployment_order(set, &mut by_service, |d| d.service);
     let mut ranges: FxHashMap<u32, (usize, usize)> = FxHashMap::default();
     let mut start = 0;
     for i in 1..=by_service.len() {

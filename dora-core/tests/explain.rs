@@ -1,0 +1,76 @@
+//! The audit trail names the events behind a figure and the rule that
+//! counted each one.
+
+use dora_core::{EventSet, GroupKind, Metric, Options, ReadOptions, Window, compute, read_jsonl};
+
+const EVENTS: &str = r#"
+{"kind":"change","id":"x1","service":"pay","committed_at":"2026-03-01T00:00:00Z","pull_request":{"number":42}}
+{"kind":"deployment","id":"p1","service":"pay","environment":"production","finished_at":"2026-03-02T10:00:00Z","status":"success","changes":["x1"]}
+{"kind":"deployment","id":"p2","service":"pay","environment":"production","finished_at":"2026-03-03T10:00:00Z","status":"success"}
+{"kind":"deployment","id":"p2b","service":"pay","environment":"production","finished_at":"2026-03-03T10:30:00Z","status":"success","type":"rollback"}
+{"kind":"deployment","id":"f1","service":"pay","environment":"production","finished_at":"2026-03-04T10:00:00Z","status":"failure"}
+{"kind":"incident","id":"i1","service":"pay","opened_at":"2026-03-02T11:00:00Z","resolved_at":"2026-03-02T12:00:00Z"}
+{"kind":"incident","id":"i2","service":"pay","opened_at":"2026-03-05T00:00:00Z","caused_by_change":"x1"}
+"#;
+
+fn computation(set: &EventSet) -> dora_core::Computation<'_> {
+    let window = Window::new("2026-03-02T00:00:00Z".parse().unwrap(), "2026-03-09T00:00:00Z".parse().unwrap()).unwrap();
+    compute(set, &Options::new(window)).unwrap()
+}
+
+fn load() -> EventSet {
+    let mut set = EventSet::new();
+    read_jsonl(EVENTS.as_bytes(), None, &mut set, &ReadOptions::default()).unwrap();
+    set
+}
+
+#[test]
+fn change_failure_rate_names_attribution_and_remediation_rules() {
+    let set = load();
+    let c = computation(&set);
+    let e = c.explain(GroupKind::Service, "pay", None, Metric::ChangeFailureRate).unwrap();
+    let reason = |id: &str| e.events.iter().find(|x| x.id == id).map(|x| x.reason.clone()).unwrap();
+    assert_eq!(e.events.len(), 3, "successful production deployments only");
+    assert!(reason("p1").contains("incident i1 attributed (inferred"), "{}", reason("p1"));
+    assert!(reason("p1").contains("incident i2 attributed (its caused_by_change names a change this deployment shipped)"));
+    assert!(reason("p2").contains("remediated by deployment p2b"), "{}", reason("p2"));
+    assert!(reason("p2b").starts_with("did not fail"));
+    assert_eq!(c.report.group(GroupKind::Service, "pay").unwrap().summary.figures.change_failure_rate.failed, 2);
+}
+
+#[test]
+fn frequency_lists_failed_attempts_as_not_counted() {
+    let set = load();
+    let c = computation(&set);
+    let e = c.explain(GroupKind::All, "all", Some(0), Metric::DeploymentFrequency).unwrap();
+    let f1 = e.events.iter().find(|x| x.id == "f1").unwrap();
+    assert!(!f1.counted);
+    assert_eq!(e.events.iter().filter(|x| x.counted).count(), 3);
+}
+
+#[test]
+fn lead_time_and_recovery_give_values_and_reasons() {
+    let set = load();
+    let c = computation(&set);
+    let e = c.explain(GroupKind::All, "all", None, Metric::LeadTime).unwrap();
+    assert_eq!(e.events.len(), 1);
+    assert_eq!(e.events[0].seconds, Some(122_400.0));
+    assert!(e.events[0].reason.contains("shipped by deployment p1") && e.events[0].reason.contains("#42"));
+    let e = c.explain(GroupKind::All, "all", None, Metric::RecoveryTime).unwrap();
+    let p1 = e.events.iter().find(|x| x.id == "p1").unwrap();
+    assert!(!p1.counted && p1.reason.starts_with("unrecovered"), "i2 is unresolved: {}", p1.reason);
+    let p2 = e.events.iter().find(|x| x.id == "p2").unwrap();
+    assert_eq!(p2.seconds, Some(1800.0));
+    let e = c.explain(GroupKind::All, "all", None, Metric::TimeToRestore).unwrap();
+    assert_eq!(e.events.iter().filter(|x| x.counted).count(), 1);
+}
+
+#[test]
+fn unknown_groups_and_periods_are_errors() {
+    let set = load();
+    let c = computation(&set);
+    assert!(c.explain(GroupKind::Service, "nope", None, Metric::LeadTime).is_err());
+    assert!(c.explain(GroupKind::All, "all", Some(99), Metric::LeadTime).is_err());
+    assert!("lead-time".parse::<Metric>().is_ok());
+    assert!("speed".parse::<Metric>().is_err());
+}
