@@ -14,7 +14,9 @@ const EVENTS: &str = r#"
 "#;
 
 fn computation(set: &EventSet) -> dora_core::Computation<'_> {
-    let window = Window::new("2026-03-02T00:00:00Z".parse().unwrap(), "2026-03-09T00:00:00Z".parse().unwrap()).unwrap();
+    let window =
+        Window::new("2026-03-02T00:00:00Z".parse().unwrap(), "2026-03-09T00:00:00Z".parse().unwrap())
+            .unwrap();
     compute(set, &Options::new(window)).unwrap()
 }
 
@@ -32,10 +34,16 @@ fn change_failure_rate_names_attribution_and_remediation_rules() {
     let reason = |id: &str| e.events.iter().find(|x| x.id == id).map(|x| x.reason.clone()).unwrap();
     assert_eq!(e.events.len(), 3, "successful production deployments only");
     assert!(reason("p1").contains("incident i1 attributed (inferred"), "{}", reason("p1"));
-    assert!(reason("p1").contains("incident i2 attributed (its caused_by_change names a change this deployment shipped)"));
+    assert!(
+        reason("p1")
+            .contains("incident i2 attributed (its caused_by_change names a change this deployment shipped)")
+    );
     assert!(reason("p2").contains("remediated by deployment p2b"), "{}", reason("p2"));
     assert!(reason("p2b").starts_with("did not fail"));
-    assert_eq!(c.report.group(GroupKind::Service, "pay").unwrap().summary.figures.change_failure_rate.failed, 2);
+    assert_eq!(
+        c.report.group(GroupKind::Service, "pay").unwrap().summary.figures.change_failure_rate.failed,
+        2
+    );
 }
 
 #[test]

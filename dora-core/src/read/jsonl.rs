@@ -4,6 +4,9 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
+
+/// Buffers a parsed block used, handed back to the parsers for reuse.
+type Spare = (Vec<(u32, RawEvent<Span>)>, String);
 use std::path::Path;
 
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
@@ -70,7 +73,7 @@ impl Parsed {
     }
 }
 
-fn parse_block(block: Block, max_line: usize) -> Parsed {
+fn parse_block(block: Block, max_line: usize, spare: Option<Spare>) -> Parsed {
     let (index, bytes) = match block {
         Block::Oversized { index, bytes } => {
             return Parsed {
@@ -88,8 +91,10 @@ fn parse_block(block: Block, max_line: usize) -> Parsed {
         }
         Block::Lines { index, bytes } => (index, bytes),
     };
-    let mut side = String::new();
-    let mut events = Vec::with_capacity(bytes.len() / 200);
+    // Reuse the buffers of a block already interned: fresh memory costs page faults.
+    let (mut events, mut side) = spare.unwrap_or_default();
+    events.clear();
+    side.clear();
     let mut errors = Vec::new();
     // Validate the block once (moving it into a String, no copy); its lines
     // then skip serde_json's per-string check.
@@ -145,8 +150,17 @@ fn read_blocks(
     mut input: impl Read,
     jobs: Sender<Block>,
     permits: Sender<()>,
+    pool: Receiver<Vec<u8>>,
     max_line: usize,
 ) -> std::io::Result<()> {
+    let fresh = || {
+        pool.try_recv()
+            .map(|mut v| {
+                v.clear();
+                v
+            })
+            .unwrap_or_else(|_| Vec::with_capacity(BLOCK_BYTES + 64 * 1024))
+    };
     let mut index = 0u64;
     let mut buf: Vec<u8> = Vec::with_capacity(BLOCK_BYTES + 64 * 1024);
     let mut eof = false;
@@ -156,17 +170,10 @@ fn read_blocks(
     loop {
         // Fill up to the block size (or more while the current line goes on).
         while !eof && buf.len() < BLOCK_BYTES.max(searched + 64 * 1024) {
-            let len = buf.len();
-            let want = BLOCK_BYTES.max(searched + 64 * 1024) - len;
-            buf.resize(len + want, 0);
-            match input.read(&mut buf[len..]) {
-                Ok(0) => {
-                    buf.truncate(len);
-                    eof = true;
-                }
-                Ok(n) => buf.truncate(len + n),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(len),
-                Err(e) => return Err(e),
+            let want = BLOCK_BYTES.max(searched + 64 * 1024) - buf.len();
+            // `read_to_end` fills spare capacity without zeroing it first.
+            if (&mut input).take(want as u64).read_to_end(&mut buf)? == 0 {
+                eof = true;
             }
         }
         if buf.is_empty() {
@@ -175,7 +182,7 @@ fn read_blocks(
         match memchr::memrchr(b'\n', &buf[searched..]).map(|i| i + searched) {
             Some(last) => {
                 let rest = buf.split_off(last + 1);
-                let mut next = Vec::with_capacity(BLOCK_BYTES + 64 * 1024);
+                let mut next = fresh();
                 next.extend_from_slice(&rest);
                 let block = std::mem::replace(&mut buf, next);
                 searched = 0;
@@ -226,6 +233,8 @@ fn read_blocks(
 fn intern_blocks(
     results: Receiver<Parsed>,
     permits: Receiver<()>,
+    text_pool: Sender<Vec<u8>>,
+    spare_pool: Sender<Spare>,
     set: &mut EventSet,
     path: Option<&Path>,
     opts: &ReadOptions,
@@ -263,6 +272,9 @@ fn intern_blocks(
             }
             summary.events += block.events.len() as u64;
             summary.lines += block.lines;
+            let Parsed { text, events, side, .. } = block;
+            let _ = text_pool.try_send(text.map_or_else(|b| b, String::into_bytes));
+            let _ = spare_pool.try_send((events, side));
         }
     }
     Ok(summary)
@@ -284,6 +296,8 @@ pub fn read_jsonl<R: Read>(
         n => n,
     };
     let (job_tx, job_rx) = bounded::<Block>(BLOCKS_IN_FLIGHT);
+    let (text_pool_tx, text_pool_rx) = bounded::<Vec<u8>>(BLOCKS_IN_FLIGHT * 2);
+    let (spare_tx, spare_rx) = bounded::<Spare>(BLOCKS_IN_FLIGHT * 2);
     let (result_tx, result_rx) = unbounded::<Parsed>();
     let (permit_tx, permit_rx) = bounded::<()>(BLOCKS_IN_FLIGHT);
     let io_path = || path.map(Path::to_path_buf);
@@ -291,17 +305,20 @@ pub fn read_jsonl<R: Read>(
         for _ in 0..threads {
             let jobs = job_rx.clone();
             let results = result_tx.clone();
+            let spares = spare_rx.clone();
             scope.spawn(move || {
                 for block in jobs.iter() {
-                    if results.send(parse_block(block, max_line)).is_err() {
+                    if results.send(parse_block(block, max_line, spares.try_recv().ok())).is_err() {
                         break;
                     }
                 }
             });
         }
         drop((job_rx, result_tx));
-        let interner = scope.spawn(|| intern_blocks(result_rx, permit_rx, set, path, opts));
-        let read = read_blocks(input, job_tx, permit_tx, max_line);
+        drop(spare_rx);
+        let interner =
+            scope.spawn(|| intern_blocks(result_rx, permit_rx, text_pool_tx, spare_tx, set, path, opts));
+        let read = read_blocks(input, job_tx, permit_tx, text_pool_rx, max_line);
         let interned = interner.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
         // A data error found first wins over a read error that came after it.
         match (interned, read) {
