@@ -16,24 +16,19 @@ fn json(args: &[&str], dir: &std::path::Path) -> Value {
     serde_json::from_slice(&out.stdout).expect("the output is one JSON object")
 }
 
+/// `dora metrics` on `e.jsonl` over two weeks, as JSON, with `extra` flags.
+fn metrics_json(dir: &std::path::Path, extra: &[&str]) -> Value {
+    let mut args = vec!["metrics", "--events", "e.jsonl", "--since", "2026-03-02", "--until", "2026-03-16"];
+    args.extend(["--format", "json"]);
+    args.extend(extra);
+    json(&args, dir)
+}
+
 #[test]
 fn json_output_is_the_spec_object_only() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "e.jsonl", EVENTS);
-    let v = json(
-        &[
-            "metrics",
-            "--events",
-            "e.jsonl",
-            "--since",
-            "2026-03-02",
-            "--until",
-            "2026-03-16",
-            "--format",
-            "json",
-        ],
-        dir.path(),
-    );
+    let v = metrics_json(dir.path(), &[]);
     assert_eq!(v["schema"], "dora.metrics/v1");
     let names: Vec<String> = v["groups"]
         .as_array()
@@ -107,22 +102,7 @@ fn csv_has_one_row_per_group_and_period_plus_the_window() {
 fn group_by_selects_group_kinds() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "e.jsonl", EVENTS);
-    let v = json(
-        &[
-            "metrics",
-            "--events",
-            "e.jsonl",
-            "--since",
-            "2026-03-02",
-            "--until",
-            "2026-03-16",
-            "--format",
-            "json",
-            "--group-by",
-            "team",
-        ],
-        dir.path(),
-    );
+    let v = metrics_json(dir.path(), &["--group-by", "team"]);
     let kinds: Vec<&str> =
         v["groups"].as_array().unwrap().iter().map(|g| g["group_by"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["team"]);
