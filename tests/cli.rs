@@ -167,3 +167,31 @@ fn the_bundled_demo_runs() {
     assert!(groups.len() >= 1 + 6 + 3, "all, six services, three teams");
     assert!(v["groups"][0]["summary"]["deployments"].as_u64().unwrap() > 100);
 }
+
+#[test]
+fn events_can_come_from_standard_input_even_gzipped() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(EVENTS.as_bytes()).unwrap();
+    for input in [EVENTS.as_bytes().to_vec(), gz.finish().unwrap()] {
+        let out = dora(dir.path())
+            .args([
+                "metrics",
+                "--events",
+                "-",
+                "--since",
+                "2026-03-02",
+                "--until",
+                "2026-03-16",
+                "--format",
+                "json",
+            ])
+            .write_stdin(input)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["groups"][0]["summary"]["deployments"], 2);
+    }
+}

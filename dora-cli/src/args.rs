@@ -43,7 +43,7 @@ pub enum Format {
 /// `dora metrics`.
 #[derive(Debug, Args)]
 pub struct MetricsArgs {
-    /// The events (JSON Lines, optionally .gz); repeat for several files.
+    /// The events (JSON Lines, optionally gzip-compressed; `-` for standard input); repeat for several files.
     #[arg(long, env = "DORA_EVENTS", value_name = "FILE", value_delimiter = ',')]
     pub events: Vec<PathBuf>,
     /// Start of the window: YYYY-MM-DD (midnight in the time zone) or RFC 3339 [default: 12 periods before --until].

@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use anyhow::Result;
 use chrono::Utc;
 use dora_core::render::{TableOptions, write_csv, write_json, write_table};
-use dora_core::{EventSet, ReadOptions, compute, read_jsonl_path};
+use dora_core::{EventSet, ReadOptions, compute, read_jsonl, read_jsonl_path};
 
 use crate::args::{Format, MetricsArgs};
 use crate::settings::MetricsSettings;
@@ -20,7 +20,11 @@ pub fn load_events(settings: &MetricsSettings) -> Result<EventSet> {
     let mut set = EventSet::new();
     let opts = ReadOptions { skip_bad_lines: settings.skip_bad_lines, ..ReadOptions::default() };
     for path in &settings.events {
-        let summary = read_jsonl_path(path, &mut set, &opts)?;
+        let summary = if path.as_os_str() == "-" {
+            read_jsonl(std::io::stdin().lock(), Some(std::path::Path::new("<stdin>")), &mut set, &opts)?
+        } else {
+            read_jsonl_path(path, &mut set, &opts)?
+        };
         let mut err = std::io::stderr().lock();
         for skipped in &summary.skipped {
             writeln!(err, "warning: skipped {skipped}")?;

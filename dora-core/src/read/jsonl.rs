@@ -280,11 +280,29 @@ fn intern_blocks(
     Ok(summary)
 }
 
-/// Reads JSON Lines events from any reader into `set`.
+/// Reads JSON Lines events from any buffered reader into `set`; gzip input
+/// is recognised by its magic bytes and decompressed on the fly.
 ///
-/// `path` only names the input in errors. Gzip is not detected here: see
-/// [`read_jsonl_path`].
-pub fn read_jsonl<R: Read>(
+/// `path` only names the input in errors.
+pub fn read_jsonl<R: BufRead>(
+    mut input: R,
+    path: Option<&Path>,
+    set: &mut EventSet,
+    opts: &ReadOptions,
+) -> Result<ReadSummary> {
+    let gz = input
+        .fill_buf()
+        .map_err(|error| Error::Io { path: path.map(Path::to_path_buf), error })?
+        .starts_with(&[0x1f, 0x8b]);
+    if gz {
+        read_plain(flate2::bufread::MultiGzDecoder::new(input), path, set, opts)
+    } else {
+        read_plain(input, path, set, opts)
+    }
+}
+
+/// Reads uncompressed JSON Lines.
+fn read_plain<R: Read>(
     input: R,
     path: Option<&Path>,
     set: &mut EventSet,
@@ -348,13 +366,7 @@ pub fn read_jsonl_path(path: &Path, set: &mut EventSet, opts: &ReadOptions) -> R
     if let Ok(meta) = file.metadata() {
         set.reserve((meta.len() / 300).min(50_000_000) as usize);
     }
-    let mut reader = BufReader::with_capacity(256 * 1024, file);
-    let gz = reader.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
-    if gz {
-        read_jsonl(flate2::bufread::MultiGzDecoder::new(reader), Some(path), set, opts)
-    } else {
-        read_jsonl(reader, Some(path), set, opts)
-    }
+    read_jsonl(BufReader::with_capacity(256 * 1024, file), Some(path), set, opts)
 }
 
 #[cfg(test)]
@@ -451,6 +463,16 @@ mod tests {
         let mut set = EventSet::new();
         let s = read_jsonl_path(&path, &mut set, &ReadOptions::default()).unwrap();
         assert_eq!(s.events, 2);
+    }
+
+    #[test]
+    fn reads_gzip_from_any_reader() {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        writeln!(gz, "{D}\n{C}").unwrap();
+        let bytes = gz.finish().unwrap();
+        let (set, s) = read(&bytes, &ReadOptions::default()).unwrap();
+        assert_eq!((set.len(), s.lines), (2, 2));
     }
 
     #[test]
