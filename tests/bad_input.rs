@@ -158,4 +158,10 @@ fn bad_flags_exit_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("must be before --until"));
+    let out = dora(dir.path())
+        .args(["metrics", "--events", "events.jsonl", "--since", "1800-01-01", "--until", "2026-01-01"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the window is longer than 36525 days"));
 }

@@ -155,8 +155,10 @@ impl MetricsSettings {
                 Window::default_for(until, period, timezone, 12).map(|w| w.since()).unwrap_or(default.since())
             }
         };
-        let window = Window::new(since, until)
-            .map_err(|_| usage(format!("--since ({since}) must be before --until ({until})")))?;
+        if since >= until {
+            return Err(usage(format!("--since ({since}) must be before --until ({until})")));
+        }
+        let window = Window::new(since, until).map_err(|e| usage(format!("--since/--until: {e}")))?;
         let mut options = Options::new(window);
         options.period = period;
         options.timezone = timezone;

@@ -125,6 +125,10 @@ impl FromStr for GroupKind {
     }
 }
 
+/// The longest window accepted (about 100 years): it bounds the days and
+/// periods listed.
+pub const MAX_WINDOW_DAYS: i64 = 36_525;
+
 /// The half-open window `[since, until)` in which figures are counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
@@ -141,6 +145,9 @@ impl Window {
     pub(crate) fn from_micros(since: Micros, until: Micros) -> Result<Self> {
         if since >= until {
             return Err(Error::option("since", "the window's start must be before its end (`--until`)"));
+        }
+        if until - since > MAX_WINDOW_DAYS * 86_400 * MICROS_PER_SECOND {
+            return Err(Error::option("since", format!("the window is longer than {MAX_WINDOW_DAYS} days")));
         }
         Ok(Self { since, until })
     }
@@ -311,6 +318,14 @@ impl Options {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_are_ordered_and_bounded() {
+        let t = |s: &str| crate::event::time::from_micros(parse_rfc3339(s).unwrap());
+        assert!(Window::new(t("2026-03-02T00:00:00Z"), t("2026-03-02T00:00:00Z")).is_err());
+        assert!(Window::new(t("1900-01-01T00:00:00Z"), t("2026-01-01T00:00:00Z")).is_err());
+        assert!(Window::new(t("1950-01-01T00:00:00Z"), t("2026-01-01T00:00:00Z")).is_ok());
+    }
 
     #[test]
     fn durations() {
