@@ -67,7 +67,7 @@ fn table_fits_80_columns_without_color_when_piped() {
 }
 
 #[test]
-fn csv_has_one_row_per_group_and_period_plus_the_window() {
+fn csv_has_one_row_per_group_and_period() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "e.jsonl", EVENTS);
     let out = dora(dir.path())
@@ -88,7 +88,7 @@ fn csv_has_one_row_per_group_and_period_plus_the_window() {
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("group_by,name,period,start,end,deployments,"));
-    assert_eq!(lines.len(), 1 + 4 * 3, "{text}");
+    assert_eq!(lines.len(), 1 + 4 * 2, "{text}");
     assert!(
         lines[1].starts_with(
             "all,all,0,2026-03-02T00:00:00+00:00,2026-03-09T00:00:00+00:00,1,1,0.142857,0,1,10800,"

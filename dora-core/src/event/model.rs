@@ -74,19 +74,19 @@ pub struct Deployment {
 }
 
 /// The pull (merge) request a change went through.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PullRequest {
     /// The pull request number.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub number: Option<u64>,
     /// When it was opened.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub opened_at: Option<DateTime<Utc>>,
     /// When it was merged.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub merged_at: Option<DateTime<Utc>>,
     /// When its first commit was made.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_commit_at: Option<DateTime<Utc>>,
 }
 
@@ -143,11 +143,10 @@ pub struct Incident {
 }
 
 /// Any `dora.events/v1` event.
-#[derive(Debug, Clone, PartialEq)]
 ///
 /// It deserializes through the same validating parser as the JSON Lines
 /// reader, so a single line can be read with `serde_json::from_str`.
-#[derive(Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Event {
     /// A deployment attempt.

@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use std::cell::Cell;
 use std::fmt;
 
+use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
@@ -158,8 +159,6 @@ impl<'de> DeserializeSeed<'de> for OptTime {
         }
     }
 }
-
-use serde::Deserialize;
 
 /// `null` or an array of strings.
 struct OptStrList;

@@ -1,6 +1,6 @@
-//! One CSV row per group and period (`period_start` empty for nothing:
-//! every row is a period; the window's summary is the row whose `period`
-//! column is `window`).
+//! One CSV row per group and period, `all` first, periods in time order.
+//! (The window's summary is in the JSON output; a summary row here would be
+//! counted twice by anyone summing a column.)
 
 use std::io;
 
@@ -76,7 +76,7 @@ fn figure_cells(f: &Figures) -> Vec<String> {
     ]
 }
 
-/// Writes one row per group and period, then one `window` row per group.
+/// Writes a header, then one row per group and period.
 pub fn write_csv<W: io::Write>(report: &MetricsReport, out: W) -> io::Result<()> {
     let mut w = ::csv::Writer::from_writer(out);
     w.write_record(CSV_COLUMNS)?;
@@ -88,14 +88,23 @@ pub fn write_csv<W: io::Write>(report: &MetricsReport, out: W) -> io::Result<()>
             row.extend(figure_cells(&p.figures));
             w.write_record(&row)?;
         }
-        let mut row = head.to_vec();
-        row.extend([
-            "window".to_string(),
-            report.window.since.to_rfc3339(),
-            report.window.until.to_rfc3339(),
-        ]);
-        row.extend(figure_cells(&g.summary.figures));
-        w.write_record(&row)?;
     }
     w.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        assert_eq!(safe_cell("=HYPERLINK(\"http://x\",\"y\")"), "'=HYPERLINK(\"http://x\",\"y\")");
+        for s in ["+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+            assert!(safe_cell(s).starts_with('\''), "{s:?}");
+        }
+        assert_eq!(safe_cell("api"), "api");
+        assert_eq!(num(Some(0.25)), "0.25");
+        assert_eq!(num(Some(10800.0)), "10800");
+        assert_eq!(num(None), "");
+    }
 }
