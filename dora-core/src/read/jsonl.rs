@@ -130,7 +130,10 @@ fn parse_block(block: Block, max_line: usize, spare: Option<Spare>) -> Parsed {
             le -= 1;
         }
         let parsed = match &text {
-            Ok(t) => parse_line_str(&t[ls..le]),
+            Ok(t) => {
+                let line = &t[ls..le];
+                super::fast::parse(line).map_or_else(|| parse_line_str(line), Ok)
+            }
             Err(_) => parse_line(&raw[ls..le]),
         };
         match parsed {

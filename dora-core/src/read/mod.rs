@@ -6,6 +6,7 @@
 //! input order. The whole text is never held in memory; a line longer than
 //! [`ReadOptions::max_line_bytes`] is an error.
 
+mod fast;
 mod jsonl;
 pub(crate) mod raw;
 

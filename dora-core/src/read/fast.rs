@@ -1,0 +1,440 @@
+//! A fast path for the common shape of event lines.
+//!
+//! [`parse`] reads a line whose first key is `kind` and whose strings have
+//! no escapes, straight into a [`RawEvent`] that borrows the line. Anything
+//! else, and anything invalid, returns `None` and the line goes through the
+//! `serde_json` path ([`super::raw`]), which gives the exact error message.
+//! So the fast path only has to be right about the lines it accepts: for
+//! those it must give what the serde path gives (property tests check it).
+
+use std::borrow::Cow;
+
+use super::raw::{RawBody, RawEvent, RawPullRequest};
+use crate::event::time::{Micros, parse_rfc3339};
+use crate::event::{DeploymentStatus, DeploymentType, EventKind};
+
+/// Nesting deeper than this in an unknown field falls back to serde_json.
+const MAX_DEPTH: u32 = 64;
+
+struct Cursor<'a> {
+    s: &'a str,
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Cursor<'a> {
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    #[inline]
+    fn eat(&mut self, c: u8) -> Option<()> {
+        self.ws();
+        (self.b.get(self.i) == Some(&c)).then(|| self.i += 1)
+    }
+
+    #[inline]
+    fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.b.get(self.i).copied()
+    }
+
+    /// A string without escapes or control characters (the opening quote next).
+    #[inline]
+    fn string(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let start = self.i;
+        // Strings here are short (ids, names, times): a plain loop beats SIMD set-up.
+        let mut end = start;
+        loop {
+            match *self.b.get(end)? {
+                b'"' => break,
+                b'\\' => return None,
+                c if c < 0x20 => return None,
+                _ => end += 1,
+            }
+        }
+        self.i = end + 1;
+        Some(&self.s[start..end])
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        self.ws();
+        self.b[self.i..].starts_with(word).then(|| self.i += word.len())
+    }
+
+    /// Consumes `null` and returns true, or consumes nothing and returns false.
+    #[inline]
+    fn null(&mut self) -> bool {
+        self.literal(b"null").is_some()
+    }
+
+    fn opt_string(&mut self) -> Option<Option<&'a str>> {
+        if self.null() { Some(None) } else { self.string().map(Some) }
+    }
+
+    fn opt_time(&mut self) -> Option<Option<Micros>> {
+        match self.opt_string()? {
+            None => Some(None),
+            Some(s) => parse_rfc3339(s).ok().map(Some),
+        }
+    }
+
+    fn string_list(&mut self) -> Option<Vec<Cow<'a, str>>> {
+        if self.null() {
+            return Some(Vec::new());
+        }
+        self.eat(b'[')?;
+        let mut out = Vec::new();
+        if self.peek()? == b']' {
+            self.i += 1;
+            return Some(out);
+        }
+        loop {
+            out.push(Cow::Borrowed(self.string()?));
+            match self.peek()? {
+                b',' => self.i += 1,
+                b']' => {
+                    self.i += 1;
+                    return Some(out);
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// A JSON number, checked against the grammar; returns its text.
+    fn number(&mut self) -> Option<&'a str> {
+        self.ws();
+        let start = self.i;
+        let digits = |c: &mut Self| {
+            let from = c.i;
+            while c.b.get(c.i).is_some_and(u8::is_ascii_digit) {
+                c.i += 1;
+            }
+            c.i > from
+        };
+        if self.b.get(self.i) == Some(&b'-') {
+            self.i += 1;
+        }
+        match self.b.get(self.i)? {
+            b'0' => self.i += 1,
+            b'1'..=b'9' => {
+                digits(self);
+            }
+            _ => return None,
+        }
+        if self.b.get(self.i) == Some(&b'.') {
+            self.i += 1;
+            if !digits(self) {
+                return None;
+            }
+        }
+        if let Some(b'e' | b'E') = self.b.get(self.i) {
+            self.i += 1;
+            if let Some(b'+' | b'-') = self.b.get(self.i) {
+                self.i += 1;
+            }
+            if !digits(self) {
+                return None;
+            }
+        }
+        Some(&self.s[start..self.i])
+    }
+
+    /// Skips any JSON value (a string with escapes falls back).
+    fn skip(&mut self, depth: u32) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        match self.peek()? {
+            b'"' => self.string().map(drop),
+            b'{' => {
+                self.i += 1;
+                if self.peek()? == b'}' {
+                    self.i += 1;
+                    return Some(());
+                }
+                loop {
+                    self.string()?;
+                    self.eat(b':')?;
+                    self.skip(depth + 1)?;
+                    match self.peek()? {
+                        b',' => self.i += 1,
+                        b'}' => {
+                            self.i += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'[' => {
+                self.i += 1;
+                if self.peek()? == b']' {
+                    self.i += 1;
+                    return Some(());
+                }
+                loop {
+                    self.skip(depth + 1)?;
+                    match self.peek()? {
+                        b',' => self.i += 1,
+                        b']' => {
+                            self.i += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => self.number().map(drop),
+        }
+    }
+
+    fn pull_request(&mut self) -> Option<Option<RawPullRequest>> {
+        if self.null() {
+            return Some(None);
+        }
+        self.eat(b'{')?;
+        let mut pr = RawPullRequest::default();
+        if self.peek()? == b'}' {
+            self.i += 1;
+            return Some(Some(pr));
+        }
+        loop {
+            let key = self.string()?;
+            self.eat(b':')?;
+            match key {
+                "number" => {
+                    pr.number = if self.null() {
+                        None
+                    } else {
+                        let n = self.number()?;
+                        // Only plain non-negative integers; serde decides the rest.
+                        Some(n.parse::<u64>().ok().filter(|_| n.bytes().all(|c| c.is_ascii_digit()))?)
+                    }
+                }
+                "opened_at" => pr.opened_at = self.opt_time()?,
+                "merged_at" => pr.merged_at = self.opt_time()?,
+                "first_commit_at" => pr.first_commit_at = self.opt_time()?,
+                _ => self.skip(1)?,
+            }
+            match self.peek()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Some(Some(pr));
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+fn borrowed(s: Option<&str>) -> Option<Cow<'_, str>> {
+    s.map(Cow::Borrowed)
+}
+
+/// Parses a line of the common shape, or returns `None` (use the serde path).
+pub(crate) fn parse(line: &str) -> Option<RawEvent<Cow<'_, str>>> {
+    use EventKind::{Change, Deployment, Incident};
+    let mut c = Cursor { s: line, b: line.as_bytes(), i: 0 };
+    c.eat(b'{')?;
+    if c.string()? != "kind" {
+        return None;
+    }
+    c.eat(b':')?;
+    let kind = match c.string()? {
+        "deployment" => Deployment,
+        "change" => Change,
+        "incident" => Incident,
+        _ => return None,
+    };
+    let (mut id, mut service, mut team, mut source) = (None, None, None, None);
+    let (mut environment, mut finished_at, mut started_at, mut status) = (None, None, None, None);
+    let (mut commit, mut changes, mut deployment_type, mut remediates) = (None, Vec::new(), None, Vec::new());
+    let (mut committed_at, mut authored_at, mut pull_request) = (None, None, None);
+    let (mut opened_at, mut resolved_at, mut caused_by, mut caused_by_change, mut severity) =
+        (None, None, None, None, None);
+    loop {
+        match c.peek()? {
+            b',' => c.i += 1,
+            b'}' => {
+                c.i += 1;
+                break;
+            }
+            _ => return None,
+        }
+        let key = c.string()?;
+        c.eat(b':')?;
+        match (key, kind) {
+            ("kind", _) => return None,
+            ("id", _) => id = c.opt_string()?,
+            ("service", _) => service = c.opt_string()?,
+            ("team", _) => team = c.opt_string()?,
+            ("source", _) => source = c.opt_string()?,
+            ("environment", Deployment) => environment = c.opt_string()?,
+            ("finished_at", Deployment) => finished_at = c.opt_time()?,
+            ("started_at", Deployment) => started_at = c.opt_time()?,
+            ("status", Deployment) => {
+                status = match c.opt_string()? {
+                    None => None,
+                    Some("success") => Some(DeploymentStatus::Success),
+                    Some("failure") => Some(DeploymentStatus::Failure),
+                    Some(_) => return None,
+                }
+            }
+            ("commit", Deployment) => commit = c.opt_string()?,
+            ("changes", Deployment) => changes = c.string_list()?,
+            ("type", Deployment) => {
+                deployment_type = match c.opt_string()? {
+                    None => None,
+                    Some("regular") => Some(DeploymentType::Regular),
+                    Some("rollback") => Some(DeploymentType::Rollback),
+                    Some("hotfix") => Some(DeploymentType::Hotfix),
+                    Some(_) => return None,
+                }
+            }
+            ("remediates", Deployment) => remediates = c.string_list()?,
+            ("committed_at", Change) => committed_at = c.opt_time()?,
+            ("authored_at", Change) => authored_at = c.opt_time()?,
+            ("pull_request", Change) => pull_request = c.pull_request()?,
+            ("opened_at", Incident) => opened_at = c.opt_time()?,
+            ("resolved_at", Incident) => resolved_at = c.opt_time()?,
+            ("caused_by", Incident) => caused_by = c.opt_string()?,
+            ("caused_by_change", Incident) => caused_by_change = c.opt_string()?,
+            ("severity", Incident) => severity = c.opt_string()?,
+            _ => c.skip(1)?,
+        }
+    }
+    c.ws();
+    if c.i != c.b.len() {
+        return None;
+    }
+    let body = match kind {
+        Deployment => RawBody::Deployment {
+            environment: Cow::Borrowed(environment?),
+            finished_at: finished_at?,
+            started_at,
+            status: status?,
+            commit: borrowed(commit),
+            changes,
+            deployment_type: deployment_type.unwrap_or_default(),
+            remediates,
+        },
+        Change => RawBody::Change { committed_at: committed_at?, authored_at, pull_request },
+        Incident => RawBody::Incident {
+            opened_at: opened_at?,
+            resolved_at,
+            caused_by: borrowed(caused_by),
+            caused_by_change: borrowed(caused_by_change),
+            severity: borrowed(severity),
+        },
+    };
+    Some(RawEvent {
+        id: Cow::Borrowed(id?),
+        service: Cow::Borrowed(service?),
+        team: borrowed(team),
+        source: borrowed(source),
+        body,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::read::raw::parse_line_str;
+
+    const LINES: &[&str] = &[
+        r#"{"kind":"deployment","id":"d1","service":"api","environment":"prod","finished_at":"2026-03-02T14:05:00Z","status":"success","changes":["a","b"],"extra":{"x":[1,2.5e-3,-0,true,null,"s"]},"type":null,"team":null}"#,
+        r#" { "kind" : "change" , "id" : "c1", "service":"api","committed_at":"2026-03-02T14:05:00+01:00","pull_request":{"number":7,"opened_at":null,"x":{}}} "#,
+        r#"{"kind":"incident","id":"i","service":"a","opened_at":"2026-03-02T14:05:00Z","status":7,"caused_by":"d1"}"#,
+        r#"{"kind":"change","id":"c","service":"a","committed_at":"2026-03-02T14:05:00Z","pull_request":{"number":7.0}}"#,
+        r#"{"kind":"change","id":"c","service":"a","committed_at":"2026-03-02T14:05:00Z","pull_request":{"number":-7}}"#,
+        r#"{"kind":"change","id":"c\u0031","service":"a","committed_at":"2026-03-02T14:05:00Z"}"#,
+        r#"{"kind":"change","id":"c","service":"a","committed_at":"2026-03-02T14:05:00"}"#,
+        r#"{"kind":"change","id":"c","service":"a","committed_at":"2026-03-02T14:05:00Z",}"#,
+        r#"{"kind":"change","id":"c","service":"a","committed_at":"2026-03-02T14:05:00Z"} x"#,
+        r#"{"kind":"change","kind":"deployment"}"#,
+        r#"{"id":"c","kind":"change","service":"a","committed_at":"2026-03-02T14:05:00Z"}"#,
+        r#"{"kind":"deployment","id":"d","service":"a","environment":"p","finished_at":"2026-03-02T14:05:00Z","status":"ok"}"#,
+        r#"{"kind":"deployment","id":"d","service":"a","environment":"p","finished_at":"2026-03-02T14:05:00Z","status":"failure","changes":null,"remediates":[]}"#,
+        r#"{"kind":"change","id":"c","service":"a","committed_at":"2026-03-02T14:05:00Z","z":01}"#,
+        r#"{"kind":"change","id":"c","service":"a","committed_at":"2026-03-02T14:05:00Z","z":[1,]}"#,
+        r#"{"kind":"change","id":"c","service":"a","committed_at":"2026-03-02T14:05:00Z","z":tru}"#,
+        r#"{"kind":"change","id":"c","service":"é✓","committed_at":"2026-03-02T14:05:00Z"}"#,
+    ];
+
+    /// Whatever the fast path accepts, the serde path accepts with the same result.
+    fn agrees(line: &str) -> Result<(), TestCaseError> {
+        if let Some(fast) = parse(line) {
+            let slow = parse_line_str(line);
+            prop_assert!(slow.is_ok(), "fast accepted what serde refuses: {line}: {slow:?}");
+            prop_assert_eq!(fast, slow.unwrap(), "{}", line);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn agrees_with_serde_on_known_lines() {
+        for line in LINES {
+            agrees(line).unwrap();
+        }
+        assert!(parse(LINES[0]).is_some() && parse(LINES[1]).is_some() && parse(LINES[2]).is_some());
+        assert!(parse(LINES[5]).is_none() && parse(LINES[10]).is_none());
+    }
+
+    #[test]
+    fn every_demo_line_takes_the_fast_path_and_agrees() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/demo/events.jsonl");
+        let text = std::fs::read_to_string(path).expect("the bundled demo data");
+        for line in text.lines() {
+            assert!(parse(line).is_some(), "fell back: {line}");
+            agrees(line).unwrap();
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// Lines cut and mutated from the examples above.
+        #[test]
+        fn agrees_with_serde_on_mutated_lines(which in 0..LINES.len(), cut in 0usize..300, byte in any::<u8>(), pos in 0usize..300) {
+            let mut bytes = LINES[which].as_bytes().to_vec();
+            let p = pos % (bytes.len() + 1);
+            bytes.insert(p, byte);
+            if cut < bytes.len() && cut % 3 == 0 {
+                bytes.truncate(cut);
+            }
+            if let Ok(line) = std::str::from_utf8(&bytes) {
+                agrees(line)?;
+            }
+        }
+
+        #[test]
+        fn agrees_with_serde_on_generated_lines(
+            id in "[a-z0-9:/ \\\\\"\u{e9}]{0,8}",
+            num in "-?[0-9]{1,3}(\\.[0-9]{1,2})?([eE][-+]?[0-9])?",
+            ws in "[ \t]{0,2}",
+            extra in prop_oneof![Just("null"), Just("[]"), Just("{}"), Just("[1,{\"a\":[null]}]"), Just("\"x\\ny\""), Just("truex")],
+            time in prop_oneof![Just("2026-03-02T14:05:00Z"), Just("2026-03-02T14:05:00.5+02:00"), Just("2026-03-02"), Just("null")],
+        ) {
+            let line = format!(
+                r#"{{{ws}"kind"{ws}:{ws}"change",{ws}"id":"{id}","service":"s","committed_at":"{time}","n":{num},"e":{extra},"pull_request":{{"number":{num}}}}}{ws}"#
+            );
+            agrees(&line)?;
+            let line = format!(
+                r#"{{"kind":"deployment","id":"{id}","service":"s","environment":"prod","finished_at":"{time}","status":"success","changes":["{id}",{extra}]}}"#
+            );
+            agrees(&line)?;
+        }
+    }
+}
