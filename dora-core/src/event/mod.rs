@@ -10,4 +10,4 @@ pub use model::{
     Change, Deployment, DeploymentStatus, DeploymentType, Event, EventKind, Incident, PullRequest,
 };
 pub use set::EventSet;
-pub(crate) use set::{DeploymentRec, IncidentRec, change_strs, raw_to_owned};
+pub(crate) use set::{DeploymentRec, IncidentRec, raw_to_owned};

@@ -155,22 +155,11 @@ impl EventSet {
     pub fn push(&mut self, event: impl Into<Event>) {
         let event = event.into();
         let raw = owned_to_raw(&event);
-        let mut ids = std::mem::take(&mut self.change_ids);
-        self.insert_raw(&raw, |s| *s, |s| ids.intern(s));
-        self.change_ids = ids;
+        self.insert_raw(&raw, |s| *s);
     }
 
     /// Interns one validated event.
-    ///
-    /// `change_slot` gives the change slot of each string [`change_strs`]
-    /// lists, in that order (the reader interns change ids on a thread of
-    /// their own; [`EventSet::push`] interns them in place).
-    pub(crate) fn insert_raw<'a, S>(
-        &mut self,
-        ev: &'a RawEvent<S>,
-        resolve: impl Fn(&'a S) -> &'a str,
-        mut change_slot: impl FnMut(&'a S) -> u32,
-    ) {
+    pub(crate) fn insert_raw<'a, S>(&mut self, ev: &'a RawEvent<S>, resolve: impl Fn(&'a S) -> &'a str) {
         let seq = self.next_seq;
         self.next_seq += 1;
         let kind = ev.kind();
@@ -192,7 +181,7 @@ impl EventSet {
                 let changes_range =
                     RefRange { start: self.change_refs.len() as u32, len: changes.len() as u32 };
                 for c in changes {
-                    let c = change_slot(c);
+                    let c = self.change_ids.intern(resolve(c));
                     self.change_refs.push(c);
                 }
                 let remediates_range =
@@ -218,7 +207,7 @@ impl EventSet {
                 put(&mut self.deployments, slot, rec)
             }
             RawBody::Change { committed_at, authored_at, pull_request } => {
-                let slot = change_slot(&ev.id);
+                let slot = self.change_ids.intern(resolve(&ev.id));
                 let rec = ChangeRec {
                     seq,
                     service,
@@ -240,7 +229,7 @@ impl EventSet {
                     opened_at: *opened_at,
                     resolved_at: *resolved_at,
                     caused_by: caused_by.as_ref().map(|d| self.deployment_ids.intern(resolve(d))),
-                    caused_by_change: caused_by_change.as_ref().map(&mut change_slot),
+                    caused_by_change: caused_by_change.as_ref().map(|c| self.change_ids.intern(resolve(c))),
                     severity: severity.as_ref().map(|s| self.names.intern(resolve(s))),
                 };
                 put(&mut self.incidents, slot, rec)
@@ -377,18 +366,6 @@ impl<E: Into<Event>> FromIterator<E> for EventSet {
         set.extend(iter);
         set
     }
-}
-
-/// The change ids an event names (its own id for a change, its listed
-/// changes for a deployment, `caused_by_change` for an incident), in the
-/// order [`EventSet::insert_raw`] asks for their slots.
-pub(crate) fn change_strs<S>(ev: &RawEvent<S>) -> impl Iterator<Item = &S> {
-    let (list, one): (&[S], Option<&S>) = match &ev.body {
-        RawBody::Deployment { changes, .. } => (changes, None),
-        RawBody::Change { .. } => (&[], Some(&ev.id)),
-        RawBody::Incident { caused_by_change, .. } => (&[], caused_by_change.as_ref()),
-    };
-    list.iter().chain(one)
 }
 
 /// Borrows an owned event as a raw one.

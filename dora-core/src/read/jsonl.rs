@@ -14,8 +14,7 @@ use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 use super::raw::{RawEvent, parse_line, parse_line_str};
 use super::{ReadOptions, ReadSummary, SkippedLine};
 use crate::error::{Error, Location, Result};
-use crate::event::intern::Interner;
-use crate::event::{EventSet, change_strs};
+use crate::event::EventSet;
 
 /// Target size of one block handed to a parser thread.
 const BLOCK_BYTES: usize = 1 << 20;
@@ -233,14 +232,13 @@ fn read_blocks(
     }
 }
 
-/// Stage one of interning: receives parsed blocks, puts them back in input
-/// order, stops at the first bad line (or records it when skipping), and
-/// interns the change ids each block names, which are the most numerous
-/// strings. Stage two ([`insert_blocks`]) runs on another thread.
-fn order_blocks(
+/// Receives parsed blocks, puts them back in order and interns them.
+fn intern_blocks(
     results: Receiver<Parsed>,
-    ordered: Sender<(Parsed, Vec<u32>)>,
-    change_ids: &mut Interner,
+    permits: Receiver<()>,
+    text_pool: Sender<Vec<u8>>,
+    spare_pool: Sender<Spare>,
+    set: &mut EventSet,
     path: Option<&Path>,
     opts: &ReadOptions,
 ) -> Result<ReadSummary> {
@@ -256,6 +254,7 @@ fn order_blocks(
         pending.insert(parsed.index, parsed);
         while let Some(block) = pending.remove(&next) {
             next += 1;
+            let _ = permits.try_recv();
             let base = summary.lines + 1;
             if let Some((line, field, message)) = block.errors.first()
                 && !opts.skip_bad_lines
@@ -271,43 +270,17 @@ fn order_blocks(
                     message: message.clone(),
                 });
             }
-            let mut slots = Vec::with_capacity(block.events.len() * 2);
             for (_, ev) in &block.events {
-                slots.extend(change_strs(ev).map(|s| change_ids.intern(block.resolve(s))));
+                set.insert_raw(ev, |s| block.resolve(s));
             }
             summary.events += block.events.len() as u64;
             summary.lines += block.lines;
-            if ordered.send((block, slots)).is_err() {
-                break;
-            }
+            let Parsed { text, events, side, .. } = block;
+            let _ = text_pool.try_send(text.map_or_else(|b| b, String::into_bytes));
+            let _ = spare_pool.try_send((events, side));
         }
     }
     Ok(summary)
-}
-
-/// Stage two of interning: inserts each block's events, in order, with the
-/// change slots stage one found, then hands the block's buffers back.
-fn insert_blocks(
-    ordered: Receiver<(Parsed, Vec<u32>)>,
-    permits: Receiver<()>,
-    text_pool: Sender<Vec<u8>>,
-    spare_pool: Sender<Spare>,
-    set: &mut EventSet,
-) {
-    for (block, slots) in ordered.iter() {
-        let mut slots = slots.into_iter();
-        for (_, ev) in &block.events {
-            set.insert_raw(
-                ev,
-                |s| block.resolve(s),
-                |_| slots.next().expect("stage one gives a slot per change id"),
-            );
-        }
-        let Parsed { text, events, side, .. } = block;
-        let _ = text_pool.try_send(text.map_or_else(|b| b, String::into_bytes));
-        let _ = spare_pool.try_send((events, side));
-        let _ = permits.try_recv();
-    }
 }
 
 /// Reads JSON Lines events from any buffered reader into `set`; gzip input
@@ -349,8 +322,6 @@ fn read_plain<R: Read>(
     let (result_tx, result_rx) = unbounded::<Parsed>();
     let (permit_tx, permit_rx) = bounded::<()>(BLOCKS_IN_FLIGHT);
     let io_path = || path.map(Path::to_path_buf);
-    // Change ids are interned by a thread of their own (see `order_blocks`).
-    let mut change_ids = std::mem::take(&mut set.change_ids);
     let summary = std::thread::scope(|scope| {
         for _ in 0..threads {
             let jobs = job_rx.clone();
@@ -366,22 +337,17 @@ fn read_plain<R: Read>(
         }
         drop((job_rx, result_tx));
         drop(spare_rx);
-        let (ordered_tx, ordered_rx) = unbounded::<(Parsed, Vec<u32>)>();
-        let change_ids = &mut change_ids;
-        let stage_one = scope.spawn(move || order_blocks(result_rx, ordered_tx, change_ids, path, opts));
-        let stage_two = scope.spawn(|| insert_blocks(ordered_rx, permit_rx, text_pool_tx, spare_tx, set));
+        let interner =
+            scope.spawn(|| intern_blocks(result_rx, permit_rx, text_pool_tx, spare_tx, set, path, opts));
         let read = read_blocks(input, job_tx, permit_tx, text_pool_rx, max_line);
-        let interned = stage_one.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-        stage_two.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        let interned = interner.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
         // A data error found first wins over a read error that came after it.
         match (interned, read) {
             (Err(e), _) => Err(e),
             (Ok(_), Err(e)) => Err(Error::Io { path: io_path(), error: e }),
             (Ok(s), Ok(())) => Ok(s),
         }
-    });
-    set.change_ids = change_ids;
-    let summary = summary?;
+    })?;
     if summary.events == 0 && summary.skipped.is_empty() {
         return Err(Error::EmptyInput { path: io_path() });
     }
@@ -510,26 +476,6 @@ mod tests {
         let bytes = gz.finish().unwrap();
         let (set, s) = read(&bytes, &ReadOptions::default()).unwrap();
         assert_eq!((set.len(), s.lines), (2, 2));
-    }
-
-    #[test]
-    fn the_reader_builds_the_same_set_as_pushing_each_event() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/demo/events.jsonl");
-        let text = std::fs::read_to_string(path).expect("the bundled demo data");
-        // Replacements too: every tenth line again at the end.
-        let mut input = text.clone();
-        for line in text.lines().step_by(10) {
-            input.push_str(line);
-            input.push('\n');
-        }
-        let opts = ReadOptions { threads: 3, ..ReadOptions::default() };
-        let (read_set, _) = read(input.as_bytes(), &opts).unwrap();
-        let mut pushed = EventSet::new();
-        for line in input.lines() {
-            pushed.push(serde_json::from_str::<crate::Event>(line).unwrap());
-        }
-        assert_eq!(read_set.events(), pushed.events());
-        assert_eq!(read_set.replaced(), pushed.replaced());
     }
 
     #[test]
