@@ -479,6 +479,26 @@ mod tests {
     }
 
     #[test]
+    fn the_reader_builds_the_same_set_as_pushing_each_event() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/demo/events.jsonl");
+        let text = std::fs::read_to_string(path).expect("the bundled demo data");
+        // Replacements too: every tenth line again at the end.
+        let mut input = text.clone();
+        for line in text.lines().step_by(10) {
+            input.push_str(line);
+            input.push('\n');
+        }
+        let opts = ReadOptions { threads: 3, ..ReadOptions::default() };
+        let (read_set, _) = read(input.as_bytes(), &opts).unwrap();
+        let mut pushed = EventSet::new();
+        for line in input.lines() {
+            pushed.push(serde_json::from_str::<crate::Event>(line).unwrap());
+        }
+        assert_eq!(read_set.events(), pushed.events());
+        assert_eq!(read_set.replaced(), pushed.replaced());
+    }
+
+    #[test]
     fn a_missing_file_is_named() {
         let mut set = EventSet::new();
         let err = read_jsonl_path(Path::new("/nonexistent/x.jsonl"), &mut set, &ReadOptions::default())
