@@ -245,25 +245,39 @@ fn grouped(lf: &LazyFrame, opts: &Options, by_period: bool, aggs: &[Agg]) -> Res
         if !opts.wants(kind) {
             continue;
         }
-        let (input, mut keys, g) = match key_of(kind) {
-            None => (lf.clone(), vec![], lit(GroupKey::ALL.0).cast(DataType::UInt64)),
-            Some((column, offset)) => (
-                lf.clone().filter(col(column).is_not_null()),
-                vec![col(column)],
-                (col(column).cast(DataType::UInt64) + lit(offset)).cast(DataType::UInt64),
-            ),
+        // One sorted u64 key per group (and period): polars then groups by
+        // contiguous slices of the sorted frame instead of gathering rows.
+        let period = || col("period").cast(DataType::UInt64);
+        let (input, k) = match key_of(kind) {
+            None => (lf.clone(), if by_period { Some(period()) } else { None }),
+            Some((column, _)) => {
+                let key = col(column).cast(DataType::UInt64);
+                (
+                    lf.clone().filter(col(column).is_not_null()),
+                    Some(if by_period { key * lit(1u64 << 20) + period() } else { key }),
+                )
+            }
         };
-        if by_period {
-            keys.push(col("period"));
-        }
-        let aggregated = if keys.is_empty() {
-            input.select(exprs.clone())
-        } else {
-            input.group_by(keys).agg(exprs.clone())
+        let aggregated = match k {
+            None => input.select(exprs.clone()).with_column(lit(0u64).cast(DataType::UInt64).alias("k")),
+            Some(k) => input
+                .with_column(k.alias("k"))
+                .sort(["k"], SortMultipleOptions::default())
+                .group_by([col("k")])
+                .agg(exprs.clone()),
+        };
+        let (g, p) = match (key_of(kind), by_period) {
+            (None, true) => (lit(GroupKey::ALL.0).cast(DataType::UInt64), col("k").cast(DataType::UInt32)),
+            (None, false) => (lit(GroupKey::ALL.0).cast(DataType::UInt64), lit(0u32)),
+            (Some((_, offset)), true) => (
+                (col("k") / lit(1u64 << 20) + lit(offset)).cast(DataType::UInt64),
+                (col("k") % lit(1u64 << 20)).cast(DataType::UInt32),
+            ),
+            (Some((_, offset)), false) => ((col("k") + lit(offset)).cast(DataType::UInt64), lit(0u32)),
         };
         let mut columns = vec![g.alias("g")];
         if by_period {
-            columns.push(col("period"));
+            columns.push(p.alias("period"));
         }
         columns.extend(aggs.iter().map(|(name, _)| col(*name)));
         parts.push(aggregated.select(columns));
