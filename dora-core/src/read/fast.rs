@@ -61,6 +61,35 @@ impl<'a> Cursor<'a> {
         Some(&self.s[start..end])
     }
 
+    /// After an element: `Some(false)` past a comma (more follow),
+    /// `Some(true)` past the closing `close`, `None` for anything else.
+    #[inline]
+    fn next_or_close(&mut self, close: u8) -> Option<bool> {
+        match self.peek()? {
+            b',' => {
+                self.i += 1;
+                Some(false)
+            }
+            c if c == close => {
+                self.i += 1;
+                Some(true)
+            }
+            _ => None,
+        }
+    }
+
+    /// An opening `open` and, if the container is empty, its closing `close`:
+    /// returns whether it was empty.
+    #[inline]
+    fn open_empty(&mut self, open: u8, close: u8) -> Option<bool> {
+        self.eat(open)?;
+        if self.peek()? == close {
+            self.i += 1;
+            return Some(true);
+        }
+        Some(false)
+    }
+
     fn literal(&mut self, word: &[u8]) -> Option<()> {
         self.ws();
         self.b[self.i..].starts_with(word).then(|| self.i += word.len())
@@ -87,21 +116,14 @@ impl<'a> Cursor<'a> {
         if self.null() {
             return Some(Vec::new());
         }
-        self.eat(b'[')?;
         let mut out = Vec::new();
-        if self.peek()? == b']' {
-            self.i += 1;
+        if self.open_empty(b'[', b']')? {
             return Some(out);
         }
         loop {
             out.push(Cow::Borrowed(self.string()?));
-            match self.peek()? {
-                b',' => self.i += 1,
-                b']' => {
-                    self.i += 1;
-                    return Some(out);
-                }
-                _ => return None,
+            if self.next_or_close(b']')? {
+                return Some(out);
             }
         }
     }
@@ -153,40 +175,26 @@ impl<'a> Cursor<'a> {
         match self.peek()? {
             b'"' => self.string().map(drop),
             b'{' => {
-                self.i += 1;
-                if self.peek()? == b'}' {
-                    self.i += 1;
+                if self.open_empty(b'{', b'}')? {
                     return Some(());
                 }
                 loop {
                     self.string()?;
                     self.eat(b':')?;
                     self.skip(depth + 1)?;
-                    match self.peek()? {
-                        b',' => self.i += 1,
-                        b'}' => {
-                            self.i += 1;
-                            return Some(());
-                        }
-                        _ => return None,
+                    if self.next_or_close(b'}')? {
+                        return Some(());
                     }
                 }
             }
             b'[' => {
-                self.i += 1;
-                if self.peek()? == b']' {
-                    self.i += 1;
+                if self.open_empty(b'[', b']')? {
                     return Some(());
                 }
                 loop {
                     self.skip(depth + 1)?;
-                    match self.peek()? {
-                        b',' => self.i += 1,
-                        b']' => {
-                            self.i += 1;
-                            return Some(());
-                        }
-                        _ => return None,
+                    if self.next_or_close(b']')? {
+                        return Some(());
                     }
                 }
             }
@@ -201,10 +209,8 @@ impl<'a> Cursor<'a> {
         if self.null() {
             return Some(None);
         }
-        self.eat(b'{')?;
         let mut pr = RawPullRequest::default();
-        if self.peek()? == b'}' {
-            self.i += 1;
+        if self.open_empty(b'{', b'}')? {
             return Some(Some(pr));
         }
         loop {
@@ -225,13 +231,8 @@ impl<'a> Cursor<'a> {
                 "first_commit_at" => pr.first_commit_at = self.opt_time()?,
                 _ => self.skip(1)?,
             }
-            match self.peek()? {
-                b',' => self.i += 1,
-                b'}' => {
-                    self.i += 1;
-                    return Some(Some(pr));
-                }
-                _ => return None,
+            if self.next_or_close(b'}')? {
+                return Some(Some(pr));
             }
         }
     }
@@ -262,15 +263,7 @@ pub(crate) fn parse(line: &str) -> Option<RawEvent<Cow<'_, str>>> {
     let (mut committed_at, mut authored_at, mut pull_request) = (None, None, None);
     let (mut opened_at, mut resolved_at, mut caused_by, mut caused_by_change, mut severity) =
         (None, None, None, None, None);
-    loop {
-        match c.peek()? {
-            b',' => c.i += 1,
-            b'}' => {
-                c.i += 1;
-                break;
-            }
-            _ => return None,
-        }
+    while !c.next_or_close(b'}')? {
         let key = c.string()?;
         c.eat(b':')?;
         match (key, kind) {
