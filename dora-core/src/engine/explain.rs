@@ -288,7 +288,7 @@ impl Computation<'_> {
                         reason: format!(
                             "shipped by deployment {} (the earliest successful production deployment listing it){}",
                             dep_id(lt.deployment),
-                            c.pull_request.and_then(|p| p.number).map(|n| format!("; pull request #{n}")).unwrap_or_default()
+                            c.pull_request().and_then(|p| p.number).map(|n| format!("; pull request #{n}")).unwrap_or_default()
                         ),
                     });
                 }

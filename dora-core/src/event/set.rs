@@ -40,7 +40,22 @@ pub(crate) struct DeploymentRec {
     pub remediates: RefRange,
 }
 
-/// A stored change.
+/// Marks an absent time in compact records.
+const NO_TIME: Micros = Micros::MIN;
+/// Marks an absent pull request number.
+const NO_NUMBER: u64 = u64::MAX;
+
+fn pack_time(t: Option<Micros>) -> Micros {
+    t.unwrap_or(NO_TIME)
+}
+
+fn unpack_time(t: Micros) -> Option<Micros> {
+    (t != NO_TIME).then_some(t)
+}
+
+/// A stored change. Optional times are packed with a sentinel: there are
+/// more changes than anything else, and every byte of them is memory the
+/// engine has to touch.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ChangeRec {
     pub seq: u64,
@@ -48,8 +63,52 @@ pub(crate) struct ChangeRec {
     pub team: Option<u32>,
     pub source: Option<u32>,
     pub committed_at: Micros,
-    pub authored_at: Option<Micros>,
-    pub pull_request: Option<RawPullRequest>,
+    authored_at: Micros,
+    has_pull_request: bool,
+    pr_number: u64,
+    pr_opened_at: Micros,
+    pr_merged_at: Micros,
+    pr_first_commit_at: Micros,
+}
+
+impl ChangeRec {
+    fn new(
+        seq: u64,
+        (service, team, source): (u32, Option<u32>, Option<u32>),
+        committed_at: Micros,
+        authored_at: Option<Micros>,
+        pull_request: Option<RawPullRequest>,
+    ) -> Self {
+        let pr = pull_request.unwrap_or_default();
+        Self {
+            seq,
+            service,
+            team,
+            source,
+            committed_at,
+            authored_at: pack_time(authored_at),
+            has_pull_request: pull_request.is_some(),
+            pr_number: pr.number.unwrap_or(NO_NUMBER),
+            pr_opened_at: pack_time(pr.opened_at),
+            pr_merged_at: pack_time(pr.merged_at),
+            pr_first_commit_at: pack_time(pr.first_commit_at),
+        }
+    }
+
+    /// When it was authored, if known.
+    pub fn authored_at(&self) -> Option<Micros> {
+        unpack_time(self.authored_at)
+    }
+
+    /// Its pull request, if it has one.
+    pub fn pull_request(&self) -> Option<RawPullRequest> {
+        self.has_pull_request.then(|| RawPullRequest {
+            number: (self.pr_number != NO_NUMBER).then_some(self.pr_number),
+            opened_at: unpack_time(self.pr_opened_at),
+            merged_at: unpack_time(self.pr_merged_at),
+            first_commit_at: unpack_time(self.pr_first_commit_at),
+        })
+    }
 }
 
 /// A stored incident.
@@ -208,15 +267,8 @@ impl EventSet {
             }
             RawBody::Change { committed_at, authored_at, pull_request } => {
                 let slot = self.change_ids.intern(resolve(&ev.id));
-                let rec = ChangeRec {
-                    seq,
-                    service,
-                    team,
-                    source,
-                    committed_at: *committed_at,
-                    authored_at: *authored_at,
-                    pull_request: *pull_request,
-                };
+                let rec =
+                    ChangeRec::new(seq, (service, team, source), *committed_at, *authored_at, *pull_request);
                 put(&mut self.changes, slot, rec)
             }
             RawBody::Incident { opened_at, resolved_at, caused_by, caused_by_change, severity } => {
@@ -304,8 +356,8 @@ impl EventSet {
             team: self.opt_name(c.team),
             source: self.opt_name(c.source),
             committed_at: from_micros(c.committed_at),
-            authored_at: c.authored_at.map(from_micros),
-            pull_request: c.pull_request.map(|p| PullRequest {
+            authored_at: c.authored_at().map(from_micros),
+            pull_request: c.pull_request().map(|p| PullRequest {
                 number: p.number,
                 opened_at: p.opened_at.map(from_micros),
                 merged_at: p.merged_at.map(from_micros),

@@ -74,7 +74,7 @@ pub(crate) fn lead_times(
     for (slot, ship) in shipped_by.iter().enumerate() {
         let (Some(d), Some(Some(change))) = (ship, set.changes.get(slot)) else { continue };
         let Some(dep) = &set.deployments[*d as usize] else { continue };
-        let pr = change.pull_request.unwrap_or_default();
+        let pr = change.pull_request().unwrap_or_default();
         let from = match start {
             LeadTimeStart::Commit => change.committed_at,
             LeadTimeStart::FirstCommit => pr.first_commit_at.unwrap_or(change.committed_at),
