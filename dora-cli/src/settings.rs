@@ -146,14 +146,16 @@ impl MetricsSettings {
             |flag: &str, s: String| parse_date(&s, timezone).map_err(|e| usage(format!("--{flag}: {e}")));
         let until = pick(&args.until, &file.until).map(|s| date("until", s)).transpose()?;
         let since = pick(&args.since, &file.since).map(|s| date("since", s)).transpose()?;
-        let default = Window::default_for(until.unwrap_or(now), period, timezone, 12)
-            .map_err(|e| usage(e.to_string()))?;
-        let until = until.unwrap_or_else(|| default.until());
+        // The defaults of spec section 6: `until` is the start of the current
+        // period, `since` 12 periods before `until`.
+        let default = |end| Window::default_for(end, period, timezone, 12).map_err(|e| usage(e.to_string()));
+        let until = match until {
+            Some(u) => u,
+            None => default(now)?.until(),
+        };
         let since = match since {
             Some(s) => s,
-            None => {
-                Window::default_for(until, period, timezone, 12).map(|w| w.since()).unwrap_or(default.since())
-            }
+            None => default(until)?.since(),
         };
         if since >= until {
             return Err(usage(format!("--since ({since}) must be before --until ({until})")));

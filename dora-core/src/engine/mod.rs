@@ -92,6 +92,22 @@ fn figures(cell: &Cell, days: u32) -> Figures {
     }
 }
 
+/// Per group, the number of deploy days in each whole unit (week or month)
+/// of the window, zeros included; `unit_of_day` maps a day to its unit.
+fn days_per_unit(
+    deploy_days: &[(GroupKey, u32)],
+    unit_of_day: &[Option<u32>],
+    units: u32,
+) -> rustc_hash::FxHashMap<GroupKey, Vec<f64>> {
+    let mut out: rustc_hash::FxHashMap<GroupKey, Vec<f64>> = Default::default();
+    for &(g, day) in deploy_days {
+        if let Some(u) = unit_of_day[day as usize] {
+            out.entry(g).or_insert_with(|| vec![0.0; units as usize])[u as usize] += 1.0;
+        }
+    }
+    out
+}
+
 /// Computes the metrics of `set` under `options`.
 ///
 /// ```
@@ -127,17 +143,8 @@ pub fn compute<'a>(set: &'a EventSet, options: &Options) -> Result<Computation<'
     }
 
     // Deploy days per whole week and month, for the frequency band.
-    let mut week_days: rustc_hash::FxHashMap<GroupKey, Vec<f64>> = Default::default();
-    let mut month_days: rustc_hash::FxHashMap<GroupKey, Vec<f64>> = Default::default();
-    for &(g, day) in &agg.deploy_days {
-        if let Some(w) = calendar.day_week[day as usize] {
-            week_days.entry(g).or_insert_with(|| vec![0.0; calendar.whole_weeks as usize])[w as usize] += 1.0;
-        }
-        if let Some(m) = calendar.day_month[day as usize] {
-            month_days.entry(g).or_insert_with(|| vec![0.0; calendar.whole_months as usize])[m as usize] +=
-                1.0;
-        }
-    }
+    let week_days = days_per_unit(&agg.deploy_days, &calendar.day_week, calendar.whole_weeks);
+    let month_days = days_per_unit(&agg.deploy_days, &calendar.day_month, calendar.whole_months);
     let zeros_w = vec![0.0; calendar.whole_weeks as usize];
     let zeros_m = vec![0.0; calendar.whole_months as usize];
 

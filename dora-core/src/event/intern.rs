@@ -6,11 +6,12 @@ use std::hash::BuildHasher;
 use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 
-/// Maps strings to dense `u32` indexes, in order of first sight.
+/// Maps strings to dense `u32` indexes, in order of first sight: each
+/// distinct string is stored once in a [`TextArena`], found again through a
+/// hash table of indexes.
 #[derive(Clone, Default)]
 pub(crate) struct Interner {
-    arena: String,
-    ends: Vec<usize>,
+    strings: TextArena,
     table: HashTable<u32>,
 }
 
@@ -28,56 +29,37 @@ fn hash(s: &str) -> u64 {
 impl Interner {
     /// Makes room for `strings` more strings of `bytes` bytes in all.
     pub fn reserve(&mut self, strings: usize, bytes: usize) {
-        self.arena.reserve(bytes);
-        self.ends.reserve(strings);
-        let Self { arena, ends, table } = self;
-        table.reserve(strings, |&i| {
-            let i = i as usize;
-            let start = if i == 0 { 0 } else { ends[i - 1] };
-            hash(&arena[start..ends[i]])
-        });
+        self.strings.reserve(strings, bytes);
+        let Self { strings: arena, table } = self;
+        table.reserve(strings, |&i| hash(arena.get(i)));
     }
 
     /// The number of distinct strings.
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.strings.len()
     }
 
     /// The string of an index returned by [`Interner::intern`].
     #[inline]
     pub fn resolve(&self, index: u32) -> &str {
-        let i = index as usize;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.arena[start..self.ends[i]]
+        self.strings.get(index)
     }
 
     /// The index of `s`, if it was interned.
     pub fn get(&self, s: &str) -> Option<u32> {
-        self.table.find(hash(s), |&i| self.resolve(i) == s).copied()
+        self.table.find(hash(s), |&i| self.strings.get(i) == s).copied()
     }
 
     /// The index of `s`, adding it when new.
     #[inline]
     pub fn intern(&mut self, s: &str) -> u32 {
         let h = hash(s);
-        let Self { arena, ends, table } = self;
-        let resolve = |i: u32| {
-            let i = i as usize;
-            let start = if i == 0 { 0 } else { ends[i - 1] };
-            &arena[start..ends[i]]
-        };
-        if let Some(&i) = table.find(h, |&i| resolve(i) == s) {
+        let Self { strings, table } = self;
+        if let Some(&i) = table.find(h, |&i| strings.get(i) == s) {
             return i;
         }
-        let index = u32::try_from(ends.len()).expect("more than 4 billion distinct strings");
-        arena.push_str(s);
-        ends.push(arena.len());
-        let (arena, ends) = (&*arena, &*ends);
-        table.insert_unique(h, index, |&i| {
-            let i = i as usize;
-            let start = if i == 0 { 0 } else { ends[i - 1] };
-            hash(&arena[start..ends[i]])
-        });
+        let index = strings.push(s);
+        table.insert_unique(h, index, |&i| hash(strings.get(i)));
         index
     }
 }
@@ -103,7 +85,13 @@ impl TextArena {
         u32::try_from(self.ends.len() - 1).expect("more than 4 billion strings")
     }
 
+    /// The number of strings stored.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
     /// The string at `index`.
+    #[inline]
     pub fn get(&self, index: u32) -> &str {
         let i = index as usize;
         let start = if i == 0 { 0 } else { self.ends[i - 1] };

@@ -203,8 +203,8 @@ fn read_blocks(
                 // One line over the limit: report it, then skip to its end.
                 let mut skipped = buf.len() as u64;
                 buf.clear();
+                let mut chunk = vec![0u8; 64 * 1024];
                 let rest = loop {
-                    let mut chunk = vec![0u8; 64 * 1024];
                     let n = match input.read(&mut chunk) {
                         Ok(n) => n,
                         Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
