@@ -79,11 +79,87 @@ fn frame(columns: Vec<Column>) -> Result<DataFrame> {
     Ok(DataFrame::new(height, columns)?)
 }
 
-/// Deployments (production, any status) finishing in the window.
-fn deployment_frame(set: &EventSet, cls: &Classified, opts: &Options) -> Result<DataFrame> {
-    let (mut service, mut team, mut t) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut ok, mut failed, mut rework_, mut recovery, mut unrecovered) =
+/// The columns every fact table starts with: the group names and the time
+/// that places the fact in a period.
+#[derive(Debug, Default)]
+struct Keys {
+    service: Vec<u32>,
+    team: Vec<Option<u32>>,
+    t: Vec<Micros>,
+}
+
+impl Keys {
+    fn with_capacity(n: usize) -> Self {
+        Self { service: Vec::with_capacity(n), team: Vec::with_capacity(n), t: Vec::with_capacity(n) }
+    }
+
+    fn push(&mut self, service: u32, team: Option<u32>, t: Micros) {
+        self.service.push(service);
+        self.team.push(team);
+        self.t.push(t);
+    }
+
+    fn into_columns(self) -> Vec<Column> {
+        vec![
+            Column::new("service".into(), self.service),
+            Column::new("team".into(), self.team),
+            Column::new("t".into(), self.t),
+        ]
+    }
+}
+
+/// The values of one statistic (a lead time, a stage, a recovery or a
+/// restore time), one row per value, no nulls. Null-free matters: polars'
+/// median and quantile select in linear time over a group's slice, but sort
+/// the whole group when it holds a null.
+#[derive(Debug, Default)]
+struct Values {
+    keys: Keys,
+    v: Vec<f64>,
+}
+
+impl Values {
+    fn with_capacity(n: usize) -> Self {
+        Self { keys: Keys::with_capacity(n), v: Vec::with_capacity(n) }
+    }
+
+    fn push(&mut self, service: u32, team: Option<u32>, t: Micros, v: Option<Micros>) {
+        if let Some(v) = v {
+            self.keys.push(service, team, t);
+            self.v.push(seconds(v));
+        }
+    }
+
+    fn frame(self) -> Result<DataFrame> {
+        let mut columns = self.keys.into_columns();
+        columns.push(Column::new("v".into(), self.v));
+        frame(columns)
+    }
+}
+
+/// The fact tables, built from the classification in one pass per kind.
+struct Facts {
+    /// Production deployments (any status) finishing in the window.
+    deployments: DataFrame,
+    /// Recovery times of the failed ones that recovered.
+    recovery: DataFrame,
+    /// Lead times of the changes shipped by those deployments, and their
+    /// stages where known.
+    lead: DataFrame,
+    coding: DataFrame,
+    review: DataFrame,
+    deploy: DataFrame,
+    /// Incidents opened in the window.
+    incidents: DataFrame,
+    /// Restore times of the resolved ones.
+    restore: DataFrame,
+}
+
+fn deployment_facts(set: &EventSet, cls: &Classified, opts: &Options) -> Result<(DataFrame, DataFrame)> {
+    let mut keys = Keys::default();
+    let (mut ok, mut failed, mut rework_, mut recovered, mut unrecovered) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut recovery = Values::default();
     for (slot, d) in set.deployments.iter().enumerate() {
         let Some(d) = d else { continue };
         if !cls.production[slot] || !opts.window.contains(d.finished_at) {
@@ -91,79 +167,72 @@ fn deployment_frame(set: &EventSet, cls: &Classified, opts: &Options) -> Result<
         }
         let good = cls.ok_production[slot];
         let is_failed = good && cls.failed[slot];
-        service.push(d.service);
-        team.push(d.team);
-        t.push(d.finished_at);
+        keys.push(d.service, d.team, d.finished_at);
         ok.push(good);
         failed.push(is_failed);
         rework_.push(good && rework::is_rework(d));
-        let r = cls.recovery[slot].filter(|_| is_failed).map(|r| seconds(r.duration));
-        recovery.push(r);
+        let r = cls.recovery[slot].filter(|_| is_failed).map(|r| r.duration);
+        recovered.push(r.is_some());
         unrecovered.push(is_failed && r.is_none());
+        recovery.push(d.service, d.team, d.finished_at, r);
     }
-    frame(vec![
-        Column::new("service".into(), service),
-        Column::new("team".into(), team),
-        Column::new("t".into(), t),
+    let mut columns = keys.into_columns();
+    columns.extend([
         Column::new("ok".into(), ok),
         Column::new("failed".into(), failed),
         Column::new("rework".into(), rework_),
-        Column::new("recovery".into(), recovery),
+        Column::new("recovered".into(), recovered),
         Column::new("unrecovered".into(), unrecovered),
-    ])
+    ]);
+    Ok((frame(columns)?, recovery.frame()?))
 }
 
-/// Shipped changes whose shipping deployment finished in the window.
-fn lead_frame(set: &EventSet, cls: &Classified, opts: &Options) -> Result<DataFrame> {
+/// Returns the lead, coding, review and deploy frames.
+fn lead_facts(set: &EventSet, cls: &Classified, opts: &Options) -> Result<[DataFrame; 4]> {
     let n = cls.lead_times.len();
-    let (mut service, mut team, mut t) =
-        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut lead, mut coding, mut review, mut deploy) =
-        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let mut lead = Values::with_capacity(n);
+    let [mut coding, mut review, mut deploy] = [(); 3].map(|_| Values::with_capacity(n));
     for lt in &cls.lead_times {
         let Some(d) = &set.deployments[lt.deployment as usize] else { continue };
         if !opts.window.contains(d.finished_at) {
             continue;
         }
-        service.push(d.service);
-        team.push(d.team);
-        t.push(d.finished_at);
-        lead.push(seconds(lt.total));
-        coding.push(lt.coding.map(seconds));
-        review.push(lt.review.map(seconds));
-        deploy.push(lt.deploy.map(seconds));
+        let (s, team, t) = (d.service, d.team, d.finished_at);
+        lead.push(s, team, t, Some(lt.total));
+        coding.push(s, team, t, lt.coding);
+        review.push(s, team, t, lt.review);
+        deploy.push(s, team, t, lt.deploy);
     }
-    frame(vec![
-        Column::new("service".into(), service),
-        Column::new("team".into(), team),
-        Column::new("t".into(), t),
-        Column::new("lead".into(), lead),
-        Column::new("coding".into(), coding),
-        Column::new("review".into(), review),
-        Column::new("deploy".into(), deploy),
-    ])
+    Ok([lead.frame()?, coding.frame()?, review.frame()?, deploy.frame()?])
 }
 
-/// Incidents opened in the window.
-fn incident_frame(set: &EventSet, opts: &Options, warnings: &mut Warnings) -> Result<DataFrame> {
-    let (mut service, mut team, mut t, mut ttr) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+fn incident_facts(set: &EventSet, opts: &Options, warnings: &mut Warnings) -> Result<(DataFrame, DataFrame)> {
+    let mut keys = Keys::default();
+    let mut resolved = Vec::new();
+    let mut restore = Values::default();
     for (slot, i) in set.incidents.iter().enumerate() {
         let Some(i) = i else { continue };
         if !opts.window.contains(i.opened_at) {
             continue;
         }
-        service.push(i.service);
-        team.push(i.team);
-        t.push(i.opened_at);
         let id = || set.incident_ids.resolve(slot as u32).to_string();
-        ttr.push(restore::restore_time(id, i, warnings).map(seconds));
+        let ttr = restore::restore_time(id, i, warnings);
+        keys.push(i.service, i.team, i.opened_at);
+        resolved.push(ttr.is_some());
+        restore.push(i.service, i.team, i.opened_at, ttr);
     }
-    frame(vec![
-        Column::new("service".into(), service),
-        Column::new("team".into(), team),
-        Column::new("t".into(), t),
-        Column::new("ttr".into(), ttr),
-    ])
+    let mut columns = keys.into_columns();
+    columns.push(Column::new("resolved".into(), resolved));
+    Ok((frame(columns)?, restore.frame()?))
+}
+
+impl Facts {
+    fn new(set: &EventSet, cls: &Classified, opts: &Options, warnings: &mut Warnings) -> Result<Self> {
+        let (deployments, recovery) = deployment_facts(set, cls, opts)?;
+        let [lead, coding, review, deploy] = lead_facts(set, cls, opts)?;
+        let (incidents, restore) = incident_facts(set, opts, warnings)?;
+        Ok(Self { deployments, recovery, lead, coding, review, deploy, incidents, restore })
+    }
 }
 
 /// An aggregation and the name of its output column.
@@ -177,8 +246,12 @@ fn f64_(e: Expr, name: &'static str) -> Agg {
     (name, e.cast(DataType::Float64).alias(name))
 }
 
-fn p90(name: &str) -> Expr {
-    col(name).quantile(lit(0.9), QuantileMethod::Linear)
+fn median(name: &'static str) -> Agg {
+    f64_(col("v").median(), name)
+}
+
+fn p90(name: &'static str) -> Agg {
+    f64_(col("v").quantile(lit(0.9), QuantileMethod::Linear), name)
 }
 
 fn deployment_aggs() -> Vec<Agg> {
@@ -188,43 +261,28 @@ fn deployment_aggs() -> Vec<Agg> {
         u64_(col("day").filter(col("ok")).n_unique(), "deploy_days"),
         u64_(col("failed").sum(), "failed"),
         u64_(col("rework").sum(), "rework"),
-        u64_(col("recovery").count(), "recovered"),
+        u64_(col("recovered").sum(), "recovered"),
         u64_(col("unrecovered").sum(), "unrecovered"),
-        f64_(col("recovery").median(), "recovery_median"),
-        f64_(p90("recovery"), "recovery_p90"),
-    ]
-}
-
-fn lead_aggs() -> Vec<Agg> {
-    vec![
-        u64_(col("lead").count(), "lead_count"),
-        f64_(col("lead").median(), "lead_median"),
-        f64_(p90("lead"), "lead_p90"),
-        f64_(col("coding").median(), "coding"),
-        f64_(col("review").median(), "review"),
-        f64_(col("deploy").median(), "deploy"),
     ]
 }
 
 fn incident_aggs() -> Vec<Agg> {
-    vec![
-        u64_(col("ttr").count(), "restored"),
-        u64_(col("ttr").is_null().sum(), "unresolved"),
-        f64_(col("ttr").median(), "restore_median"),
-        f64_(p90("ttr"), "restore_p90"),
-    ]
+    vec![u64_(col("resolved").sum(), "restored"), u64_(col("resolved").not().sum(), "unresolved")]
 }
 
 /// Adds the `period` and `day` bucket indexes (by binary search over the
 /// calendar's bounds, which are instants in the configured time zone).
-fn bucket(df: DataFrame, cal: &Calendar) -> LazyFrame {
-    let bounds = Series::new("bounds".into(), &cal.period_bounds[..cal.periods()]);
-    let days = Series::new("days".into(), &cal.day_starts[..]);
+fn bucket(df: DataFrame, cal: &Calendar, with_day: bool) -> LazyFrame {
     let index = |s: Series| {
         (lit(s).search_sorted(col("t"), SearchSortedSide::Right, false).cast(DataType::Int64) - lit(1i64))
             .cast(DataType::UInt32)
     };
-    df.lazy().with_columns([index(bounds).alias("period"), index(days).alias("day")])
+    let mut columns =
+        vec![index(Series::new("bounds".into(), &cal.period_bounds[..cal.periods()])).alias("period")];
+    if with_day {
+        columns.push(index(Series::new("days".into(), &cal.day_starts[..])).alias("day"));
+    }
+    df.lazy().with_columns(columns)
 }
 
 /// The key column of a group kind, and the offset that makes it a [`GroupKey`].
@@ -237,16 +295,27 @@ fn key_of(kind: GroupKind) -> Option<(&'static str, u64)> {
 }
 
 /// Groups `lf` by every wanted kind (and by period when `by_period`), adds
-/// the `g` key, and stacks the (small) aggregated results.
-fn grouped(lf: &LazyFrame, opts: &Options, by_period: bool, aggs: &[Agg]) -> Result<LazyFrame> {
+/// the `g` key, and stacks the (small) aggregated results. `inputs` are the
+/// columns the aggregations read.
+fn grouped(
+    lf: &LazyFrame,
+    opts: &Options,
+    by_period: bool,
+    inputs: &[&str],
+    aggs: &[Agg],
+) -> Result<LazyFrame> {
     let exprs: Vec<Expr> = aggs.iter().map(|(_, e)| e.clone()).collect();
+    let keep = |k: Expr| -> Vec<Expr> {
+        std::iter::once(k.alias("k")).chain(inputs.iter().map(|c| col(*c))).collect()
+    };
     let mut parts = Vec::new();
     for kind in [GroupKind::All, GroupKind::Service, GroupKind::Team] {
         if !opts.wants(kind) {
             continue;
         }
-        // One sorted u64 key per group (and period): polars then groups by
-        // contiguous slices of the sorted frame instead of gathering rows.
+        // One u64 key per group (and period). Sorting by it first does not
+        // pay: polars drops a sort that feeds an unordered group-by, and a
+        // kept one (`group_by_stable`, sorted flag) costs more than hashing.
         let period = || col("period").cast(DataType::UInt64);
         let (input, k) = match key_of(kind) {
             None => (lf.clone(), if by_period { Some(period()) } else { None }),
@@ -260,11 +329,7 @@ fn grouped(lf: &LazyFrame, opts: &Options, by_period: bool, aggs: &[Agg]) -> Res
         };
         let aggregated = match k {
             None => input.select(exprs.clone()).with_column(lit(0u64).cast(DataType::UInt64).alias("k")),
-            Some(k) => input
-                .with_column(k.alias("k"))
-                .sort(["k"], SortMultipleOptions::default())
-                .group_by([col("k")])
-                .agg(exprs.clone()),
+            Some(k) => input.select(keep(k)).group_by([col("k")]).agg(exprs.clone()),
         };
         let (g, p) = match (key_of(kind), by_period) {
             (None, true) => (lit(GroupKey::ALL.0).cast(DataType::UInt64), col("k").cast(DataType::UInt32)),
@@ -365,18 +430,34 @@ pub(crate) fn aggregate(
     opts: &Options,
     warnings: &mut Warnings,
 ) -> Result<Aggregates> {
-    let deployments = bucket(deployment_frame(set, cls, opts)?, cal).cache();
-    let leads = bucket(lead_frame(set, cls, opts)?, cal).cache();
-    let incidents = bucket(incident_frame(set, opts, warnings)?, cal).cache();
-    let plans = vec![
-        grouped(&deployments, opts, true, &deployment_aggs())?,
-        grouped(&deployments, opts, false, &deployment_aggs())?,
-        grouped(&leads, opts, true, &lead_aggs())?,
-        grouped(&leads, opts, false, &lead_aggs())?,
-        grouped(&incidents, opts, true, &incident_aggs())?,
-        grouped(&incidents, opts, false, &incident_aggs())?,
-        deploy_days(&deployments, opts)?,
+    let facts = Facts::new(set, cls, opts, warnings)?;
+    let deployments = bucket(facts.deployments, cal, true).cache();
+    let incidents = bucket(facts.incidents, cal, false).cache();
+    let mut tables: Vec<(LazyFrame, Vec<&str>, Vec<Agg>)> = vec![
+        (
+            deployments.clone(),
+            vec!["ok", "day", "failed", "rework", "recovered", "unrecovered"],
+            deployment_aggs(),
+        ),
+        (incidents, vec!["resolved"], incident_aggs()),
     ];
+    let values = [
+        (facts.recovery, vec![median("recovery_median"), p90("recovery_p90")]),
+        (facts.lead, vec![u64_(col("v").count(), "lead_count"), median("lead_median"), p90("lead_p90")]),
+        (facts.coding, vec![median("coding")]),
+        (facts.review, vec![median("review")]),
+        (facts.deploy, vec![median("deploy")]),
+        (facts.restore, vec![median("restore_median"), p90("restore_p90")]),
+    ];
+    tables.extend(values.into_iter().map(|(df, aggs)| (bucket(df, cal, false).cache(), vec!["v"], aggs)));
+    let mut plans = Vec::new();
+    for (lf, inputs, aggs) in &tables {
+        for by_period in [true, false] {
+            plans.push(grouped(lf, opts, by_period, inputs, aggs)?);
+        }
+    }
+    // Plans alternate: by period, then for the window.
+    plans.push(deploy_days(&deployments, opts)?);
     let plans = plans.into_iter().map(|lf| lf.logical_plan).collect();
     let mut frames = LazyFrame::collect_all_with_engine(plans, Engine::InMemory, OptFlags::default())?;
     let days = frames.pop().unwrap_or_default();
