@@ -61,6 +61,14 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// The event store cannot be opened, read or written.
+    #[error("{}: {message}", .path.display())]
+    Store {
+        /// The store's file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
     /// The grouping or statistics step failed inside polars.
     #[error("computing statistics failed: {0}")]
     Compute(String),
@@ -74,6 +82,12 @@ fn display_path(path: &Option<PathBuf>) -> String {
 }
 
 impl Error {
+    /// The error for a failed SQLite call on the store at `path`.
+    #[cfg(feature = "store")]
+    pub(crate) fn store(path: &std::path::Path, e: rusqlite::Error) -> Self {
+        Error::Store { path: path.to_path_buf(), message: e.to_string() }
+    }
+
     /// The error for an option value that cannot be used.
     pub(crate) fn option(option: &'static str, message: impl Into<String>) -> Self {
         Error::InvalidOption { option, message: message.into() }

@@ -41,6 +41,8 @@ pub mod event;
 pub mod read;
 pub mod render;
 pub mod result;
+#[cfg(feature = "store")]
+pub mod store;
 
 pub use engine::levels::Level;
 pub use engine::options::{

@@ -383,24 +383,34 @@ impl EventSet {
 
     /// Every event, in input order (a replacing event at the replacing position).
     pub fn events(&self) -> Vec<Event> {
-        let mut all: Vec<(u64, Event)> = Vec::with_capacity(self.len());
-        for (slot, d) in self.deployments.iter().enumerate() {
-            if let Some(d) = d {
-                all.extend(self.deployment_at(slot as u32).map(|e| (d.seq, Event::Deployment(e))));
+        self.iter().collect()
+    }
+
+    /// Every event, in input order (a replacing event at the replacing
+    /// position), built one at a time: only a small index of the order is
+    /// held, not the events.
+    pub fn iter(&self) -> impl Iterator<Item = Event> + '_ {
+        let mut order: Vec<(u64, EventKind, u32)> = Vec::with_capacity(self.len());
+        let slots = |kind, seqs: &mut dyn Iterator<Item = Option<u64>>, order: &mut Vec<_>| {
+            for (slot, seq) in seqs.enumerate() {
+                if let Some(seq) = seq {
+                    order.push((seq, kind, slot as u32));
+                }
             }
-        }
-        for (slot, c) in self.changes.iter().enumerate() {
-            if let Some(c) = c {
-                all.extend(self.change_at(slot as u32).map(|e| (c.seq, Event::Change(e))));
-            }
-        }
-        for (slot, i) in self.incidents.iter().enumerate() {
-            if let Some(i) = i {
-                all.extend(self.incident_at(slot as u32).map(|e| (i.seq, Event::Incident(e))));
-            }
-        }
-        all.sort_by_key(|(seq, _)| *seq);
-        all.into_iter().map(|(_, e)| e).collect()
+        };
+        slots(
+            EventKind::Deployment,
+            &mut self.deployments.iter().map(|d| d.as_ref().map(|d| d.seq)),
+            &mut order,
+        );
+        slots(EventKind::Change, &mut self.changes.iter().map(|c| c.as_ref().map(|c| c.seq)), &mut order);
+        slots(EventKind::Incident, &mut self.incidents.iter().map(|i| i.as_ref().map(|i| i.seq)), &mut order);
+        order.sort_unstable_by_key(|&(seq, _, _)| seq);
+        order.into_iter().filter_map(move |(_, kind, slot)| match kind {
+            EventKind::Deployment => self.deployment_at(slot).map(Event::Deployment),
+            EventKind::Change => self.change_at(slot).map(Event::Change),
+            EventKind::Incident => self.incident_at(slot).map(Event::Incident),
+        })
     }
 }
 

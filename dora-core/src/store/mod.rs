@@ -1,0 +1,392 @@
+//! The local event store: one SQLite file (WAL mode) that holds every event
+//! collected so far and each source's sync state.
+//!
+//! - Events are stored by `(kind, id)` with the spec's replacement rule: a
+//!   newer version of an event replaces the stored one and takes the newest
+//!   position in the store's order (the order [`Store::load`] reads them
+//!   in), as a later line of a file would; a version equal to the stored one
+//!   changes nothing.
+//! - Each source's sync state is written in the same transaction as the
+//!   events it produced ([`StoreWriter::set_sync_state`]): a run that fails
+//!   or is killed leaves the store exactly as it was.
+//! - The schema is versioned (`PRAGMA user_version`); migrations run when the
+//!   store is opened for writing. A store written by a newer dora (a schema
+//!   version this build does not know) is refused, never changed.
+//! - WAL mode lets a report read while a collection writes: a reader sees the
+//!   store as of the last commit before it started.
+//!
+//! ```
+//! use dora_core::store::Store;
+//! use dora_core::{Change, EventSet};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let mut store = Store::open(&dir.path().join("dora.db"))?;
+//! let change = Change { id: "c1".into(), service: "api".into(), team: None, source: None,
+//!     committed_at: "2026-03-02T09:00:00Z".parse()?, authored_at: None, pull_request: None };
+//! let mut writer = store.writer()?;
+//! writer.put(&change.clone().into())?;
+//! let summary = writer.commit()?;
+//! assert_eq!(summary.added, 1);
+//!
+//! let mut set = EventSet::new();
+//! store.load(&mut set, &Default::default())?;
+//! assert_eq!(set.change("c1"), Some(change));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod lines;
+mod schema;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::event::{Event, EventKind, EventSet};
+use crate::read::{ReadOptions, ReadSummary, read_jsonl};
+
+pub use schema::SCHEMA_VERSION;
+
+/// The default store path, relative to the directory of `dora.toml`.
+pub const DEFAULT_STORE_PATH: &str = ".dora/dora.db";
+
+/// A source's sync state: whatever the source needs to fetch only what is
+/// new next time (cursors, ETags, last-seen times), as JSON.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SyncState(pub serde_json::Value);
+
+/// What a write did, event by event.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct WriteSummary {
+    /// Events the store did not hold.
+    pub added: u64,
+    /// Events that replaced a different stored version.
+    pub replaced: u64,
+    /// Events equal to the stored version.
+    pub unchanged: u64,
+}
+
+impl WriteSummary {
+    /// Adds another summary's counts to this one.
+    pub fn merge(&mut self, other: WriteSummary) {
+        self.added += other.added;
+        self.replaced += other.replaced;
+        self.unchanged += other.unchanged;
+    }
+}
+
+/// What happened to one event written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutOutcome {
+    /// The store did not hold it.
+    Added,
+    /// It replaced a different stored version.
+    Replaced,
+    /// The store already held exactly this version.
+    Unchanged,
+}
+
+/// A source's entry in the store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceEntry {
+    /// The source's name.
+    pub name: String,
+    /// When its state was last written (RFC 3339, UTC).
+    pub updated_at: String,
+    /// Its sync state.
+    pub state: SyncState,
+}
+
+/// An open store.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+fn kind_code(kind: EventKind) -> i64 {
+    kind as i64
+}
+
+impl Store {
+    /// Opens the store at `path` for reading and writing, creating it (and
+    /// its directory) when missing and migrating an older schema.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::Io { path: Some(dir.to_path_buf()), error: e })?;
+        }
+        let conn = Connection::open(path).map_err(|e| Error::store(path, e))?;
+        let store = Store { conn, path: path.to_path_buf() };
+        store.configure()?;
+        schema::migrate(&store.conn, path)?;
+        Ok(store)
+    }
+
+    /// Opens an existing store for reading only. It is an error if there is
+    /// no store at `path`, or if its schema is not one this build reads.
+    pub fn open_read_only(path: &Path) -> Result<Store> {
+        if !path.exists() {
+            return Err(Error::Store {
+                path: path.to_path_buf(),
+                message: "no store here yet: run `dora import FILE` or `dora collect` first".into(),
+            });
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| Error::store(path, e))?;
+        let store = Store { conn, path: path.to_path_buf() };
+        store.configure()?;
+        schema::check_readable(&store.conn, path)?;
+        Ok(store)
+    }
+
+    fn configure(&self) -> Result<()> {
+        let e = |e| Error::store(&self.path, e);
+        self.conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(e)?;
+        // WAL: readers see the last commit while a writer works; NORMAL
+        // synchronous is durable at each checkpoint and never corrupts.
+        if !self.conn.is_readonly(rusqlite::MAIN_DB).map_err(e)? {
+            self.conn.pragma_update(None, "journal_mode", "WAL").map_err(e)?;
+        }
+        self.conn
+            .execute_batch(
+                "PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;
+                 PRAGMA mmap_size = 4294967296; PRAGMA foreign_keys = ON;",
+            )
+            .map_err(e)
+    }
+
+    /// The store's file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The number of stored events.
+    pub fn len(&self) -> Result<u64> {
+        self.conn
+            .query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(|e| Error::store(&self.path, e))
+    }
+
+    /// Whether the store holds no event.
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self.len()? == 0)
+    }
+
+    /// The number of stored events of one kind.
+    pub fn count(&self, kind: EventKind) -> Result<u64> {
+        self.conn
+            .query_row("SELECT count(*) FROM events WHERE kind = ?1", [kind_code(kind)], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n as u64)
+            .map_err(|e| Error::store(&self.path, e))
+    }
+
+    /// The sync state a source left, if it ran before.
+    pub fn sync_state(&self, source: &str) -> Result<Option<SyncState>> {
+        let text: Option<String> = self
+            .conn
+            .query_row("SELECT state FROM sync_state WHERE source = ?1", [source], |r| r.get(0))
+            .optional()
+            .map_err(|e| Error::store(&self.path, e))?;
+        text.map(|t| {
+            serde_json::from_str(&t).map(SyncState).map_err(|e| Error::Store {
+                path: self.path.clone(),
+                message: format!("the sync state of source `{source}` is not valid JSON: {e}"),
+            })
+        })
+        .transpose()
+    }
+
+    /// Every source that wrote a sync state, by name.
+    pub fn sources(&self) -> Result<Vec<SourceEntry>> {
+        let e = |e| Error::store(&self.path, e);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT source, updated_at, state FROM sync_state ORDER BY source")
+            .map_err(e)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+            .map_err(e)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (name, updated_at, state) = row.map_err(e)?;
+            let state = SyncState(serde_json::from_str(&state).unwrap_or(serde_json::Value::Null));
+            out.push(SourceEntry { name, updated_at, state });
+        }
+        Ok(out)
+    }
+
+    /// Reads every stored event into `set`, in the store's order, through
+    /// the same parallel reader as a JSON Lines file. The read sees one
+    /// snapshot: a collection committing meanwhile is not half-seen.
+    pub fn load(&self, set: &mut EventSet, opts: &ReadOptions) -> Result<ReadSummary> {
+        let e = |e| Error::store(&self.path, e);
+        let tx = self.conn.unchecked_transaction().map_err(e)?;
+        let n = self.len()?;
+        if n == 0 {
+            return Err(Error::Store {
+                path: self.path.clone(),
+                message: "the store holds no events yet: run `dora import FILE` or `dora collect` first"
+                    .into(),
+            });
+        }
+        set.reserve(n as usize);
+        let mut stmt = tx.prepare("SELECT line FROM events ORDER BY seq").map_err(e)?;
+        let rows = stmt.query([]).map_err(e)?;
+        let reader = lines::RowLines::new(rows, &self.path);
+        let summary =
+            read_jsonl(std::io::BufReader::with_capacity(1 << 20, reader), Some(&self.path), set, opts);
+        drop(stmt);
+        tx.finish().map_err(e)?;
+        summary
+    }
+
+    /// Calls `f` with every stored event line (canonical `dora.events/v1`
+    /// JSON), in the store's order, from one snapshot.
+    pub fn for_each_line(&self, mut f: impl FnMut(&str) -> Result<()>) -> Result<()> {
+        let e = |e| Error::store(&self.path, e);
+        let tx = self.conn.unchecked_transaction().map_err(e)?;
+        {
+            let mut stmt = tx.prepare("SELECT line FROM events ORDER BY seq").map_err(e)?;
+            let mut rows = stmt.query([]).map_err(e)?;
+            while let Some(row) = rows.next().map_err(e)? {
+                let line = row.get_ref(0).map_err(|x| e(x.into()))?.as_str().map_err(|x| e(x.into()))?;
+                f(line)?;
+            }
+        }
+        tx.finish().map_err(e)
+    }
+
+    /// Starts a write: everything put through the writer becomes visible
+    /// at once when it commits, or not at all.
+    pub fn writer(&mut self) -> Result<StoreWriter<'_>> {
+        let path = self.path.clone();
+        let e = |e| Error::store(&path, e);
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(e)?;
+        let next_seq: i64 =
+            tx.query_row("SELECT coalesce(max(seq), 0) + 1 FROM events", [], |r| r.get(0)).map_err(e)?;
+        Ok(StoreWriter { tx, path, next_seq, summary: WriteSummary::default() })
+    }
+}
+
+/// An open write transaction. Dropping it without [`StoreWriter::commit`]
+/// rolls everything back.
+pub struct StoreWriter<'a> {
+    tx: rusqlite::Transaction<'a>,
+    path: PathBuf,
+    next_seq: i64,
+    summary: WriteSummary,
+}
+
+impl std::fmt::Debug for StoreWriter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreWriter").field("path", &self.path).field("summary", &self.summary).finish()
+    }
+}
+
+impl StoreWriter<'_> {
+    fn err(&self, e: rusqlite::Error) -> Error {
+        Error::store(&self.path, e)
+    }
+
+    /// Writes one event under the replacement rule.
+    pub fn put(&mut self, event: &Event) -> Result<PutOutcome> {
+        let line = serde_json::to_string(event).map_err(|e| Error::Store {
+            path: self.path.clone(),
+            message: format!("cannot encode event {}: {e}", event.id()),
+        })?;
+        self.put_line(event.kind(), event.id(), &line)
+    }
+
+    /// Writes one event given as its canonical line.
+    fn put_line(&mut self, kind: EventKind, id: &str, line: &str) -> Result<PutOutcome> {
+        let kind = kind_code(kind);
+        let inserted = {
+            let mut insert = self
+                .tx
+                .prepare_cached(
+                    "INSERT INTO events (seq, kind, id, line) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (kind, id) DO NOTHING",
+                )
+                .map_err(|e| self.err(e))?;
+            insert.execute(params![self.next_seq, kind, id, line]).map_err(|e| self.err(e))?
+        };
+        let outcome = if inserted == 1 {
+            PutOutcome::Added
+        } else {
+            let same: bool = {
+                let mut get = self
+                    .tx
+                    .prepare_cached("SELECT line = ?3 FROM events WHERE kind = ?1 AND id = ?2")
+                    .map_err(|e| self.err(e))?;
+                get.query_row(params![kind, id, line], |r| r.get(0)).map_err(|e| self.err(e))?
+            };
+            if same {
+                PutOutcome::Unchanged
+            } else {
+                // A new version takes the newest position, as a later line would.
+                let mut update = self
+                    .tx
+                    .prepare_cached("UPDATE events SET seq = ?1, line = ?4 WHERE kind = ?2 AND id = ?3")
+                    .map_err(|e| self.err(e))?;
+                update.execute(params![self.next_seq, kind, id, line]).map_err(|e| self.err(e))?;
+                PutOutcome::Replaced
+            }
+        };
+        match outcome {
+            PutOutcome::Added => self.summary.added += 1,
+            PutOutcome::Replaced => self.summary.replaced += 1,
+            PutOutcome::Unchanged => self.summary.unchanged += 1,
+        }
+        if outcome != PutOutcome::Unchanged {
+            self.next_seq += 1;
+        }
+        Ok(outcome)
+    }
+
+    /// Writes every event of `set`, in its order.
+    pub fn put_set(&mut self, set: &EventSet) -> Result<WriteSummary> {
+        let before = self.summary;
+        for event in set.iter() {
+            self.put(&event)?;
+        }
+        Ok(WriteSummary {
+            added: self.summary.added - before.added,
+            replaced: self.summary.replaced - before.replaced,
+            unchanged: self.summary.unchanged - before.unchanged,
+        })
+    }
+
+    /// Records a source's new sync state, committed with the events.
+    pub fn set_sync_state(&mut self, source: &str, state: &SyncState, now: &str) -> Result<()> {
+        let text = serde_json::to_string(&state.0).unwrap_or_else(|_| "null".into());
+        self.tx
+            .execute(
+                "INSERT INTO sync_state (source, state, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (source) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+                params![source, text, now],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// What was written so far.
+    pub fn summary(&self) -> WriteSummary {
+        self.summary
+    }
+
+    /// Makes everything written visible at once.
+    pub fn commit(self) -> Result<WriteSummary> {
+        let (summary, path) = (self.summary, self.path);
+        self.tx.commit().map_err(|e| Error::store(&path, e))?;
+        Ok(summary)
+    }
+}
+
+#[cfg(test)]
+mod tests;

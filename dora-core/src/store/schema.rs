@@ -1,0 +1,100 @@
+//! The store's schema and its migrations.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+
+/// The schema version this build writes (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Marks a SQLite file as a dora store (`PRAGMA application_id`, "dora").
+const APPLICATION_ID: i64 = 0x646f_7261;
+
+/// `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 0 -> 1: events by (kind, id), in the store's order (`seq`); sync state per source.
+    "CREATE TABLE events (
+        seq  INTEGER PRIMARY KEY,
+        kind INTEGER NOT NULL CHECK (kind IN (0, 1, 2)),
+        id   TEXT    NOT NULL,
+        line TEXT    NOT NULL
+    );
+    CREATE UNIQUE INDEX events_identity ON events (kind, id);
+    CREATE TABLE sync_state (
+        source     TEXT PRIMARY KEY,
+        state      TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );",
+];
+
+fn versions(conn: &Connection, path: &Path) -> Result<(i64, i64)> {
+    let e = |e| Error::store(path, e);
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(e)?;
+    let app: i64 = conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(e)?;
+    Ok((version, app))
+}
+
+fn check(path: &Path, version: i64, app: i64, empty: bool) -> Result<()> {
+    if app != APPLICATION_ID && !(app == 0 && empty) {
+        return Err(Error::Store {
+            path: path.to_path_buf(),
+            message: "this SQLite file is not a dora store".into(),
+        });
+    }
+    if version > SCHEMA_VERSION {
+        return Err(Error::Store {
+            path: path.to_path_buf(),
+            message: format!(
+                "the store has schema version {version}, newer than this dora knows (up to {SCHEMA_VERSION}): \
+                 it was written by a newer dora; upgrade dora to use it (the store was not changed)"
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn is_empty(conn: &Connection, path: &Path) -> Result<bool> {
+    conn.query_row("SELECT count(*) = 0 FROM sqlite_schema", [], |r| r.get(0))
+        .map_err(|e| Error::store(path, e))
+}
+
+/// Brings the schema to [`SCHEMA_VERSION`], in one transaction; refuses a
+/// newer schema or a SQLite file that is not a store, without changing it.
+pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<()> {
+    let e = |e| Error::store(path, e);
+    let (version, app) = versions(conn, path)?;
+    check(path, version, app, is_empty(conn, path)?)?;
+    if version == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let tx = conn.unchecked_transaction().map_err(e)?;
+    // Read again inside the transaction: another process may have migrated.
+    let (version, app) = versions(&tx, path)?;
+    check(path, version, app, is_empty(&tx, path)?)?;
+    for (from, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        tx.execute_batch(sql).map_err(|err| Error::Store {
+            path: path.to_path_buf(),
+            message: format!("migrating the schema from version {from}: {err}"),
+        })?;
+    }
+    tx.pragma_update(None, "application_id", APPLICATION_ID).map_err(e)?;
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(e)?;
+    tx.commit().map_err(e)
+}
+
+/// Checks that a store opened read-only has a schema this build reads.
+pub(crate) fn check_readable(conn: &Connection, path: &Path) -> Result<()> {
+    let (version, app) = versions(conn, path)?;
+    check(path, version, app, is_empty(conn, path)?)?;
+    if version < SCHEMA_VERSION {
+        return Err(Error::Store {
+            path: path.to_path_buf(),
+            message: format!(
+                "the store has schema version {version}; run `dora import` or `dora collect` once to migrate it"
+            ),
+        });
+    }
+    Ok(())
+}

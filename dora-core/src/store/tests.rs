@@ -1,0 +1,187 @@
+use super::*;
+use crate::event::{Change, Deployment, DeploymentStatus, DeploymentType, Incident};
+
+fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
+    s.parse().unwrap()
+}
+
+fn change(id: &str, committed: &str) -> Event {
+    Change {
+        id: id.into(),
+        service: "api".into(),
+        team: Some("core".into()),
+        source: None,
+        committed_at: at(committed),
+        authored_at: None,
+        pull_request: None,
+    }
+    .into()
+}
+
+fn deployment(id: &str, finished: &str, changes: &[&str]) -> Event {
+    Deployment {
+        id: id.into(),
+        service: "api".into(),
+        team: None,
+        source: None,
+        environment: "production".into(),
+        finished_at: at(finished),
+        started_at: None,
+        status: DeploymentStatus::Success,
+        commit: None,
+        changes: changes.iter().map(|c| c.to_string()).collect(),
+        deployment_type: DeploymentType::Regular,
+        remediates: vec![],
+    }
+    .into()
+}
+
+fn load(store: &Store) -> EventSet {
+    let mut set = EventSet::new();
+    store.load(&mut set, &ReadOptions::default()).unwrap();
+    set
+}
+
+fn ids(set: &EventSet) -> Vec<String> {
+    set.iter().map(|e| e.id().to_string()).collect()
+}
+
+#[test]
+fn writes_and_reads_back_with_the_replacement_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub/dora.db");
+    let mut store = Store::open(&path).unwrap();
+    let mut w = store.writer().unwrap();
+    assert_eq!(w.put(&change("c1", "2026-03-02T09:00:00Z")).unwrap(), PutOutcome::Added);
+    assert_eq!(w.put(&change("c2", "2026-03-02T10:00:00Z")).unwrap(), PutOutcome::Added);
+    assert_eq!(w.put(&deployment("d1", "2026-03-02T12:00:00Z", &["c1", "c2"])).unwrap(), PutOutcome::Added);
+    assert_eq!(w.commit().unwrap(), WriteSummary { added: 3, replaced: 0, unchanged: 0 });
+
+    // A second run: one unchanged, one new version (which moves last), one new event.
+    let mut w = store.writer().unwrap();
+    assert_eq!(w.put(&change("c2", "2026-03-02T10:00:00Z")).unwrap(), PutOutcome::Unchanged);
+    assert_eq!(w.put(&change("c1", "2026-03-02T08:00:00Z")).unwrap(), PutOutcome::Replaced);
+    assert_eq!(
+        w.put(
+            &Incident {
+                id: "c1".into(), // same id, other kind: a different event
+                service: "api".into(),
+                team: None,
+                source: None,
+                opened_at: at("2026-03-02T13:00:00Z"),
+                resolved_at: None,
+                caused_by: None,
+                caused_by_change: None,
+                severity: None,
+            }
+            .into()
+        )
+        .unwrap(),
+        PutOutcome::Added
+    );
+    assert_eq!(w.commit().unwrap(), WriteSummary { added: 1, replaced: 1, unchanged: 1 });
+    drop(store);
+
+    let store = Store::open_read_only(&path).unwrap();
+    assert_eq!(store.len().unwrap(), 4);
+    assert_eq!(store.count(EventKind::Change).unwrap(), 2);
+    let set = load(&store);
+    assert_eq!(ids(&set), ["c2", "d1", "c1", "c1"]);
+    assert_eq!(set.change("c1").unwrap().committed_at, at("2026-03-02T08:00:00Z"));
+}
+
+#[test]
+fn an_uncommitted_writer_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dora.db");
+    let mut store = Store::open(&path).unwrap();
+    let mut w = store.writer().unwrap();
+    w.put(&change("c1", "2026-03-02T09:00:00Z")).unwrap();
+    w.set_sync_state("s", &SyncState(serde_json::json!({"cursor": 1})), "2026-03-02T00:00:00Z").unwrap();
+    w.commit().unwrap();
+    let mut w = store.writer().unwrap();
+    w.put(&change("c2", "2026-03-02T09:00:00Z")).unwrap();
+    w.put(&change("c1", "2026-03-01T09:00:00Z")).unwrap();
+    w.set_sync_state("s", &SyncState(serde_json::json!({"cursor": 2})), "2026-03-03T00:00:00Z").unwrap();
+    drop(w); // a failed run
+    assert_eq!(store.len().unwrap(), 1);
+    assert_eq!(store.sync_state("s").unwrap(), Some(SyncState(serde_json::json!({"cursor": 1}))));
+    assert_eq!(load(&store).change("c1").unwrap().committed_at, at("2026-03-02T09:00:00Z"));
+    assert_eq!(store.sync_state("other").unwrap(), None);
+    let sources = store.sources().unwrap();
+    assert_eq!(sources.len(), 1);
+    assert_eq!(sources[0].updated_at, "2026-03-02T00:00:00Z");
+}
+
+#[test]
+fn a_newer_schema_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dora.db");
+    {
+        let mut store = Store::open(&path).unwrap();
+        let mut w = store.writer().unwrap();
+        w.put(&change("c1", "2026-03-02T09:00:00Z")).unwrap();
+        w.commit().unwrap();
+        store.conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    for result in [Store::open(&path), Store::open_read_only(&path)] {
+        let err = result.unwrap_err().to_string();
+        assert!(err.contains("schema version 2, newer than this dora knows (up to 1)"), "{err}");
+        assert!(err.starts_with(&path.display().to_string()), "{err}");
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn other_sqlite_files_and_missing_stores_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other.db");
+    rusqlite::Connection::open(&path).unwrap().execute_batch("CREATE TABLE t (x)").unwrap();
+    let err = Store::open(&path).unwrap_err().to_string();
+    assert!(err.ends_with("this SQLite file is not a dora store"), "{err}");
+    let missing = dir.path().join("missing.db");
+    let err = Store::open_read_only(&missing).unwrap_err().to_string();
+    assert!(err.contains("no store here yet"), "{err}");
+    assert!(!missing.exists());
+    let text = dir.path().join("text.db");
+    std::fs::write(&text, "not a database at all, just some text that is long enough to have a header")
+        .unwrap();
+    assert!(Store::open(&text).is_err());
+}
+
+#[test]
+fn an_empty_store_says_how_to_fill_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("dora.db")).unwrap();
+    let err = store.load(&mut EventSet::new(), &ReadOptions::default()).unwrap_err().to_string();
+    assert!(err.contains("holds no events yet"), "{err}");
+}
+
+#[test]
+fn the_demo_data_round_trips_exactly() {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo/events.jsonl");
+    let mut original = EventSet::new();
+    crate::read::read_jsonl_path(&demo, &mut original, &ReadOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("dora.db")).unwrap();
+    let mut w = store.writer().unwrap();
+    let summary = w.put_set(&original).unwrap();
+    assert_eq!(summary.added as usize, original.len());
+    w.commit().unwrap();
+    // Writing the same events again changes nothing.
+    let mut w = store.writer().unwrap();
+    assert_eq!(w.put_set(&original).unwrap().unchanged as usize, original.len());
+    w.commit().unwrap();
+    let back = load(&store);
+    assert_eq!(back.events(), original.events());
+    let mut lines = 0;
+    store
+        .for_each_line(|l| {
+            lines += 1;
+            assert!(l.starts_with("{\"kind\":"), "{l}");
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(lines, original.len());
+}
