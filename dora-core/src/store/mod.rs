@@ -255,7 +255,7 @@ impl Store {
             let mut stmt = tx.prepare("SELECT line FROM events ORDER BY seq").map_err(e)?;
             let mut rows = stmt.query([]).map_err(e)?;
             while let Some(row) = rows.next().map_err(e)? {
-                let line = row.get_ref(0).map_err(|x| e(x.into()))?.as_str().map_err(|x| e(x.into()))?;
+                let line = row.get_ref(0).map_err(e)?.as_str().map_err(|x| e(x.into()))?;
                 f(line)?;
             }
         }
