@@ -13,6 +13,8 @@
 //! - [`result`]: the typed, serde `dora.metrics/v1` output.
 //! - [`render`]: table, JSON and CSV renderers writing to any `io::Write`.
 //! - [`demo`]: a deterministic generator of realistic events.
+//! - `store` (feature `store`, on by default): the SQLite event store, and
+//!   `source`: the [`Source`](source::Source) trait and the `file` source.
 //!
 //! ```
 //! use dora_core::{compute, read_jsonl, EventSet, Options, ReadOptions, Window};
@@ -41,6 +43,8 @@ pub mod event;
 pub mod read;
 pub mod render;
 pub mod result;
+#[cfg(feature = "store")]
+pub mod source;
 #[cfg(feature = "store")]
 pub mod store;
 

@@ -381,6 +381,30 @@ impl EventSet {
         })
     }
 
+    /// Sets the team of every event of a service named in `teams` (service
+    /// -> team), overriding the events' own `team`: the `[teams]` table of
+    /// `dora.toml`.
+    pub fn assign_teams<'a>(&mut self, teams: impl IntoIterator<Item = (&'a str, &'a str)>) {
+        let mut by_service: rustc_hash::FxHashMap<u32, u32> = Default::default();
+        for (service, team) in teams {
+            if let Some(s) = self.names.get(service) {
+                let t = self.names.intern(team);
+                by_service.insert(s, t);
+            }
+        }
+        if by_service.is_empty() {
+            return;
+        }
+        let team_of = |service: u32, team: &mut Option<u32>| {
+            if let Some(&t) = by_service.get(&service) {
+                *team = Some(t);
+            }
+        };
+        self.deployments.iter_mut().flatten().for_each(|d| team_of(d.service, &mut d.team));
+        self.changes.iter_mut().flatten().for_each(|c| team_of(c.service, &mut c.team));
+        self.incidents.iter_mut().flatten().for_each(|i| team_of(i.service, &mut i.team));
+    }
+
     /// Every event, in input order (a replacing event at the replacing position).
     pub fn events(&self) -> Vec<Event> {
         self.iter().collect()
@@ -547,5 +571,45 @@ pub(crate) fn raw_to_owned(ev: RawEvent<std::borrow::Cow<'_, str>>) -> Event {
                 severity,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Change, Incident};
+
+    #[test]
+    fn assign_teams_overrides_by_service() {
+        let at = "2026-03-02T09:00:00Z".parse().unwrap();
+        let change = |id: &str, service: &str, team: Option<&str>| Change {
+            id: id.into(),
+            service: service.into(),
+            team: team.map(Into::into),
+            source: None,
+            committed_at: at,
+            authored_at: None,
+            pull_request: None,
+        };
+        let mut set: EventSet =
+            [change("c1", "api", Some("old")), change("c2", "web", None), change("c3", "db", Some("data"))]
+                .into_iter()
+                .collect();
+        set.push(Incident {
+            id: "i1".into(),
+            service: "web".into(),
+            team: None,
+            source: None,
+            opened_at: at,
+            resolved_at: None,
+            caused_by: None,
+            caused_by_change: None,
+            severity: None,
+        });
+        set.assign_teams([("api", "payments"), ("web", "frontend"), ("unknown", "x")]);
+        assert_eq!(set.change("c1").unwrap().team.as_deref(), Some("payments"));
+        assert_eq!(set.change("c2").unwrap().team.as_deref(), Some("frontend"));
+        assert_eq!(set.change("c3").unwrap().team.as_deref(), Some("data"));
+        assert_eq!(set.incident("i1").unwrap().team.as_deref(), Some("frontend"));
     }
 }

@@ -1,4 +1,5 @@
-//! Readers of `dora.events/v1` JSON Lines (also gzip-compressed).
+//! Readers of `dora.events/v1` JSON Lines (also gzip-compressed) and of
+//! CSV event files ([`read_csv`]).
 //!
 //! [`read_jsonl_path`] and [`read_jsonl`] stream the input in blocks: one
 //! thread reads, worker threads parse and validate lines on every core, and
@@ -6,6 +7,7 @@
 //! input order. The whole text is never held in memory; a line longer than
 //! [`ReadOptions::max_line_bytes`] is an error.
 
+mod csv_file;
 mod fast;
 mod jsonl;
 pub(crate) mod raw;
@@ -13,6 +15,7 @@ pub(crate) mod raw;
 use std::cell::Cell;
 use std::path::PathBuf;
 
+pub use csv_file::{kind_from_file_name, read_csv};
 pub use jsonl::{read_jsonl, read_jsonl_path};
 
 use crate::error::Location;

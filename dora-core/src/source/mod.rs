@@ -1,0 +1,71 @@
+//! Sources: where events come from. A source takes its configuration and
+//! the sync state it left last time, and returns normalized events and a new
+//! sync state; the caller writes both into the [`Store`](crate::store::Store)
+//! in one transaction, so a failed run changes nothing.
+//!
+//! The `file` source ([`FileSource`]) reads JSON Lines and CSV files. The
+//! GitHub, GitLab and Kubernetes adapters implement the same trait, each
+//! behind its cargo feature.
+//!
+//! ```
+//! use dora_core::source::{FileSource, NoProgress, Source};
+//!
+//! let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/demo/events.jsonl");
+//! let mut source = FileSource::new("demo", vec![demo.into()], ".".as_ref());
+//! let first = source.collect(None, &NoProgress)?;
+//! assert!(first.events.len() > 3000);
+//! // Nothing changed since: the next run reads nothing.
+//! let again = source.collect(Some(&first.state), &NoProgress)?;
+//! assert_eq!(again.events.len(), 0);
+//! # Ok::<(), dora_core::Error>(())
+//! ```
+
+mod file;
+
+pub use file::FileSource;
+
+use crate::error::Result;
+use crate::event::EventSet;
+use crate::store::SyncState;
+
+/// What one run of a source produced.
+#[derive(Debug, Default)]
+pub struct Collected {
+    /// The normalized events (new or changed since the last run; a source
+    /// may also return events the store already holds: they count as
+    /// unchanged).
+    pub events: EventSet,
+    /// The state to resume from next time.
+    pub state: SyncState,
+    /// Requests made to a remote API (0 for files).
+    pub requests: u64,
+    /// Things worth telling the user (skipped lines, files left unchanged).
+    pub notes: Vec<String>,
+}
+
+/// Progress reports of a running source (drawn as a bar on a terminal,
+/// logged as lines otherwise). Every method has a do-nothing default.
+pub trait Progress: Send + Sync {
+    /// The amount of work, when known (files, pages, bytes).
+    fn set_total(&self, _total: u64) {}
+    /// Work done since the last call.
+    fn advance(&self, _done: u64) {}
+    /// What the source is doing now.
+    fn message(&self, _message: &str) {}
+}
+
+/// Progress that goes nowhere.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
+
+/// A place events come from.
+pub trait Source: Send {
+    /// The source's name (unique in the configuration).
+    fn name(&self) -> &str;
+    /// The source's kind (`file`, `github`, ...).
+    fn kind(&self) -> &'static str;
+    /// Fetches what is new since `state` (everything when `None`).
+    fn collect(&mut self, state: Option<&SyncState>, progress: &dyn Progress) -> Result<Collected>;
+}
