@@ -17,11 +17,29 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Compute the metrics of a window from a dora.events/v1 JSON Lines file.
+    /// Compute the metrics of a window, from the store (default) or from event files.
     #[command(
-        after_help = "Examples:\n  dora metrics --events examples/demo/events.jsonl --since 2026-06-01 --until 2026-11-23 --period month\n  dora metrics --events events.jsonl.gz --format json > metrics.json\n  DORA_TIMEZONE=Europe/Berlin dora metrics --events events.jsonl --group-by team"
+        after_help = "Examples:\n  dora metrics --since 2026-06-01 --until 2026-11-23 --period month\n  dora metrics --events examples/demo/events.jsonl --since 2026-06-01 --until 2026-11-23\n  dora metrics --events events.jsonl.gz --format json > metrics.json\n  DORA_TIMEZONE=Europe/Berlin dora metrics --group-by team"
     )]
     Metrics(MetricsArgs),
+    /// Run the sources of dora.toml and store what is new.
+    #[command(
+        after_help = "Examples:\n  dora collect\n  dora collect --source pagerduty --source deploys\n  dora collect --config /etc/dora/dora.toml --jobs 2"
+    )]
+    Collect(CollectArgs),
+    /// Store the events of JSON Lines or CSV files (all of them, or none on an error).
+    #[command(
+        after_help = "Examples:\n  dora import examples/demo/events.jsonl\n  dora import deployments.csv changes.csv incidents.csv\n  dora import --skip-bad-lines export.jsonl.gz"
+    )]
+    Import(ImportArgs),
+    /// Write the stored events out.
+    #[command(
+        after_help = "Examples:\n  dora export events --format jsonl --output events.jsonl\n  dora export events --format csv > events.csv\n  dora export events --format parquet --output events.parquet"
+    )]
+    Export(ExportArgs),
+    /// Check dora.toml and print the effective configuration (secrets redacted).
+    #[command(after_help = "Examples:\n  dora config check\n  dora config check --config ops/dora.toml")]
+    Config(ConfigArgs),
     /// Write realistic generated events (the bundled demo, or the benchmark input).
     #[command(
         after_help = "Examples:\n  dora demo --output examples/demo/events.jsonl\n  dora demo --preset benchmark --output /tmp/bench.jsonl"
@@ -79,6 +97,100 @@ pub struct MetricsArgs {
     /// The configuration file [default: ./dora.toml when present].
     #[arg(long, env = "DORA_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
+    /// The store to read when no --events is given [default: [store] path, else .dora/dora.db beside dora.toml].
+    #[arg(long, env = "DORA_STORE", value_name = "PATH")]
+    pub store: Option<PathBuf>,
+}
+
+/// Options every store command shares.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// The configuration file [default: ./dora.toml when present].
+    #[arg(long, env = "DORA_CONFIG", value_name = "PATH", global = true)]
+    pub config: Option<PathBuf>,
+    /// The store [default: [store] path, else .dora/dora.db beside dora.toml].
+    #[arg(long, env = "DORA_STORE", value_name = "PATH", global = true)]
+    pub store: Option<PathBuf>,
+}
+
+/// `dora collect`.
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    /// Run only this source (by name); repeat for several [default: every source].
+    #[arg(long = "source", value_name = "NAME")]
+    pub sources: Vec<String>,
+    /// Sources run at once.
+    #[arg(long, env = "DORA_JOBS", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// `dora import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// JSON Lines (optionally gzip-compressed) or CSV files; `-` reads JSON Lines from standard input.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Skip lines and rows that are not valid events (each is reported on stderr) instead of failing.
+    #[arg(long, env = "DORA_SKIP_BAD_LINES")]
+    pub skip_bad_lines: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// `dora export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// What to export.
+    #[command(subcommand)]
+    pub what: ExportWhat,
+}
+
+/// What `dora export` writes.
+#[derive(Debug, Subcommand)]
+pub enum ExportWhat {
+    /// Every stored event, in the store's order.
+    Events(ExportEventsArgs),
+}
+
+/// Formats of `dora export events`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EventFormat {
+    /// dora.events/v1 JSON Lines (what `dora import` reads).
+    Jsonl,
+    /// One row per event, columns named as the spec's fields (what `dora import` reads).
+    Csv,
+    /// Apache Parquet, one row per event (for DuckDB, Spark, Trino, BigQuery...).
+    Parquet,
+}
+
+/// `dora export events`.
+#[derive(Debug, Args)]
+pub struct ExportEventsArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = EventFormat::Jsonl)]
+    pub format: EventFormat,
+    /// Where to write (written whole, then moved into place) [default: standard output; required for parquet].
+    #[arg(long, short, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// `dora config`.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: ConfigAction,
+}
+
+/// `dora config` actions.
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Validate dora.toml and print the effective configuration, secrets redacted.
+    Check(StoreArgs),
 }
 
 /// Presets of `dora demo`.

@@ -1,11 +1,13 @@
 //! The `dora` command. `main` stays thin: parse, run, map errors to exit codes.
 //!
 //! Exit codes: 0 success; 1 any other failure; 2 bad usage or configuration;
-//! 3 invalid input data (an event line, an empty file); 4 a file that cannot
-//! be read or written.
+//! 3 invalid input data (an event line, an empty file); 4 a file or the store
+//! that cannot be read or written; 5 `dora collect`: some sources failed
+//! (the others' events were stored).
 
 mod args;
 mod commands;
+mod config;
 mod settings;
 
 use std::process::ExitCode;
@@ -20,16 +22,22 @@ mod exit {
     pub const USAGE: u8 = 2;
     pub const DATA: u8 = 3;
     pub const IO: u8 = 4;
+    pub const SOURCE_FAILED: u8 = 5;
 }
 
 fn exit_code(err: &anyhow::Error) -> u8 {
     if err.downcast_ref::<settings::UsageError>().is_some() {
         return exit::USAGE;
     }
+    if err.downcast_ref::<commands::collect::SourcesFailed>().is_some() {
+        return exit::SOURCE_FAILED;
+    }
     if let Some(e) = err.downcast_ref::<dora_core::Error>() {
         return match e {
+            // A reader that stopped early (`dora export ... | head`) is not a failure.
+            dora_core::Error::Io { error, .. } if error.kind() == std::io::ErrorKind::BrokenPipe => 0,
             dora_core::Error::InvalidEvent { .. } | dora_core::Error::EmptyInput { .. } => exit::DATA,
-            dora_core::Error::Io { .. } => exit::IO,
+            dora_core::Error::Io { .. } | dora_core::Error::Store { .. } => exit::IO,
             dora_core::Error::InvalidOption { .. } => exit::USAGE,
             _ => exit::FAILURE,
         };
@@ -48,6 +56,12 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Metrics(a) => commands::metrics::run(a),
         Command::Demo(a) => commands::demo::run(a),
+        Command::Collect(a) => commands::collect::run(a),
+        Command::Import(a) => commands::import::run(a),
+        Command::Export(a) => commands::export::run(a),
+        Command::Config(a) => match &a.action {
+            args::ConfigAction::Check(s) => commands::config::run(s),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,7 +2,7 @@
 //! checked settings. Precedence: flag, then environment, then the file, then
 //! the built-in defaults.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Result, anyhow};
 use chrono::{DateTime, Utc};
@@ -10,9 +10,9 @@ use chrono_tz::Tz;
 use dora_core::{
     GroupKind, LeadTimeStart, Options, Period, ProductionPatterns, Window, parse_date, parse_duration,
 };
-use serde::Deserialize;
 
 use crate::args::MetricsArgs;
+use crate::config::LoadedConfig;
 
 /// An error in what the user asked for (exit code 2).
 #[derive(Debug)]
@@ -26,76 +26,27 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
-fn usage(msg: impl Into<String>) -> anyhow::Error {
+/// A usage error (exit code 2) with this message.
+pub fn usage(msg: impl Into<String>) -> anyhow::Error {
     anyhow!(UsageError(msg.into()))
 }
 
-/// The `[metrics]` table of `dora.toml`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MetricsConfig {
-    /// Event files.
-    pub events: Option<Vec<PathBuf>>,
-    /// Window start.
-    pub since: Option<String>,
-    /// Window end.
-    pub until: Option<String>,
-    /// day, week or month.
-    pub period: Option<String>,
-    /// IANA time zone.
-    pub timezone: Option<String>,
-    /// Like `7d`.
-    pub attribution_window: Option<String>,
-    /// commit or first_commit.
-    pub lead_time_start: Option<String>,
-    /// Production environment patterns.
-    pub production_patterns: Option<Vec<String>>,
-    /// Group kinds.
-    pub group_by: Option<Vec<String>>,
-}
-
-/// `dora.toml`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
-    /// `[metrics]`.
-    #[serde(default)]
-    pub metrics: MetricsConfig,
-}
-
-impl Config {
-    /// Reads the file named by `--config`, else `./dora.toml` when present.
-    pub fn load(explicit: Option<&Path>) -> Result<(Config, Option<PathBuf>)> {
-        let path = match explicit {
-            Some(p) => p.to_path_buf(),
-            None => {
-                let default = PathBuf::from("dora.toml");
-                if !default.exists() {
-                    return Ok((Config::default(), None));
-                }
-                default
-            }
-        };
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| usage(format!("{}: cannot read the configuration: {e}", path.display())))?;
-        let config: Config = toml::from_str(&text).map_err(|e| {
-            let msg = e.message().to_string();
-            let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
-            match line {
-                Some(l) => usage(format!("{}:{l}: {msg}", path.display())),
-                None => usage(format!("{}: {msg}", path.display())),
-            }
-        })?;
-        let dir = path.parent().map(Path::to_path_buf);
-        Ok((config, dir))
-    }
+/// Where the events come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventInput {
+    /// Event files (`-` is standard input).
+    Files(Vec<PathBuf>),
+    /// The store.
+    Store(PathBuf),
 }
 
 /// Everything `dora metrics` needs, checked.
 #[derive(Debug)]
 pub struct MetricsSettings {
-    /// Files to read.
-    pub events: Vec<PathBuf>,
+    /// Where to read the events.
+    pub input: EventInput,
+    /// `[teams]`: service -> team overrides.
+    pub teams: std::collections::BTreeMap<String, String>,
     /// Engine options.
     pub options: Options,
     /// Output format.
@@ -111,27 +62,16 @@ fn pick<T: Clone>(flag: &Option<T>, file: &Option<T>) -> Option<T> {
 impl MetricsSettings {
     /// Resolves flags (and their environment variables) over the file over defaults.
     pub fn resolve(args: &MetricsArgs, now: DateTime<Utc>) -> Result<Self> {
-        let (config, config_dir) = Config::load(args.config.as_deref())?;
-        let file = config.metrics;
-        let events: Vec<PathBuf> = if !args.events.is_empty() {
-            args.events.clone()
-        } else {
+        let loaded = LoadedConfig::load(args.config.as_deref())?;
+        let file = loaded.config.metrics.clone();
+        let input = if !args.events.is_empty() {
+            EventInput::Files(args.events.clone())
+        } else if let Some(files) = file.events.clone().filter(|f| !f.is_empty()) {
             // Paths in the file are relative to the file.
-            file.events
-                .clone()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|p| match &config_dir {
-                    Some(dir) if p.is_relative() => dir.join(p),
-                    _ => p,
-                })
-                .collect()
+            EventInput::Files(files.iter().map(|p| loaded.resolve(p)).collect())
+        } else {
+            EventInput::Store(loaded.store_path(args.store.as_deref()))
         };
-        if events.is_empty() {
-            return Err(usage(
-                "no events to read: pass --events FILE (or set [metrics] events in dora.toml)",
-            ));
-        }
         let timezone: Tz = match pick(&args.timezone, &file.timezone) {
             Some(name) => name.parse().map_err(|_| {
                 usage(format!("--timezone: {name:?} is not an IANA time zone name (like Europe/Berlin)"))
@@ -196,6 +136,12 @@ impl MetricsSettings {
             }
             options.group_by = parsed;
         }
-        Ok(Self { events, options, format: args.format, skip_bad_lines: args.skip_bad_lines })
+        Ok(Self {
+            input,
+            teams: loaded.config.teams.clone(),
+            options,
+            format: args.format,
+            skip_bad_lines: args.skip_bad_lines,
+        })
     }
 }

@@ -40,6 +40,7 @@ pub mod demo;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod export;
 pub mod read;
 pub mod render;
 pub mod result;
@@ -58,5 +59,5 @@ pub use error::{Error, Location, Result};
 pub use event::{
     Change, Deployment, DeploymentStatus, DeploymentType, Event, EventKind, EventSet, Incident, PullRequest,
 };
-pub use read::{ReadOptions, ReadSummary, SkippedLine, read_jsonl, read_jsonl_path};
+pub use read::{ReadOptions, ReadSummary, SkippedLine, read_csv, read_jsonl, read_jsonl_path};
 pub use result::MetricsReport;

@@ -5,32 +5,57 @@ use std::io::{IsTerminal, Write};
 use anyhow::Result;
 use chrono::Utc;
 use dora_core::render::{TableOptions, write_csv, write_json, write_table};
-use dora_core::{EventSet, ReadOptions, compute, read_jsonl, read_jsonl_path};
+use dora_core::store::Store;
+use dora_core::{EventSet, ReadOptions, compute, read_csv, read_jsonl, read_jsonl_path};
 
 use crate::args::{Format, MetricsArgs};
-use crate::settings::MetricsSettings;
+use crate::settings::{EventInput, MetricsSettings};
 
 /// Whether to color standard output: only on a terminal, and never with `NO_COLOR` set.
 pub fn use_color() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// Reads every events file into one set, reporting skipped lines on stderr.
+/// Reads the events (every file into one set, or the store), reporting
+/// skipped lines on stderr, and applies the `[teams]` overrides.
 pub fn load_events(settings: &MetricsSettings) -> Result<EventSet> {
     let mut set = EventSet::new();
     let opts = ReadOptions { skip_bad_lines: settings.skip_bad_lines, ..ReadOptions::default() };
-    for path in &settings.events {
-        let summary = if path.as_os_str() == "-" {
-            read_jsonl(std::io::stdin().lock(), Some(std::path::Path::new("<stdin>")), &mut set, &opts)?
-        } else {
-            read_jsonl_path(path, &mut set, &opts)?
-        };
-        let mut err = std::io::stderr().lock();
+    let mut summaries = Vec::new();
+    match &settings.input {
+        EventInput::Files(paths) => {
+            for path in paths {
+                summaries.push(if path.as_os_str() == "-" {
+                    read_jsonl(
+                        std::io::stdin().lock(),
+                        Some(std::path::Path::new("<stdin>")),
+                        &mut set,
+                        &opts,
+                    )?
+                } else if is_csv(path) {
+                    let file = std::fs::File::open(path)
+                        .map_err(|e| dora_core::Error::Io { path: Some(path.clone()), error: e })?;
+                    read_csv(std::io::BufReader::new(file), path, &mut set, &opts)?
+                } else {
+                    read_jsonl_path(path, &mut set, &opts)?
+                });
+            }
+        }
+        EventInput::Store(path) => summaries.push(Store::open_read_only(path)?.load(&mut set, &opts)?),
+    }
+    let mut err = std::io::stderr().lock();
+    for summary in &summaries {
         for skipped in &summary.skipped {
             writeln!(err, "warning: skipped {skipped}")?;
         }
     }
+    set.assign_teams(settings.teams.iter().map(|(s, t)| (s.as_str(), t.as_str())));
     Ok(set)
+}
+
+/// Whether a path names a CSV file (by its extension).
+pub fn is_csv(path: &std::path::Path) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"))
 }
 
 /// Runs `dora metrics`.

@@ -1,4 +1,8 @@
 //! One module per command.
 
+pub mod collect;
+pub mod config;
 pub mod demo;
+pub mod export;
+pub mod import;
 pub mod metrics;

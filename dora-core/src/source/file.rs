@@ -89,7 +89,7 @@ impl FileSource {
                 }
             }
             if found == 0 {
-                return Err(bad(format!("source `{}`: {pattern:?} names no file", self.name)));
+                return Err(bad(format!("{pattern:?} names no file")));
             }
         }
         out.sort();

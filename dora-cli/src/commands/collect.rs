@@ -1,0 +1,214 @@
+//! `dora collect`: run the configured sources, several at once, and store
+//! what each produced together with its new sync state, one transaction per
+//! source: a failing source loses nothing of the others, and leaves its own
+//! part of the store as it was.
+
+use std::io::IsTerminal;
+use std::time::Instant;
+
+use anyhow::Result;
+use dora_core::source::{Collected, FileSource, Progress, Source};
+use dora_core::store::{Store, SyncState, WriteSummary};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::args::CollectArgs;
+use crate::config::{LoadedConfig, SourceConfig};
+use crate::settings::usage;
+
+/// Some sources failed (exit code 5); the others' results were stored.
+#[derive(Debug)]
+pub struct SourcesFailed {
+    /// How many failed.
+    pub failed: usize,
+    /// How many ran.
+    pub total: usize,
+}
+
+impl std::fmt::Display for SourcesFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} of {} sources failed (the others' events were stored)", self.failed, self.total)
+    }
+}
+
+impl std::error::Error for SourcesFailed {}
+
+/// Builds the source a `[[source]]` table describes.
+fn build(config: &SourceConfig, loaded: &LoadedConfig) -> Box<dyn Source> {
+    match config {
+        SourceConfig::File(f) => {
+            let mut source = FileSource::new(&f.name, f.paths.clone(), &loaded.base_dir());
+            source.read_options.skip_bad_lines = f.skip_bad_lines;
+            Box::new(source)
+        }
+    }
+}
+
+/// Progress as a bar (on a terminal) or as log lines on stderr.
+enum Reporter {
+    Bar(ProgressBar),
+    Log(String),
+}
+
+impl Progress for Reporter {
+    fn set_total(&self, total: u64) {
+        if let Reporter::Bar(b) = self {
+            b.set_length(total);
+            b.set_style(bar_style());
+        }
+    }
+    fn advance(&self, done: u64) {
+        if let Reporter::Bar(b) = self {
+            b.inc(done);
+        }
+    }
+    fn message(&self, message: &str) {
+        match self {
+            Reporter::Bar(b) => b.set_message(message.to_string()),
+            Reporter::Log(name) => eprintln!("collect: {name}: {message}"),
+        }
+    }
+}
+
+fn bar_style() -> ProgressStyle {
+    ProgressStyle::with_template("{prefix:>16} [{bar:24}] {pos}/{len} {wide_msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
+}
+
+/// One source's outcome.
+struct Outcome {
+    name: String,
+    kind: &'static str,
+    result: std::result::Result<(WriteSummary, u64), String>,
+    seconds: f64,
+}
+
+/// Runs `dora collect`.
+pub fn run(args: &CollectArgs) -> Result<()> {
+    let loaded = LoadedConfig::load(args.store.config.as_deref())?;
+    let all = &loaded.config.sources;
+    if all.is_empty() {
+        return Err(usage(format!(
+            "{}: no [[source]] to collect from (see docs/configuration.md); `dora import FILE` stores files without one",
+            loaded.path.as_ref().map_or("dora.toml (none found)".into(), |p| p.display().to_string())
+        )));
+    }
+    for name in &args.sources {
+        if !all.iter().any(|s| s.name() == name) {
+            let names: Vec<&str> = all.iter().map(|s| s.name()).collect();
+            return Err(usage(format!("--source {name}: no such source (configured: {})", names.join(", "))));
+        }
+    }
+    let chosen: Vec<&SourceConfig> = all
+        .iter()
+        .filter(|s| args.sources.is_empty() || args.sources.iter().any(|n| n == s.name()))
+        .collect();
+    let store_path = loaded.store_path(args.store.store.as_deref());
+    let mut store = Store::open(&store_path)?;
+    let mut work = Vec::new();
+    for config in &chosen {
+        work.push((build(config, &loaded), store.sync_state(config.name())?));
+    }
+
+    let terminal = std::io::stderr().is_terminal();
+    let multi = MultiProgress::with_draw_target(if terminal {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    });
+    let total = work.len();
+    let (work_tx, work_rx) = crossbeam_channel::unbounded::<(Box<dyn Source>, Option<SyncState>)>();
+    for item in work {
+        work_tx.send(item).ok();
+    }
+    drop(work_tx);
+    let (done_tx, done_rx) =
+        crossbeam_channel::unbounded::<(String, &'static str, Result<Collected, String>, f64)>();
+    let mut outcomes = Vec::new();
+    std::thread::scope(|scope| {
+        for _ in 0..(args.jobs as usize).min(total) {
+            let (work_rx, done_tx, multi) = (work_rx.clone(), done_tx.clone(), &multi);
+            scope.spawn(move || {
+                for (mut source, state) in work_rx.iter() {
+                    let name = source.name().to_string();
+                    let reporter = if terminal {
+                        let bar = multi.add(ProgressBar::new_spinner());
+                        bar.set_prefix(name.clone());
+                        Reporter::Bar(bar)
+                    } else {
+                        Reporter::Log(name.clone())
+                    };
+                    reporter.message("collecting");
+                    let started = Instant::now();
+                    let result = source.collect(state.as_ref(), &reporter).map_err(|e| e.to_string());
+                    if let Reporter::Bar(b) = &reporter {
+                        b.finish_with_message(if result.is_ok() { "done" } else { "failed" });
+                    }
+                    let secs = started.elapsed().as_secs_f64();
+                    if done_tx.send((name, source.kind(), result, secs)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        // Store each source's result as it arrives: one transaction each.
+        for (name, kind, result, seconds) in done_rx.iter() {
+            let result = result.and_then(|collected| {
+                for note in &collected.notes {
+                    multi.suspend(|| eprintln!("collect: {name}: {note}"));
+                }
+                let mut writer = store.writer().map_err(|e| e.to_string())?;
+                writer.put_set(&collected.events).map_err(|e| e.to_string())?;
+                let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                writer.set_sync_state(&name, &collected.state, &now).map_err(|e| e.to_string())?;
+                let summary = writer.commit().map_err(|e| e.to_string())?;
+                Ok((summary, collected.requests))
+            });
+            if let Err(e) = &result {
+                multi.suspend(|| eprintln!("dora: error: source `{name}`: {e}"));
+            }
+            outcomes.push(Outcome { name, kind, result, seconds });
+        }
+    });
+    multi.clear().ok();
+
+    outcomes.sort_by(|a, b| a.name.cmp(&b.name));
+    print_summary(&outcomes, &store_path);
+    let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
+    if failed > 0 {
+        return Err(anyhow::Error::new(SourcesFailed { failed, total }));
+    }
+    Ok(())
+}
+
+fn print_summary(outcomes: &[Outcome], store: &std::path::Path) {
+    let width = outcomes.iter().map(|o| o.name.len()).max().unwrap_or(6).max(6);
+    println!(
+        "{:<width$}  {:<5}  {:>8}  {:>8}  {:>9}  {:>8}  {:>7}  result",
+        "source", "kind", "added", "replaced", "unchanged", "requests", "seconds"
+    );
+    let mut total = WriteSummary::default();
+    for o in outcomes {
+        match &o.result {
+            Ok((s, requests)) => {
+                total.merge(*s);
+                println!(
+                    "{:<width$}  {:<5}  {:>8}  {:>8}  {:>9}  {:>8}  {:>7.1}  ok",
+                    o.name, o.kind, s.added, s.replaced, s.unchanged, requests, o.seconds
+                );
+            }
+            Err(_) => println!(
+                "{:<width$}  {:<5}  {:>8}  {:>8}  {:>9}  {:>8}  {:>7.1}  failed",
+                o.name, o.kind, "-", "-", "-", "-", o.seconds
+            ),
+        }
+    }
+    println!(
+        "stored in {}: {} added, {} replaced, {} unchanged",
+        store.display(),
+        total.added,
+        total.replaced,
+        total.unchanged
+    );
+}

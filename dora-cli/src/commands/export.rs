@@ -1,0 +1,94 @@
+//! `dora export events`: the stored events as JSON Lines, CSV or Parquet.
+//! A file output is written whole beside its destination, then moved into
+//! place: an interrupted export never leaves half a file.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use dora_core::export::EventCsvWriter;
+use dora_core::store::Store;
+
+use crate::args::{EventFormat, ExportArgs, ExportEventsArgs, ExportWhat};
+use crate::config::LoadedConfig;
+use crate::settings::usage;
+
+/// Runs `dora export`.
+pub fn run(args: &ExportArgs) -> Result<()> {
+    match &args.what {
+        ExportWhat::Events(a) => events(a),
+    }
+}
+
+/// Writes into `path` through a temporary file in the same directory.
+fn atomically(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let io = |e| dora_core::Error::Io { path: Some(path.to_path_buf()), error: e };
+    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, tmp);
+    write(&mut out)?;
+    let tmp = out.into_inner().map_err(|e| io(e.into_error()))?;
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
+
+fn write_events(store: &Store, format: EventFormat, out: &mut dyn Write) -> Result<()> {
+    match format {
+        EventFormat::Jsonl => store.for_each_line(|line| {
+            out.write_all(line.as_bytes())
+                .and_then(|()| out.write_all(b"\n"))
+                .map_err(|e| dora_core::Error::Io { path: None, error: e })
+        })?,
+        EventFormat::Csv => {
+            let mut csv = EventCsvWriter::new(out)?;
+            store.for_each_line(|line| csv.write_line(line))?;
+            csv.finish()?.flush()?;
+        }
+        EventFormat::Parquet => unreachable!("Parquet is written by write_parquet"),
+    }
+    Ok(())
+}
+
+fn events(args: &ExportEventsArgs) -> Result<()> {
+    let loaded = LoadedConfig::load(args.store.config.as_deref())?;
+    let store = Store::open_read_only(&loaded.store_path(args.store.store.as_deref()))?;
+    match (args.format, &args.output) {
+        (EventFormat::Parquet, None) => {
+            Err(usage("--format parquet needs --output PATH (Parquet is not written to standard output)"))
+        }
+        (EventFormat::Parquet, Some(path)) => parquet(&store, path),
+        (format, Some(path)) => atomically(path, |out| write_events(&store, format, out))
+            .with_context(|| format!("exporting to {}", path.display())),
+        (format, None) => {
+            let stdout = std::io::stdout().lock();
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
+            write_events(&store, format, &mut out)?;
+            out.flush()?;
+            Ok(())
+        }
+    }
+}
+
+#[cfg(feature = "parquet")]
+fn parquet(store: &Store, path: &Path) -> Result<()> {
+    atomically(path, |out| {
+        let mut lines = Vec::new();
+        store.for_each_line(|l| {
+            lines.push(l.to_string());
+            Ok(())
+        })?;
+        dora_core::export::write_parquet(lines.iter().map(String::as_str), out)?;
+        Ok(())
+    })
+}
+
+#[cfg(not(feature = "parquet"))]
+fn parquet(_: &Store, _: &Path) -> Result<()> {
+    Err(usage(
+        "this dora was built without Parquet support: build it with `cargo build --release -p dora-cli --features parquet`",
+    ))
+}

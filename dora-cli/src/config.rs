@@ -1,0 +1,278 @@
+//! `dora.toml`: the file model and its checks. Unknown keys and bad values
+//! are errors that name the file, the line and the key path; secrets are
+//! never read from the file, only the names of environment variables that
+//! hold them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use crate::settings::usage;
+
+/// The `[metrics]` table: the options of `dora metrics` (and `dora report`).
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Event files to read instead of the store.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<PathBuf>>,
+    /// Window start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// Window end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+    /// day, week or month.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<String>,
+    /// IANA time zone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Like `7d`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribution_window: Option<String>,
+    /// commit or first_commit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lead_time_start: Option<String>,
+    /// Production environment patterns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub production_patterns: Option<Vec<String>>,
+    /// Group kinds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_by: Option<Vec<String>>,
+}
+
+/// The `[store]` table.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// The SQLite file, relative to `dora.toml` [default: `.dora/dora.db`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+}
+
+/// A `[[source]]` of kind `file`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSourceConfig {
+    /// The source's name (unique).
+    pub name: String,
+    /// Paths or glob patterns, relative to `dora.toml`.
+    pub paths: Vec<String>,
+    /// Skip invalid lines and rows (each is reported) instead of failing.
+    #[serde(default)]
+    pub skip_bad_lines: bool,
+}
+
+/// A `[[source]]` table, by its `kind`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum SourceConfig {
+    /// JSON Lines and CSV files.
+    File(FileSourceConfig),
+}
+
+impl SourceConfig {
+    /// The source's name.
+    pub fn name(&self) -> &str {
+        match self {
+            SourceConfig::File(f) => &f.name,
+        }
+    }
+}
+
+/// `dora.toml`.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `[store]`.
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// `[metrics]`.
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+    /// `[teams]`: service -> team, overriding the events' own `team`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub teams: BTreeMap<String, String>,
+    /// `[finance]`: team or service -> cost center.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub finance: BTreeMap<String, String>,
+    /// `[[source]]` tables.
+    #[serde(default, rename = "source", skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceConfig>,
+}
+
+/// Keys that would hold a secret inline.
+const SECRET_KEYS: [&str; 7] =
+    ["token", "password", "secret", "api_key", "apikey", "private_key", "client_secret"];
+
+/// A loaded configuration and where it came from.
+#[derive(Debug, Default)]
+pub struct LoadedConfig {
+    /// The file's contents.
+    pub config: Config,
+    /// The file, when there is one.
+    pub path: Option<PathBuf>,
+}
+
+impl LoadedConfig {
+    /// The directory relative paths of the file are resolved against: the
+    /// file's own, else the current one.
+    pub fn base_dir(&self) -> PathBuf {
+        match self.path.as_deref().and_then(Path::parent) {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+
+    /// Resolves a path of the file against [`LoadedConfig::base_dir`].
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_relative() { self.base_dir().join(p) } else { p.to_path_buf() }
+    }
+
+    /// The store's path: `--store`, else `[store] path`, else
+    /// `.dora/dora.db` beside `dora.toml` (or in the current directory).
+    pub fn store_path(&self, flag: Option<&Path>) -> PathBuf {
+        if let Some(p) = flag {
+            return p.to_path_buf();
+        }
+        let p = self
+            .config
+            .store
+            .path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(dora_core::store::DEFAULT_STORE_PATH));
+        self.resolve(&p)
+    }
+
+    /// Reads the file named by `--config`, else `./dora.toml` when present.
+    pub fn load(explicit: Option<&Path>) -> Result<LoadedConfig> {
+        let path = match explicit {
+            Some(p) => p.to_path_buf(),
+            None => {
+                let default = PathBuf::from("dora.toml");
+                if !default.exists() {
+                    return Ok(LoadedConfig::default());
+                }
+                default
+            }
+        };
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| usage(format!("{}: cannot read the configuration: {e}", path.display())))?;
+        let config = parse(&text, &path)?;
+        Ok(LoadedConfig { config, path: Some(path) })
+    }
+}
+
+/// Parses and checks the text of `dora.toml`.
+pub fn parse(text: &str, path: &Path) -> Result<Config> {
+    let at = |span: Option<std::ops::Range<usize>>, msg: String| match span {
+        Some(s) => usage(format!(
+            "{}:{}: {msg}",
+            path.display(),
+            text[..s.start.min(text.len())].matches('\n').count() + 1
+        )),
+        None => usage(format!("{}: {msg}", path.display())),
+    };
+    // Secrets first, with their own message (the typed parse would only say
+    // "unknown field").
+    let table: toml::Table = toml::from_str(text).map_err(|e| at(e.span(), e.message().to_string()))?;
+    if let Some(toml::Value::Array(sources)) = table.get("source") {
+        for (i, source) in sources.iter().enumerate() {
+            let Some(source) = source.as_table() else { continue };
+            for key in source.keys() {
+                if SECRET_KEYS.contains(&key.to_ascii_lowercase().as_str()) {
+                    return Err(usage(format!(
+                        "{}: source[{i}].{key}: secrets are never read from dora.toml; put it in an \
+                         environment variable and name that variable with `{key}_env`",
+                        path.display()
+                    )));
+                }
+            }
+        }
+    }
+    let config: Config = toml::from_str(text).map_err(|e| {
+        let mut msg = e.message().to_string();
+        if msg.starts_with("unknown variant") {
+            msg = format!("source kind: {msg}");
+        }
+        at(e.span(), msg)
+    })?;
+    let mut names = std::collections::BTreeSet::new();
+    for (i, s) in config.sources.iter().enumerate() {
+        if s.name().trim().is_empty() {
+            return Err(usage(format!("{}: source[{i}].name: must not be empty", path.display())));
+        }
+        if !names.insert(s.name().to_string()) {
+            return Err(usage(format!(
+                "{}: source[{i}].name: `{}` names two sources; names must be unique",
+                path.display(),
+                s.name()
+            )));
+        }
+        match s {
+            SourceConfig::File(f) if f.paths.is_empty() => {
+                return Err(usage(format!(
+                    "{}: source[{i}].paths: list at least one path or glob",
+                    path.display()
+                )));
+            }
+            SourceConfig::File(_) => {}
+        }
+    }
+    for (table, map) in [("teams", &config.teams), ("finance", &config.finance)] {
+        for (k, v) in map {
+            if v.trim().is_empty() {
+                return Err(usage(format!("{}: {table}.{k}: must not be empty", path.display())));
+            }
+        }
+    }
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        parse(text, Path::new("dora.toml")).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn errors_name_the_key_path_and_line() {
+        assert_eq!(
+            err("[store]\npath = \"a\"\nfoo = 1\n"),
+            "dora.toml:3: unknown field `foo`, expected `path`"
+        );
+        let e = err(
+            "[[source]]\nkind = \"file\"\nname = \"a\"\npaths = [\"x\"]\n\n[[source]]\nkind = \"fiel\"\nname = \"b\"\n",
+        );
+        assert!(e.starts_with("dora.toml:6: source kind: unknown variant `fiel`"), "{e}");
+        let e = err("[[source]]\nkind = \"file\"\nname = \"a\"\npaths = [\"x\"]\ntoken = \"ghp_123\"\n");
+        assert!(e.starts_with("dora.toml: source[0].token: secrets are never read"), "{e}");
+        assert!(!e.contains("ghp_123"));
+        let e = err(
+            "[[source]]\nkind = \"file\"\nname = \"a\"\npaths = [\"x\"]\n[[source]]\nkind = \"file\"\nname = \"a\"\npaths = [\"y\"]\n",
+        );
+        assert_eq!(e, "dora.toml: source[1].name: `a` names two sources; names must be unique");
+        assert_eq!(err("[teams]\napi = \"\"\n"), "dora.toml: teams.api: must not be empty");
+        assert!(
+            err("[teams]\napi = 3\n").starts_with("dora.toml:2: invalid type: integer `3`"),
+            "{}",
+            err("[teams]\napi = 3\n")
+        );
+    }
+
+    #[test]
+    fn a_full_file_parses() {
+        let c = parse(
+            "[store]\npath = \"x.db\"\n[metrics]\nperiod = \"month\"\n[teams]\napi = \"payments\"\n[finance]\npayments = \"CC-1\"\n[[source]]\nkind = \"file\"\nname = \"inc\"\npaths = [\"*.csv\"]\nskip_bad_lines = true\n",
+            Path::new("dora.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.teams["api"], "payments");
+        assert_eq!(c.sources[0].name(), "inc");
+    }
+}

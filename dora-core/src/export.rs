@@ -1,0 +1,139 @@
+//! Event exports: CSV (what [`read_csv`](crate::read_csv) reads back) and,
+//! with the `parquet` feature, Apache Parquet through polars.
+//!
+//! Both take the events as canonical `dora.events/v1` lines, the form the
+//! store keeps them in, so an export streams from the store without
+//! building the events.
+
+use std::io::Write;
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// The columns of an event CSV, in order: every field of the spec's three
+/// kinds, the pull request's as `pull_request.*`.
+pub const EVENT_CSV_COLUMNS: [&str; 24] = [
+    "kind",
+    "id",
+    "service",
+    "team",
+    "source",
+    "environment",
+    "finished_at",
+    "started_at",
+    "status",
+    "type",
+    "commit",
+    "changes",
+    "remediates",
+    "committed_at",
+    "authored_at",
+    "pull_request.number",
+    "pull_request.opened_at",
+    "pull_request.merged_at",
+    "pull_request.first_commit_at",
+    "opened_at",
+    "resolved_at",
+    "caused_by",
+    "caused_by_change",
+    "severity",
+];
+
+fn bad_line(message: impl std::fmt::Display) -> Error {
+    Error::Compute(format!("a stored event is not valid JSON: {message}"))
+}
+
+/// A list of ids as one cell: separated by spaces, or a JSON array when an
+/// id holds a separator.
+fn list_cell(items: &[Value]) -> String {
+    let ids: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+    let plain = ids
+        .iter()
+        .all(|id| !id.is_empty() && !id.starts_with('[') && !id.contains([' ', ',', ';', '\t', '\n', '\r']));
+    if plain { ids.join(" ") } else { Value::from(ids).to_string() }
+}
+
+fn cell(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(items)) => list_cell(items),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// Writes events as CSV, one row per event.
+pub struct EventCsvWriter<W: Write> {
+    out: csv::Writer<W>,
+    row: Vec<String>,
+}
+
+impl<W: Write> EventCsvWriter<W> {
+    /// Starts the CSV (writes the header row).
+    pub fn new(out: W) -> Result<Self> {
+        let mut out = csv::Writer::from_writer(out);
+        out.write_record(EVENT_CSV_COLUMNS).map_err(csv_error)?;
+        Ok(Self { out, row: Vec::with_capacity(EVENT_CSV_COLUMNS.len()) })
+    }
+
+    /// Writes one event given as its JSON line.
+    pub fn write_line(&mut self, line: &str) -> Result<()> {
+        let v: Value = serde_json::from_str(line).map_err(bad_line)?;
+        let pr = v.get("pull_request");
+        self.row.clear();
+        for column in EVENT_CSV_COLUMNS {
+            let value = match column.strip_prefix("pull_request.") {
+                Some(field) => pr.and_then(|p| p.get(field)),
+                None => v.get(column),
+            };
+            self.row.push(cell(value));
+        }
+        self.out.write_record(&self.row).map_err(csv_error)
+    }
+
+    /// Flushes and returns the writer.
+    pub fn finish(self) -> Result<W> {
+        self.out.into_inner().map_err(|e| Error::Io { path: None, error: e.into_error() })
+    }
+}
+
+fn csv_error(e: csv::Error) -> Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(error) => Error::Io { path: None, error },
+        other => Error::Compute(format!("writing CSV: {other:?}")),
+    }
+}
+
+#[cfg(feature = "parquet")]
+mod parquet;
+#[cfg(feature = "parquet")]
+pub use parquet::write_parquet;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::EventSet;
+    use crate::read::{ReadOptions, read_csv, read_jsonl_path};
+
+    #[test]
+    fn the_demo_data_round_trips_through_csv() {
+        let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo/events.jsonl");
+        let mut original = EventSet::new();
+        read_jsonl_path(&demo, &mut original, &ReadOptions::default()).unwrap();
+        let mut w = EventCsvWriter::new(Vec::new()).unwrap();
+        for e in original.iter() {
+            w.write_line(&serde_json::to_string(&e).unwrap()).unwrap();
+        }
+        let bytes = w.finish().unwrap();
+        let mut back = EventSet::new();
+        read_csv(&bytes[..], std::path::Path::new("events.csv"), &mut back, &ReadOptions::default()).unwrap();
+        assert_eq!(back.events(), original.events());
+    }
+
+    #[test]
+    fn lists_with_separators_become_json_arrays() {
+        assert_eq!(list_cell(&[Value::from("a"), Value::from("b")]), "a b");
+        assert_eq!(list_cell(&[Value::from("a b"), Value::from("c")]), r#"["a b","c"]"#);
+    }
+}

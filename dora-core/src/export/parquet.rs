@@ -1,0 +1,97 @@
+//! Parquet export through polars: one row per event, typed columns (times
+//! as UTC microsecond timestamps, id lists as lists of strings).
+
+use std::io::Write;
+
+use polars::prelude::*;
+use serde_json::Value;
+
+use super::{EVENT_CSV_COLUMNS, bad_line};
+use crate::error::{Error, Result};
+use crate::event::time::parse_rfc3339;
+
+const TIMES: [&str; 10] = [
+    "finished_at",
+    "started_at",
+    "committed_at",
+    "authored_at",
+    "pull_request.opened_at",
+    "pull_request.merged_at",
+    "pull_request.first_commit_at",
+    "opened_at",
+    "resolved_at",
+    // Not a time, but numeric: handled below.
+    "pull_request.number",
+];
+
+enum ColumnData {
+    Text(Vec<Option<String>>),
+    Time(Vec<Option<i64>>),
+    Number(Vec<Option<u64>>),
+    List(Vec<Option<Vec<String>>>),
+}
+
+/// Writes events (given as their JSON lines) as one Parquet file.
+pub fn write_parquet<'a>(lines: impl Iterator<Item = &'a str>, out: &mut dyn Write) -> Result<()> {
+    let mut columns: Vec<(&str, ColumnData)> = EVENT_CSV_COLUMNS
+        .iter()
+        .map(|&name| {
+            let data = match name {
+                "pull_request.number" => ColumnData::Number(Vec::new()),
+                "changes" | "remediates" => ColumnData::List(Vec::new()),
+                n if TIMES.contains(&n) => ColumnData::Time(Vec::new()),
+                _ => ColumnData::Text(Vec::new()),
+            };
+            (name, data)
+        })
+        .collect();
+    for line in lines {
+        let v: Value = serde_json::from_str(line).map_err(bad_line)?;
+        let pr = v.get("pull_request");
+        for (name, data) in &mut columns {
+            let value = match name.strip_prefix("pull_request.") {
+                Some(field) => pr.and_then(|p| p.get(field)),
+                None => v.get(*name),
+            };
+            match data {
+                ColumnData::Text(c) => c.push(value.and_then(Value::as_str).map(str::to_string)),
+                ColumnData::Number(c) => c.push(value.and_then(Value::as_u64)),
+                ColumnData::Time(c) => {
+                    c.push(value.and_then(Value::as_str).and_then(|s| parse_rfc3339(s).ok()))
+                }
+                ColumnData::List(c) => c.push(
+                    value
+                        .and_then(Value::as_array)
+                        .map(|items| items.iter().filter_map(Value::as_str).map(str::to_string).collect()),
+                ),
+            }
+        }
+    }
+    let height = match &columns[0].1 {
+        ColumnData::Text(c) => c.len(),
+        _ => 0,
+    };
+    let mut built = Vec::with_capacity(columns.len());
+    for (name, data) in columns {
+        let column = match data {
+            ColumnData::Text(c) => Column::new(name.into(), c),
+            ColumnData::Number(c) => Column::new(name.into(), c),
+            ColumnData::Time(c) => Column::new(name.into(), c)
+                .cast(&DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)))?,
+            ColumnData::List(c) => {
+                let series: Vec<Option<Series>> =
+                    c.into_iter().map(|l| l.map(|ids| Series::new(PlSmallStr::EMPTY, ids))).collect();
+                let mut s: Series = series.into_iter().collect::<ListChunked>().into_series();
+                s.rename(name.into());
+                s.into()
+            }
+        };
+        built.push(column);
+    }
+    let mut df = DataFrame::new(height, built)?;
+    ParquetWriter::new(out)
+        .with_compression(ParquetCompression::Zstd(None))
+        .finish(&mut df)
+        .map_err(|e| Error::Compute(format!("writing Parquet: {e}")))?;
+    Ok(())
+}
