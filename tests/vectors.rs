@@ -91,8 +91,9 @@ fn compare(exp: &Value, act: &Value) -> Vec<String> {
     out
 }
 
-#[test]
-fn every_shared_vector_matches() {
+/// Runs every vector, reading its events from the file, or (with
+/// `via_store`) importing them into a fresh store and reading that.
+fn run_vectors(via_store: bool) {
     let Some(shared) = shared() else { return };
     let dir = shared.join("spec/vectors");
     let tmp = tempfile::tempdir().unwrap();
@@ -109,9 +110,23 @@ fn every_shared_vector_matches() {
         let args: Value =
             serde_json::from_str(&std::fs::read_to_string(case.join("args.json")).unwrap()).unwrap();
         let arg = |k: &str| args[k].as_str().unwrap().to_string();
-        let out = dora(tmp.path())
-            .args(["metrics", "--events"])
-            .arg(case.join("events.jsonl"))
+        let mut cmd = dora(tmp.path());
+        cmd.arg("metrics");
+        if via_store {
+            let store = tmp.path().join(format!("{}.db", case.file_name().unwrap().to_string_lossy()));
+            let out = dora(tmp.path())
+                .arg("import")
+                .arg(case.join("events.jsonl"))
+                .arg("--store")
+                .arg(&store)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}: {}", case.display(), String::from_utf8_lossy(&out.stderr));
+            cmd.arg("--store").arg(&store);
+        } else {
+            cmd.arg("--events").arg(case.join("events.jsonl"));
+        }
+        let out = cmd
             .args(["--since", &arg("since"), "--until", &arg("until"), "--period", &arg("period")])
             .args(["--timezone", &arg("timezone"), "--attribution-window", &arg("attribution_window")])
             .args(["--lead-time-start", &arg("lead_time_start"), "--format", "json"])
@@ -127,4 +142,14 @@ fn every_shared_vector_matches() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_shared_vector_matches() {
+    run_vectors(false);
+}
+
+#[test]
+fn every_shared_vector_matches_when_read_from_the_store() {
+    run_vectors(true);
 }

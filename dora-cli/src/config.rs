@@ -249,7 +249,7 @@ mod tests {
         let e = err(
             "[[source]]\nkind = \"file\"\nname = \"a\"\npaths = [\"x\"]\n\n[[source]]\nkind = \"fiel\"\nname = \"b\"\n",
         );
-        assert!(e.starts_with("dora.toml:6: source kind: unknown variant `fiel`"), "{e}");
+        assert!(e.starts_with("dora.toml:7: source kind: unknown variant `fiel`"), "{e}");
         let e = err("[[source]]\nkind = \"file\"\nname = \"a\"\npaths = [\"x\"]\ntoken = \"ghp_123\"\n");
         assert!(e.starts_with("dora.toml: source[0].token: secrets are never read"), "{e}");
         assert!(!e.contains("ghp_123"));

@@ -27,6 +27,7 @@ fn atomically(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> 
         _ => Path::new("."),
     };
     let io = |e| dora_core::Error::Io { path: Some(path.to_path_buf()), error: e };
+    std::fs::create_dir_all(dir).map_err(io)?;
     let tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, tmp);
     write(&mut out)?;

@@ -4,6 +4,7 @@
 use std::io::Write;
 
 use polars::prelude::*;
+use polars_io::parquet::write::{ParquetCompression, ParquetWriter};
 use serde_json::Value;
 
 use super::{EVENT_CSV_COLUMNS, bad_line};

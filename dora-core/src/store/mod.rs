@@ -119,6 +119,8 @@ impl Store {
                 .map_err(|e| Error::Io { path: Some(dir.to_path_buf()), error: e })?;
         }
         let conn = Connection::open(path).map_err(|e| Error::store(path, e))?;
+        // Refuse a newer schema before anything (even the journal mode) is written.
+        schema::refuse_unknown(&conn, path)?;
         let store = Store { conn, path: path.to_path_buf() };
         store.configure()?;
         schema::migrate(&store.conn, path)?;

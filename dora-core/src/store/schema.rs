@@ -60,6 +60,13 @@ fn is_empty(conn: &Connection, path: &Path) -> Result<bool> {
         .map_err(|e| Error::store(path, e))
 }
 
+/// Refuses, without writing anything, a SQLite file that is not a store or
+/// has a schema newer than this build knows.
+pub(crate) fn refuse_unknown(conn: &Connection, path: &Path) -> Result<()> {
+    let (version, app) = versions(conn, path)?;
+    check(path, version, app, is_empty(conn, path)?)
+}
+
 /// Brings the schema to [`SCHEMA_VERSION`], in one transaction; refuses a
 /// newer schema or a SQLite file that is not a store, without changing it.
 pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<()> {

@@ -1,0 +1,304 @@
+//! The store through the CLI: `dora import`, `collect`, `export`,
+//! `config check`, and `metrics` reading the store.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::util::{dora, root, write};
+
+const CHANGE: &str = r#"{"kind":"change","id":"c1","service":"api","committed_at":"2026-03-02T09:00:00Z"}"#;
+const CHANGE_V2: &str =
+    r#"{"kind":"change","id":"c1","service":"api","committed_at":"2026-03-02T08:00:00Z"}"#;
+const DEPLOY: &str = r#"{"kind":"deployment","id":"d1","service":"api","environment":"production","finished_at":"2026-03-02T12:00:00Z","status":"success","changes":["c1"]}"#;
+
+fn run_ok(dir: &Path, args: &[&str]) -> String {
+    let out = dora(dir).args(args).output().unwrap();
+    assert!(out.status.success(), "dora {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn export(dir: &Path) -> String {
+    run_ok(dir, &["export", "events", "--format", "jsonl"])
+}
+
+/// A large events file: `n` changes of 50 services.
+fn big_file(dir: &Path, n: usize) -> PathBuf {
+    use std::io::Write;
+    let path = dir.join("big.jsonl");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    for i in 0..n {
+        writeln!(
+            f,
+            r#"{{"kind":"change","id":"big{i}","service":"svc{}","committed_at":"2026-03-02T09:{:02}:00Z"}}"#,
+            i % 50,
+            i % 60
+        )
+        .unwrap();
+    }
+    f.flush().unwrap();
+    path
+}
+
+fn integrity(db: &Path) -> String {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn import_then_metrics_from_the_store_equal_metrics_from_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = root().join("examples/demo/events.jsonl");
+    let demo = demo.to_str().unwrap();
+    let out = run_ok(dir.path(), &["import", demo]);
+    assert!(out.starts_with("imported 3641 events from 1 file into ./.dora/dora.db: 3641 added"), "{out}");
+    let window = ["--since", "2026-05-25", "--until", "2026-11-23", "--format", "json"];
+    let from_store = run_ok(dir.path(), &[&["metrics"][..], &window].concat());
+    let from_file = run_ok(dir.path(), &[&["metrics", "--events", demo][..], &window].concat());
+    assert_eq!(from_store, from_file);
+    // Importing again changes nothing.
+    let out = run_ok(dir.path(), &["import", demo]);
+    assert!(out.ends_with("0 added, 0 replaced, 3641 unchanged\n"), "{out}");
+}
+
+#[test]
+fn the_replacement_rule_holds_across_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.jsonl", &format!("{CHANGE}\n{DEPLOY}\n"));
+    write(dir.path(), "b.jsonl", &format!("{CHANGE_V2}\n{DEPLOY}\n"));
+    run_ok(dir.path(), &["import", "a.jsonl"]);
+    let out = run_ok(dir.path(), &["import", "b.jsonl"]);
+    assert!(out.ends_with("0 added, 1 replaced, 1 unchanged\n"), "{out}");
+    // The new version of c1 takes the newest position, as a later line would.
+    // (Stored in canonical form: the deployment's default `type` is spelled out.)
+    let deploy = DEPLOY.replace("]}", "],\"type\":\"regular\"}");
+    assert_eq!(export(dir.path()), format!("{deploy}\n{CHANGE_V2}\n"));
+}
+
+#[test]
+fn a_bad_file_imports_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "good.jsonl", &format!("{CHANGE}\n"));
+    write(dir.path(), "bad.jsonl", &format!("{DEPLOY}\n{{\"kind\":\"change\"}}\n"));
+    let out = dora(dir.path()).args(["import", "good.jsonl", "bad.jsonl"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad.jsonl:2: field `id`"), "{stderr}");
+    assert!(!dir.path().join(".dora/dora.db").exists() || export(dir.path()).is_empty());
+}
+
+#[test]
+fn csv_files_import_and_events_export_as_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "changes.csv",
+        "id,service,committed_at,pull_request.number\nc1,api,2026-03-02T09:00:00Z,7\n",
+    );
+    write(
+        dir.path(),
+        "deployments.csv",
+        "id,service,environment,finished_at,status,changes\nd1,api,production,2026-03-02T12:00:00Z,success,c1\n",
+    );
+    run_ok(dir.path(), &["import", "changes.csv", "deployments.csv"]);
+    // The output's directory is made when missing.
+    let out = run_ok(dir.path(), &["export", "events", "--format", "csv", "--output", "out/events.csv"]);
+    assert!(out.is_empty());
+    let text = std::fs::read_to_string(dir.path().join("out/events.csv")).unwrap();
+    let mut lines = text.lines();
+    assert!(lines.next().unwrap().starts_with("kind,id,service,team,"));
+    assert!(lines.next().unwrap().starts_with("change,c1,api,,,"));
+    // The export reads back into an equal store.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::copy(dir.path().join("out/events.csv"), other.path().join("events.csv")).unwrap();
+    run_ok(other.path(), &["import", "events.csv"]);
+    assert_eq!(export(other.path()), export(dir.path()));
+}
+
+#[test]
+fn collect_runs_sources_and_collecting_twice_gives_the_same_store() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("in")).unwrap();
+    write(dir.path(), "in/events.jsonl", &format!("{CHANGE}\n{DEPLOY}\n"));
+    write(dir.path(), "in/pagerduty-incidents.csv", "id,service,opened_at\nP1,api,2026-03-02T13:00:00Z\n");
+    write(
+        dir.path(),
+        "dora.toml",
+        "[store]\npath = \"data/dora.db\"\n\n[[source]]\nkind = \"file\"\nname = \"events\"\npaths = [\"in/*.jsonl\"]\n\n[[source]]\nkind = \"file\"\nname = \"pagerduty\"\npaths = [\"in/*.csv\"]\n",
+    );
+    let out = run_ok(dir.path(), &["collect"]);
+    assert!(out.contains("stored in ./data/dora.db: 3 added, 0 replaced, 0 unchanged"), "{out}");
+    let first = export(dir.path());
+    let out = run_ok(dir.path(), &["collect"]);
+    assert!(out.contains("0 added, 0 replaced, 0 unchanged"), "{out}");
+    assert_eq!(export(dir.path()), first);
+
+    // A failing source does not lose the others' results; the exit code says so.
+    write(dir.path(), "in/events.jsonl", &format!("{CHANGE_V2}\n{DEPLOY}\n"));
+    let toml = std::fs::read_to_string(dir.path().join("dora.toml")).unwrap();
+    write(
+        dir.path(),
+        "dora.toml",
+        &format!("{toml}\n[[source]]\nkind = \"file\"\nname = \"typo\"\npaths = [\"in/*.jsnol\"]\n"),
+    );
+    let out = dora(dir.path()).arg("collect").output().unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("source `typo`: invalid option `paths`: \"in/*.jsnol\" names no file"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 of 3 sources failed"), "{stderr}");
+    assert!(export(dir.path()).contains(CHANGE_V2));
+
+    let out = dora(dir.path()).args(["collect", "--source", "nope"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("--source nope: no such source (configured: events, pagerduty, typo)")
+    );
+}
+
+#[test]
+fn a_killed_import_leaves_the_store_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.jsonl", &format!("{CHANGE}\n{DEPLOY}\n"));
+    run_ok(dir.path(), &["import", "a.jsonl"]);
+    let before = export(dir.path());
+    let big = big_file(dir.path(), 300_000);
+    let db = dir.path().join(".dora/dora.db");
+    let wal = dir.path().join(".dora/dora.db-wal");
+    let wal_before = std::fs::metadata(&wal).map_or(0, |m| m.len());
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dora"))
+        .current_dir(dir.path())
+        .arg("import")
+        .arg(&big)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it (SIGKILL) while it writes: once the write-ahead log grows.
+    let started = Instant::now();
+    let killed = loop {
+        if child.try_wait().unwrap().is_some() {
+            break false;
+        }
+        if std::fs::metadata(&wal).map_or(0, |m| m.len()) > wal_before + (2 << 20) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break true;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "the import never started writing");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert!(killed, "the import finished before it could be killed: make the file larger");
+    assert_eq!(integrity(&db), "ok");
+    assert_eq!(export(dir.path()), before);
+    // And the store still works.
+    let out = run_ok(dir.path(), &["import", "a.jsonl"]);
+    assert!(out.ends_with("0 added, 0 replaced, 2 unchanged\n"), "{out}");
+}
+
+#[test]
+fn a_reader_during_a_write_sees_the_old_or_the_new_data() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.jsonl", &format!("{CHANGE}\n{DEPLOY}\n"));
+    run_ok(dir.path(), &["import", "a.jsonl"]);
+    let n = 200_000;
+    let big = big_file(dir.path(), n);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dora"))
+        .current_dir(dir.path())
+        .arg("import")
+        .arg(&big)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    loop {
+        let done = child.try_wait().unwrap().is_some();
+        let lines = export(dir.path()).lines().count();
+        assert!(lines == 2 || lines == 2 + n, "a reader saw {lines} events: a mix of old and new");
+        seen.insert(lines);
+        if done {
+            break;
+        }
+    }
+    assert!(child.wait().unwrap().success());
+    assert!(seen.contains(&(2 + n)));
+}
+
+#[test]
+fn a_store_from_a_newer_dora_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.jsonl", &format!("{CHANGE}\n{DEPLOY}\n"));
+    run_ok(dir.path(), &["import", "a.jsonl"]);
+    let db = dir.path().join(".dora/dora.db");
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        conn.pragma_update(None, "journal_mode", "DELETE").unwrap();
+    }
+    let bytes = std::fs::read(&db).unwrap();
+    for args in [&["metrics"][..], &["import", "a.jsonl"], &["export", "events"]] {
+        let out = dora(dir.path()).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(4), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("the store has schema version 99, newer than this dora knows (up to 1)"),
+            "{stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+    assert!(std::fs::read(&db).unwrap() == bytes, "the store was changed");
+}
+
+#[test]
+fn metrics_without_a_store_says_how_to_make_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dora(dir.path()).args(["metrics"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(".dora/dora.db: no store here yet: run `dora import FILE` or `dora collect` first"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_documented_configuration_is_accepted() {
+    let doc = std::fs::read_to_string(root().join("docs/configuration.md")).unwrap();
+    let start = doc.find("```toml\n").expect("a toml block") + "```toml\n".len();
+    let end = start + doc[start..].find("```").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "dora.toml", &doc[start..end]);
+    let out = run_ok(dir.path(), &["config", "check"]);
+    assert!(out.starts_with("# dora.toml: valid\n"), "{out}");
+    assert!(out.contains("[[source]]"), "{out}");
+}
+
+#[test]
+fn config_check_names_bad_keys_and_never_prints_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "dora.toml", "[[source]]\nkind = \"file\"\nname = \"a\"\npaths = [\"x\"]\npathz = 1\n");
+    let out = dora(dir.path()).args(["config", "check"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("dora.toml:1: unknown field `pathz`"), "{stderr}");
+    write(
+        dir.path(),
+        "dora.toml",
+        "[[source]]\nkind = \"file\"\nname = \"a\"\npaths = [\"x\"]\ntoken = \"s3cr3t\"\n",
+    );
+    let out = dora(dir.path()).args(["config", "check"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(all.contains("source[0].token: secrets are never read from dora.toml"), "{all}");
+    assert!(!all.contains("s3cr3t"));
+}
+
+#[test]
+fn parquet_export_needs_an_output_path() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.jsonl", &format!("{CHANGE}\n{DEPLOY}\n"));
+    run_ok(dir.path(), &["import", "a.jsonl"]);
+    let out = dora(dir.path()).args(["export", "events", "--format", "parquet"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
