@@ -304,9 +304,72 @@ pub fn read_jsonl<R: BufRead>(
     }
 }
 
+/// Hands blocks of whole lines to the parser threads. Blocks are taken
+/// from a pool of reused buffers ([`BlockSink::buffer`]) and should be
+/// about [`BLOCK_BYTES`] long.
+pub(crate) struct BlockSink<'a> {
+    jobs: Sender<Block>,
+    permits: Sender<()>,
+    pool: &'a Receiver<Vec<u8>>,
+    index: u64,
+}
+
+impl BlockSink<'_> {
+    /// The size a block should reach before it is sent.
+    pub const BLOCK_BYTES: usize = BLOCK_BYTES;
+
+    /// An empty buffer for the next block (reused when one is free).
+    pub fn buffer(&self) -> Vec<u8> {
+        self.pool
+            .try_recv()
+            .map(|mut v| {
+                v.clear();
+                v
+            })
+            .unwrap_or_else(|_| Vec::with_capacity(BLOCK_BYTES + 64 * 1024))
+    }
+
+    /// Sends a block of whole lines (each ending in a newline, but the
+    /// input's last). Returns `false` when reading stopped (an error was
+    /// found): the producer should stop too.
+    pub fn send(&mut self, bytes: Vec<u8>) -> bool {
+        let ok = self.permits.send(()).is_ok()
+            && self.jobs.send(Block::Lines { index: self.index, bytes }).is_ok();
+        self.index += 1;
+        ok
+    }
+}
+
 /// Reads uncompressed JSON Lines.
 fn read_plain<R: Read>(
     input: R,
+    path: Option<&Path>,
+    set: &mut EventSet,
+    opts: &ReadOptions,
+) -> Result<ReadSummary> {
+    let max_line = opts.max_line_bytes.clamp(1, MAX_LINE_LIMIT);
+    read_with(|jobs, permits, pool| read_blocks(input, jobs, permits, pool, max_line), path, set, opts)
+}
+
+/// Reads blocks of whole lines that `produce` hands to a [`BlockSink`].
+pub(crate) fn read_blocks_from(
+    produce: impl FnOnce(&mut BlockSink<'_>) -> std::io::Result<()>,
+    path: Option<&Path>,
+    set: &mut EventSet,
+    opts: &ReadOptions,
+) -> Result<ReadSummary> {
+    read_with(
+        |jobs, permits, pool| produce(&mut BlockSink { jobs, permits, pool: &pool, index: 0 }),
+        path,
+        set,
+        opts,
+    )
+}
+
+/// The pipeline: `produce` (on this thread) cuts blocks, parser threads
+/// parse them, one thread interns them in order.
+fn read_with(
+    produce: impl FnOnce(Sender<Block>, Sender<()>, Receiver<Vec<u8>>) -> std::io::Result<()>,
     path: Option<&Path>,
     set: &mut EventSet,
     opts: &ReadOptions,
@@ -339,7 +402,7 @@ fn read_plain<R: Read>(
         drop(spare_rx);
         let interner =
             scope.spawn(|| intern_blocks(result_rx, permit_rx, text_pool_tx, spare_tx, set, path, opts));
-        let read = read_blocks(input, job_tx, permit_tx, text_pool_rx, max_line);
+        let read = produce(job_tx, permit_tx, text_pool_rx);
         let interned = interner.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
         // A data error found first wins over a read error that came after it.
         match (interned, read) {

@@ -16,6 +16,8 @@ use std::cell::Cell;
 use std::path::PathBuf;
 
 pub use csv_file::{kind_from_file_name, read_csv};
+#[cfg(feature = "store")]
+pub(crate) use jsonl::{BlockSink, read_blocks_from};
 pub use jsonl::{read_jsonl, read_jsonl_path};
 
 use crate::error::Location;

@@ -1,57 +1,36 @@
-//! The stored lines as one byte stream, for the JSON Lines reader.
+//! The stored lines, cut into blocks for the parallel JSON Lines reader.
 
-use std::io::Read;
 use std::path::Path;
 
-/// Reads `line\n` for each row of a `SELECT line ...` query.
-pub(crate) struct RowLines<'stmt> {
-    rows: rusqlite::Rows<'stmt>,
-    path: &'stmt Path,
-    pending: Vec<u8>,
-    pos: usize,
-    done: bool,
+use crate::read::BlockSink;
+
+fn io_error(path: &Path, e: rusqlite::Error) -> std::io::Error {
+    std::io::Error::other(format!("{}: reading the store: {e}", path.display()))
 }
 
-impl<'stmt> RowLines<'stmt> {
-    pub fn new(rows: rusqlite::Rows<'stmt>, path: &'stmt Path) -> Self {
-        Self { rows, path, pending: Vec::with_capacity(1 << 16), pos: 0, done: false }
-    }
-
-    /// Refills `pending` with whole lines, about 64 KiB at a time.
-    fn refill(&mut self) -> std::io::Result<()> {
-        self.pending.clear();
-        self.pos = 0;
-        while !self.done && self.pending.len() < (1 << 16) {
-            match self.rows.next() {
-                Ok(Some(row)) => {
-                    let bytes =
-                        row.get_ref(0).and_then(|v| v.as_bytes().map_err(Into::into)).map_err(|e| {
-                            std::io::Error::other(format!("{}: reading the store: {e}", self.path.display()))
-                        })?;
-                    self.pending.extend_from_slice(bytes);
-                    self.pending.push(b'\n');
-                }
-                Ok(None) => self.done = true,
-                Err(e) => {
-                    return Err(std::io::Error::other(format!(
-                        "{}: reading the store: {e}",
-                        self.path.display()
-                    )));
-                }
+/// Appends each row's line (and a newline) to blocks of about
+/// [`BlockSink::BLOCK_BYTES`], handing each full block to `sink`: one copy,
+/// from SQLite's page to the block.
+pub(crate) fn produce_blocks(
+    rows: &mut rusqlite::Rows<'_>,
+    path: &Path,
+    sink: &mut BlockSink<'_>,
+) -> std::io::Result<()> {
+    let mut block = sink.buffer();
+    while let Some(row) = rows.next().map_err(|e| io_error(path, e))? {
+        let line =
+            row.get_ref(0).and_then(|v| v.as_bytes().map_err(Into::into)).map_err(|e| io_error(path, e))?;
+        block.extend_from_slice(line);
+        block.push(b'\n');
+        if block.len() >= BlockSink::BLOCK_BYTES {
+            let next = sink.buffer();
+            if !sink.send(std::mem::replace(&mut block, next)) {
+                return Ok(());
             }
         }
-        Ok(())
     }
-}
-
-impl Read for RowLines<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.pos == self.pending.len() {
-            self.refill()?;
-        }
-        let n = buf.len().min(self.pending.len() - self.pos);
-        buf[..n].copy_from_slice(&self.pending[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
+    if !block.is_empty() {
+        sink.send(block);
     }
+    Ok(())
 }

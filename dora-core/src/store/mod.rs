@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::event::{Event, EventKind, EventSet};
-use crate::read::{ReadOptions, ReadSummary, read_jsonl};
+use crate::read::{ReadOptions, ReadSummary, read_blocks_from};
 
 pub use schema::SCHEMA_VERSION;
 
@@ -99,6 +99,55 @@ pub struct SourceEntry {
     pub state: SyncState,
 }
 
+/// Encoded events: their ids and lines in one buffer.
+#[derive(Default)]
+struct Encoded {
+    text: String,
+    items: Vec<(EventKind, std::ops::Range<usize>, std::ops::Range<usize>)>,
+}
+
+/// Events encoded per batch.
+const BATCH: usize = 4096;
+
+/// Encodes the events of `set` in order, in batches, reusing the buffers
+/// handed back.
+fn encode_batches(
+    set: &EventSet,
+    out: crossbeam_channel::Sender<Result<Encoded>>,
+    spare: crossbeam_channel::Receiver<Encoded>,
+) {
+    let mut batch = Encoded::default();
+    let mut buf = Vec::with_capacity(1024);
+    for event in set.iter() {
+        buf.clear();
+        if let Err(e) = serde_json::to_writer(&mut buf, &event) {
+            let message = format!("cannot encode event {}: {e}", event.id());
+            out.send(Err(Error::Compute(message))).ok();
+            return;
+        }
+        let id_start = batch.text.len();
+        batch.text.push_str(event.id());
+        let line_start = batch.text.len();
+        // serde_json writes valid UTF-8.
+        batch.text.push_str(std::str::from_utf8(&buf).unwrap_or_default());
+        batch.items.push((event.kind(), id_start..line_start, line_start..batch.text.len()));
+        if batch.items.len() == BATCH {
+            let mut next = spare.try_recv().unwrap_or_default();
+            next.text.clear();
+            next.items.clear();
+            if out.send(Ok(std::mem::replace(&mut batch, next))).is_err() {
+                return;
+            }
+        }
+    }
+    if !batch.items.is_empty() {
+        out.send(Ok(batch)).ok();
+    }
+}
+
+/// Below this many events, a load into an empty store goes row by row.
+const BULK_MIN: usize = 10_000;
+
 /// An open store.
 #[derive(Debug)]
 pub struct Store {
@@ -118,9 +167,15 @@ impl Store {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::Io { path: Some(dir.to_path_buf()), error: e })?;
         }
-        let conn = Connection::open(path).map_err(|e| Error::store(path, e))?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| Error::store(path, e))?;
         // Refuse a newer schema before anything (even the journal mode) is written.
         schema::refuse_unknown(&conn, path)?;
+        // A new file gets larger pages (fewer b-tree levels and page
+        // headers): set before the first write fixes the page size.
+        conn.pragma_update(None, "page_size", 16384).map_err(|e| Error::store(path, e))?;
         let store = Store { conn, path: path.to_path_buf() };
         store.configure()?;
         schema::migrate(&store.conn, path)?;
@@ -154,7 +209,7 @@ impl Store {
         }
         self.conn
             .execute_batch(
-                "PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;
+                "PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -262144;
                  PRAGMA mmap_size = 4294967296; PRAGMA foreign_keys = ON;",
             )
             .map_err(e)
@@ -239,10 +294,15 @@ impl Store {
         }
         set.reserve(n as usize);
         let mut stmt = tx.prepare("SELECT line FROM events ORDER BY seq").map_err(e)?;
-        let rows = stmt.query([]).map_err(e)?;
-        let reader = lines::RowLines::new(rows, &self.path);
-        let summary =
-            read_jsonl(std::io::BufReader::with_capacity(1 << 20, reader), Some(&self.path), set, opts);
+        let mut rows = stmt.query([]).map_err(e)?;
+        let path = self.path.clone();
+        let summary = read_blocks_from(
+            |sink| lines::produce_blocks(&mut rows, &path, sink),
+            Some(&self.path),
+            set,
+            opts,
+        );
+        drop(rows);
         drop(stmt);
         tx.finish().map_err(e)?;
         summary
@@ -351,17 +411,72 @@ impl StoreWriter<'_> {
         Ok(outcome)
     }
 
-    /// Writes every event of `set`, in its order.
+    /// Writes every event of `set`, in its order. A second thread encodes
+    /// the events while this one writes them.
     pub fn put_set(&mut self, set: &EventSet) -> Result<WriteSummary> {
         let before = self.summary;
-        for event in set.iter() {
-            self.put(&event)?;
+        let empty: bool = self
+            .tx
+            .query_row("SELECT NOT EXISTS (SELECT 1 FROM events)", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        // Filling an empty store: plain appends, then the identity index
+        // built once from sorted keys (much faster than keeping it up to
+        // date row by row). The set's ids are unique per kind, so nothing
+        // can conflict; all of it is inside the writer's transaction.
+        let bulk = empty && set.len() >= BULK_MIN;
+        if bulk {
+            self.tx.execute_batch("DROP INDEX events_identity").map_err(|e| self.err(e))?;
+        }
+        let (batches_tx, batches_rx) = crossbeam_channel::bounded::<Result<Encoded>>(4);
+        let (spare_tx, spare_rx) = crossbeam_channel::bounded::<Encoded>(4);
+        let written = std::thread::scope(|scope| {
+            scope.spawn(move || encode_batches(set, batches_tx, spare_rx));
+            let mut outcome = Ok(());
+            for batch in batches_rx.iter() {
+                let step = batch.and_then(|b| {
+                    let r = b.items.iter().try_for_each(|(kind, id, line)| {
+                        let (id, line) = (&b.text[id.clone()], &b.text[line.clone()]);
+                        if bulk {
+                            self.append_line(*kind, id, line)
+                        } else {
+                            self.put_line(*kind, id, line).map(|_| ())
+                        }
+                    });
+                    spare_tx.try_send(b).ok();
+                    r
+                });
+                if let Err(e) = step {
+                    outcome = Err(e);
+                    break;
+                }
+            }
+            // Dropping the receiver stops the encoder if this stopped early.
+            drop(batches_rx);
+            outcome
+        });
+        written?;
+        if bulk {
+            self.tx.execute_batch(schema::IDENTITY_INDEX).map_err(|e| self.err(e))?;
         }
         Ok(WriteSummary {
             added: self.summary.added - before.added,
             replaced: self.summary.replaced - before.replaced,
             unchanged: self.summary.unchanged - before.unchanged,
         })
+    }
+
+    /// Appends one event that cannot conflict (bulk load).
+    fn append_line(&mut self, kind: EventKind, id: &str, line: &str) -> Result<()> {
+        let mut insert = self
+            .tx
+            .prepare_cached("INSERT INTO events (seq, kind, id, line) VALUES (?1, ?2, ?3, ?4)")
+            .map_err(|e| Error::store(&self.path, e))?;
+        insert
+            .execute(params![self.next_seq, kind_code(kind), id, line])
+            .map_err(|e| Error::store(&self.path, e))?;
+        self.next_seq += 1;
+        self.summary.added += 1;
+        Ok(())
     }
 
     /// Records a source's new sync state, committed with the events.

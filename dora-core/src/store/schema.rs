@@ -12,6 +12,10 @@ pub const SCHEMA_VERSION: i64 = 1;
 /// Marks a SQLite file as a dora store (`PRAGMA application_id`, "dora").
 const APPLICATION_ID: i64 = 0x646f_7261;
 
+/// The index that finds an event by its identity (dropped and rebuilt by a
+/// bulk load into an empty store).
+pub(crate) const IDENTITY_INDEX: &str = "CREATE UNIQUE INDEX events_identity ON events (kind, id)";
+
 /// `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
     // 0 -> 1: events by (kind, id), in the store's order (`seq`); sync state per source.

@@ -185,3 +185,29 @@ fn the_demo_data_round_trips_exactly() {
         .unwrap();
     assert_eq!(lines, original.len());
 }
+
+#[test]
+fn a_bulk_load_into_an_empty_store_keeps_the_identity_index() {
+    let mut set = EventSet::new();
+    for i in 0..(BULK_MIN + 10) {
+        set.push(match change(&format!("c{i}"), "2026-03-02T09:00:00Z") {
+            Event::Change(c) => c,
+            _ => unreachable!(),
+        });
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("dora.db")).unwrap();
+    let mut w = store.writer().unwrap();
+    assert_eq!(w.put_set(&set).unwrap().added as usize, set.len());
+    w.commit().unwrap();
+    let mut w = store.writer().unwrap();
+    assert_eq!(w.put(&change("c7", "2026-03-02T10:00:00Z")).unwrap(), PutOutcome::Replaced);
+    assert_eq!(w.put_set(&set).unwrap().replaced, 1, "c7 goes back to the set's version");
+    w.commit().unwrap();
+    assert_eq!(store.len().unwrap() as usize, set.len());
+    let index: i64 = store
+        .conn
+        .query_row("SELECT count(*) FROM sqlite_schema WHERE name = 'events_identity'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(index, 1);
+}
