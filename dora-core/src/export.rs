@@ -1,9 +1,7 @@
 //! Event exports: CSV (what [`read_csv`](crate::read_csv) reads back) and,
 //! with the `parquet` feature, Apache Parquet through polars.
 //!
-//! Both take the events as canonical `dora.events/v1` lines, the form the
-//! store keeps them in, so an export streams from the store without
-//! building the events.
+//! Both stream: one event at a time, as the store hands them out.
 
 use std::io::Write;
 
@@ -40,8 +38,8 @@ pub const EVENT_CSV_COLUMNS: [&str; 24] = [
     "severity",
 ];
 
-fn bad_line(message: impl std::fmt::Display) -> Error {
-    Error::Compute(format!("a stored event is not valid JSON: {message}"))
+fn bad_event(message: impl std::fmt::Display) -> Error {
+    Error::Compute(format!("an event cannot be encoded: {message}"))
 }
 
 /// A list of ids as one cell: separated by spaces, or a JSON array when an
@@ -77,9 +75,9 @@ impl<W: Write> EventCsvWriter<W> {
         Ok(Self { out, row: Vec::with_capacity(EVENT_CSV_COLUMNS.len()) })
     }
 
-    /// Writes one event given as its JSON line.
-    pub fn write_line(&mut self, line: &str) -> Result<()> {
-        let v: Value = serde_json::from_str(line).map_err(bad_line)?;
+    /// Writes one event.
+    pub fn write_event(&mut self, event: &crate::event::Event) -> Result<()> {
+        let v: Value = serde_json::to_value(event).map_err(bad_event)?;
         let pr = v.get("pull_request");
         self.row.clear();
         for column in EVENT_CSV_COLUMNS {
@@ -123,7 +121,7 @@ mod tests {
         read_jsonl_path(&demo, &mut original, &ReadOptions::default()).unwrap();
         let mut w = EventCsvWriter::new(Vec::new()).unwrap();
         for e in original.iter() {
-            w.write_line(&serde_json::to_string(&e).unwrap()).unwrap();
+            w.write_event(&e).unwrap();
         }
         let bytes = w.finish().unwrap();
         let mut back = EventSet::new();

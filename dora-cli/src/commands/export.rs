@@ -39,14 +39,15 @@ fn atomically(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> 
 
 fn write_events(store: &Store, format: EventFormat, out: &mut dyn Write) -> Result<()> {
     match format {
-        EventFormat::Jsonl => store.for_each_line(|line| {
-            out.write_all(line.as_bytes())
+        EventFormat::Jsonl => store.for_each_event(|event| {
+            serde_json::to_writer(&mut *out, &event)
+                .map_err(std::io::Error::from)
                 .and_then(|()| out.write_all(b"\n"))
                 .map_err(|e| dora_core::Error::Io { path: None, error: e })
         })?,
         EventFormat::Csv => {
             let mut csv = EventCsvWriter::new(out)?;
-            store.for_each_line(|line| csv.write_line(line))?;
+            store.for_each_event(|event| csv.write_event(&event))?;
             csv.finish()?.flush()?;
         }
         EventFormat::Parquet => unreachable!("Parquet is written by write_parquet"),
@@ -77,12 +78,12 @@ fn events(args: &ExportEventsArgs) -> Result<()> {
 #[cfg(feature = "parquet")]
 fn parquet(store: &Store, path: &Path) -> Result<()> {
     atomically(path, |out| {
-        let mut lines = Vec::new();
-        store.for_each_line(|l| {
-            lines.push(l.to_string());
+        let mut events = Vec::new();
+        store.for_each_event(|e| {
+            events.push(e);
             Ok(())
         })?;
-        dora_core::export::write_parquet(lines.iter().map(String::as_str), out)?;
+        dora_core::export::write_parquet(events.into_iter(), out)?;
         Ok(())
     })
 }

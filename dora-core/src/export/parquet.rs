@@ -7,8 +7,9 @@ use polars::prelude::*;
 use polars_io::parquet::write::{ParquetCompression, ParquetWriter};
 use serde_json::Value;
 
-use super::{EVENT_CSV_COLUMNS, bad_line};
+use super::{EVENT_CSV_COLUMNS, bad_event};
 use crate::error::{Error, Result};
+use crate::event::Event;
 use crate::event::time::parse_rfc3339;
 
 const TIMES: [&str; 10] = [
@@ -32,8 +33,8 @@ enum ColumnData {
     List(Vec<Option<Vec<String>>>),
 }
 
-/// Writes events (given as their JSON lines) as one Parquet file.
-pub fn write_parquet<'a>(lines: impl Iterator<Item = &'a str>, out: &mut dyn Write) -> Result<()> {
+/// Writes events as one Parquet file.
+pub fn write_parquet(events: impl Iterator<Item = Event>, out: &mut dyn Write) -> Result<()> {
     let mut columns: Vec<(&str, ColumnData)> = EVENT_CSV_COLUMNS
         .iter()
         .map(|&name| {
@@ -46,8 +47,8 @@ pub fn write_parquet<'a>(lines: impl Iterator<Item = &'a str>, out: &mut dyn Wri
             (name, data)
         })
         .collect();
-    for line in lines {
-        let v: Value = serde_json::from_str(line).map_err(bad_line)?;
+    for event in events {
+        let v: Value = serde_json::to_value(&event).map_err(bad_event)?;
         let pr = v.get("pull_request");
         for (name, data) in &mut columns {
             let value = match name.strip_prefix("pull_request.") {
@@ -95,4 +96,34 @@ pub fn write_parquet<'a>(lines: impl Iterator<Item = &'a str>, out: &mut dyn Wri
         .finish(&mut df)
         .map_err(|e| Error::Compute(format!("writing Parquet: {e}")))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use polars_io::SerReader;
+    use polars_io::parquet::read::ParquetReader;
+
+    use super::*;
+    use crate::event::EventSet;
+    use crate::read::{ReadOptions, read_jsonl_path};
+
+    #[test]
+    fn the_demo_data_writes_a_typed_parquet_file() {
+        let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo/events.jsonl");
+        let mut set = EventSet::new();
+        read_jsonl_path(&demo, &mut set, &ReadOptions::default()).unwrap();
+        let mut bytes = Vec::new();
+        write_parquet(set.iter(), &mut bytes).unwrap();
+        let df = ParquetReader::new(std::io::Cursor::new(bytes)).finish().unwrap();
+        assert_eq!(df.height(), set.len());
+        assert_eq!(df.width(), EVENT_CSV_COLUMNS.len());
+        assert_eq!(
+            df.column("finished_at").unwrap().dtype(),
+            &DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))
+        );
+        assert!(matches!(df.column("changes").unwrap().dtype(), DataType::List(_)));
+        let kinds = df.column("kind").unwrap().str().unwrap().clone();
+        let deployments = kinds.into_iter().filter(|k| *k == Some("deployment")).count();
+        assert_eq!(deployments, set.count(crate::event::EventKind::Deployment));
+    }
 }

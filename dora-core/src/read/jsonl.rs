@@ -38,6 +38,12 @@ enum Block {
         index: u64,
         bytes: Vec<u8>,
     },
+    /// Binary records ([`super::record`]), each after its `u32` length.
+    #[cfg_attr(not(feature = "store"), allow(dead_code))]
+    Records {
+        index: u64,
+        bytes: Vec<u8>,
+    },
     /// One line longer than the limit (its bytes are not kept).
     Oversized {
         index: u64,
@@ -90,6 +96,19 @@ fn parse_block(block: Block, max_line: usize, spare: Option<Spare>) -> Parsed {
             };
         }
         Block::Lines { index, bytes } => (index, bytes),
+        #[cfg(feature = "store")]
+        Block::Records { index, bytes } => return parse_records(index, bytes, spare),
+        #[cfg(not(feature = "store"))]
+        Block::Records { index, .. } => {
+            return Parsed {
+                index,
+                text: Ok(String::new()),
+                side: String::new(),
+                events: Vec::new(),
+                errors: Vec::new(),
+                lines: 0,
+            };
+        }
     };
     // Reuse the buffers of a block already interned: fresh memory costs page faults.
     let (mut events, mut side) = spare.unwrap_or_default();
@@ -145,6 +164,46 @@ fn parse_block(block: Block, max_line: usize, spare: Option<Spare>) -> Parsed {
         }
     }
     Parsed { index, text, side, events, errors, lines }
+}
+
+/// Decodes a block of binary records.
+#[cfg(feature = "store")]
+fn parse_records(index: u64, bytes: Vec<u8>, spare: Option<Spare>) -> Parsed {
+    let (mut events, mut side) = spare.unwrap_or_default();
+    events.clear();
+    side.clear();
+    let mut errors = Vec::new();
+    let mut at = 0usize;
+    let mut n = 0u32;
+    while at < bytes.len() {
+        let record = bytes
+            .get(at..at + 4)
+            .and_then(|l| <[u8; 4]>::try_from(l).ok())
+            .map(|l| u32::from_le_bytes(l) as usize)
+            .and_then(|len| bytes.get(at + 4..at + 4 + len));
+        let Some(record) = record else {
+            errors.push((n, "", "a stored block is damaged (a record runs past its end)".to_string()));
+            n += 1;
+            break;
+        };
+        at += 4 + record.len();
+        // Strings are checked as UTF-8 here and copied to the side arena,
+        // so the interning thread (the pipeline's slowest) slices them
+        // without checking them again.
+        let span = |b: &[u8]| {
+            let text = std::str::from_utf8(b).ok()?;
+            let span = Span { start: side.len() as u32 | SIDE_FLAG, len: text.len() as u32 };
+            side.push_str(text);
+            Some(span)
+        };
+        match super::record::decode_with(record, span) {
+            Ok(ev) => events.push((n, ev)),
+            Err(message) => errors.push((n, "", message)),
+        }
+        n += 1;
+    }
+    // The block's bytes go back to the pool through `text`.
+    Parsed { index, text: Err(bytes), side, events, errors, lines: u64::from(n) }
 }
 
 /// Reads blocks of whole lines from `input` and sends them to the parsers.
@@ -304,9 +363,10 @@ pub fn read_jsonl<R: BufRead>(
     }
 }
 
-/// Hands blocks of whole lines to the parser threads. Blocks are taken
+/// Hands blocks of binary records to the parser threads. Blocks are taken
 /// from a pool of reused buffers ([`BlockSink::buffer`]) and should be
 /// about [`BLOCK_BYTES`] long.
+#[cfg(feature = "store")]
 pub(crate) struct BlockSink<'a> {
     jobs: Sender<Block>,
     permits: Sender<()>,
@@ -314,6 +374,7 @@ pub(crate) struct BlockSink<'a> {
     index: u64,
 }
 
+#[cfg(feature = "store")]
 impl BlockSink<'_> {
     /// The size a block should reach before it is sent.
     pub const BLOCK_BYTES: usize = BLOCK_BYTES;
@@ -329,12 +390,12 @@ impl BlockSink<'_> {
             .unwrap_or_else(|_| Vec::with_capacity(BLOCK_BYTES + 64 * 1024))
     }
 
-    /// Sends a block of whole lines (each ending in a newline, but the
-    /// input's last). Returns `false` when reading stopped (an error was
-    /// found): the producer should stop too.
-    pub fn send(&mut self, bytes: Vec<u8>) -> bool {
+    /// Sends a block of binary records, each after its `u32` little-endian
+    /// length. Returns `false` when reading stopped (an error was found):
+    /// the producer should stop too.
+    pub fn send_records(&mut self, bytes: Vec<u8>) -> bool {
         let ok = self.permits.send(()).is_ok()
-            && self.jobs.send(Block::Lines { index: self.index, bytes }).is_ok();
+            && self.jobs.send(Block::Records { index: self.index, bytes }).is_ok();
         self.index += 1;
         ok
     }
@@ -351,7 +412,8 @@ fn read_plain<R: Read>(
     read_with(|jobs, permits, pool| read_blocks(input, jobs, permits, pool, max_line), path, set, opts)
 }
 
-/// Reads blocks of whole lines that `produce` hands to a [`BlockSink`].
+/// Reads the blocks that `produce` hands to a [`BlockSink`].
+#[cfg(feature = "store")]
 pub(crate) fn read_blocks_from(
     produce: impl FnOnce(&mut BlockSink<'_>) -> std::io::Result<()>,
     path: Option<&Path>,

@@ -11,6 +11,8 @@ mod csv_file;
 mod fast;
 mod jsonl;
 pub(crate) mod raw;
+#[cfg(feature = "store")]
+pub(crate) mod record;
 
 use std::cell::Cell;
 use std::path::PathBuf;

@@ -34,7 +34,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod lines;
+mod blocks;
 mod schema;
 
 use std::path::{Path, PathBuf};
@@ -43,8 +43,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::event::{Event, EventKind, EventSet};
-use crate::read::{ReadOptions, ReadSummary, read_blocks_from};
+use crate::event::{Event, EventKind, EventSet, raw_to_owned};
+use crate::read::{ReadOptions, ReadSummary, read_blocks_from, record};
 
 pub use schema::SCHEMA_VERSION;
 
@@ -99,10 +99,11 @@ pub struct SourceEntry {
     pub state: SyncState,
 }
 
-/// Encoded events: their ids and lines in one buffer.
+/// Encoded events: their ids and records, each kind in one buffer.
 #[derive(Default)]
 struct Encoded {
-    text: String,
+    ids: String,
+    records: Vec<u8>,
     items: Vec<(EventKind, std::ops::Range<usize>, std::ops::Range<usize>)>,
 }
 
@@ -113,35 +114,28 @@ const BATCH: usize = 4096;
 /// handed back.
 fn encode_batches(
     set: &EventSet,
-    out: crossbeam_channel::Sender<Result<Encoded>>,
+    out: crossbeam_channel::Sender<Encoded>,
     spare: crossbeam_channel::Receiver<Encoded>,
 ) {
     let mut batch = Encoded::default();
-    let mut buf = Vec::with_capacity(1024);
     for event in set.iter() {
-        buf.clear();
-        if let Err(e) = serde_json::to_writer(&mut buf, &event) {
-            let message = format!("cannot encode event {}: {e}", event.id());
-            out.send(Err(Error::Compute(message))).ok();
-            return;
-        }
-        let id_start = batch.text.len();
-        batch.text.push_str(event.id());
-        let line_start = batch.text.len();
-        // serde_json writes valid UTF-8.
-        batch.text.push_str(std::str::from_utf8(&buf).unwrap_or_default());
-        batch.items.push((event.kind(), id_start..line_start, line_start..batch.text.len()));
+        let id_start = batch.ids.len();
+        batch.ids.push_str(event.id());
+        let rec_start = batch.records.len();
+        record::encode(&event, &mut batch.records);
+        batch.items.push((event.kind(), id_start..batch.ids.len(), rec_start..batch.records.len()));
         if batch.items.len() == BATCH {
             let mut next = spare.try_recv().unwrap_or_default();
-            next.text.clear();
+            next.ids.clear();
+            next.records.clear();
             next.items.clear();
-            if out.send(Ok(std::mem::replace(&mut batch, next))).is_err() {
+            if out.send(std::mem::replace(&mut batch, next)).is_err() {
                 return;
             }
         }
     }
     if !batch.items.is_empty() {
-        out.send(Ok(batch)).ok();
+        out.send(batch).ok();
     }
 }
 
@@ -293,11 +287,11 @@ impl Store {
             });
         }
         set.reserve(n as usize);
-        let mut stmt = tx.prepare("SELECT line FROM events ORDER BY seq").map_err(e)?;
+        let mut stmt = tx.prepare("SELECT record FROM events ORDER BY seq").map_err(e)?;
         let mut rows = stmt.query([]).map_err(e)?;
         let path = self.path.clone();
         let summary = read_blocks_from(
-            |sink| lines::produce_blocks(&mut rows, &path, sink),
+            |sink| blocks::produce_blocks(&mut rows, &path, sink),
             Some(&self.path),
             set,
             opts,
@@ -308,17 +302,19 @@ impl Store {
         summary
     }
 
-    /// Calls `f` with every stored event line (canonical `dora.events/v1`
-    /// JSON), in the store's order, from one snapshot.
-    pub fn for_each_line(&self, mut f: impl FnMut(&str) -> Result<()>) -> Result<()> {
+    /// Calls `f` with every stored event, in the store's order, from one
+    /// snapshot.
+    pub fn for_each_event(&self, mut f: impl FnMut(Event) -> Result<()>) -> Result<()> {
         let e = |e| Error::store(&self.path, e);
         let tx = self.conn.unchecked_transaction().map_err(e)?;
         {
-            let mut stmt = tx.prepare("SELECT line FROM events ORDER BY seq").map_err(e)?;
+            let mut stmt = tx.prepare("SELECT record FROM events ORDER BY seq").map_err(e)?;
             let mut rows = stmt.query([]).map_err(e)?;
             while let Some(row) = rows.next().map_err(e)? {
-                let line = row.get_ref(0).map_err(e)?.as_str().map_err(|x| e(x.into()))?;
-                f(line)?;
+                let bytes = row.get_ref(0).map_err(e)?.as_blob().map_err(|x| e(x.into()))?;
+                let raw = record::decode(bytes)
+                    .map_err(|message| Error::Store { path: self.path.clone(), message })?;
+                f(raw_to_owned(raw))?;
             }
         }
         tx.finish().map_err(e)
@@ -358,25 +354,23 @@ impl StoreWriter<'_> {
 
     /// Writes one event under the replacement rule.
     pub fn put(&mut self, event: &Event) -> Result<PutOutcome> {
-        let line = serde_json::to_string(event).map_err(|e| Error::Store {
-            path: self.path.clone(),
-            message: format!("cannot encode event {}: {e}", event.id()),
-        })?;
-        self.put_line(event.kind(), event.id(), &line)
+        let mut bytes = Vec::with_capacity(256);
+        record::encode(event, &mut bytes);
+        self.put_record(event.kind(), event.id(), &bytes)
     }
 
-    /// Writes one event given as its canonical line.
-    fn put_line(&mut self, kind: EventKind, id: &str, line: &str) -> Result<PutOutcome> {
+    /// Writes one event given as its record.
+    fn put_record(&mut self, kind: EventKind, id: &str, record: &[u8]) -> Result<PutOutcome> {
         let kind = kind_code(kind);
         let inserted = {
             let mut insert = self
                 .tx
                 .prepare_cached(
-                    "INSERT INTO events (seq, kind, id, line) VALUES (?1, ?2, ?3, ?4)
+                    "INSERT INTO events (seq, kind, id, record) VALUES (?1, ?2, ?3, ?4)
                      ON CONFLICT (kind, id) DO NOTHING",
                 )
                 .map_err(|e| self.err(e))?;
-            insert.execute(params![self.next_seq, kind, id, line]).map_err(|e| self.err(e))?
+            insert.execute(params![self.next_seq, kind, id, record]).map_err(|e| self.err(e))?
         };
         let outcome = if inserted == 1 {
             PutOutcome::Added
@@ -384,9 +378,9 @@ impl StoreWriter<'_> {
             let same: bool = {
                 let mut get = self
                     .tx
-                    .prepare_cached("SELECT line = ?3 FROM events WHERE kind = ?1 AND id = ?2")
+                    .prepare_cached("SELECT record = ?3 FROM events WHERE kind = ?1 AND id = ?2")
                     .map_err(|e| self.err(e))?;
-                get.query_row(params![kind, id, line], |r| r.get(0)).map_err(|e| self.err(e))?
+                get.query_row(params![kind, id, record], |r| r.get(0)).map_err(|e| self.err(e))?
             };
             if same {
                 PutOutcome::Unchanged
@@ -394,9 +388,9 @@ impl StoreWriter<'_> {
                 // A new version takes the newest position, as a later line would.
                 let mut update = self
                     .tx
-                    .prepare_cached("UPDATE events SET seq = ?1, line = ?4 WHERE kind = ?2 AND id = ?3")
+                    .prepare_cached("UPDATE events SET seq = ?1, record = ?4 WHERE kind = ?2 AND id = ?3")
                     .map_err(|e| self.err(e))?;
-                update.execute(params![self.next_seq, kind, id, line]).map_err(|e| self.err(e))?;
+                update.execute(params![self.next_seq, kind, id, record]).map_err(|e| self.err(e))?;
                 PutOutcome::Replaced
             }
         };
@@ -427,24 +421,21 @@ impl StoreWriter<'_> {
         if bulk {
             self.tx.execute_batch("DROP INDEX events_identity").map_err(|e| self.err(e))?;
         }
-        let (batches_tx, batches_rx) = crossbeam_channel::bounded::<Result<Encoded>>(4);
+        let (batches_tx, batches_rx) = crossbeam_channel::bounded::<Encoded>(4);
         let (spare_tx, spare_rx) = crossbeam_channel::bounded::<Encoded>(4);
         let written = std::thread::scope(|scope| {
             scope.spawn(move || encode_batches(set, batches_tx, spare_rx));
             let mut outcome = Ok(());
-            for batch in batches_rx.iter() {
-                let step = batch.and_then(|b| {
-                    let r = b.items.iter().try_for_each(|(kind, id, line)| {
-                        let (id, line) = (&b.text[id.clone()], &b.text[line.clone()]);
-                        if bulk {
-                            self.append_line(*kind, id, line)
-                        } else {
-                            self.put_line(*kind, id, line).map(|_| ())
-                        }
-                    });
-                    spare_tx.try_send(b).ok();
-                    r
+            for b in batches_rx.iter() {
+                let step = b.items.iter().try_for_each(|(kind, id, rec)| {
+                    let (id, rec) = (&b.ids[id.clone()], &b.records[rec.clone()]);
+                    if bulk {
+                        self.append_record(*kind, id, rec)
+                    } else {
+                        self.put_record(*kind, id, rec).map(|_| ())
+                    }
                 });
+                spare_tx.try_send(b).ok();
                 if let Err(e) = step {
                     outcome = Err(e);
                     break;
@@ -466,13 +457,13 @@ impl StoreWriter<'_> {
     }
 
     /// Appends one event that cannot conflict (bulk load).
-    fn append_line(&mut self, kind: EventKind, id: &str, line: &str) -> Result<()> {
+    fn append_record(&mut self, kind: EventKind, id: &str, record: &[u8]) -> Result<()> {
         let mut insert = self
             .tx
-            .prepare_cached("INSERT INTO events (seq, kind, id, line) VALUES (?1, ?2, ?3, ?4)")
+            .prepare_cached("INSERT INTO events (seq, kind, id, record) VALUES (?1, ?2, ?3, ?4)")
             .map_err(|e| Error::store(&self.path, e))?;
         insert
-            .execute(params![self.next_seq, kind_code(kind), id, line])
+            .execute(params![self.next_seq, kind_code(kind), id, record])
             .map_err(|e| Error::store(&self.path, e))?;
         self.next_seq += 1;
         self.summary.added += 1;

@@ -18,12 +18,13 @@ pub(crate) const IDENTITY_INDEX: &str = "CREATE UNIQUE INDEX events_identity ON 
 
 /// `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
-    // 0 -> 1: events by (kind, id), in the store's order (`seq`); sync state per source.
+    // 0 -> 1: events by (kind, id), in the store's order (`seq`), each as a
+    // binary record (`read::record`); sync state per source.
     "CREATE TABLE events (
-        seq  INTEGER PRIMARY KEY,
-        kind INTEGER NOT NULL CHECK (kind IN (0, 1, 2)),
-        id   TEXT    NOT NULL,
-        line TEXT    NOT NULL
+        seq    INTEGER PRIMARY KEY,
+        kind   INTEGER NOT NULL CHECK (kind IN (0, 1, 2)),
+        id     TEXT    NOT NULL,
+        record BLOB    NOT NULL
     );
     CREATE UNIQUE INDEX events_identity ON events (kind, id);
     CREATE TABLE sync_state (

@@ -175,15 +175,14 @@ fn the_demo_data_round_trips_exactly() {
     w.commit().unwrap();
     let back = load(&store);
     assert_eq!(back.events(), original.events());
-    let mut lines = 0;
+    let mut exported = Vec::new();
     store
-        .for_each_line(|l| {
-            lines += 1;
-            assert!(l.starts_with("{\"kind\":"), "{l}");
+        .for_each_event(|e| {
+            exported.push(e);
             Ok(())
         })
         .unwrap();
-    assert_eq!(lines, original.len());
+    assert_eq!(exported, original.events());
 }
 
 #[test]
