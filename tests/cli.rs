@@ -195,3 +195,22 @@ fn events_can_come_from_standard_input_even_gzipped() {
         assert_eq!(v["groups"][0]["summary"]["deployments"], 2);
     }
 }
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["metrics", "--help"][..],
+        &["collect", "--help"],
+        &["import", "--help"],
+        &["export", "--help"],
+        &["export", "events", "--help"],
+        &["config", "check", "--help"],
+        &["demo", "--help"],
+    ] {
+        let out = dora(dir.path()).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Examples:\n  dora "), "{args:?}: {text}");
+    }
+}

@@ -39,6 +39,17 @@ fn big_file(dir: &Path, n: usize) -> PathBuf {
     path
 }
 
+/// Starts `dora import FILE` in `dir` without waiting for it.
+fn spawn_import(dir: &Path, file: &Path) -> std::process::Child {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("dora"))
+        .current_dir(dir)
+        .arg("import")
+        .arg(file)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 fn integrity(db: &Path) -> String {
     let conn = rusqlite::Connection::open(db).unwrap();
     conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap()
@@ -168,13 +179,7 @@ fn a_killed_import_leaves_the_store_as_it_was() {
     let db = dir.path().join(".dora/dora.db");
     let wal = dir.path().join(".dora/dora.db-wal");
     let wal_before = std::fs::metadata(&wal).map_or(0, |m| m.len());
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dora"))
-        .current_dir(dir.path())
-        .arg("import")
-        .arg(&big)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_import(dir.path(), &big);
     // Kill it (SIGKILL) while it writes: once the write-ahead log grows.
     let started = Instant::now();
     let killed = loop {
@@ -204,13 +209,7 @@ fn a_reader_during_a_write_sees_the_old_or_the_new_data() {
     run_ok(dir.path(), &["import", "a.jsonl"]);
     let n = 200_000;
     let big = big_file(dir.path(), n);
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dora"))
-        .current_dir(dir.path())
-        .arg("import")
-        .arg(&big)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_import(dir.path(), &big);
     let mut seen = std::collections::BTreeSet::new();
     loop {
         let done = child.try_wait().unwrap().is_some();

@@ -151,6 +151,9 @@ pub struct ExportArgs {
 #[derive(Debug, Subcommand)]
 pub enum ExportWhat {
     /// Every stored event, in the store's order.
+    #[command(
+        after_help = "Examples:\n  dora export events --format jsonl --output events.jsonl\n  dora export events --format csv > events.csv\n  dora export events --format parquet --output events.parquet   (needs --features parquet)"
+    )]
     Events(ExportEventsArgs),
 }
 
@@ -190,6 +193,7 @@ pub struct ConfigArgs {
 #[derive(Debug, Subcommand)]
 pub enum ConfigAction {
     /// Validate dora.toml and print the effective configuration, secrets redacted.
+    #[command(after_help = "Examples:\n  dora config check\n  dora config check --config ops/dora.toml")]
     Check(StoreArgs),
 }
 

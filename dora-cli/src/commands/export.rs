@@ -33,6 +33,12 @@ fn atomically(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> 
     write(&mut out)?;
     let tmp = out.into_inner().map_err(|e| io(e.into_error()))?;
     tmp.as_file().sync_all().map_err(io)?;
+    // A temporary file is private (0600); the export is an ordinary file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644)).map_err(io)?;
+    }
     tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())
 }

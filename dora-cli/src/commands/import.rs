@@ -4,10 +4,10 @@ use std::io::Write;
 
 use anyhow::Result;
 use dora_core::store::Store;
-use dora_core::{EventSet, ReadOptions, read_csv, read_jsonl, read_jsonl_path};
+use dora_core::{EventSet, ReadOptions};
 
 use crate::args::ImportArgs;
-use crate::commands::metrics::is_csv;
+use crate::commands::metrics::read_event_files;
 use crate::config::LoadedConfig;
 
 /// Runs `dora import`.
@@ -19,16 +19,7 @@ pub fn run(args: &ImportArgs) -> Result<()> {
     let mut set = EventSet::new();
     let mut err = std::io::stderr().lock();
     let mut lines = 0;
-    for path in &args.files {
-        let summary = if path.as_os_str() == "-" {
-            read_jsonl(std::io::stdin().lock(), Some(std::path::Path::new("<stdin>")), &mut set, &opts)?
-        } else if is_csv(path) {
-            let file = std::fs::File::open(path)
-                .map_err(|e| dora_core::Error::Io { path: Some(path.clone()), error: e })?;
-            read_csv(std::io::BufReader::new(file), path, &mut set, &opts)?
-        } else {
-            read_jsonl_path(path, &mut set, &opts)?
-        };
+    for summary in read_event_files(&args.files, &mut set, &opts)? {
         for skipped in &summary.skipped {
             writeln!(err, "warning: skipped {skipped}")?;
         }

@@ -6,7 +6,7 @@ use anyhow::Result;
 use chrono::Utc;
 use dora_core::render::{TableOptions, write_csv, write_json, write_table};
 use dora_core::store::Store;
-use dora_core::{EventSet, ReadOptions, compute, read_csv, read_jsonl, read_jsonl_path};
+use dora_core::{EventSet, ReadOptions, ReadSummary, compute, read_csv, read_jsonl, read_jsonl_path};
 
 use crate::args::{Format, MetricsArgs};
 use crate::settings::{EventInput, MetricsSettings};
@@ -16,33 +16,37 @@ pub fn use_color() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
+/// Reads event files into `set`: JSON Lines (also gzip-compressed), CSV
+/// (by the `.csv` extension) or `-` for JSON Lines on standard input.
+pub fn read_event_files(
+    paths: &[std::path::PathBuf],
+    set: &mut EventSet,
+    opts: &ReadOptions,
+) -> Result<Vec<ReadSummary>> {
+    let mut summaries = Vec::new();
+    for path in paths {
+        summaries.push(if path.as_os_str() == "-" {
+            read_jsonl(std::io::stdin().lock(), Some(std::path::Path::new("<stdin>")), set, opts)?
+        } else if is_csv(path) {
+            let file = std::fs::File::open(path)
+                .map_err(|e| dora_core::Error::Io { path: Some(path.clone()), error: e })?;
+            read_csv(std::io::BufReader::new(file), path, set, opts)?
+        } else {
+            read_jsonl_path(path, set, opts)?
+        });
+    }
+    Ok(summaries)
+}
+
 /// Reads the events (every file into one set, or the store), reporting
 /// skipped lines on stderr, and applies the `[teams]` overrides.
 pub fn load_events(settings: &MetricsSettings) -> Result<EventSet> {
     let mut set = EventSet::new();
     let opts = ReadOptions { skip_bad_lines: settings.skip_bad_lines, ..ReadOptions::default() };
-    let mut summaries = Vec::new();
-    match &settings.input {
-        EventInput::Files(paths) => {
-            for path in paths {
-                summaries.push(if path.as_os_str() == "-" {
-                    read_jsonl(
-                        std::io::stdin().lock(),
-                        Some(std::path::Path::new("<stdin>")),
-                        &mut set,
-                        &opts,
-                    )?
-                } else if is_csv(path) {
-                    let file = std::fs::File::open(path)
-                        .map_err(|e| dora_core::Error::Io { path: Some(path.clone()), error: e })?;
-                    read_csv(std::io::BufReader::new(file), path, &mut set, &opts)?
-                } else {
-                    read_jsonl_path(path, &mut set, &opts)?
-                });
-            }
-        }
-        EventInput::Store(path) => summaries.push(Store::open_read_only(path)?.load(&mut set, &opts)?),
-    }
+    let summaries = match &settings.input {
+        EventInput::Files(paths) => read_event_files(paths, &mut set, &opts)?,
+        EventInput::Store(path) => vec![Store::open_read_only(path)?.load(&mut set, &opts)?],
+    };
     let mut err = std::io::stderr().lock();
     for summary in &summaries {
         for skipped in &summary.skipped {
