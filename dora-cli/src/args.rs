@@ -22,6 +22,11 @@ pub enum Command {
         after_help = "Examples:\n  dora metrics --since 2026-06-01 --until 2026-11-23 --period month\n  dora metrics --events examples/demo/events.jsonl --since 2026-06-01 --until 2026-11-23\n  dora metrics --events events.jsonl.gz --format json > metrics.json\n  DORA_TIMEZONE=Europe/Berlin dora metrics --group-by team"
     )]
     Metrics(MetricsArgs),
+    /// The weekly report: each team and service this week, what changed, what to look at.
+    #[command(
+        after_help = "Examples:\n  dora report                                   (the last complete week, from the store)\n  dora report --events examples/demo/events.jsonl --week 2026-W47\n  dora report --format markdown > weekly.md\n  dora report --format html --output report.html"
+    )]
+    Report(ReportArgs),
     /// Run the sources of dora.toml and store what is new.
     #[command(
         after_help = "Examples:\n  dora collect\n  dora collect --source pagerduty --source deploys\n  dora collect --config /etc/dora/dora.toml --jobs 2"
@@ -100,6 +105,90 @@ pub struct MetricsArgs {
     /// The store to read when no --events is given [default: [store] path, else .dora/dora.db beside dora.toml].
     #[arg(long, env = "DORA_STORE", value_name = "PATH")]
     pub store: Option<PathBuf>,
+}
+
+/// Output formats of `dora report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Text for a terminal (80 columns).
+    Table,
+    /// GitHub-flavoured Markdown.
+    Markdown,
+    /// One self-contained HTML page with charts.
+    Html,
+    /// The dora.report/v1 object.
+    Json,
+}
+
+/// `dora report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The ISO week to report on, like 2026-W10 [default: the last complete week].
+    #[arg(long, env = "DORA_WEEK", value_name = "YYYY-Www")]
+    pub week: Option<String>,
+    /// Weeks in the trend, the reported one included (6 to 104).
+    #[arg(long, env = "DORA_WEEKS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(6..=104))]
+    pub weeks: u32,
+    /// Start the trend at the week containing this date (instead of --weeks).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Report on the last complete week before this date (instead of --week).
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// Output format.
+    #[arg(long, env = "DORA_REPORT_FORMAT", value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+    /// Write to this file (written whole, then moved into place) [default: standard output].
+    #[arg(long, short, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// The events (JSON Lines or CSV files) instead of the store; repeat for several.
+    #[arg(long, env = "DORA_EVENTS", value_name = "FILE", value_delimiter = ',')]
+    pub events: Vec<PathBuf>,
+    /// IANA time zone weeks are cut in [default: UTC].
+    #[arg(long, env = "DORA_TIMEZONE", value_name = "IANA_NAME")]
+    pub timezone: Option<String>,
+    /// How far before an incident a deployment is inferred as its cause [default: 7d].
+    #[arg(long, env = "DORA_ATTRIBUTION_WINDOW", value_name = "DURATION")]
+    pub attribution_window: Option<String>,
+    /// Where lead time starts [default: commit].
+    #[arg(long, env = "DORA_LEAD_TIME_START", value_name = "commit|first_commit")]
+    pub lead_time_start: Option<String>,
+    /// Regular expression of production environment names; repeat for several.
+    #[arg(long = "production-pattern", env = "DORA_PRODUCTION_PATTERNS", value_name = "REGEX")]
+    pub production_patterns: Vec<String>,
+    /// Group kinds to report, comma-separated [default: all,service,team].
+    #[arg(long, env = "DORA_GROUP_BY", value_name = "KINDS", value_delimiter = ',')]
+    pub group_by: Vec<String>,
+    /// Skip lines that are not valid events instead of failing.
+    #[arg(long, env = "DORA_SKIP_BAD_LINES")]
+    pub skip_bad_lines: bool,
+    /// The configuration file [default: ./dora.toml when present].
+    #[arg(long, env = "DORA_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// The store [default: [store] path, else .dora/dora.db beside dora.toml].
+    #[arg(long, env = "DORA_STORE", value_name = "PATH")]
+    pub store: Option<PathBuf>,
+}
+
+impl ReportArgs {
+    /// The engine flags, as `dora metrics` would take them (weekly periods).
+    pub fn as_metrics_args(&self) -> MetricsArgs {
+        MetricsArgs {
+            events: self.events.clone(),
+            since: None,
+            until: None,
+            period: Some("week".into()),
+            timezone: self.timezone.clone(),
+            attribution_window: self.attribution_window.clone(),
+            lead_time_start: self.lead_time_start.clone(),
+            production_patterns: self.production_patterns.clone(),
+            group_by: self.group_by.clone(),
+            format: Format::Json,
+            skip_bad_lines: self.skip_bad_lines,
+            config: self.config.clone(),
+            store: self.store.clone(),
+        }
+    }
 }
 
 /// Options every store command shares.

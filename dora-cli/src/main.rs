@@ -56,6 +56,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Metrics(a) => commands::metrics::run(a),
         Command::Demo(a) => commands::demo::run(a),
+        Command::Report(a) => commands::report::run(a),
         Command::Collect(a) => commands::collect::run(a),
         Command::Import(a) => commands::import::run(a),
         Command::Export(a) => commands::export::run(a),

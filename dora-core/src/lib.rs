@@ -43,6 +43,7 @@ pub mod event;
 pub mod export;
 pub mod read;
 pub mod render;
+pub mod report;
 pub mod result;
 #[cfg(feature = "store")]
 pub mod source;

@@ -21,7 +21,7 @@ pub fn run(args: &ExportArgs) -> Result<()> {
 }
 
 /// Writes into `path` through a temporary file in the same directory.
-fn atomically(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+pub fn atomically(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),

@@ -6,3 +6,4 @@ pub mod demo;
 pub mod export;
 pub mod import;
 pub mod metrics;
+pub mod report;

@@ -14,6 +14,7 @@ mod explain;
 mod frames;
 pub mod levels;
 pub(crate) mod metrics;
+pub(crate) mod notable;
 pub mod options;
 pub(crate) mod stats;
 mod warnings;
@@ -23,6 +24,7 @@ use chrono_tz::Tz;
 
 pub use explain::{ExplainedEvent, Explanation, Metric};
 pub use metrics::change_failure::Attribution;
+pub use notable::{Notable, NotableDeployment, NotableIncident, SlowChange};
 
 use crate::error::Result;
 use crate::event::EventSet;

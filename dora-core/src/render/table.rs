@@ -16,9 +16,9 @@ pub struct TableOptions {
     pub color: bool,
 }
 
-const DASH: &str = "—";
+pub(crate) const DASH: &str = "—";
 
-fn level_style(level: Option<Level>) -> Style {
+pub(crate) fn level_style(level: Option<Level>) -> Style {
     let color = match level {
         Some(Level::Elite) => AnsiColor::Green,
         Some(Level::High) => AnsiColor::Cyan,
@@ -37,7 +37,7 @@ fn opt_pct(v: Option<f64>) -> String {
     v.map(|r| format!("{:.0}%", r * 100.0)).unwrap_or_else(|| DASH.to_string())
 }
 
-fn truncate(s: &str, width: usize) -> String {
+pub(crate) fn truncate(s: &str, width: usize) -> String {
     if s.chars().count() <= width {
         s.to_string()
     } else {

@@ -1,0 +1,75 @@
+//! `dora report`: the weekly report.
+
+use std::io::{IsTerminal, Write};
+
+use anyhow::Result;
+use chrono::{Days, Utc};
+use dora_core::parse_date;
+use dora_core::render::{ReportTextOptions, write_report_json, write_report_markdown, write_report_text};
+use dora_core::report::{IsoWeek, Report, ReportOptions, build_report};
+
+use crate::args::{ReportArgs, ReportFormat};
+use crate::commands::export::atomically;
+use crate::commands::metrics::{load_events, use_color};
+use crate::settings::{MetricsSettings, usage};
+
+fn local_date(t: chrono::DateTime<Utc>, tz: chrono_tz::Tz) -> chrono::NaiveDate {
+    t.with_timezone(&tz).date_naive()
+}
+
+/// Resolves the week and trend length from the flags.
+fn report_options(args: &ReportArgs, settings: &MetricsSettings) -> Result<ReportOptions> {
+    let tz = settings.options.timezone;
+    let mut opts = ReportOptions::last_complete_week(settings.options.clone(), Utc::now());
+    opts.weeks = args.weeks;
+    if let Some(until) = &args.until {
+        let t = parse_date(until, tz).map_err(|e| usage(format!("--until: {e}")))?;
+        opts.week = IsoWeek::of(local_date(t, tz) - Days::new(7));
+    }
+    if let Some(week) = &args.week {
+        opts.week = week.parse().map_err(|e: dora_core::Error| usage(format!("--week: {e}")))?;
+    }
+    if let Some(since) = &args.since {
+        let t = parse_date(since, tz).map_err(|e| usage(format!("--since: {e}")))?;
+        let first = IsoWeek::of(local_date(t, tz));
+        let (a, b) = (first.monday(), opts.week.monday());
+        let weeks = match (a, b) {
+            (Some(a), Some(b)) if a <= b => (b - a).num_days() / 7 + 1,
+            _ => return Err(usage(format!("--since: {since} is after the reported week {}", opts.week))),
+        };
+        if !(6..=104).contains(&weeks) {
+            return Err(usage(format!("--since: the trend would be {weeks} weeks; it must be 6 to 104")));
+        }
+        opts.weeks = weeks as u32;
+    }
+    Ok(opts)
+}
+
+fn render(report: &Report, format: ReportFormat, out: &mut dyn Write, color: bool) -> Result<()> {
+    match format {
+        ReportFormat::Table => write_report_text(report, out, ReportTextOptions { color })?,
+        ReportFormat::Markdown => write_report_markdown(report, out)?,
+        ReportFormat::Json => write_report_json(report, out)?,
+        ReportFormat::Html => dora_core::render::write_report_html(report, out)?,
+    }
+    Ok(())
+}
+
+/// Runs `dora report`.
+pub fn run(args: &ReportArgs) -> Result<()> {
+    let settings = MetricsSettings::resolve(&args.as_metrics_args(), Utc::now())?;
+    let opts = report_options(args, &settings)?;
+    let set = load_events(&settings)?;
+    let report = build_report(&set, &opts)?;
+    match &args.output {
+        Some(path) => atomically(path, |out| render(&report, args.format, out, false))?,
+        None => {
+            let stdout = std::io::stdout().lock();
+            let color = args.format == ReportFormat::Table && use_color() && std::io::stdout().is_terminal();
+            let mut out = std::io::BufWriter::new(stdout);
+            render(&report, args.format, &mut out, color)?;
+            out.flush()?;
+        }
+    }
+    Ok(())
+}

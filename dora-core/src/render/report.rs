@@ -1,0 +1,398 @@
+//! Renderers of the weekly [`Report`]: terminal text (80 columns) and
+//! GitHub-flavoured Markdown. Both write to any `io::Write`.
+
+use std::io::{self, Write};
+
+use anstyle::{AnsiColor, Style};
+
+use super::duration::human_duration;
+use super::table::{DASH, level_style, truncate};
+use crate::engine::Metric;
+use crate::engine::notable::Notable;
+use crate::engine::options::GroupKind;
+use crate::report::{Change, GroupReport, MetricRow, Report};
+
+/// How many items of each notable list are shown before "and N more".
+pub const NOTABLE_SHOWN: usize = 5;
+
+/// The metric's label in the report.
+pub fn metric_label(metric: Metric) -> &'static str {
+    match metric {
+        Metric::DeploymentFrequency => "deployments",
+        Metric::LeadTime => "lead time",
+        Metric::ChangeFailureRate => "change failure rate",
+        Metric::TimeToRestore => "time to restore",
+        Metric::RecoveryTime => "recovery time",
+        Metric::ReworkRate => "rework rate",
+    }
+}
+
+fn is_rate(metric: Metric) -> bool {
+    matches!(metric, Metric::ChangeFailureRate | Metric::ReworkRate)
+}
+
+fn is_duration(metric: Metric) -> bool {
+    matches!(metric, Metric::LeadTime | Metric::TimeToRestore | Metric::RecoveryTime)
+}
+
+/// A metric's value for display: `12`, `3h 05m`, `6.3%`, or `—`.
+pub fn format_value(metric: Metric, v: Option<f64>) -> String {
+    match v {
+        None => DASH.to_string(),
+        Some(v) if is_rate(metric) => format!("{:.1}%", v * 100.0),
+        Some(v) if is_duration(metric) => human_duration(v),
+        Some(v) => format!("{v:.0}"),
+    }
+}
+
+/// The arrow of a change of value (up, down, level), whatever its meaning.
+fn arrow(now: Option<f64>, then: Option<f64>) -> &'static str {
+    match (now, then) {
+        (Some(a), Some(b)) if a > b => "↑",
+        (Some(a), Some(b)) if a < b => "↓",
+        (Some(_), Some(_)) => "→",
+        _ => "",
+    }
+}
+
+/// The difference against a reference, with its arrow: `↑ +5`, `↓ 2h 10m`,
+/// `↑ +1.5pp`, `→`, or `—`.
+pub fn format_delta(metric: Metric, now: Option<f64>, then: Option<f64>) -> String {
+    let (Some(a), Some(b)) = (now, then) else { return DASH.to_string() };
+    let d = a - b;
+    let a_ = arrow(now, then);
+    if d.abs() < 1e-9 {
+        return "→".to_string();
+    }
+    let sign = if d > 0.0 { "+" } else { "−" };
+    match metric {
+        m if is_rate(m) => format!("{a_} {sign}{:.1}pp", d.abs() * 100.0),
+        m if is_duration(m) => format!("{a_} {sign}{}", human_duration(d.abs())),
+        _ => format!("{a_} {sign}{:.0}", d.abs()),
+    }
+}
+
+/// A sparkline of the trend: one block per week, `·` where a week has no value.
+pub fn sparkline(trend: &[Option<f64>]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let values: Vec<f64> = trend.iter().flatten().copied().collect();
+    let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
+    trend
+        .iter()
+        .map(|v| match v {
+            None => '·',
+            Some(_) if hi <= lo => BARS[3],
+            Some(v) => BARS[(((v - lo) / (hi - lo)) * 7.0).round().clamp(0.0, 7.0) as usize],
+        })
+        .collect()
+}
+
+fn group_title(g: &GroupReport) -> String {
+    match g.group_by {
+        GroupKind::All => "all services".to_string(),
+        GroupKind::Service => format!("service {}", g.name),
+        GroupKind::Team => format!("team {}", g.name),
+    }
+}
+
+/// Options of the terminal renderer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReportTextOptions {
+    /// Use ANSI colors (on a terminal without `NO_COLOR` only).
+    pub color: bool,
+}
+
+fn change_style(change: Change, color: bool) -> Style {
+    if !color {
+        return Style::new();
+    }
+    match change {
+        Change::Better => Style::new().fg_color(Some(AnsiColor::Green.into())),
+        Change::Worse => Style::new().fg_color(Some(AnsiColor::Red.into())),
+        Change::Same | Change::Unknown => Style::new().dimmed(),
+    }
+}
+
+fn level_text(level: Option<crate::Level>) -> &'static str {
+    level.map_or(DASH, |l| l.as_str())
+}
+
+fn write_metric_row<W: Write>(out: &mut W, row: &MetricRow, color: bool) -> io::Result<()> {
+    let prev = format_delta(row.metric, row.value, row.previous);
+    let base = format_delta(row.metric, row.value, row.baseline);
+    let (ps, bs) = (change_style(row.vs_previous, color), change_style(row.vs_baseline, color));
+    let ls = if color { level_style(row.level) } else { Style::new() };
+    // 2 + 19 + 9 + 1 + 12 + 12 + 2 + 12 + 2 + 6 = 77 columns at most.
+    writeln!(
+        out,
+        "  {:<19}{:>9} {ps}{:>12}{ps:#}{bs}{:>12}{bs:#}  {:<12}  {ls}{}{ls:#}",
+        metric_label(row.metric),
+        format_value(row.metric, row.value),
+        prev,
+        base,
+        sparkline(&row.trend),
+        level_text(row.level),
+    )
+}
+
+fn write_list<W: Write, T>(
+    out: &mut W,
+    title: &str,
+    items: &[T],
+    line: impl Fn(&T) -> String,
+    bullet: &str,
+) -> io::Result<()> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "{bullet}{title} ({})", items.len())?;
+    for item in items.iter().take(NOTABLE_SHOWN) {
+        writeln!(out, "    {}", truncate(&line(item), 74))?;
+    }
+    if items.len() > NOTABLE_SHOWN {
+        writeln!(out, "    and {} more", items.len() - NOTABLE_SHOWN)?;
+    }
+    Ok(())
+}
+
+fn minute(t: &chrono::DateTime<chrono::FixedOffset>) -> String {
+    t.format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// Notable items as plain lines (shared by the text and Markdown renderers).
+fn notable_lists<W: Write>(out: &mut W, report: &Report, bullet: &str, code: &str) -> io::Result<()> {
+    let n: &Notable = &report.notable;
+    write_list(
+        out,
+        "Level regressions",
+        &report.regressions,
+        |r| {
+            let what = r.metric.map_or("overall", metric_label);
+            let who = match r.group_by {
+                GroupKind::All => "all services".to_string(),
+                k => format!("{} {}", k.as_str(), r.name),
+            };
+            format!("{who}: {what} {} → {}", r.from.as_str(), r.to.as_str())
+        },
+        bullet,
+    )?;
+    write_list(
+        out,
+        "Failed deployments not yet recovered",
+        &n.unrecovered_failures,
+        |d| format!("{code}{}{code} {} {}", d.id, d.service, minute(&d.finished_at)),
+        bullet,
+    )?;
+    write_list(
+        out,
+        "Open incidents",
+        &n.open_incidents,
+        |i| {
+            let sev = i.severity.as_deref().map(|s| format!(" [{s}]")).unwrap_or_default();
+            format!("{code}{}{code} {}{sev} opened {}", i.id, i.service, minute(&i.opened_at))
+        },
+        bullet,
+    )?;
+    write_list(
+        out,
+        "Slowest changes this week",
+        &n.slowest_changes,
+        |c| {
+            let pr = c.pull_request.map(|p| format!("#{p} ")).unwrap_or_default();
+            let short: String = c.id.chars().take(12).collect();
+            format!("{} {pr}{code}{short}{code} {}", human_duration(c.lead_time_seconds), c.service)
+        },
+        bullet,
+    )?;
+    write_list(
+        out,
+        "Data quality: deployments listing no changes",
+        &n.deployments_without_changes,
+        |d| format!("{code}{}{code} {} {}", d.id, d.service, minute(&d.finished_at)),
+        bullet,
+    )?;
+    write_list(
+        out,
+        "Data quality: incidents with no deployment found",
+        &n.incidents_without_deployment,
+        |i| format!("{code}{}{code} {} opened {}", i.id, i.service, minute(&i.opened_at)),
+        bullet,
+    )?;
+    let nothing = report.regressions.is_empty()
+        && n.unrecovered_failures.is_empty()
+        && n.open_incidents.is_empty()
+        && n.slowest_changes.is_empty()
+        && n.deployments_without_changes.is_empty()
+        && n.incidents_without_deployment.is_empty();
+    if nothing {
+        writeln!(out, "{bullet}Nothing notable this week.")?;
+    }
+    Ok(())
+}
+
+fn heading_dates(report: &Report) -> String {
+    let last = report.end - chrono::Duration::days(1);
+    format!(
+        "{} to {} ({})",
+        report.start.format("%a %Y-%m-%d"),
+        last.format("%a %Y-%m-%d"),
+        report.metrics.timezone
+    )
+}
+
+/// Writes the report for a terminal: fits 80 columns; colors only when asked.
+pub fn write_report_text<W: Write>(report: &Report, mut out: W, opts: ReportTextOptions) -> io::Result<()> {
+    let bold = if opts.color { Style::new().bold() } else { Style::new() };
+    let dim = if opts.color { Style::new().dimmed() } else { Style::new() };
+    writeln!(out, "{bold}DORA weekly report {}{bold:#}: {}", report.week, heading_dates(report))?;
+    writeln!(
+        out,
+        "{dim}vs prev: against the week before; vs 4 wk: against the median of the 4 weeks\nbefore; trend: {} weeks; levels over the trend (dora-2023).{dim:#}",
+        report.trend_weeks.len()
+    )?;
+    for g in &report.groups {
+        writeln!(out)?;
+        let ls = if opts.color { level_style(g.overall) } else { Style::new() };
+        let title = truncate(&group_title(g), 56);
+        writeln!(
+            out,
+            "{bold}{title}{bold:#}{:>w$}{ls}{}{ls:#}",
+            "overall: ",
+            level_text(g.overall),
+            w = 65 - title.chars().count()
+        )?;
+        writeln!(
+            out,
+            "{dim}  {:<19}{:>9} {:>12}{:>12}  {:<12}  level{dim:#}",
+            "metric", "this week", "vs prev", "vs 4 wk", "trend"
+        )?;
+        for row in &g.metrics {
+            write_metric_row(&mut out, row, opts.color)?;
+        }
+    }
+    writeln!(out)?;
+    writeln!(out, "{bold}Notable{bold:#}")?;
+    notable_lists(&mut out, report, "  ", "")?;
+    if !report.metrics.warnings.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{dim}{} data warnings (see `dora metrics --format json`).{dim:#}",
+            report.metrics.warnings.len()
+        )?;
+    }
+    Ok(())
+}
+
+fn md_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '|' | '\\' | '*' | '_' | '`' | '<' | '>' | '[' | ']' | '#') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn md_cell(row: &MetricRow) -> String {
+    let value = format_value(row.metric, row.value);
+    let mark = match row.vs_previous {
+        Change::Better => format!(" {}", arrow(row.value, row.previous)),
+        Change::Worse => format!(" **{}**", arrow(row.value, row.previous)),
+        _ => String::new(),
+    };
+    format!("{value}{mark}")
+}
+
+/// Writes the report as GitHub-flavoured Markdown (for chat, wikis and
+/// pull-request comments). Arrows compare with the previous week; a bold
+/// arrow is a change for the worse.
+pub fn write_report_markdown<W: Write>(report: &Report, mut out: W) -> io::Result<()> {
+    writeln!(out, "## DORA weekly report {}", report.week)?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{}. Arrows compare with the previous week (**bold** = worse); levels over the {}-week trend.",
+        heading_dates(report),
+        report.trend_weeks.len()
+    )?;
+    writeln!(out)?;
+    write!(out, "| group |")?;
+    for m in Metric::ALL {
+        write!(out, " {} |", metric_label(m))?;
+    }
+    writeln!(out, " level |")?;
+    write!(out, "|---|")?;
+    for _ in Metric::ALL {
+        write!(out, "---:|")?;
+    }
+    writeln!(out, "---|")?;
+    for g in &report.groups {
+        let name = match g.group_by {
+            GroupKind::All => "**all**".to_string(),
+            k => format!("{} {}", k.as_str(), md_escape(&g.name)),
+        };
+        write!(out, "| {name} |")?;
+        for row in &g.metrics {
+            write!(out, " {} |", md_cell(row))?;
+        }
+        writeln!(out, " {} |", level_text(g.overall))?;
+    }
+    writeln!(out)?;
+    writeln!(out, "### Trend ({} weeks, oldest first)", report.trend_weeks.len())?;
+    writeln!(out)?;
+    writeln!(out, "| group | deployments | lead time | change failure rate | recovery time |")?;
+    writeln!(out, "|---|---|---|---|---|")?;
+    for g in &report.groups {
+        let name = match g.group_by {
+            GroupKind::All => "**all**".to_string(),
+            k => format!("{} {}", k.as_str(), md_escape(&g.name)),
+        };
+        let spark = |m: Metric| {
+            g.metrics.iter().find(|r| r.metric == m).map(|r| sparkline(&r.trend)).unwrap_or_default()
+        };
+        writeln!(
+            out,
+            "| {name} | `{}` | `{}` | `{}` | `{}` |",
+            spark(Metric::DeploymentFrequency),
+            spark(Metric::LeadTime),
+            spark(Metric::ChangeFailureRate),
+            spark(Metric::RecoveryTime)
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(out, "### Notable")?;
+    writeln!(out)?;
+    let mut text = Vec::new();
+    notable_lists(&mut text, report, "- ", "`")?;
+    // Items under a bullet are indented list items in Markdown.
+    let text = String::from_utf8_lossy(&text).replace("\n    ", "\n  - ");
+    let text = text.strip_prefix("    ").map(|t| format!("  - {t}")).unwrap_or(text);
+    out.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// Writes the report as JSON (`dora.report/v1`: the report's fields, with
+/// the trend's `dora.metrics/v1` object under `metrics`).
+pub fn write_report_json<W: Write>(report: &Report, mut out: W) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut out, report)?;
+    out.write_all(b"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_deltas_and_sparklines() {
+        assert_eq!(format_value(Metric::ChangeFailureRate, Some(0.0625)), "6.2%");
+        assert_eq!(format_value(Metric::LeadTime, None), "—");
+        assert_eq!(format_delta(Metric::DeploymentFrequency, Some(7.0), Some(5.0)), "↑ +2");
+        assert_eq!(format_delta(Metric::LeadTime, Some(3600.0), Some(7200.0)), "↓ −1h 00m");
+        assert_eq!(format_delta(Metric::ReworkRate, Some(0.1), Some(0.1)), "→");
+        assert_eq!(format_delta(Metric::ReworkRate, None, Some(0.1)), "—");
+        assert_eq!(sparkline(&[Some(0.0), None, Some(7.0), Some(3.5)]), "▁·█▅");
+        assert_eq!(sparkline(&[Some(2.0), Some(2.0)]), "▄▄");
+    }
+}

@@ -1,0 +1,318 @@
+//! The weekly report as one self-contained HTML page: no scripts, fonts or
+//! images from the network; charts are inline SVG (a trend line per metric
+//! over its level bands, small multiples per team); readable on a phone and
+//! when printed.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use super::report::{NOTABLE_SHOWN, format_delta, format_value, metric_label};
+use crate::Level;
+use crate::engine::Metric;
+use crate::engine::options::GroupKind;
+use crate::report::{Change, GroupReport, MetricRow, Report};
+
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const HOUR: f64 = 3600.0;
+const DAY: f64 = 86_400.0;
+
+/// The level bands of a metric, as (upper bound, level) from the best band
+/// up, in the metric's unit (seconds or ratio); `None` for metrics whose
+/// weekly value has no band (deployments, time to restore, rework rate).
+fn bands(metric: Metric) -> Option<[(f64, Level); 3]> {
+    match metric {
+        Metric::LeadTime => {
+            Some([(DAY, Level::Elite), (7.0 * DAY, Level::High), (30.0 * DAY, Level::Medium)])
+        }
+        Metric::ChangeFailureRate => Some([(0.05, Level::Elite), (0.10, Level::High), (0.15, Level::Medium)]),
+        Metric::RecoveryTime => Some([(HOUR, Level::Elite), (DAY, Level::High), (7.0 * DAY, Level::Medium)]),
+        _ => None,
+    }
+}
+
+fn level_class(level: Option<Level>) -> &'static str {
+    level.map_or("none", |l| l.as_str())
+}
+
+/// One chart: the trend as a line (a dot per week with a value, gaps
+/// where a week has none) over the metric's level bands.
+fn chart(row: &MetricRow, title: &str) -> String {
+    let (w, h, pad) = (240.0_f64, 96.0_f64, 6.0_f64);
+    let values: Vec<f64> = row.trend.iter().flatten().copied().collect();
+    let mut hi = values.iter().copied().fold(0.0_f64, f64::max);
+    if let Some(b) = bands(row.metric) {
+        // Show at least the best band's edge, so the bands mean something.
+        hi = hi.max(b[0].0 * 1.2);
+    }
+    if hi <= 0.0 {
+        hi = 1.0;
+    }
+    let n = row.trend.len().max(2);
+    let x = |i: usize| pad + (w - 2.0 * pad) * i as f64 / (n - 1) as f64;
+    let y = |v: f64| h - pad - (h - 2.0 * pad) * (v / hi).clamp(0.0, 1.0);
+    let mut svg = String::new();
+    let label = format!("{title}: {}, {} weeks", metric_label(row.metric), row.trend.len());
+    let _ = write!(
+        svg,
+        r#"<svg class="chart" data-metric="{}" viewBox="0 0 {w} {h}" role="img" aria-label="{}"><title>{}</title>"#,
+        row.metric.as_str(),
+        esc(&label),
+        esc(&label)
+    );
+    if let Some(b) = bands(row.metric) {
+        let mut lo = 0.0;
+        for (edge, level) in b {
+            let (top, bottom) = (y(edge.min(hi)), y(lo));
+            if bottom > top {
+                let _ = write!(
+                    svg,
+                    r#"<rect class="band {}" x="0" y="{top:.1}" width="{w}" height="{:.1}"/>"#,
+                    level.as_str(),
+                    bottom - top
+                );
+            }
+            lo = edge;
+        }
+        if hi > lo {
+            let _ = write!(
+                svg,
+                r#"<rect class="band low" x="0" y="{:.1}" width="{w}" height="{:.1}"/>"#,
+                y(hi),
+                y(lo) - y(hi)
+            );
+        }
+    }
+    // The line, broken where a week has no value.
+    let mut segment = Vec::new();
+    let flush = |segment: &mut Vec<String>, svg: &mut String| {
+        if segment.len() > 1 {
+            let _ = write!(svg, r#"<polyline class="line" points="{}"/>"#, segment.join(" "));
+        }
+        segment.clear();
+    };
+    for (i, v) in row.trend.iter().enumerate() {
+        match v {
+            Some(v) => segment.push(format!("{:.1},{:.1}", x(i), y(*v))),
+            None => flush(&mut segment, &mut svg),
+        }
+    }
+    flush(&mut segment, &mut svg);
+    for (i, v) in row.trend.iter().enumerate() {
+        if let Some(v) = v {
+            let last = if i + 1 == row.trend.len() { " last" } else { "" };
+            let _ = write!(
+                svg,
+                r#"<circle class="dot{last}" cx="{:.1}" cy="{:.1}" r="{}"><title>{}</title></circle>"#,
+                x(i),
+                y(*v),
+                if last.is_empty() { 2.0 } else { 3.5 },
+                esc(&format_value(row.metric, Some(*v)))
+            );
+        }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+fn change_class(c: Change) -> &'static str {
+    match c {
+        Change::Better => "better",
+        Change::Worse => "worse",
+        Change::Same => "same",
+        Change::Unknown => "unknown",
+    }
+}
+
+fn group_name(g: &GroupReport) -> String {
+    match g.group_by {
+        GroupKind::All => "all services".to_string(),
+        k => format!("{} {}", k.as_str(), g.name),
+    }
+}
+
+const STYLE: &str = r#"
+:root{--fg:#1b1f24;--muted:#5b6470;--line:#d0d7de;--elite:#d1f0d8;--high:#d6ecf7;--medium:#fbefc9;--low:#f8d7d3;--better:#116b2f;--worse:#b3261e}
+*{box-sizing:border-box}
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);margin:0 auto;padding:16px;max-width:1100px}
+h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.2em;margin:1.4em 0 .4em;border-bottom:1px solid var(--line)}
+.muted{color:var(--muted)}
+.table-wrap{overflow-x:auto}
+table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
+th,td{padding:4px 8px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap}
+th:first-child,td:first-child{text-align:left}
+td .delta{display:block;font-size:.8em}
+.better{color:var(--better)}.worse{color:var(--worse);font-weight:600}.same,.unknown{color:var(--muted)}
+.badge{display:inline-block;padding:0 6px;border-radius:8px;font-size:.85em}
+.badge.elite{background:var(--elite)}.badge.high{background:var(--high)}.badge.medium{background:var(--medium)}.badge.low{background:var(--low)}.badge.none{color:var(--muted)}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(240px,1fr));gap:12px}
+figure{margin:0;border:1px solid var(--line);border-radius:6px;padding:6px}
+figcaption{font-size:.85em;display:flex;justify-content:space-between;gap:8px}
+svg.chart{width:100%;height:auto;display:block}
+.band.elite{fill:var(--elite)}.band.high{fill:var(--high)}.band.medium{fill:var(--medium)}.band.low{fill:var(--low)}
+.line{fill:none;stroke:#24292f;stroke-width:1.5}
+.dot{fill:#24292f}.dot.last{fill:#0969da}
+ul{padding-left:1.2em}li{margin:.15em 0}code{font-size:.9em}
+@media (max-width:600px){body{padding:8px;font-size:14px}th,td{padding:3px 4px}}
+@media print{body{max-width:none;padding:0}h2{break-after:avoid}figure,table{break-inside:avoid}.grid{grid-template-columns:repeat(3,1fr)}}
+"#;
+
+fn summary_table(out: &mut String, report: &Report) {
+    out.push_str(r#"<div class="table-wrap"><table><thead><tr><th>group</th>"#);
+    for m in Metric::ALL {
+        let _ = write!(out, "<th>{}</th>", metric_label(m));
+    }
+    out.push_str("<th>level</th></tr></thead><tbody>");
+    for g in &report.groups {
+        let _ = write!(out, "<tr><td>{}</td>", esc(&group_name(g)));
+        for row in &g.metrics {
+            let _ = write!(
+                out,
+                r#"<td>{}<span class="delta {}" title="vs previous week">{}</span></td>"#,
+                esc(&format_value(row.metric, row.value)),
+                change_class(row.vs_previous),
+                esc(&format_delta(row.metric, row.value, row.previous))
+            );
+        }
+        let _ = write!(
+            out,
+            r#"<td><span class="badge {}">{}</span></td></tr>"#,
+            level_class(g.overall),
+            g.overall.map_or("—", |l| l.as_str())
+        );
+    }
+    out.push_str("</tbody></table></div>");
+}
+
+fn figure(out: &mut String, g: &GroupReport, row: &MetricRow) {
+    let _ = write!(
+        out,
+        r#"<figure><figcaption><strong>{}</strong><span>{} <span class="badge {}">{}</span></span></figcaption>{}</figure>"#,
+        metric_label(row.metric),
+        esc(&format_value(row.metric, row.value)),
+        level_class(row.level),
+        row.level.map_or("—", |l| l.as_str()),
+        chart(row, &group_name(g))
+    );
+}
+
+fn list<T>(out: &mut String, title: &str, items: &[T], line: impl Fn(&T) -> String) {
+    if items.is_empty() {
+        return;
+    }
+    let _ = write!(out, "<h3>{} ({})</h3><ul>", esc(title), items.len());
+    for item in items.iter().take(NOTABLE_SHOWN * 2) {
+        let _ = write!(out, "<li>{}</li>", line(item));
+    }
+    if items.len() > NOTABLE_SHOWN * 2 {
+        let _ = write!(out, "<li class=\"muted\">and {} more</li>", items.len() - NOTABLE_SHOWN * 2);
+    }
+    out.push_str("</ul>");
+}
+
+/// Writes the report as one self-contained HTML page.
+pub fn write_report_html<W: Write>(report: &Report, mut out: W) -> io::Result<()> {
+    let mut h = String::with_capacity(64 * 1024);
+    let last = report.end - chrono::Duration::days(1);
+    let _ = write!(
+        h,
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>DORA weekly report {week}</title><style>{STYLE}</style></head><body><header><h1>DORA weekly report {week}</h1><p class="muted">{} to {} ({}). Changes compare with the previous week; levels (dora-2023) are over the {}-week trend.</p></header>"#,
+        report.start.format("%a %Y-%m-%d"),
+        last.format("%a %Y-%m-%d"),
+        esc(&report.metrics.timezone),
+        report.trend_weeks.len(),
+        week = esc(&report.week),
+    );
+    h.push_str("<h2>This week</h2>");
+    summary_table(&mut h, report);
+    for g in report.groups.iter().filter(|g| g.group_by == GroupKind::All) {
+        let _ = write!(h, "<h2>Trend: {}</h2><div class=\"grid\">", esc(&group_name(g)));
+        for row in &g.metrics {
+            figure(&mut h, g, row);
+        }
+        h.push_str("</div>");
+    }
+    for (kind, title) in [(GroupKind::Team, "Teams"), (GroupKind::Service, "Services")] {
+        let groups: Vec<&GroupReport> = report.groups.iter().filter(|g| g.group_by == kind).collect();
+        if groups.is_empty() {
+            continue;
+        }
+        let _ = write!(h, "<h2>{title}</h2>");
+        for g in groups {
+            let _ = write!(
+                h,
+                r#"<h3>{} <span class="badge {}">{}</span></h3><div class="grid">"#,
+                esc(&g.name),
+                level_class(g.overall),
+                g.overall.map_or("—", |l| l.as_str())
+            );
+            for row in g.metrics.iter().filter(|r| {
+                matches!(
+                    r.metric,
+                    Metric::DeploymentFrequency
+                        | Metric::LeadTime
+                        | Metric::ChangeFailureRate
+                        | Metric::RecoveryTime
+                )
+            }) {
+                figure(&mut h, g, row);
+            }
+            h.push_str("</div>");
+        }
+    }
+    h.push_str("<h2>Notable</h2>");
+    let n = &report.notable;
+    let minute = |t: &chrono::DateTime<chrono::FixedOffset>| t.format("%Y-%m-%d %H:%M").to_string();
+    list(&mut h, "Level regressions", &report.regressions, |r| {
+        esc(&format!(
+            "{}: {} {} → {}",
+            match r.group_by {
+                GroupKind::All => "all services".to_string(),
+                k => format!("{} {}", k.as_str(), r.name),
+            },
+            r.metric.map_or("overall", metric_label),
+            r.from.as_str(),
+            r.to.as_str()
+        ))
+    });
+    list(&mut h, "Failed deployments not yet recovered", &n.unrecovered_failures, |d| {
+        format!("<code>{}</code> {} {}", esc(&d.id), esc(&d.service), minute(&d.finished_at))
+    });
+    list(&mut h, "Open incidents", &n.open_incidents, |i| {
+        format!("<code>{}</code> {} opened {}", esc(&i.id), esc(&i.service), minute(&i.opened_at))
+    });
+    list(&mut h, "Slowest changes this week", &n.slowest_changes, |c| {
+        let pr = c.pull_request.map(|p| format!("#{p} ")).unwrap_or_default();
+        format!(
+            "{} {pr}<code>{}</code> {}",
+            super::human_duration(c.lead_time_seconds),
+            esc(&c.id.chars().take(12).collect::<String>()),
+            esc(&c.service)
+        )
+    });
+    list(&mut h, "Data quality: deployments listing no changes", &n.deployments_without_changes, |d| {
+        format!("<code>{}</code> {} {}", esc(&d.id), esc(&d.service), minute(&d.finished_at))
+    });
+    list(&mut h, "Data quality: incidents with no deployment found", &n.incidents_without_deployment, |i| {
+        format!("<code>{}</code> {} opened {}", esc(&i.id), esc(&i.service), minute(&i.opened_at))
+    });
+    let _ = writeln!(
+        h,
+        "<footer class=\"muted\"><p>Made by dora {}.</p></footer></body></html>",
+        env!("CARGO_PKG_VERSION")
+    );
+    out.write_all(h.as_bytes())
+}
