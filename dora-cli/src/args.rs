@@ -244,6 +244,66 @@ pub enum ExportWhat {
         after_help = "Examples:\n  dora export events --format jsonl --output events.jsonl\n  dora export events --format csv > events.csv\n  dora export events --format parquet --output events.parquet   (needs --features parquet)"
     )]
     Events(ExportEventsArgs),
+    /// The finance CSV: one row per period and group, fixed columns (docs/csv-export.md).
+    #[command(
+        after_help = "Examples:\n  dora export csv --since 2026-01-01 --until 2026-07-01 --output dora-h1.csv\n  dora export csv --bom --delimiter ';' > for-excel.csv\n  dora export csv --period week --group-by team"
+    )]
+    Csv(ExportCsvArgs),
+}
+
+/// `dora export csv`.
+#[derive(Debug, Args)]
+pub struct ExportCsvArgs {
+    /// Start of the window [default: 12 periods before --until].
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// End of the window (excluded) [default: the start of the current period].
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// Period of each row.
+    #[arg(long, value_name = "day|week|month", default_value = "month")]
+    pub period: String,
+    /// The cell separator, one ASCII character (`;` for spreadsheets in many locales).
+    #[arg(long, default_value = ",", value_name = "CHAR")]
+    pub delimiter: String,
+    /// Start the file with a UTF-8 byte order mark (for Excel).
+    #[arg(long)]
+    pub bom: bool,
+    /// Group kinds, comma-separated [default: all,service,team].
+    #[arg(long, env = "DORA_GROUP_BY", value_name = "KINDS", value_delimiter = ',')]
+    pub group_by: Vec<String>,
+    /// Where to write (written whole, then moved into place) [default: standard output].
+    #[arg(long, short, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// The events (JSON Lines or CSV files) instead of the store.
+    #[arg(long, env = "DORA_EVENTS", value_name = "FILE", value_delimiter = ',')]
+    pub events: Vec<PathBuf>,
+    /// IANA time zone periods are cut in [default: UTC].
+    #[arg(long, env = "DORA_TIMEZONE", value_name = "IANA_NAME")]
+    pub timezone: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+impl ExportCsvArgs {
+    /// The engine flags, as `dora metrics` would take them.
+    pub fn as_metrics_args(&self) -> MetricsArgs {
+        MetricsArgs {
+            events: self.events.clone(),
+            since: self.since.clone(),
+            until: self.until.clone(),
+            period: Some(self.period.clone()),
+            timezone: self.timezone.clone(),
+            attribution_window: None,
+            lead_time_start: None,
+            production_patterns: Vec::new(),
+            group_by: self.group_by.clone(),
+            format: Format::Csv,
+            skip_bad_lines: false,
+            config: self.store.config.clone(),
+            store: self.store.store.clone(),
+        }
+    }
 }
 
 /// Formats of `dora export events`.

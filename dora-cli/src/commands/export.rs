@@ -9,7 +9,10 @@ use anyhow::{Context, Result};
 use dora_core::export::EventCsvWriter;
 use dora_core::store::Store;
 
-use crate::args::{EventFormat, ExportArgs, ExportEventsArgs, ExportWhat};
+use crate::args::{EventFormat, ExportArgs, ExportCsvArgs, ExportEventsArgs, ExportWhat};
+use crate::commands::metrics::load_events;
+use crate::settings::MetricsSettings;
+use dora_core::render::{FinanceCsvOptions, finance_rows, write_finance_csv};
 use crate::config::LoadedConfig;
 use crate::settings::usage;
 
@@ -17,6 +20,29 @@ use crate::settings::usage;
 pub fn run(args: &ExportArgs) -> Result<()> {
     match &args.what {
         ExportWhat::Events(a) => events(a),
+        ExportWhat::Csv(a) => finance_csv(a),
+    }
+}
+
+fn finance_csv(args: &ExportCsvArgs) -> Result<()> {
+    let settings = MetricsSettings::resolve(&args.as_metrics_args(), chrono::Utc::now())?;
+    let delimiter = match args.delimiter.as_bytes() {
+        [b] if b.is_ascii() && !matches!(b, b'"' | b'\n' | b'\r') => *b,
+        _ => return Err(usage(format!("--delimiter: {:?} is not one ASCII character", args.delimiter))),
+    };
+    let loaded = LoadedConfig::load(args.store.config.as_deref())?;
+    let set = load_events(&settings)?;
+    let rows = finance_rows(&set, &settings.options, &loaded.config.finance)?;
+    let opts = FinanceCsvOptions { delimiter, bom: args.bom };
+    match &args.output {
+        Some(path) => atomically(path, |out| Ok(write_finance_csv(&rows, out, opts)?))
+            .with_context(|| format!("exporting to {}", path.display())),
+        None => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            write_finance_csv(&rows, &mut out, opts)?;
+            out.flush()?;
+            Ok(())
+        }
     }
 }
 

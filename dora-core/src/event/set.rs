@@ -405,6 +405,16 @@ impl EventSet {
         self.incidents.iter_mut().flatten().for_each(|i| team_of(i.service, &mut i.team));
     }
 
+    /// The (service, team) of every event that names a team.
+    pub(crate) fn service_team_pairs(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        let d = self.deployments.iter().flatten().map(|d| (d.service, d.team));
+        let c = self.changes.iter().flatten().map(|c| (c.service, c.team));
+        let i = self.incidents.iter().flatten().map(|i| (i.service, i.team));
+        d.chain(c)
+            .chain(i)
+            .filter_map(|(s, t)| Some((self.names.resolve(s), self.names.resolve(t?))))
+    }
+
     /// Every event, in input order (a replacing event at the replacing position).
     pub fn events(&self) -> Vec<Event> {
         self.iter().collect()

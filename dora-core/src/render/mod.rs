@@ -4,6 +4,7 @@
 
 pub mod csv;
 mod duration;
+mod finance;
 mod report;
 mod report_html;
 mod table;
@@ -16,6 +17,7 @@ pub use report::{
     ReportTextOptions, format_delta, format_value, metric_label, sparkline, write_report_json,
     write_report_markdown, write_report_text,
 };
+pub use finance::{FINANCE_COLUMNS, FinanceCsvOptions, FinanceRow, finance_rows, write_finance_csv};
 pub use report_html::write_report_html;
 pub use table::{TableOptions, write_table};
 
