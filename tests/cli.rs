@@ -207,6 +207,9 @@ fn every_command_has_help_with_an_example() {
         &["export", "events", "--help"],
         &["config", "check", "--help"],
         &["demo", "--help"],
+        &["report", "--help"],
+        &["explain", "--help"],
+        &["export", "csv", "--help"],
     ] {
         let out = dora(dir.path()).args(args).output().unwrap();
         assert!(out.status.success(), "{args:?}");

@@ -27,6 +27,11 @@ pub enum Command {
         after_help = "Examples:\n  dora report                                   (the last complete week, from the store)\n  dora report --events examples/demo/events.jsonl --week 2026-W47\n  dora report --format markdown > weekly.md\n  dora report --format html --output report.html"
     )]
     Report(ReportArgs),
+    /// List the events behind a figure, and why each was counted.
+    #[command(
+        after_help = "Examples:\n  dora explain lead-time --service checkout --since 2026-11-16 --until 2026-11-23\n  dora explain change-failure-rate --team commerce --since 2026-11-01 --until 2026-12-01 --format json\n  dora explain deployment-frequency --since 2026-06-01 --until 2026-09-01 --period month --period-index 2"
+    )]
+    Explain(ExplainArgs),
     /// Run the sources of dora.toml and store what is new.
     #[command(
         after_help = "Examples:\n  dora collect\n  dora collect --source pagerduty --source deploys\n  dora collect --config /etc/dora/dora.toml --jobs 2"
@@ -105,6 +110,25 @@ pub struct MetricsArgs {
     /// The store to read when no --events is given [default: [store] path, else .dora/dora.db beside dora.toml].
     #[arg(long, env = "DORA_STORE", value_name = "PATH")]
     pub store: Option<PathBuf>,
+}
+
+/// `dora explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The metric: deployment-frequency, lead-time, change-failure-rate, time-to-restore, recovery-time or rework-rate.
+    #[arg(value_name = "METRIC")]
+    pub metric: String,
+    /// Explain a service's figure.
+    #[arg(long, value_name = "NAME", conflicts_with = "team")]
+    pub service: Option<String>,
+    /// Explain a team's figure [default: all services].
+    #[arg(long, value_name = "NAME")]
+    pub team: Option<String>,
+    /// Explain one period of the window (0 = the first) instead of the whole window.
+    #[arg(long, value_name = "N")]
+    pub period_index: Option<usize>,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 /// Output formats of `dora report`.

@@ -57,6 +57,7 @@ fn main() -> ExitCode {
         Command::Metrics(a) => commands::metrics::run(a),
         Command::Demo(a) => commands::demo::run(a),
         Command::Report(a) => commands::report::run(a),
+        Command::Explain(a) => commands::explain::run(a),
         Command::Collect(a) => commands::collect::run(a),
         Command::Import(a) => commands::import::run(a),
         Command::Export(a) => commands::export::run(a),

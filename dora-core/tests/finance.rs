@@ -14,7 +14,12 @@ fn t(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
 }
 
-fn csv(set: &EventSet, options: &Options, finance: &BTreeMap<String, String>, opts: FinanceCsvOptions) -> String {
+fn csv(
+    set: &EventSet,
+    options: &Options,
+    finance: &BTreeMap<String, String>,
+    opts: FinanceCsvOptions,
+) -> String {
     let rows = finance_rows(set, options, finance).unwrap();
     let mut out = Vec::new();
     write_finance_csv(&rows, &mut out, opts).unwrap();
@@ -26,7 +31,8 @@ fn demo_finance_csv() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo/events.jsonl");
     let mut set = EventSet::new();
     read_jsonl_path(&path, &mut set, &ReadOptions::default()).unwrap();
-    let mut options = Options::new(Window::new(t("2026-06-01T00:00:00Z"), t("2026-09-01T00:00:00Z")).unwrap());
+    let mut options =
+        Options::new(Window::new(t("2026-06-01T00:00:00Z"), t("2026-09-01T00:00:00Z")).unwrap());
     options.period = Period::Month;
     let finance: BTreeMap<String, String> =
         [("commerce".to_string(), "CC-100".to_string()), ("checkout".to_string(), "CC-101".to_string())]

@@ -11,10 +11,10 @@ use dora_core::store::Store;
 
 use crate::args::{EventFormat, ExportArgs, ExportCsvArgs, ExportEventsArgs, ExportWhat};
 use crate::commands::metrics::load_events;
-use crate::settings::MetricsSettings;
-use dora_core::render::{FinanceCsvOptions, finance_rows, write_finance_csv};
 use crate::config::LoadedConfig;
+use crate::settings::MetricsSettings;
 use crate::settings::usage;
+use dora_core::render::{FinanceCsvOptions, finance_rows, write_finance_csv};
 
 /// Runs `dora export`.
 pub fn run(args: &ExportArgs) -> Result<()> {

@@ -3,6 +3,7 @@
 pub mod collect;
 pub mod config;
 pub mod demo;
+pub mod explain;
 pub mod export;
 pub mod import;
 pub mod metrics;

@@ -27,7 +27,13 @@ fn report_options(args: &ReportArgs, settings: &MetricsSettings) -> Result<Repor
         opts.week = IsoWeek::of(local_date(t, tz) - Days::new(7));
     }
     if let Some(week) = &args.week {
-        opts.week = week.parse().map_err(|e: dora_core::Error| usage(format!("--week: {e}")))?;
+        opts.week = week.parse().map_err(|e: dora_core::Error| {
+            let message = match e {
+                dora_core::Error::InvalidOption { message, .. } => message,
+                other => other.to_string(),
+            };
+            usage(format!("--week: {message}"))
+        })?;
     }
     if let Some(since) = &args.since {
         let t = parse_date(since, tz).map_err(|e| usage(format!("--since: {e}")))?;

@@ -410,9 +410,7 @@ impl EventSet {
         let d = self.deployments.iter().flatten().map(|d| (d.service, d.team));
         let c = self.changes.iter().flatten().map(|c| (c.service, c.team));
         let i = self.incidents.iter().flatten().map(|i| (i.service, i.team));
-        d.chain(c)
-            .chain(i)
-            .filter_map(|(s, t)| Some((self.names.resolve(s), self.names.resolve(t?))))
+        d.chain(c).chain(i).filter_map(|(s, t)| Some((self.names.resolve(s), self.names.resolve(t?))))
     }
 
     /// Every event, in input order (a replacing event at the replacing position).

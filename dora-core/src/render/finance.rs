@@ -10,12 +10,12 @@ use std::collections::BTreeMap;
 use std::io;
 
 use super::csv::safe_cell;
+use crate::Level;
 use crate::engine::options::{GroupKind, Options, Window};
 use crate::engine::{compute, local_time};
 use crate::error::Result;
 use crate::event::EventSet;
 use crate::result::Figures;
-use crate::Level;
 
 /// The columns, in order. Changing them is a breaking change: a snapshot
 /// test holds them.
@@ -164,7 +164,11 @@ fn text(s: &Option<String>) -> String {
 }
 
 /// Writes the finance CSV.
-pub fn write_finance_csv<W: io::Write>(rows: &[FinanceRow], mut out: W, opts: FinanceCsvOptions) -> io::Result<()> {
+pub fn write_finance_csv<W: io::Write>(
+    rows: &[FinanceRow],
+    mut out: W,
+    opts: FinanceCsvOptions,
+) -> io::Result<()> {
     if opts.bom {
         out.write_all("\u{feff}".as_bytes())?;
     }

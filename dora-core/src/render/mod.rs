@@ -13,11 +13,11 @@ use std::io;
 
 pub use self::csv::write_csv;
 pub use duration::human_duration;
+pub use finance::{FINANCE_COLUMNS, FinanceCsvOptions, FinanceRow, finance_rows, write_finance_csv};
 pub use report::{
     ReportTextOptions, format_delta, format_value, metric_label, sparkline, write_report_json,
     write_report_markdown, write_report_text,
 };
-pub use finance::{FINANCE_COLUMNS, FinanceCsvOptions, FinanceRow, finance_rows, write_finance_csv};
 pub use report_html::write_report_html;
 pub use table::{TableOptions, write_table};
 
