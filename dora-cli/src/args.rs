@@ -68,21 +68,13 @@ pub enum Format {
     Csv,
 }
 
-/// `dora metrics`.
-#[derive(Debug, Args)]
-pub struct MetricsArgs {
-    /// The events (JSON Lines, optionally gzip-compressed; `-` for standard input); repeat for several files.
+/// The input and engine flags that `metrics`, `report`, `explain` and
+/// `export csv` share.
+#[derive(Debug, Clone, Args)]
+pub struct EngineArgs {
+    /// The events (JSON Lines, optionally gzip-compressed, or CSV; `-` for standard input) instead of the store; repeat for several files.
     #[arg(long, env = "DORA_EVENTS", value_name = "FILE", value_delimiter = ',')]
     pub events: Vec<PathBuf>,
-    /// Start of the window: YYYY-MM-DD (midnight in the time zone) or RFC 3339 [default: 12 periods before --until].
-    #[arg(long, env = "DORA_SINCE", value_name = "DATE")]
-    pub since: Option<String>,
-    /// End of the window (excluded) [default: the start of the current period].
-    #[arg(long, env = "DORA_UNTIL", value_name = "DATE")]
-    pub until: Option<String>,
-    /// Period length [default: week].
-    #[arg(long, env = "DORA_PERIOD", value_name = "day|week|month")]
-    pub period: Option<String>,
     /// IANA time zone periods and days are cut in [default: UTC].
     #[arg(long, env = "DORA_TIMEZONE", value_name = "IANA_NAME")]
     pub timezone: Option<String>,
@@ -98,9 +90,6 @@ pub struct MetricsArgs {
     /// Group kinds to report, comma-separated [default: all,service,team].
     #[arg(long, env = "DORA_GROUP_BY", value_name = "KINDS", value_delimiter = ',')]
     pub group_by: Vec<String>,
-    /// Output format.
-    #[arg(long, env = "DORA_FORMAT", value_enum, default_value_t = Format::Table)]
-    pub format: Format,
     /// Skip lines that are not valid events (each is reported on stderr) instead of failing.
     #[arg(long, env = "DORA_SKIP_BAD_LINES")]
     pub skip_bad_lines: bool,
@@ -110,6 +99,25 @@ pub struct MetricsArgs {
     /// The store to read when no --events is given [default: [store] path, else .dora/dora.db beside dora.toml].
     #[arg(long, env = "DORA_STORE", value_name = "PATH")]
     pub store: Option<PathBuf>,
+}
+
+/// `dora metrics`.
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// Start of the window: YYYY-MM-DD (midnight in the time zone) or RFC 3339 [default: 12 periods before --until].
+    #[arg(long, env = "DORA_SINCE", value_name = "DATE")]
+    pub since: Option<String>,
+    /// End of the window (excluded) [default: the start of the current period].
+    #[arg(long, env = "DORA_UNTIL", value_name = "DATE")]
+    pub until: Option<String>,
+    /// Period length [default: week].
+    #[arg(long, env = "DORA_PERIOD", value_name = "day|week|month")]
+    pub period: Option<String>,
+    /// Output format.
+    #[arg(long, env = "DORA_FORMAT", value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 /// `dora explain`.
@@ -165,52 +173,19 @@ pub struct ReportArgs {
     /// Write to this file (written whole, then moved into place) [default: standard output].
     #[arg(long, short, value_name = "PATH")]
     pub output: Option<PathBuf>,
-    /// The events (JSON Lines or CSV files) instead of the store; repeat for several.
-    #[arg(long, env = "DORA_EVENTS", value_name = "FILE", value_delimiter = ',')]
-    pub events: Vec<PathBuf>,
-    /// IANA time zone weeks are cut in [default: UTC].
-    #[arg(long, env = "DORA_TIMEZONE", value_name = "IANA_NAME")]
-    pub timezone: Option<String>,
-    /// How far before an incident a deployment is inferred as its cause [default: 7d].
-    #[arg(long, env = "DORA_ATTRIBUTION_WINDOW", value_name = "DURATION")]
-    pub attribution_window: Option<String>,
-    /// Where lead time starts [default: commit].
-    #[arg(long, env = "DORA_LEAD_TIME_START", value_name = "commit|first_commit")]
-    pub lead_time_start: Option<String>,
-    /// Regular expression of production environment names; repeat for several.
-    #[arg(long = "production-pattern", env = "DORA_PRODUCTION_PATTERNS", value_name = "REGEX")]
-    pub production_patterns: Vec<String>,
-    /// Group kinds to report, comma-separated [default: all,service,team].
-    #[arg(long, env = "DORA_GROUP_BY", value_name = "KINDS", value_delimiter = ',')]
-    pub group_by: Vec<String>,
-    /// Skip lines that are not valid events instead of failing.
-    #[arg(long, env = "DORA_SKIP_BAD_LINES")]
-    pub skip_bad_lines: bool,
-    /// The configuration file [default: ./dora.toml when present].
-    #[arg(long, env = "DORA_CONFIG", value_name = "PATH")]
-    pub config: Option<PathBuf>,
-    /// The store [default: [store] path, else .dora/dora.db beside dora.toml].
-    #[arg(long, env = "DORA_STORE", value_name = "PATH")]
-    pub store: Option<PathBuf>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 impl ReportArgs {
     /// The engine flags, as `dora metrics` would take them (weekly periods).
     pub fn as_metrics_args(&self) -> MetricsArgs {
         MetricsArgs {
-            events: self.events.clone(),
             since: None,
             until: None,
             period: Some("week".into()),
-            timezone: self.timezone.clone(),
-            attribution_window: self.attribution_window.clone(),
-            lead_time_start: self.lead_time_start.clone(),
-            production_patterns: self.production_patterns.clone(),
-            group_by: self.group_by.clone(),
             format: Format::Json,
-            skip_bad_lines: self.skip_bad_lines,
-            config: self.config.clone(),
-            store: self.store.clone(),
+            engine: self.engine.clone(),
         }
     }
 }
@@ -272,7 +247,7 @@ pub enum ExportWhat {
     #[command(
         after_help = "Examples:\n  dora export csv --since 2026-01-01 --until 2026-07-01 --output dora-h1.csv\n  dora export csv --bom --delimiter ';' > for-excel.csv\n  dora export csv --period week --group-by team"
     )]
-    Csv(ExportCsvArgs),
+    Csv(Box<ExportCsvArgs>),
 }
 
 /// `dora export csv`.
@@ -293,39 +268,22 @@ pub struct ExportCsvArgs {
     /// Start the file with a UTF-8 byte order mark (for Excel).
     #[arg(long)]
     pub bom: bool,
-    /// Group kinds, comma-separated [default: all,service,team].
-    #[arg(long, env = "DORA_GROUP_BY", value_name = "KINDS", value_delimiter = ',')]
-    pub group_by: Vec<String>,
     /// Where to write (written whole, then moved into place) [default: standard output].
     #[arg(long, short, value_name = "PATH")]
     pub output: Option<PathBuf>,
-    /// The events (JSON Lines or CSV files) instead of the store.
-    #[arg(long, env = "DORA_EVENTS", value_name = "FILE", value_delimiter = ',')]
-    pub events: Vec<PathBuf>,
-    /// IANA time zone periods are cut in [default: UTC].
-    #[arg(long, env = "DORA_TIMEZONE", value_name = "IANA_NAME")]
-    pub timezone: Option<String>,
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub engine: EngineArgs,
 }
 
 impl ExportCsvArgs {
     /// The engine flags, as `dora metrics` would take them.
     pub fn as_metrics_args(&self) -> MetricsArgs {
         MetricsArgs {
-            events: self.events.clone(),
             since: self.since.clone(),
             until: self.until.clone(),
             period: Some(self.period.clone()),
-            timezone: self.timezone.clone(),
-            attribution_window: None,
-            lead_time_start: None,
-            production_patterns: Vec::new(),
-            group_by: self.group_by.clone(),
             format: Format::Csv,
-            skip_bad_lines: false,
-            config: self.store.config.clone(),
-            store: self.store.store.clone(),
+            engine: self.engine.clone(),
         }
     }
 }

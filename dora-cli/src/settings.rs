@@ -62,17 +62,17 @@ fn pick<T: Clone>(flag: &Option<T>, file: &Option<T>) -> Option<T> {
 impl MetricsSettings {
     /// Resolves flags (and their environment variables) over the file over defaults.
     pub fn resolve(args: &MetricsArgs, now: DateTime<Utc>) -> Result<Self> {
-        let loaded = LoadedConfig::load(args.config.as_deref())?;
+        let loaded = LoadedConfig::load(args.engine.config.as_deref())?;
         let file = loaded.config.metrics.clone();
-        let input = if !args.events.is_empty() {
-            EventInput::Files(args.events.clone())
+        let input = if !args.engine.events.is_empty() {
+            EventInput::Files(args.engine.events.clone())
         } else if let Some(files) = file.events.clone().filter(|f| !f.is_empty()) {
             // Paths in the file are relative to the file.
             EventInput::Files(files.iter().map(|p| loaded.resolve(p)).collect())
         } else {
-            EventInput::Store(loaded.store_path(args.store.as_deref()))
+            EventInput::Store(loaded.store_path(args.engine.store.as_deref()))
         };
-        let timezone: Tz = match pick(&args.timezone, &file.timezone) {
+        let timezone: Tz = match pick(&args.engine.timezone, &file.timezone) {
             Some(name) => name.parse().map_err(|_| {
                 usage(format!("--timezone: {name:?} is not an IANA time zone name (like Europe/Berlin)"))
             })?,
@@ -104,27 +104,27 @@ impl MetricsSettings {
         let mut options = Options::new(window);
         options.period = period;
         options.timezone = timezone;
-        if let Some(w) = pick(&args.attribution_window, &file.attribution_window) {
+        if let Some(w) = pick(&args.engine.attribution_window, &file.attribution_window) {
             options.attribution_window_seconds =
                 parse_duration(&w).map_err(|e| usage(format!("--attribution-window: {e}")))?;
         }
-        if let Some(s) = pick(&args.lead_time_start, &file.lead_time_start) {
+        if let Some(s) = pick(&args.engine.lead_time_start, &file.lead_time_start) {
             options.lead_time_start =
                 s.parse::<LeadTimeStart>().map_err(|e| usage(format!("--lead-time-start: {e}")))?;
         }
-        let patterns = if args.production_patterns.is_empty() {
+        let patterns = if args.engine.production_patterns.is_empty() {
             file.production_patterns.clone().unwrap_or_default()
         } else {
-            args.production_patterns.clone()
+            args.engine.production_patterns.clone()
         };
         if !patterns.is_empty() {
             options.production = ProductionPatterns::new(&patterns)
                 .map_err(|e| usage(format!("--production-pattern: {e}")))?;
         }
-        let kinds = if args.group_by.is_empty() {
+        let kinds = if args.engine.group_by.is_empty() {
             file.group_by.clone().unwrap_or_default()
         } else {
-            args.group_by.clone()
+            args.engine.group_by.clone()
         };
         if !kinds.is_empty() {
             let mut parsed = Vec::new();
@@ -141,7 +141,7 @@ impl MetricsSettings {
             teams: loaded.config.teams.clone(),
             options,
             format: args.format,
-            skip_bad_lines: args.skip_bad_lines,
+            skip_bad_lines: args.engine.skip_bad_lines,
         })
     }
 }

@@ -30,7 +30,7 @@ fn finance_csv(args: &ExportCsvArgs) -> Result<()> {
         [b] if b.is_ascii() && !matches!(b, b'"' | b'\n' | b'\r') => *b,
         _ => return Err(usage(format!("--delimiter: {:?} is not one ASCII character", args.delimiter))),
     };
-    let loaded = LoadedConfig::load(args.store.config.as_deref())?;
+    let loaded = LoadedConfig::load(args.engine.config.as_deref())?;
     let set = load_events(&settings)?;
     let rows = finance_rows(&set, &settings.options, &loaded.config.finance)?;
     let opts = FinanceCsvOptions { delimiter, bom: args.bom };
