@@ -21,6 +21,8 @@
 //! ```
 
 mod file;
+#[cfg(feature = "github")]
+pub mod github;
 
 pub use file::FileSource;
 

@@ -1,0 +1,272 @@
+//! Pure mapping from GitHub's API objects to `dora.events/v1` events: no
+//! I/O, tested against recorded responses.
+//!
+//! - Ids are unique across sources: `github:owner/repo:deployment:<id>`,
+//!   `github:owner/repo:run:<id>`, `github:owner/repo:release:<id>`,
+//!   `github:owner/repo:issue:<number>`; changes are commit SHAs.
+//! - A deployment's outcome is its latest terminal status: `success`, or
+//!   `failure`/`error` (failures); `inactive` (set when a later deployment
+//!   replaces it) leaves a success a success; `pending`, `queued` and
+//!   `in_progress` are not finished, and such a deployment is left for a
+//!   later run.
+
+use chrono::{DateTime, Utc};
+use regex::Regex;
+
+use super::model::{
+    GhCommit, GhCompare, GhDeployment, GhDeploymentStatus, GhIssue, GhPullRequest, GhRelease, GhStatusState,
+    GhWorkflowRun,
+};
+use crate::event::{Change, Deployment, DeploymentStatus, DeploymentType, Incident, PullRequest};
+
+/// The repository being read, and how its events are named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoContext {
+    /// `owner/name`.
+    pub full_name: String,
+    /// The service its events belong to.
+    pub service: String,
+    /// The team, when configured.
+    pub team: Option<String>,
+    /// The source name written into events (`github` by default).
+    pub source: String,
+}
+
+impl RepoContext {
+    /// A repository whose service is its name.
+    pub fn new(full_name: &str) -> Self {
+        let service = full_name.rsplit('/').next().unwrap_or(full_name).to_string();
+        Self { full_name: full_name.to_string(), service, team: None, source: "github".into() }
+    }
+
+    /// An id of this repository's objects: `github:owner/repo:<what>:<id>`.
+    pub fn id(&self, what: &str, id: impl std::fmt::Display) -> String {
+        format!("github:{}:{what}:{id}", self.full_name)
+    }
+}
+
+/// The outcome of a deployment: its latest terminal status and that
+/// status's time, or `None` while it is not finished.
+pub fn deployment_outcome(statuses: &[GhDeploymentStatus]) -> Option<(DeploymentStatus, DateTime<Utc>)> {
+    let mut sorted: Vec<&GhDeploymentStatus> = statuses.iter().collect();
+    sorted.sort_by_key(|s| (s.created_at, s.id));
+    let mut outcome = None;
+    for s in sorted {
+        match s.state {
+            GhStatusState::Success => outcome = Some((DeploymentStatus::Success, s.created_at)),
+            GhStatusState::Failure | GhStatusState::Error => {
+                outcome = Some((DeploymentStatus::Failure, s.created_at))
+            }
+            // A replaced deployment keeps its outcome; the rest is not terminal.
+            GhStatusState::Inactive
+            | GhStatusState::Pending
+            | GhStatusState::Queued
+            | GhStatusState::InProgress
+            | GhStatusState::Unknown => {}
+        }
+    }
+    outcome
+}
+
+/// Whether `head` is a strict ancestor of `base`, from the comparison
+/// `base...head`: an older version deployed again.
+pub fn is_strict_ancestor(compare: &GhCompare) -> bool {
+    compare.status == "behind" && compare.ahead_by == 0 && compare.behind_by > 0
+}
+
+/// How a branch, title or labels mark a hotfix.
+#[derive(Debug, Clone)]
+pub struct HotfixRule {
+    /// Matched against the branch deployed (or the pull request's branch).
+    pub branch: Option<Regex>,
+    /// Matched against a pull request's or deployment's title/description.
+    pub title: Option<Regex>,
+    /// A pull request label that marks a hotfix.
+    pub label: Option<String>,
+}
+
+impl Default for HotfixRule {
+    fn default() -> Self {
+        Self {
+            branch: Regex::new(r"(?i)^(hotfix|hot-fix)[/_-]").ok(),
+            title: Regex::new(r"(?i)\bhotfix\b").ok(),
+            label: Some("hotfix".into()),
+        }
+    }
+}
+
+impl HotfixRule {
+    /// Whether a deployment is a hotfix, from its ref, description and the
+    /// pull requests it shipped.
+    pub fn matches(&self, git_ref: &str, description: Option<&str>, pulls: &[&GhPullRequest]) -> bool {
+        let branch = |b: &str| self.branch.as_ref().is_some_and(|r| r.is_match(b));
+        let title = |t: &str| self.title.as_ref().is_some_and(|r| r.is_match(t));
+        branch(git_ref)
+            || description.is_some_and(title)
+            || pulls.iter().any(|p| {
+                branch(&p.head.name)
+                    || title(&p.title)
+                    || self
+                        .label
+                        .as_ref()
+                        .is_some_and(|l| p.labels.iter().any(|x| x.name().eq_ignore_ascii_case(l)))
+            })
+    }
+}
+
+/// A deployment event from the Deployments API.
+pub fn deployment(
+    repo: &RepoContext,
+    dep: &GhDeployment,
+    outcome: (DeploymentStatus, DateTime<Utc>),
+    changes: Vec<String>,
+    deployment_type: DeploymentType,
+    remediates: Vec<String>,
+) -> Deployment {
+    Deployment {
+        id: repo.id("deployment", dep.id),
+        service: repo.service.clone(),
+        team: repo.team.clone(),
+        source: Some(repo.source.clone()),
+        environment: dep.environment.clone(),
+        finished_at: outcome.1,
+        started_at: Some(dep.created_at),
+        status: outcome.0,
+        commit: Some(dep.sha.clone()),
+        changes,
+        deployment_type,
+        remediates,
+    }
+}
+
+/// A deployment event from a completed workflow run (`success` or
+/// `failure`; a cancelled or skipped run is not a deployment attempt).
+pub fn workflow_run_deployment(
+    repo: &RepoContext,
+    run: &GhWorkflowRun,
+    environment: &str,
+    changes: Vec<String>,
+) -> Option<Deployment> {
+    if run.status.as_deref() != Some("completed") {
+        return None;
+    }
+    let status = match run.conclusion.as_deref()? {
+        "success" => DeploymentStatus::Success,
+        "failure" | "timed_out" => DeploymentStatus::Failure,
+        _ => return None,
+    };
+    Some(Deployment {
+        id: repo.id("run", run.id),
+        service: repo.service.clone(),
+        team: repo.team.clone(),
+        source: Some(repo.source.clone()),
+        environment: environment.to_string(),
+        finished_at: run.updated_at,
+        started_at: Some(run.run_started_at.unwrap_or(run.created_at)),
+        status,
+        commit: Some(run.head_sha.clone()),
+        changes,
+        deployment_type: DeploymentType::Regular,
+        remediates: vec![],
+    })
+}
+
+/// A deployment event from a published release (drafts are not).
+pub fn release_deployment(
+    repo: &RepoContext,
+    release: &GhRelease,
+    sha: Option<String>,
+    environment: &str,
+    changes: Vec<String>,
+) -> Option<Deployment> {
+    let published = release.published_at.filter(|_| !release.draft)?;
+    Some(Deployment {
+        id: repo.id("release", release.id),
+        service: repo.service.clone(),
+        team: repo.team.clone(),
+        source: Some(repo.source.clone()),
+        environment: environment.to_string(),
+        finished_at: published,
+        started_at: None,
+        status: DeploymentStatus::Success,
+        commit: sha,
+        changes,
+        deployment_type: DeploymentType::Regular,
+        remediates: vec![],
+    })
+}
+
+/// A change event for a commit, with its pull request's times when it came
+/// through one (squash and rebase merges included: the pull request is
+/// found by the commit, so the lead time starts at the first commit of the
+/// pull request, not at the squash).
+pub fn change(
+    repo: &RepoContext,
+    commit: &GhCommit,
+    pull: Option<&GhPullRequest>,
+    first_commit_at: Option<DateTime<Utc>>,
+) -> Option<Change> {
+    let committed_at = commit.commit.committer.as_ref().and_then(|c| c.date)?;
+    Some(Change {
+        id: commit.sha.clone(),
+        service: repo.service.clone(),
+        team: repo.team.clone(),
+        source: Some(repo.source.clone()),
+        committed_at,
+        authored_at: commit.commit.author.as_ref().and_then(|a| a.date),
+        pull_request: pull.map(|p| PullRequest {
+            number: Some(p.number),
+            opened_at: Some(p.created_at),
+            merged_at: p.merged_at,
+            first_commit_at,
+        }),
+    })
+}
+
+/// The default pattern of a root-cause line in an incident's body (the
+/// Four Keys convention): `root cause: <sha>`.
+pub const ROOT_CAUSE_PATTERN: &str = r"(?im)^\s*root[ -]cause:\s*([0-9a-f]{7,40})\b";
+
+/// An incident from an issue carrying one of `labels` (pull requests and
+/// issues without the labels give `None`). `caused_by_change` is the first
+/// capture group of `root_cause` in the body.
+pub fn incident(
+    repo: &RepoContext,
+    issue: &GhIssue,
+    labels: &[String],
+    root_cause: &Regex,
+) -> Option<Incident> {
+    if issue.pull_request.is_some() {
+        return None;
+    }
+    let labelled = issue.labels.iter().any(|l| labels.iter().any(|w| w.eq_ignore_ascii_case(l.name())));
+    if !labelled {
+        return None;
+    }
+    let caused_by_change = issue
+        .body
+        .as_deref()
+        .and_then(|b| root_cause.captures(b))
+        .and_then(|c| c.get(1))
+        .map(|m| m.as_str().to_string());
+    let severity = issue
+        .labels
+        .iter()
+        .map(|l| l.name())
+        .find(|n| n.to_ascii_lowercase().starts_with("sev"))
+        .map(str::to_string);
+    Some(Incident {
+        id: repo.id("issue", issue.number),
+        service: repo.service.clone(),
+        team: repo.team.clone(),
+        source: Some(repo.source.clone()),
+        opened_at: issue.created_at,
+        resolved_at: issue.closed_at,
+        caused_by: None,
+        caused_by_change,
+        severity,
+    })
+}
+
+#[cfg(test)]
+mod tests;
