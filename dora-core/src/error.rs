@@ -69,6 +69,12 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// A source (an adapter: GitHub, GitLab, Kubernetes) failed.
+    #[error("{message}")]
+    Source {
+        /// What went wrong (never a token).
+        message: String,
+    },
     /// The grouping or statistics step failed inside polars.
     #[error("computing statistics failed: {0}")]
     Compute(String),

@@ -5,6 +5,11 @@
 //! - [`model`]: the serde types of the REST API that dora reads.
 //! - [`normalize`]: pure mapping from those to `dora.events/v1` events,
 //!   tested against recorded responses.
+//! - [`client`]: the only I/O: HTTP with pagination, ETags, rate limits,
+//!   retries and a request budget.
 
+pub mod client;
 pub mod model;
 pub mod normalize;
+
+pub use client::{GithubConfig, GithubSource, RepoConfig, Strategy};

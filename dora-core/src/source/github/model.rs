@@ -189,6 +189,9 @@ pub struct GhIssue {
     /// When it was closed.
     #[serde(default)]
     pub closed_at: Option<DateTime<Utc>>,
+    /// When it last changed.
+    #[serde(default)]
+    pub updated_at: Option<DateTime<Utc>>,
     /// Its labels.
     #[serde(default)]
     pub labels: Vec<GhLabel>,

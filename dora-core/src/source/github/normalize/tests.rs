@@ -136,6 +136,7 @@ fn incidents_from_labelled_issues_with_a_root_cause() {
         body: Some("We rolled back.\n\nRoot cause: 6dcb09b5b57875f334f61aebed695e2e4193db5e\n".into()),
         created_at: at("2026-03-02T13:00:00Z"),
         closed_at: Some(at("2026-03-02T14:30:00Z")),
+        updated_at: None,
         labels: vec![GhLabel::Object { name: "Incident".into() }, GhLabel::Name("sev2".into())],
         pull_request: None,
     };

@@ -1,0 +1,622 @@
+//! The GitHub source's I/O: HTTP through octocrab (auth, TLS), with
+//! dora's own handling of pagination (`Link` headers), conditional requests
+//! (ETags kept in the sync state), rate limits (waits, with a progress
+//! message), retries of 5xx, timeouts and truncated bodies (with backoff and
+//! a bound), and a request budget. The token is never printed, logged,
+//! stored or put in an error.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http_body_util::BodyExt;
+use regex::Regex;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::model::{GhCommit, GhCompare, GhDeployment, GhDeploymentStatus, GhIssue, GhPullRequest};
+use super::normalize::{self, HotfixRule, RepoContext};
+use crate::engine::options::ProductionPatterns;
+use crate::error::{Error, Result};
+use crate::event::{DeploymentStatus, DeploymentType, EventSet};
+use crate::source::{Collected, Progress, Source};
+use crate::store::SyncState;
+
+/// One repository to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoConfig {
+    /// `owner/name`.
+    pub full_name: String,
+    /// The service its events belong to [default: the repository's name].
+    pub service: Option<String>,
+    /// The team.
+    pub team: Option<String>,
+}
+
+/// How a repository's deployments are found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Strategy {
+    /// The Deployments API and each deployment's statuses.
+    Deployments,
+}
+
+/// The GitHub source's settings.
+#[derive(Debug, Clone)]
+pub struct GithubConfig {
+    /// The repositories.
+    pub repos: Vec<RepoConfig>,
+    /// The REST API's base URL [default: `https://api.github.com`; GitHub
+    /// Enterprise Server: `https://HOST/api/v3`].
+    pub api_url: String,
+    /// The environment variable that holds the token [default: `GITHUB_TOKEN`].
+    pub token_env: String,
+    /// How deployments are found.
+    pub strategy: Strategy,
+    /// Which environments get change sets (the spec's production patterns).
+    pub production: ProductionPatterns,
+    /// Issue labels that make an issue an incident [default: `incident`].
+    pub incident_labels: Vec<String>,
+    /// The pattern of a root-cause commit in an incident's body.
+    pub root_cause: Regex,
+    /// How far back the first deployment's changes (and the first run's
+    /// deployments) go, in days [default: 90].
+    pub lookback_days: u32,
+    /// Allow `http://` API URLs (for tests against a local server only).
+    pub allow_http: bool,
+    /// Stop (with an error, storing nothing) past this many requests.
+    pub max_requests: Option<u64>,
+    /// How hotfixes are recognised.
+    pub hotfix: HotfixRule,
+    /// Base of the backoff between retries (tests make it small).
+    pub retry_base: Duration,
+    /// Retries of one request before giving up.
+    pub max_retries: u32,
+    /// The longest wait for a rate limit before giving up.
+    pub max_rate_limit_wait: Duration,
+}
+
+impl GithubConfig {
+    /// Settings with the defaults for these repositories.
+    pub fn new(repos: Vec<RepoConfig>) -> Self {
+        Self {
+            repos,
+            api_url: "https://api.github.com".into(),
+            token_env: "GITHUB_TOKEN".into(),
+            strategy: Strategy::Deployments,
+            production: ProductionPatterns::default(),
+            incident_labels: vec!["incident".into()],
+            root_cause: Regex::new(normalize::ROOT_CAUSE_PATTERN).expect("a valid pattern"),
+            lookback_days: 90,
+            allow_http: false,
+            max_requests: None,
+            hotfix: HotfixRule::default(),
+            retry_base: Duration::from_millis(500),
+            max_retries: 4,
+            max_rate_limit_wait: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// What the source remembers of a repository between runs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct RepoState {
+    /// ETags of list URLs.
+    #[serde(default)]
+    etags: BTreeMap<String, String>,
+    /// Deployments already turned into events (finished ones).
+    #[serde(default)]
+    done: Vec<u64>,
+    /// The latest successful deployment per environment: (id, sha).
+    #[serde(default)]
+    last_success: BTreeMap<String, (u64, String)>,
+    /// Issues are read from this time on.
+    #[serde(default)]
+    issues_since: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct State {
+    #[serde(default)]
+    repos: BTreeMap<String, RepoState>,
+}
+
+/// A token, never shown (its `Debug` prints `***`).
+#[derive(Clone)]
+struct Token(String);
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// The GitHub source.
+#[derive(Debug, Clone)]
+pub struct GithubSource {
+    name: String,
+    config: GithubConfig,
+    token: Option<Token>,
+}
+
+impl GithubSource {
+    /// A source named `name` with these settings; the token is read from
+    /// the environment variable `config.token_env` when it runs.
+    pub fn new(name: &str, config: GithubConfig) -> Self {
+        Self { name: name.to_string(), config, token: None }
+    }
+
+    /// Uses this token instead of the environment variable (for embedders
+    /// that hold tokens elsewhere). It is never printed or stored.
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(Token(token.into()));
+        self
+    }
+}
+
+fn err(message: impl Into<String>) -> Error {
+    Error::Source { message: message.into() }
+}
+
+/// A fetched page: its JSON, or "not modified".
+enum Fetched {
+    NotModified,
+    Json { value: serde_json::Value, next: Option<String>, etag: Option<String> },
+}
+
+/// HTTP with retries, rate limits, ETags and a budget.
+struct Api<'a> {
+    octo: octocrab::Octocrab,
+    base: String,
+    config: &'a GithubConfig,
+    progress: &'a dyn Progress,
+    requests: u64,
+}
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The `rel="next"` URL of a `Link` header.
+fn next_link(headers: &HeaderMap) -> Option<String> {
+    let link = header(headers, "link")?;
+    link.split(',').find_map(|part| {
+        let (url, rel) = part.split_once(';')?;
+        rel.contains("rel=\"next\"")
+            .then(|| url.trim().trim_start_matches('<').trim_end_matches('>').to_string())
+    })
+}
+
+/// The path of a URL, for messages (never the query: no secrets in them
+/// anyway, but keep messages short).
+fn path_of(url: &str) -> &str {
+    let no_scheme = url.split_once("://").map_or(url, |(_, r)| r);
+    let path = no_scheme.find('/').map_or("/", |i| &no_scheme[i..]);
+    path.split('?').next().unwrap_or(path)
+}
+
+impl Api<'_> {
+    fn url(&self, path: &str) -> String {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        }
+    }
+
+    /// One GET, retried and rate-limit aware; `etag` makes it conditional.
+    async fn get(&mut self, path: &str, etag: Option<&str>) -> Result<Fetched> {
+        let url = self.url(path);
+        let mut attempt = 0u32;
+        loop {
+            if let Some(max) = self.config.max_requests
+                && self.requests >= max
+            {
+                return Err(err(format!(
+                    "the request budget of {max} is spent (--max-requests); nothing was stored"
+                )));
+            }
+            self.requests += 1;
+            let mut headers = HeaderMap::new();
+            headers.insert(http::header::ACCEPT, HeaderValue::from_static("application/vnd.github+json"));
+            headers.insert(
+                HeaderName::from_static("x-github-api-version"),
+                HeaderValue::from_static("2022-11-28"),
+            );
+            if let Some(tag) = etag.and_then(|t| HeaderValue::from_str(t).ok()) {
+                headers.insert(http::header::IF_NONE_MATCH, tag);
+            }
+            let config = self.config;
+            let retry = |attempt: u32, why: String| -> Result<Duration> {
+                if attempt >= config.max_retries {
+                    return Err(err(format!(
+                        "GET {}: {why}; gave up after {} attempts",
+                        path_of(&url),
+                        attempt + 1
+                    )));
+                }
+                Ok(config.retry_base * 2u32.pow(attempt.min(6)))
+            };
+            let response = match self.octo._get_with_headers(url.as_str(), Some(headers)).await {
+                Ok(r) => r,
+                Err(e) => {
+                    // A transport error or a timeout. Its text names the
+                    // URL at most, never the token.
+                    let wait = retry(attempt, format!("request failed ({})", short_error(&e)))?;
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                    continue;
+                }
+            };
+            let status = response.status();
+            let headers = response.headers().clone();
+            if status == http::StatusCode::NOT_MODIFIED {
+                return Ok(Fetched::NotModified);
+            }
+            let limited = (status == http::StatusCode::FORBIDDEN
+                || status == http::StatusCode::TOO_MANY_REQUESTS)
+                && (header(&headers, "x-ratelimit-remaining") == Some("0")
+                    || header(&headers, "retry-after").is_some());
+            if limited {
+                let wait = match header(&headers, "retry-after").and_then(|s| s.trim().parse::<u64>().ok()) {
+                    Some(s) => Duration::from_secs(s),
+                    None => {
+                        let reset = header(&headers, "x-ratelimit-reset").and_then(|s| s.parse::<i64>().ok());
+                        let now = Utc::now().timestamp();
+                        Duration::from_secs(reset.map_or(60, |r| (r - now).max(1)) as u64)
+                    }
+                };
+                if wait > self.config.max_rate_limit_wait {
+                    return Err(err(format!(
+                        "GET {}: rate limited for {} s, longer than the {} s this run waits",
+                        path_of(&url),
+                        wait.as_secs(),
+                        self.config.max_rate_limit_wait.as_secs()
+                    )));
+                }
+                self.progress.message(&format!("rate limited: waiting {} s", wait.as_secs()));
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            if status.is_server_error() {
+                let wait = retry(attempt, format!("HTTP {}", status.as_u16()))?;
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+                continue;
+            }
+            if !status.is_success() {
+                return Err(err(format!("GET {}: HTTP {}", path_of(&url), status.as_u16())));
+            }
+            let body = match response.into_body().collect().await {
+                Ok(b) => b.to_bytes(),
+                Err(e) => {
+                    let wait = retry(attempt, format!("reading the body failed ({})", short_error(&e)))?;
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                    continue;
+                }
+            };
+            match serde_json::from_slice::<serde_json::Value>(&body) {
+                Ok(value) => {
+                    let etag = header(&headers, "etag").map(str::to_string);
+                    return Ok(Fetched::Json { value, next: next_link(&headers), etag });
+                }
+                Err(e) => {
+                    // A truncated or garbled body: ask again.
+                    let wait = retry(attempt, format!("the body is not valid JSON ({e})"))?;
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    /// Every page of a list, following `Link` headers; `None` when the
+    /// first page is not modified since `etag`.
+    async fn list<T: DeserializeOwned>(
+        &mut self,
+        path: &str,
+        etag: Option<&str>,
+        field: Option<&str>,
+        mut keep_going: impl FnMut(&[T]) -> bool,
+    ) -> Result<Option<(Vec<T>, Option<String>)>> {
+        let mut out = Vec::new();
+        let mut url = path.to_string();
+        let mut first_etag = None;
+        let mut first = true;
+        loop {
+            let fetched = self.get(&url, if first { etag } else { None }).await?;
+            let (value, next, tag) = match fetched {
+                Fetched::NotModified if first => return Ok(None),
+                Fetched::NotModified => break,
+                Fetched::Json { value, next, etag } => (value, next, etag),
+            };
+            if first {
+                first_etag = tag;
+            }
+            first = false;
+            let items = match field {
+                Some(f) => value.get(f).cloned().unwrap_or(serde_json::Value::Array(vec![])),
+                None => value,
+            };
+            let page: Vec<T> = serde_json::from_value(items)
+                .map_err(|e| err(format!("GET {}: unexpected response: {e}", path_of(&url))))?;
+            let more = keep_going(&page);
+            out.extend(page);
+            match next {
+                Some(n) if more => url = n,
+                _ => break,
+            }
+        }
+        Ok(Some((out, first_etag)))
+    }
+
+    async fn get_json<T: DeserializeOwned>(&mut self, path: &str) -> Result<T> {
+        match self.get(path, None).await? {
+            Fetched::Json { value, .. } => serde_json::from_value(value)
+                .map_err(|e| err(format!("GET {}: unexpected response: {e}", path_of(path)))),
+            Fetched::NotModified => Err(err(format!("GET {}: unexpected 304", path_of(path)))),
+        }
+    }
+}
+
+fn short_error(e: &dyn std::fmt::Display) -> String {
+    let s = e.to_string();
+    s.chars().take(160).collect()
+}
+
+/// The commits `head` adds over `base` (all pages of the comparison).
+async fn compare_commits(
+    api: &mut Api<'_>,
+    repo: &str,
+    base: &str,
+    head: &str,
+) -> Result<(GhCompare, Vec<GhCommit>)> {
+    let path = format!("/repos/{repo}/compare/{base}...{head}?per_page=100");
+    let first: GhCompare = api.get_json(&format!("{path}&page=1")).await?;
+    let mut commits = first.commits.clone();
+    let mut page = 2;
+    while (commits.len() as u64) < first.total_commits {
+        let more: GhCompare = api.get_json(&format!("{path}&page={page}")).await?;
+        if more.commits.is_empty() {
+            break;
+        }
+        commits.extend(more.commits);
+        page += 1;
+    }
+    Ok((first, commits))
+}
+
+/// Pull requests looked up by commit, and their first commit times.
+#[derive(Default)]
+struct PullCache {
+    by_commit: BTreeMap<String, Option<GhPullRequest>>,
+    first_commit: BTreeMap<u64, Option<DateTime<Utc>>>,
+}
+
+async fn pull_of(
+    api: &mut Api<'_>,
+    cache: &mut PullCache,
+    repo: &str,
+    sha: &str,
+) -> Result<Option<GhPullRequest>> {
+    if let Some(p) = cache.by_commit.get(sha) {
+        return Ok(p.clone());
+    }
+    let pulls: Vec<GhPullRequest> = api.get_json(&format!("/repos/{repo}/commits/{sha}/pulls")).await?;
+    // The merged pull request that brought the commit in.
+    let pull = pulls.into_iter().find(|p| p.merged_at.is_some());
+    cache.by_commit.insert(sha.to_string(), pull.clone());
+    Ok(pull)
+}
+
+async fn first_commit_at(
+    api: &mut Api<'_>,
+    cache: &mut PullCache,
+    repo: &str,
+    number: u64,
+) -> Result<Option<DateTime<Utc>>> {
+    if let Some(t) = cache.first_commit.get(&number) {
+        return Ok(*t);
+    }
+    let commits: Vec<GhCommit> =
+        api.get_json(&format!("/repos/{repo}/pulls/{number}/commits?per_page=100")).await?;
+    let t = commits.iter().filter_map(|c| c.commit.author.as_ref().and_then(|a| a.date)).min();
+    cache.first_commit.insert(number, t);
+    Ok(t)
+}
+
+/// Reads one repository into `events`, updating its state.
+async fn collect_repo(
+    api: &mut Api<'_>,
+    cfg: &GithubConfig,
+    repo_cfg: &RepoConfig,
+    state: &mut RepoState,
+    events: &mut EventSet,
+    started: DateTime<Utc>,
+) -> Result<()> {
+    let repo = &repo_cfg.full_name;
+    let mut ctx = RepoContext::new(repo);
+    if let Some(s) = &repo_cfg.service {
+        ctx.service = s.clone();
+    }
+    ctx.team = repo_cfg.team.clone();
+    let lookback = started - chrono::Duration::days(i64::from(cfg.lookback_days));
+    api.progress.message(&format!("{repo}: deployments"));
+
+    // Deployments newer than the look-back, newest first.
+    let list_path = format!("/repos/{repo}/deployments?per_page=100");
+    let etag = state.etags.get(&list_path).cloned();
+    let listed = api
+        .list::<GhDeployment>(&list_path, etag.as_deref(), None, |page| {
+            page.iter().all(|d| d.created_at >= lookback)
+        })
+        .await?;
+    let mut deployments = match listed {
+        None => Vec::new(),
+        Some((deps, tag)) => {
+            if let Some(tag) = tag {
+                state.etags.insert(list_path.clone(), tag);
+            }
+            deps
+        }
+    };
+    deployments.retain(|d| d.created_at >= lookback && !state.done.contains(&d.id));
+    // Oldest first, so each deployment's predecessor is known.
+    deployments.sort_by_key(|d| (d.created_at, d.id));
+
+    let mut finished = Vec::new();
+    for dep in deployments {
+        let statuses: Vec<GhDeploymentStatus> =
+            api.get_json(&format!("/repos/{repo}/deployments/{}/statuses?per_page=100", dep.id)).await?;
+        if let Some(outcome) = normalize::deployment_outcome(&statuses) {
+            finished.push((dep, outcome));
+        }
+    }
+    finished.sort_by_key(|(d, o)| (o.1, d.id));
+
+    let mut pulls = PullCache::default();
+    for (dep, outcome) in finished {
+        let production =
+            dep.production_environment == Some(true) || cfg.production.is_production(&dep.environment);
+        let mut changes = Vec::new();
+        let mut kind = DeploymentType::Regular;
+        let mut remediates = Vec::new();
+        let mut shipped_pulls = Vec::new();
+        if outcome.0 == DeploymentStatus::Success && production {
+            let commits = match state.last_success.get(&dep.environment).cloned() {
+                Some((prev_id, prev_sha)) if prev_sha == dep.sha => {
+                    let _ = prev_id; // A redeploy of the same commit ships nothing.
+                    Vec::new()
+                }
+                Some((prev_id, prev_sha)) => {
+                    let (cmp, commits) = compare_commits(api, repo, &prev_sha, &dep.sha).await?;
+                    if normalize::is_strict_ancestor(&cmp) {
+                        kind = DeploymentType::Rollback;
+                        remediates.push(ctx.id("deployment", prev_id));
+                        Vec::new()
+                    } else {
+                        commits
+                    }
+                }
+                None => {
+                    // The first deployment seen: its changes within the look-back.
+                    let path = format!(
+                        "/repos/{repo}/commits?sha={}&since={}&per_page=100",
+                        dep.sha,
+                        lookback.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    );
+                    let mut commits: Vec<GhCommit> =
+                        api.list(&path, None, None, |_| true).await?.map(|(c, _)| c).unwrap_or_default();
+                    commits.reverse();
+                    commits
+                }
+            };
+            for commit in &commits {
+                let pull = pull_of(api, &mut pulls, repo, &commit.sha).await?;
+                let first = match &pull {
+                    Some(p) => first_commit_at(api, &mut pulls, repo, p.number).await?,
+                    None => None,
+                };
+                if let Some(change) = normalize::change(&ctx, commit, pull.as_ref(), first) {
+                    changes.push(change.id.clone());
+                    events.push(change);
+                }
+                if let Some(p) = pull {
+                    shipped_pulls.push(p);
+                }
+            }
+            let refs: Vec<&GhPullRequest> = shipped_pulls.iter().collect();
+            if kind == DeploymentType::Regular
+                && cfg.hotfix.matches(&dep.git_ref, dep.description.as_deref(), &refs)
+            {
+                kind = DeploymentType::Hotfix;
+            }
+            state.last_success.insert(dep.environment.clone(), (dep.id, dep.sha.clone()));
+        }
+        events.push(normalize::deployment(&ctx, &dep, outcome, changes, kind, remediates));
+        state.done.push(dep.id);
+    }
+
+    // Incidents: labelled issues, most recently updated first, read until
+    // the last one seen. The URL never changes, so its ETag makes a run with
+    // nothing new a single 304.
+    api.progress.message(&format!("{repo}: incidents"));
+    let labels = cfg.incident_labels.join(",");
+    let since = state.issues_since.unwrap_or(lookback);
+    let path =
+        format!("/repos/{repo}/issues?state=all&labels={labels}&sort=updated&direction=desc&per_page=100");
+    let etag = state.etags.get(&path).cloned();
+    let newer = |i: &GhIssue| i.updated_at.unwrap_or(i.created_at) >= since;
+    if let Some((issues, tag)) =
+        api.list::<GhIssue>(&path, etag.as_deref(), None, |page| page.iter().all(newer)).await?
+    {
+        for issue in issues.iter().filter(|i| newer(i)) {
+            if let Some(incident) = normalize::incident(&ctx, issue, &cfg.incident_labels, &cfg.root_cause) {
+                events.push(incident);
+            }
+        }
+        if let Some(latest) = issues.iter().map(|i| i.updated_at.unwrap_or(i.created_at)).max() {
+            state.issues_since = Some(latest.max(since));
+        }
+        if let Some(tag) = tag {
+            state.etags.insert(path, tag);
+        }
+    }
+    state.done.sort_unstable();
+    state.done.dedup();
+    Ok(())
+}
+
+impl Source for GithubSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> &'static str {
+        "github"
+    }
+
+    fn collect(&mut self, state: Option<&SyncState>, progress: &dyn Progress) -> Result<Collected> {
+        let cfg = &self.config;
+        if cfg.api_url.starts_with("http://") && !cfg.allow_http {
+            return Err(err(format!(
+                "api_url {}: plain http:// is refused (the token would travel in clear)",
+                cfg.api_url
+            )));
+        }
+        let token = match &self.token {
+            Some(t) => t.0.clone(),
+            None => std::env::var(&cfg.token_env).ok().filter(|t| !t.trim().is_empty()).ok_or_else(|| {
+                err(format!("the environment variable {} (the GitHub token) is not set", cfg.token_env))
+            })?,
+        };
+        let mut state: State =
+            state.and_then(|s| serde_json::from_value(s.0.clone()).ok()).unwrap_or_default();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| err(format!("cannot start the HTTP runtime: {e}")))?;
+        let started = Utc::now();
+        let (events, requests) = runtime.block_on(async {
+            let octo = octocrab::Octocrab::builder()
+                .personal_token(token)
+                .set_connect_timeout(Some(Duration::from_secs(10)))
+                .set_read_timeout(Some(Duration::from_secs(30)))
+                .build()
+                .map_err(|e| err(format!("cannot build the HTTP client: {}", short_error(&e))))?;
+            let base = cfg.api_url.trim_end_matches('/').to_string();
+            let mut api = Api { octo, base, config: cfg, progress, requests: 0 };
+            let mut events = EventSet::new();
+            progress.set_total(cfg.repos.len() as u64);
+            for repo in &cfg.repos {
+                let repo_state = state.repos.entry(repo.full_name.clone()).or_default();
+                collect_repo(&mut api, cfg, repo, repo_state, &mut events, started).await?;
+                progress.advance(1);
+            }
+            Ok::<_, Error>((events, api.requests))
+        })?;
+        let state = serde_json::to_value(&state).map(SyncState).unwrap_or_default();
+        Ok(Collected { events, state, requests, notes: Vec::new() })
+    }
+}

@@ -1,0 +1,306 @@
+//! The GitHub source's real client against a local HTTP server serving
+//! GitHub-shaped responses: pagination, statuses, compare, pull requests,
+//! a rollback, an incident with a root cause, the faults (500, rate limits,
+//! a truncated body) and an incremental run that costs only 304s.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use dora_core::source::github::{GithubConfig, GithubSource, RepoConfig};
+use dora_core::source::{NoProgress, Source};
+use dora_core::{DeploymentStatus, DeploymentType, Options, Window, compute};
+use serde_json::{Value, json};
+use wiremock::matchers::{header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const SHA1: &str = "1111111111111111111111111111111111111111";
+const SHA2: &str = "2222222222222222222222222222222222222222";
+const C2: &str = "c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2";
+const C3: &str = "c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3";
+
+fn ago(days: i64, hours: i64) -> DateTime<Utc> {
+    Utc::now() - chrono::Duration::days(days) - chrono::Duration::hours(hours)
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn deployment(id: u64, sha: &str, created: DateTime<Utc>, git_ref: &str) -> Value {
+    json!({"id": id, "sha": sha, "ref": git_ref, "environment": "production", "created_at": ts(created),
+           "updated_at": ts(created), "production_environment": true, "description": null})
+}
+
+fn status(id: u64, state: &str, at: DateTime<Utc>) -> Value {
+    json!({"id": id, "state": state, "created_at": ts(at)})
+}
+
+fn commit(sha: &str, at: DateTime<Utc>) -> Value {
+    json!({"sha": sha, "commit": {"author": {"date": ts(at)}, "committer": {"date": ts(at)}, "message": "m"}, "parents": []})
+}
+
+struct Repo {
+    server: MockServer,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Repo {
+    fn mount(&self, mock: Mock) {
+        self.rt.block_on(mock.mount(&self.server));
+    }
+
+    fn requests(&self) -> usize {
+        self.rt.block_on(self.server.received_requests()).map_or(0, |r| r.len())
+    }
+}
+
+/// A repository with three production deployments: d1 (the first seen, one
+/// commit), d2 (ships c2 and c3 through pull request #5, squash-merged),
+/// d3 (a rollback to d1's commit); and an incident naming c2 as root cause.
+/// Each fault happens once on the way.
+fn repo() -> Repo {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(MockServer::start());
+    let r = Repo { server, rt };
+    let uri = r.server.uri();
+    let (t1, t2, t3) = (ago(3, 0), ago(2, 0), ago(1, 0));
+    // Deployments, newest first, over two pages (the Link header points at the mock).
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/api/deployments"))
+            .and(query_param("page", "2"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([deployment(1, SHA1, t1, "main")]))),
+    );
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/api/deployments"))
+            .and(header("if-none-match", "\"deps-v1\""))
+            .respond_with(ResponseTemplate::new(304)),
+    );
+    r.mount(
+        Mock::given(method("GET")).and(path("/repos/acme/api/deployments")).respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("etag", "\"deps-v1\"")
+                .insert_header(
+                    "link",
+                    format!("<{uri}/repos/acme/api/deployments?per_page=100&page=2>; rel=\"next\"").as_str(),
+                )
+                .set_body_json(json!([
+                    deployment(3, SHA1, t3, "main"),
+                    deployment(2, SHA2, t2, "hotfix/checkout")
+                ])),
+        ),
+    );
+    // Statuses: d2's first answer is a 500.
+    let statuses = |id: u64, body: Value| {
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/acme/api/deployments/{id}/statuses")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+    };
+    r.mount(statuses(1, json!([status(11, "success", t1 + chrono::Duration::minutes(5))])));
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/api/deployments/2/statuses"))
+            .respond_with(ResponseTemplate::new(500))
+            .up_to_n_times(1)
+            .with_priority(1),
+    );
+    r.mount(statuses(
+        2,
+        json!([
+            status(22, "success", t2 + chrono::Duration::minutes(9)),
+            status(21, "in_progress", t2 + chrono::Duration::minutes(1))
+        ]),
+    ));
+    r.mount(statuses(3, json!([status(31, "success", t3 + chrono::Duration::minutes(4))])));
+    // The first deployment's changes: commits before its SHA within the look-back.
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/api/commits"))
+            .and(query_param("sha", SHA1))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!([commit(SHA1, t1 - chrono::Duration::hours(5))])),
+            ),
+    );
+    // d1...d2 adds c2 and c3; the first answer is a rate limit with a reset time.
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/acme/api/compare/{SHA1}...{SHA2}")))
+            .respond_with(
+                ResponseTemplate::new(403)
+                    .insert_header("x-ratelimit-remaining", "0")
+                    .insert_header("x-ratelimit-reset", (Utc::now().timestamp() + 1).to_string().as_str()),
+            )
+            .up_to_n_times(1)
+            .with_priority(1),
+    );
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/acme/api/compare/{SHA1}...{SHA2}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "status": "ahead", "ahead_by": 2, "behind_by": 0, "total_commits": 2,
+                "commits": [commit(C2, t2 - chrono::Duration::hours(6)), commit(C3, t2 - chrono::Duration::hours(3))]}))),
+    );
+    // d2...d3: d3 deploys d1's commit again, an ancestor: a rollback.
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/acme/api/compare/{SHA2}...{SHA1}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "status": "behind", "ahead_by": 0, "behind_by": 2, "total_commits": 0, "commits": []}))),
+    );
+    // Pull requests by commit: c2 and c3 came through #5 (c2's first answer is truncated).
+    let pr5 = json!([{"number": 5, "title": "Faster checkout", "created_at": ts(t2 - chrono::Duration::hours(20)),
+        "merged_at": ts(t2 - chrono::Duration::hours(3)), "merge_commit_sha": C3, "head": {"ref": "feature/fast"}, "labels": []}]);
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/acme/api/commits/{C2}/pulls")))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_raw("[{\"number\": 5, \"tit", "application/json"),
+            )
+            .up_to_n_times(1)
+            .with_priority(1),
+    );
+    for sha in [C2, C3] {
+        r.mount(
+            Mock::given(method("GET"))
+                .and(path(format!("/repos/acme/api/commits/{sha}/pulls")))
+                .respond_with(ResponseTemplate::new(200).set_body_json(pr5.clone())),
+        );
+    }
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/acme/api/commits/{SHA1}/pulls")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
+    );
+    r.mount(Mock::given(method("GET")).and(path("/repos/acme/api/pulls/5/commits")).respond_with(
+        ResponseTemplate::new(200).set_body_json(json!([
+            commit("aaaa", t2 - chrono::Duration::hours(30)),
+            commit(C2, t2 - chrono::Duration::hours(6))
+        ])),
+    ));
+    // Issues: a 429 first, then the incident; then 304 for the same request.
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/api/issues"))
+            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+            .up_to_n_times(1)
+            .with_priority(1),
+    );
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/api/issues"))
+            .and(header("if-none-match", "\"issues-v1\""))
+            .respond_with(ResponseTemplate::new(304))
+            .with_priority(2),
+    );
+    r.mount(
+        Mock::given(method("GET")).and(path("/repos/acme/api/issues")).respond_with(
+            ResponseTemplate::new(200).insert_header("etag", "\"issues-v1\"").set_body_json(json!([{
+                "number": 9, "title": "Checkout errors", "body": format!("Rolled back.\nroot cause: {C2}\n"),
+                "created_at": ts(t2 + chrono::Duration::hours(1)), "closed_at": ts(t3 + chrono::Duration::minutes(10)),
+                "updated_at": ts(t3 + chrono::Duration::minutes(10)), "labels": [{"name": "incident"}, {"name": "sev2"}]}])),
+        ),
+    );
+    r
+}
+
+fn config(uri: &str) -> GithubConfig {
+    let mut cfg = GithubConfig::new(vec![RepoConfig {
+        full_name: "acme/api".into(),
+        service: None,
+        team: Some("core".into()),
+    }]);
+    cfg.api_url = uri.to_string();
+    cfg.allow_http = true;
+    cfg.retry_base = Duration::from_millis(10);
+    cfg
+}
+
+const TOKEN: &str = "ghp_not_a_real_token_0123456789";
+
+fn source(uri: &str) -> GithubSource {
+    GithubSource::new("gh", config(uri)).with_token(TOKEN)
+}
+
+#[test]
+fn a_full_run_then_an_incremental_one() {
+    let r = repo();
+    let mut gh = source(&r.server.uri());
+    let first = gh.collect(None, &NoProgress).unwrap();
+    let set = &first.events;
+    let d2 = set.deployment("github:acme/api:deployment:2").unwrap();
+    assert_eq!(d2.status, DeploymentStatus::Success);
+    assert_eq!(d2.changes, [C2, C3]);
+    assert_eq!(d2.deployment_type, DeploymentType::Hotfix, "deployed from a hotfix/ branch");
+    let d3 = set.deployment("github:acme/api:deployment:3").unwrap();
+    assert_eq!(d3.deployment_type, DeploymentType::Rollback);
+    assert_eq!(d3.remediates, ["github:acme/api:deployment:2"]);
+    assert!(d3.changes.is_empty());
+    assert_eq!(set.deployment("github:acme/api:deployment:1").unwrap().changes, [SHA1]);
+    let c2 = set.change(C2).unwrap();
+    let pr = c2.pull_request.unwrap();
+    assert_eq!(pr.number, Some(5));
+    assert!(
+        pr.first_commit_at.unwrap() < c2.committed_at,
+        "squash merge: lead time from the PR's first commit"
+    );
+    let incident = set.incident("github:acme/api:issue:9").unwrap();
+    assert_eq!(incident.caused_by_change.as_deref(), Some(C2));
+    assert_eq!(incident.team.as_deref(), Some("core"));
+    // 17 requests: 2 deployment pages, 3 statuses (+1 after a 500), 1
+    // commit list (the first deployment), 2 compares (+1 after a rate
+    // limit), 3 pull request lookups by commit (+1 after a truncated body),
+    // 1 pull request's commits (cached for c3), 1 issue list (+1 after a 429).
+    assert_eq!(first.requests, 17);
+    assert_eq!(first.requests as usize, r.requests());
+    let full = first.requests;
+
+    // The events go through the engine: d1 failed (the hotfix d2 remediates
+    // it, by the spec's rule), d2 failed (the incident names its change) and
+    // was recovered by the rollback d3.
+    let window = Window::new(ago(7, 0), Utc::now()).unwrap();
+    let c = compute(set, &Options::new(window)).unwrap();
+    let all = &c.report.groups[0].summary.figures;
+    assert_eq!(all.deployments, 3);
+    assert_eq!(all.change_failure_rate.failed, 2);
+    assert_eq!(all.recovery_time.count, 2);
+    assert_eq!(all.rework_rate.rework, 2);
+    assert_eq!(all.lead_time.count, 3);
+
+    // Nothing new: only conditional requests, answered 304.
+    let before = r.requests();
+    let second = gh.collect(Some(&first.state), &NoProgress).unwrap();
+    assert_eq!(second.events.len(), 0);
+    assert_eq!(second.requests, 2, "one 304 for the deployments, one for the issues");
+    assert_eq!(r.requests() - before, 2);
+    eprintln!("requests: full run {full}, incremental run {}", second.requests);
+}
+
+#[test]
+fn a_spent_budget_a_missing_token_and_http_fail_cleanly() {
+    let r = repo();
+    let mut cfg = config(&r.server.uri());
+    cfg.max_requests = Some(3);
+    let mut limited = GithubSource::new("gh", cfg).with_token(TOKEN);
+    let e = limited.collect(None, &NoProgress).unwrap_err().to_string();
+    assert!(e.contains("request budget of 3 is spent"), "{e}");
+    let mut cfg = config(&r.server.uri());
+    cfg.token_env = "DORA_TEST_NO_SUCH_TOKEN_VARIABLE".into();
+    let e = GithubSource::new("gh", cfg).collect(None, &NoProgress).unwrap_err().to_string();
+    assert_eq!(e, "the environment variable DORA_TEST_NO_SUCH_TOKEN_VARIABLE (the GitHub token) is not set");
+    let mut cfg = config("http://github.example");
+    cfg.allow_http = false;
+    let mut http = GithubSource::new("gh", cfg).with_token(TOKEN);
+    let e = http.collect(None, &NoProgress).unwrap_err().to_string();
+    assert!(e.contains("plain http:// is refused"), "{e}");
+    // The token shows in no message, nor in the source's Debug output.
+    assert!(!format!("{http:?}").contains("ghp_"));
+    // An unreachable server: retried with a bound, then a clear error.
+    let mut cfg = config("http://127.0.0.1:9");
+    cfg.max_retries = 1;
+    let e =
+        GithubSource::new("gh", cfg).with_token(TOKEN).collect(None, &NoProgress).unwrap_err().to_string();
+    assert!(e.starts_with("GET /repos/acme/api/deployments: request failed"), "{e}");
+    assert!(!e.contains(TOKEN));
+}
