@@ -301,3 +301,29 @@ fn parquet_export_needs_an_output_path() {
     let out = dora(dir.path()).args(["export", "events", "--format", "parquet"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_github_source_is_checked_and_needs_its_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "dora.toml",
+        "[[source]]\nkind = \"github\"\nname = \"gh\"\nrepos = [\"acme/api\"]\ntoken_env = \"ACME_GITHUB_TOKEN\"\n[source.teams]\n\"acme/api\" = \"core\"\n",
+    );
+    let out = run_ok(dir.path(), &["config", "check"]);
+    assert!(out.contains("kind = \"github\"") && out.contains("token_env = \"ACME_GITHUB_TOKEN\""), "{out}");
+    write(dir.path(), "dora.toml", "[[source]]\nkind = \"github\"\nname = \"gh\"\nrepos = [\"acme\"]\n");
+    let out = dora(dir.path()).args(["config", "check"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("source[0].repos: \"acme\" is not owner/name"));
+    if !cfg!(feature = "github") {
+        write(
+            dir.path(),
+            "dora.toml",
+            "[[source]]\nkind = \"github\"\nname = \"gh\"\nrepos = [\"acme/api\"]\n",
+        );
+        let out = dora(dir.path()).arg("collect").output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("needs dora built with the github feature"));
+    }
+}

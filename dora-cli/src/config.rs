@@ -66,12 +66,54 @@ pub struct FileSourceConfig {
     pub skip_bad_lines: bool,
 }
 
+/// A `[[source]]` of kind `github` (needs the `github` cargo feature to run).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GithubSourceConfig {
+    /// The source's name (unique).
+    pub name: String,
+    /// Repositories, as `owner/name`.
+    pub repos: Vec<String>,
+    /// The REST API [default: https://api.github.com; GitHub Enterprise: https://HOST/api/v3].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_url: Option<String>,
+    /// The environment variable that holds the token [default: GITHUB_TOKEN].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_env: Option<String>,
+    /// How deployments are found: `deployments` (the Deployments API).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<String>,
+    /// Repository -> service [default: the repository's name].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub services: BTreeMap<String, String>,
+    /// Repository -> team.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub teams: BTreeMap<String, String>,
+    /// Issue labels that make an incident [default: ["incident"]].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_labels: Option<Vec<String>>,
+    /// The pattern of a root-cause commit in an incident's body (its first group is the SHA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_cause_pattern: Option<String>,
+    /// How far back the first run goes, in days [default: 90].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookback_days: Option<u32>,
+    /// Stop a run past this many requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_requests: Option<u64>,
+    /// Allow an http:// api_url (tests against a local server only).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_http: bool,
+}
+
 /// A `[[source]]` table, by its `kind`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum SourceConfig {
     /// JSON Lines and CSV files.
     File(FileSourceConfig),
+    /// GitHub repositories.
+    Github(GithubSourceConfig),
 }
 
 impl SourceConfig {
@@ -79,6 +121,7 @@ impl SourceConfig {
     pub fn name(&self) -> &str {
         match self {
             SourceConfig::File(f) => &f.name,
+            SourceConfig::Github(g) => &g.name,
         }
     }
 }
@@ -220,6 +263,32 @@ pub fn parse(text: &str, path: &Path) -> Result<Config> {
                 )));
             }
             SourceConfig::File(_) => {}
+            SourceConfig::Github(g) => {
+                if g.repos.is_empty() {
+                    return Err(usage(format!(
+                        "{}: source[{i}].repos: list at least one owner/name",
+                        path.display()
+                    )));
+                }
+                if let Some(r) = g.repos.iter().find(|r| r.split('/').filter(|p| !p.is_empty()).count() != 2)
+                {
+                    return Err(usage(format!(
+                        "{}: source[{i}].repos: {r:?} is not owner/name",
+                        path.display()
+                    )));
+                }
+                if let Some(s) = g.strategy.as_deref().filter(|s| *s != "deployments") {
+                    return Err(usage(format!(
+                        "{}: source[{i}].strategy: {s:?} is not available yet (use \"deployments\")",
+                        path.display()
+                    )));
+                }
+                if let Some(p) = &g.root_cause_pattern
+                    && let Err(e) = regex::Regex::new(p)
+                {
+                    return Err(usage(format!("{}: source[{i}].root_cause_pattern: {e}", path.display())));
+                }
+            }
         }
     }
     for (table, map) in [("teams", &config.teams), ("finance", &config.finance)] {

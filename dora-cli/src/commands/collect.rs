@@ -33,14 +33,61 @@ impl std::fmt::Display for SourcesFailed {
 impl std::error::Error for SourcesFailed {}
 
 /// Builds the source a `[[source]]` table describes.
-fn build(config: &SourceConfig, loaded: &LoadedConfig) -> Box<dyn Source> {
+fn build(config: &SourceConfig, loaded: &LoadedConfig) -> Result<Box<dyn Source>> {
     match config {
         SourceConfig::File(f) => {
             let mut source = FileSource::new(&f.name, f.paths.clone(), &loaded.base_dir());
             source.read_options.skip_bad_lines = f.skip_bad_lines;
-            Box::new(source)
+            Ok(Box::new(source))
         }
+        SourceConfig::Github(g) => github(g, loaded),
     }
+}
+
+#[cfg(feature = "github")]
+fn github(g: &crate::config::GithubSourceConfig, loaded: &LoadedConfig) -> Result<Box<dyn Source>> {
+    use dora_core::source::github::{GithubConfig, GithubSource, RepoConfig};
+    let repos = g
+        .repos
+        .iter()
+        .map(|r| RepoConfig {
+            full_name: r.clone(),
+            service: g.services.get(r).cloned(),
+            team: g.teams.get(r).cloned(),
+        })
+        .collect();
+    let mut cfg = GithubConfig::new(repos);
+    if let Some(u) = &g.api_url {
+        cfg.api_url = u.clone();
+    }
+    if let Some(t) = &g.token_env {
+        cfg.token_env = t.clone();
+    }
+    if let Some(l) = &g.incident_labels {
+        cfg.incident_labels = l.clone();
+    }
+    if let Some(p) = &g.root_cause_pattern {
+        cfg.root_cause = regex::Regex::new(p)
+            .map_err(|e| usage(format!("source `{}`: root_cause_pattern: {e}", g.name)))?;
+    }
+    if let Some(d) = g.lookback_days {
+        cfg.lookback_days = d;
+    }
+    cfg.max_requests = g.max_requests;
+    cfg.allow_http = g.allow_http;
+    if let Some(p) = &loaded.config.metrics.production_patterns {
+        cfg.production =
+            dora_core::ProductionPatterns::new(p).map_err(|e| usage(format!("production_patterns: {e}")))?;
+    }
+    Ok(Box::new(GithubSource::new(&g.name, cfg)))
+}
+
+#[cfg(not(feature = "github"))]
+fn github(g: &crate::config::GithubSourceConfig, _: &LoadedConfig) -> Result<Box<dyn Source>> {
+    Err(usage(format!(
+        "source `{}`: kind \"github\" needs dora built with the github feature: cargo build --release -p dora-cli --features github",
+        g.name
+    )))
 }
 
 /// Progress as a bar (on a terminal) or as log lines on stderr.
@@ -107,7 +154,7 @@ pub fn run(args: &CollectArgs) -> Result<()> {
     let mut store = Store::open(&store_path)?;
     let mut work = Vec::new();
     for config in &chosen {
-        work.push((build(config, &loaded), store.sync_state(config.name())?));
+        work.push((build(config, &loaded)?, store.sync_state(config.name())?));
     }
 
     let terminal = std::io::stderr().is_terminal();
