@@ -210,6 +210,9 @@ pub struct CollectArgs {
     /// Sources run at once.
     #[arg(long, env = "DORA_JOBS", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
+    /// Stop a source (storing nothing of it) past this many API requests [default: the source's max_requests].
+    #[arg(long, env = "DORA_MAX_REQUESTS", value_name = "N")]
+    pub max_requests: Option<u64>,
     #[command(flatten)]
     pub store: StoreArgs,
 }

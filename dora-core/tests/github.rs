@@ -304,3 +304,59 @@ fn a_spent_budget_a_missing_token_and_http_fail_cleanly() {
     assert!(e.starts_with("GET /repos/acme/api/deployments: request failed"), "{e}");
     assert!(!e.contains(TOKEN));
 }
+
+#[test]
+fn a_release_of_more_than_250_commits_is_complete() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(MockServer::start());
+    let r = Repo { server, rt };
+    let (t1, t2) = (ago(3, 0), ago(1, 0));
+    r.mount(
+        Mock::given(method("GET")).and(path("/repos/acme/api/deployments")).respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([deployment(2, SHA2, t2, "main"), deployment(1, SHA1, t1, "main")])),
+        ),
+    );
+    for (id, t) in [(1, t1), (2, t2)] {
+        r.mount(
+            Mock::given(method("GET"))
+                .and(path(format!("/repos/acme/api/deployments/{id}/statuses")))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!([status(
+                    id * 10,
+                    "success",
+                    t
+                )]))),
+        );
+    }
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/api/commits"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
+    );
+    // 260 commits: pages of 100, 100 and 60.
+    let shas: Vec<String> = (0..260).map(|i| format!("{i:040x}")).collect();
+    for (page, chunk) in shas.chunks(100).enumerate() {
+        let commits: Vec<Value> = chunk.iter().map(|s| commit(s, t2 - chrono::Duration::hours(2))).collect();
+        r.mount(
+            Mock::given(method("GET"))
+                .and(path(format!("/repos/acme/api/compare/{SHA1}...{SHA2}")))
+                .and(query_param("page", (page + 1).to_string().as_str()))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                    "status": "ahead", "ahead_by": 260, "behind_by": 0, "total_commits": 260, "commits": commits}))),
+        );
+    }
+    r.mount(
+        Mock::given(method("GET"))
+            .and(wiremock::matchers::path_regex(r"^/repos/acme/api/commits/[0-9a-f]{40}/pulls$"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
+    );
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/api/issues"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
+    );
+    let out = source(&r.server.uri()).collect(None, &NoProgress).unwrap();
+    let d2 = out.events.deployment("github:acme/api:deployment:2").unwrap();
+    assert_eq!(d2.changes, shas);
+    assert_eq!(out.events.count(dora_core::EventKind::Change), 260);
+}

@@ -33,19 +33,23 @@ impl std::fmt::Display for SourcesFailed {
 impl std::error::Error for SourcesFailed {}
 
 /// Builds the source a `[[source]]` table describes.
-fn build(config: &SourceConfig, loaded: &LoadedConfig) -> Result<Box<dyn Source>> {
+fn build(config: &SourceConfig, loaded: &LoadedConfig, max_requests: Option<u64>) -> Result<Box<dyn Source>> {
     match config {
         SourceConfig::File(f) => {
             let mut source = FileSource::new(&f.name, f.paths.clone(), &loaded.base_dir());
             source.read_options.skip_bad_lines = f.skip_bad_lines;
             Ok(Box::new(source))
         }
-        SourceConfig::Github(g) => github(g, loaded),
+        SourceConfig::Github(g) => github(g, loaded, max_requests),
     }
 }
 
 #[cfg(feature = "github")]
-fn github(g: &crate::config::GithubSourceConfig, loaded: &LoadedConfig) -> Result<Box<dyn Source>> {
+fn github(
+    g: &crate::config::GithubSourceConfig,
+    loaded: &LoadedConfig,
+    max_requests: Option<u64>,
+) -> Result<Box<dyn Source>> {
     use dora_core::source::github::{GithubConfig, GithubSource, RepoConfig};
     let repos = g
         .repos
@@ -73,7 +77,7 @@ fn github(g: &crate::config::GithubSourceConfig, loaded: &LoadedConfig) -> Resul
     if let Some(d) = g.lookback_days {
         cfg.lookback_days = d;
     }
-    cfg.max_requests = g.max_requests;
+    cfg.max_requests = max_requests.or(g.max_requests);
     cfg.allow_http = g.allow_http;
     if let Some(p) = &loaded.config.metrics.production_patterns {
         cfg.production =
@@ -83,7 +87,11 @@ fn github(g: &crate::config::GithubSourceConfig, loaded: &LoadedConfig) -> Resul
 }
 
 #[cfg(not(feature = "github"))]
-fn github(g: &crate::config::GithubSourceConfig, _: &LoadedConfig) -> Result<Box<dyn Source>> {
+fn github(
+    g: &crate::config::GithubSourceConfig,
+    _: &LoadedConfig,
+    _: Option<u64>,
+) -> Result<Box<dyn Source>> {
     Err(usage(format!(
         "source `{}`: kind \"github\" needs dora built with the github feature: cargo build --release -p dora-cli --features github",
         g.name
@@ -154,7 +162,7 @@ pub fn run(args: &CollectArgs) -> Result<()> {
     let mut store = Store::open(&store_path)?;
     let mut work = Vec::new();
     for config in &chosen {
-        work.push((build(config, &loaded)?, store.sync_state(config.name())?));
+        work.push((build(config, &loaded, args.max_requests)?, store.sync_state(config.name())?));
     }
 
     let terminal = std::io::stderr().is_terminal();
