@@ -214,6 +214,8 @@ fn config(uri: &str) -> GithubConfig {
     cfg.api_url = uri.to_string();
     cfg.allow_http = true;
     cfg.retry_base = Duration::from_millis(10);
+    // These tests count REST requests; GraphQL has its own test.
+    cfg.use_graphql = false;
     cfg
 }
 
@@ -359,4 +361,83 @@ fn a_release_of_more_than_250_commits_is_complete() {
     let d2 = out.events.deployment("github:acme/api:deployment:2").unwrap();
     assert_eq!(d2.changes, shas);
     assert_eq!(out.events.count(dora_core::EventKind::Change), 260);
+}
+
+#[test]
+fn graphql_finds_the_pull_requests_of_many_commits_at_once() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(MockServer::start());
+    let r = Repo { server, rt };
+    let (t1, t2) = (ago(3, 0), ago(1, 0));
+    r.mount(
+        Mock::given(method("GET")).and(path("/repos/acme/api/deployments")).respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([deployment(2, SHA2, t2, "main"), deployment(1, SHA1, t1, "main")])),
+        ),
+    );
+    for (id, t) in [(1, t1), (2, t2)] {
+        r.mount(
+            Mock::given(method("GET"))
+                .and(path(format!("/repos/acme/api/deployments/{id}/statuses")))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!([status(
+                    id * 10,
+                    "success",
+                    t
+                )]))),
+        );
+    }
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/api/commits"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
+    );
+    let shas: Vec<String> = (0..120).map(|i| format!("{i:040x}")).collect();
+    let commits: Vec<Value> = shas.iter().map(|s| commit(s, t2 - chrono::Duration::hours(2))).collect();
+    r.mount(
+        Mock::given(method("GET")).and(path(format!("/repos/acme/api/compare/{SHA1}...{SHA2}"))).respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({
+                "status": "ahead", "ahead_by": 120, "behind_by": 0, "total_commits": 120, "commits": commits})),
+        ),
+    );
+    // Every even commit came through pull request #(index); odd ones were pushed.
+    let opened = ts(t2 - chrono::Duration::hours(30));
+    let first = ts(t2 - chrono::Duration::hours(40));
+    let merged = ts(t2 - chrono::Duration::hours(3));
+    r.mount(Mock::given(method("POST")).and(path("/graphql")).respond_with(move |req: &wiremock::Request| {
+        let body: Value = serde_json::from_slice(&req.body).unwrap();
+        assert_eq!(body["variables"], json!({"owner": "acme", "name": "api"}));
+        let query = body["query"].as_str().unwrap();
+        let mut repo = serde_json::Map::new();
+        for (at, marker) in query.match_indices(": object(oid: \"") {
+            let alias = &query[query[..at].rfind(' ').unwrap() + 1..at];
+            let sha = &query[at + marker.len()..at + marker.len() + 40];
+            let index = usize::from_str_radix(sha, 16).unwrap();
+            let nodes = if index.is_multiple_of(2) {
+                json!([{"number": index, "title": "t", "createdAt": opened, "mergedAt": merged, "mergeCommit": {"oid": sha},
+                        "headRefName": "feature", "labels": {"nodes": []},
+                        "commits": {"nodes": [{"commit": {"authoredDate": first}}]}}])
+            } else {
+                json!([])
+            };
+            repo.insert(alias.to_string(), json!({"associatedPullRequests": {"nodes": nodes}}));
+        }
+        ResponseTemplate::new(200).set_body_json(json!({"data": {"repository": repo}}))
+    }));
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/api/issues"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
+    );
+    let mut cfg = config(&r.server.uri());
+    cfg.use_graphql = true;
+    let out = GithubSource::new("gh", cfg).with_token(TOKEN).collect(None, &NoProgress).unwrap();
+    assert_eq!(out.events.count(dora_core::EventKind::Change), 120);
+    let even = out.events.change(&shas[4]).unwrap().pull_request.unwrap();
+    assert_eq!(even.number, Some(4));
+    assert_eq!(even.first_commit_at.map(ts), Some(ts(t2 - chrono::Duration::hours(40))));
+    assert!(out.events.change(&shas[5]).unwrap().pull_request.is_none());
+    // 1 deployment list, 2 statuses, 1 commit list, 1 compare, 3 GraphQL
+    // queries (50 + 50 + 20 commits) instead of 120 REST lookups, 1 issue list.
+    assert_eq!(out.requests, 9);
+    assert_eq!(r.requests(), 9);
 }

@@ -74,6 +74,9 @@ pub struct GithubConfig {
     pub max_retries: u32,
     /// The longest wait for a rate limit before giving up.
     pub max_rate_limit_wait: Duration,
+    /// Find the pull requests of many commits with one GraphQL query (50
+    /// commits a query) instead of one REST request per commit.
+    pub use_graphql: bool,
 }
 
 impl GithubConfig {
@@ -94,6 +97,7 @@ impl GithubConfig {
             retry_base: Duration::from_millis(500),
             max_retries: 4,
             max_rate_limit_wait: Duration::from_secs(3600),
+            use_graphql: true,
         }
     }
 }
@@ -207,6 +211,17 @@ impl Api<'_> {
     /// One GET, retried and rate-limit aware; `etag` makes it conditional.
     async fn get(&mut self, path: &str, etag: Option<&str>) -> Result<Fetched> {
         let url = self.url(path);
+        self.request(url, None, etag).await
+    }
+
+    /// One request (a POST when `body` is given), retried and rate-limit aware.
+    async fn request(
+        &mut self,
+        url: String,
+        body: Option<&serde_json::Value>,
+        etag: Option<&str>,
+    ) -> Result<Fetched> {
+        let verb = if body.is_some() { "POST" } else { "GET" };
         let mut attempt = 0u32;
         loop {
             if let Some(max) = self.config.max_requests
@@ -230,14 +245,18 @@ impl Api<'_> {
             let retry = |attempt: u32, why: String| -> Result<Duration> {
                 if attempt >= config.max_retries {
                     return Err(err(format!(
-                        "GET {}: {why}; gave up after {} attempts",
+                        "{verb} {}: {why}; gave up after {} attempts",
                         path_of(&url),
                         attempt + 1
                     )));
                 }
                 Ok(config.retry_base * 2u32.pow(attempt.min(6)))
             };
-            let response = match self.octo._get_with_headers(url.as_str(), Some(headers)).await {
+            let sent = match body {
+                Some(b) => self.octo._post(url.as_str(), Some(b)).await,
+                None => self.octo._get_with_headers(url.as_str(), Some(headers)).await,
+            };
+            let response = match sent {
                 Ok(r) => r,
                 Err(e) => {
                     // A transport error or a timeout. Its text names the
@@ -268,7 +287,7 @@ impl Api<'_> {
                 };
                 if wait > self.config.max_rate_limit_wait {
                     return Err(err(format!(
-                        "GET {}: rate limited for {} s, longer than the {} s this run waits",
+                        "{verb} {}: rate limited for {} s, longer than the {} s this run waits",
                         path_of(&url),
                         wait.as_secs(),
                         self.config.max_rate_limit_wait.as_secs()
@@ -285,7 +304,7 @@ impl Api<'_> {
                 continue;
             }
             if !status.is_success() {
-                return Err(err(format!("GET {}: HTTP {}", path_of(&url), status.as_u16())));
+                return Err(err(format!("{verb} {}: HTTP {}", path_of(&url), status.as_u16())));
             }
             let body = match response.into_body().collect().await {
                 Ok(b) => b.to_bytes(),
@@ -426,6 +445,90 @@ async fn first_commit_at(
     Ok(t)
 }
 
+/// The GraphQL endpoint of a REST base URL: `https://api.github.com` ->
+/// `.../graphql`; GitHub Enterprise `https://HOST/api/v3` -> `https://HOST/api/graphql`.
+fn graphql_url(api_url: &str) -> String {
+    let base = api_url.trim_end_matches('/');
+    match base.strip_suffix("/api/v3") {
+        Some(host) => format!("{host}/api/graphql"),
+        None => format!("{base}/graphql"),
+    }
+}
+
+/// Commits a GraphQL query asks about.
+const GRAPHQL_BATCH: usize = 50;
+
+/// Finds the merged pull request of each commit (and its first commit's
+/// time) with GraphQL, 50 commits a query, into `cache`.
+async fn graphql_pulls(api: &mut Api<'_>, cache: &mut PullCache, repo: &str, shas: &[String]) -> Result<()> {
+    let (owner, name) = repo.split_once('/').unwrap_or((repo, repo));
+    let todo: Vec<&String> = shas.iter().filter(|s| !cache.by_commit.contains_key(*s)).collect();
+    for batch in todo.chunks(GRAPHQL_BATCH) {
+        let mut query =
+            String::from("query($owner: String!, $name: String!) { repository(owner: $owner, name: $name) {");
+        for (i, sha) in batch.iter().enumerate() {
+            // SHAs are hex (checked), so they go into the query text safely.
+            if !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(err(format!("{repo}: {sha:?} is not a commit SHA")));
+            }
+            query.push_str(&format!(
+                " c{i}: object(oid: \"{sha}\") {{ ... on Commit {{ associatedPullRequests(first: 5) {{ nodes {{ \
+                 number title createdAt mergedAt mergeCommit {{ oid }} headRefName labels(first: 20) {{ nodes {{ name }} }} \
+                 commits(first: 1) {{ nodes {{ commit {{ authoredDate }} }} }} }} }} }} }}"
+            ));
+        }
+        query.push_str(" } }");
+        let body = serde_json::json!({"query": query, "variables": {"owner": owner, "name": name}});
+        let url = graphql_url(&api.base);
+        let value = match api.request(url, Some(&body), None).await? {
+            Fetched::Json { value, .. } => value,
+            Fetched::NotModified => return Err(err("POST /graphql: unexpected 304")),
+        };
+        if let Some(errors) = value.get("errors").filter(|e| !e.is_null()) {
+            let first =
+                errors.get(0).and_then(|e| e.get("message")).and_then(|m| m.as_str()).unwrap_or("error");
+            return Err(err(format!("POST /graphql: {first}")));
+        }
+        let repo_data = &value["data"]["repository"];
+        for (i, sha) in batch.iter().enumerate() {
+            let nodes = repo_data[format!("c{i}")]["associatedPullRequests"]["nodes"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let merged = nodes.iter().find(|n| n["mergedAt"].is_string());
+            let pull = merged.and_then(|n| {
+                let time = |v: &serde_json::Value| v.as_str().and_then(|s| s.parse::<DateTime<Utc>>().ok());
+                let labels = n["labels"]["nodes"]
+                    .as_array()
+                    .map(|l| {
+                        l.iter()
+                            .filter_map(|x| x["name"].as_str())
+                            .map(|x| super::model::GhLabel::Name(x.into()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let pr = GhPullRequest {
+                    number: n["number"].as_u64()?,
+                    title: n["title"].as_str().unwrap_or_default().to_string(),
+                    created_at: time(&n["createdAt"])?,
+                    merged_at: time(&n["mergedAt"]),
+                    merge_commit_sha: n["mergeCommit"]["oid"].as_str().map(str::to_string),
+                    head: super::model::GhBranch {
+                        name: n["headRefName"].as_str().unwrap_or_default().to_string(),
+                    },
+                    labels,
+                };
+                cache
+                    .first_commit
+                    .insert(pr.number, time(&n["commits"]["nodes"][0]["commit"]["authoredDate"]));
+                Some(pr)
+            });
+            cache.by_commit.insert((*sha).clone(), pull);
+        }
+    }
+    Ok(())
+}
+
 /// Reads one repository into `events`, updating its state.
 async fn collect_repo(
     api: &mut Api<'_>,
@@ -512,6 +615,10 @@ async fn collect_repo(
                     commits
                 }
             };
+            if cfg.use_graphql {
+                let shas: Vec<String> = commits.iter().map(|c| c.sha.clone()).collect();
+                graphql_pulls(api, &mut pulls, repo, &shas).await?;
+            }
             for commit in &commits {
                 let pull = pull_of(api, &mut pulls, repo, &commit.sha).await?;
                 let first = match &pull {
