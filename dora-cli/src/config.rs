@@ -80,9 +80,25 @@ pub struct GithubSourceConfig {
     /// The environment variable that holds the token [default: GITHUB_TOKEN].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_env: Option<String>,
-    /// How deployments are found: `deployments` (the Deployments API).
+    /// How deployments are found: `deployments` (the Deployments API, the
+    /// default), `workflow_runs` or `releases`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<String>,
+    /// `workflow_runs`: the workflow files, like `deploy.yml`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workflows: Vec<String>,
+    /// `workflow_runs`: only runs on this branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// `workflow_runs` and `releases`: the environment deployed to [default: production].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// `releases`: only tags matching this regular expression.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag_pattern: Option<String>,
+    /// `releases`: count pre-releases too.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prereleases: bool,
     /// Repository -> service [default: the repository's name].
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub services: BTreeMap<String, String>,
@@ -277,11 +293,26 @@ pub fn parse(text: &str, path: &Path) -> Result<Config> {
                         path.display()
                     )));
                 }
-                if let Some(s) = g.strategy.as_deref().filter(|s| *s != "deployments") {
-                    return Err(usage(format!(
-                        "{}: source[{i}].strategy: {s:?} is not available yet (use \"deployments\")",
-                        path.display()
-                    )));
+                match g.strategy.as_deref() {
+                    None | Some("deployments") | Some("releases") => {}
+                    Some("workflow_runs") if g.workflows.is_empty() => {
+                        return Err(usage(format!(
+                            "{}: source[{i}].workflows: list the workflow files (like \"deploy.yml\") of strategy workflow_runs",
+                            path.display()
+                        )));
+                    }
+                    Some("workflow_runs") => {}
+                    Some(other) => {
+                        return Err(usage(format!(
+                            "{}: source[{i}].strategy: {other:?} is not one of deployments, workflow_runs, releases",
+                            path.display()
+                        )));
+                    }
+                }
+                if let Some(p) = &g.tag_pattern
+                    && let Err(e) = regex::Regex::new(p)
+                {
+                    return Err(usage(format!("{}: source[{i}].tag_pattern: {e}", path.display())));
                 }
                 if let Some(p) = &g.root_cause_pattern
                     && let Err(e) = regex::Regex::new(p)

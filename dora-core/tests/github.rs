@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use dora_core::source::github::{GithubConfig, GithubSource, RepoConfig};
+use dora_core::source::github::{GithubConfig, GithubSource, RepoConfig, Strategy};
 use dora_core::source::{NoProgress, Source};
 use dora_core::{DeploymentStatus, DeploymentType, Options, Window, compute};
 use serde_json::{Value, json};
@@ -440,4 +440,125 @@ fn graphql_finds_the_pull_requests_of_many_commits_at_once() {
     // queries (50 + 50 + 20 commits) instead of 120 REST lookups, 1 issue list.
     assert_eq!(out.requests, 9);
     assert_eq!(r.requests(), 9);
+}
+
+fn empty_issues(r: &Repo) {
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/api/issues"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
+    );
+}
+
+fn run(id: u64, sha: &str, conclusion: &str, at: DateTime<Utc>) -> Value {
+    json!({"id": id, "name": "deploy", "path": ".github/workflows/deploy.yml", "head_sha": sha, "head_branch": "main",
+           "status": "completed", "conclusion": conclusion, "created_at": ts(at - chrono::Duration::minutes(10)),
+           "updated_at": ts(at), "run_started_at": ts(at - chrono::Duration::minutes(9))})
+}
+
+#[test]
+fn workflow_runs_as_deployments() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(MockServer::start());
+    let r = Repo { server, rt };
+    let (t1, t2, t3) = (ago(3, 0), ago(2, 0), ago(1, 0));
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/api/actions/workflows/deploy.yml/runs"))
+            .and(query_param("branch", "main"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"total_count": 4, "workflow_runs": [
+                run(4, SHA2, "cancelled", t3), run(3, SHA2, "success", t3), run(2, SHA2, "failure", t2), run(1, SHA1, "success", t1)]}))),
+    );
+    r.mount(Mock::given(method("GET")).and(path("/repos/acme/api/commits")).respond_with(
+        ResponseTemplate::new(200).set_body_json(json!([commit(SHA1, t1 - chrono::Duration::hours(1))])),
+    ));
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/acme/api/compare/{SHA1}...{SHA2}")))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(
+                    json!({"status": "ahead", "ahead_by": 1, "behind_by": 0, "total_commits": 1,
+                "commits": [commit(SHA2, t2 - chrono::Duration::hours(1))]}),
+                ),
+            ),
+    );
+    r.mount(
+        Mock::given(method("GET"))
+            .and(wiremock::matchers::path_regex(r"^/repos/acme/api/commits/[0-9a-f]{40}/pulls$"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
+    );
+    empty_issues(&r);
+    let mut cfg = config(&r.server.uri());
+    cfg.strategy = Strategy::WorkflowRuns {
+        workflows: vec!["deploy.yml".into()],
+        branch: Some("main".into()),
+        environment: "production".into(),
+    };
+    let out = GithubSource::new("gh", cfg).with_token(TOKEN).collect(None, &NoProgress).unwrap();
+    let set = &out.events;
+    assert!(set.deployment("github:acme/api:run:4").is_none(), "a cancelled run is no attempt");
+    assert_eq!(set.deployment("github:acme/api:run:2").unwrap().status, DeploymentStatus::Failure);
+    assert_eq!(set.deployment("github:acme/api:run:1").unwrap().changes, [SHA1]);
+    let d3 = set.deployment("github:acme/api:run:3").unwrap();
+    assert_eq!(d3.changes, [SHA2], "the failed run shipped nothing: the next success ships the commit");
+    assert_eq!(d3.finished_at.timestamp(), t3.timestamp());
+}
+
+#[test]
+fn releases_as_deployments() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(MockServer::start());
+    let r = Repo { server, rt };
+    let (t1, t2) = (ago(3, 0), ago(1, 0));
+    let release = |id: u64, tag: &str, target: &str, at: DateTime<Utc>, draft: bool, pre: bool| {
+        json!({"id": id, "tag_name": tag, "target_commitish": target, "draft": draft, "prerelease": pre,
+               "created_at": ts(at), "published_at": if draft { Value::Null } else { json!(ts(at)) }})
+    };
+    r.mount(Mock::given(method("GET")).and(path("/repos/acme/api/releases")).respond_with(
+        ResponseTemplate::new(200).set_body_json(json!([
+            release(4, "v2.1.0-rc1", "main", t2, false, true),
+            release(3, "v2.0.0", "main", t2, false, false),
+            release(2, "v1.9.0", "main", t2, true, false),
+            release(1, "v1.0.0", SHA1, t1, false, false),
+        ])),
+    ));
+    // A tag's commit, when the release names a branch.
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/api/commits/v2.0.0"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(commit(SHA2, t2))),
+    );
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/api/commits"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([commit(SHA1, t1)]))),
+    );
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/acme/api/compare/{SHA1}...{SHA2}")))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(
+                    json!({"status": "ahead", "ahead_by": 1, "behind_by": 0, "total_commits": 1,
+                "commits": [commit(SHA2, t2 - chrono::Duration::hours(1))]}),
+                ),
+            ),
+    );
+    r.mount(
+        Mock::given(method("GET"))
+            .and(wiremock::matchers::path_regex(r"^/repos/acme/api/commits/[0-9a-f]{40}/pulls$"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
+    );
+    empty_issues(&r);
+    let mut cfg = config(&r.server.uri());
+    cfg.strategy = Strategy::Releases {
+        tag_pattern: Some(regex::Regex::new(r"^v\d+\.\d+\.\d+").unwrap()),
+        prereleases: false,
+        environment: "production".into(),
+    };
+    let out = GithubSource::new("gh", cfg).with_token(TOKEN).collect(None, &NoProgress).unwrap();
+    let set = &out.events;
+    assert_eq!(set.count(dora_core::EventKind::Deployment), 2, "no draft, no pre-release");
+    let v2 = set.deployment("github:acme/api:release:3").unwrap();
+    assert_eq!(v2.commit.as_deref(), Some(SHA2));
+    assert_eq!(v2.changes, [SHA2]);
 }

@@ -50,7 +50,7 @@ fn github(
     loaded: &LoadedConfig,
     max_requests: Option<u64>,
 ) -> Result<Box<dyn Source>> {
-    use dora_core::source::github::{GithubConfig, GithubSource, RepoConfig};
+    use dora_core::source::github::{GithubConfig, GithubSource, RepoConfig, Strategy};
     let repos = g
         .repos
         .iter()
@@ -78,6 +78,23 @@ fn github(
         cfg.lookback_days = d;
     }
     cfg.max_requests = max_requests.or(g.max_requests);
+    let environment = g.environment.clone().unwrap_or_else(|| "production".into());
+    cfg.strategy = match g.strategy.as_deref() {
+        Some("workflow_runs") => {
+            Strategy::WorkflowRuns { workflows: g.workflows.clone(), branch: g.branch.clone(), environment }
+        }
+        Some("releases") => Strategy::Releases {
+            tag_pattern: g
+                .tag_pattern
+                .as_deref()
+                .map(regex::Regex::new)
+                .transpose()
+                .map_err(|e| usage(format!("source `{}`: tag_pattern: {e}", g.name)))?,
+            prereleases: g.prereleases,
+            environment,
+        },
+        _ => Strategy::Deployments,
+    };
     cfg.allow_http = g.allow_http;
     if let Some(p) = &loaded.config.metrics.production_patterns {
         cfg.production =

@@ -15,8 +15,10 @@ use regex::Regex;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::model::{GhCommit, GhCompare, GhDeployment, GhDeploymentStatus, GhIssue, GhPullRequest};
-use super::normalize::{self, HotfixRule, RepoContext};
+use super::model::{
+    GhCommit, GhCompare, GhDeployment, GhDeploymentStatus, GhIssue, GhPullRequest, GhRelease, GhWorkflowRun,
+};
+use super::normalize::{self, Attempt, HotfixRule, RepoContext};
 use crate::engine::options::ProductionPatterns;
 use crate::error::{Error, Result};
 use crate::event::{DeploymentStatus, DeploymentType, EventSet};
@@ -35,10 +37,29 @@ pub struct RepoConfig {
 }
 
 /// How a repository's deployments are found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Strategy {
     /// The Deployments API and each deployment's statuses.
     Deployments,
+    /// Completed runs of workflow files (for teams that deploy from Actions
+    /// without the Deployments API).
+    WorkflowRuns {
+        /// Workflow file names, like `deploy.yml`.
+        workflows: Vec<String>,
+        /// Only runs on this branch [default: any].
+        branch: Option<String>,
+        /// The environment the runs deploy to.
+        environment: String,
+    },
+    /// Published releases.
+    Releases {
+        /// Only tags matching this pattern [default: every tag].
+        tag_pattern: Option<Regex>,
+        /// Count pre-releases too.
+        prereleases: bool,
+        /// The environment releases go to.
+        environment: String,
+    },
 }
 
 /// The GitHub source's settings.
@@ -108,12 +129,12 @@ struct RepoState {
     /// ETags of list URLs.
     #[serde(default)]
     etags: BTreeMap<String, String>,
-    /// Deployments already turned into events (finished ones).
+    /// Attempts already turned into events (`deployment:<id>`, `run:<id>`, `release:<id>`).
     #[serde(default)]
-    done: Vec<u64>,
-    /// The latest successful deployment per environment: (id, sha).
+    done: Vec<String>,
+    /// The latest successful deployment per environment: (event id, sha).
     #[serde(default)]
-    last_success: BTreeMap<String, (u64, String)>,
+    last_success: BTreeMap<String, (String, String)>,
     /// Issues are read from this time on.
     #[serde(default)]
     issues_since: Option<DateTime<Utc>>,
@@ -529,6 +550,102 @@ async fn graphql_pulls(api: &mut Api<'_>, cache: &mut PullCache, repo: &str, sha
     Ok(())
 }
 
+/// The finished deployment attempts of a repository newer than the
+/// look-back, by the configured strategy; lists are read conditionally.
+async fn attempts(
+    api: &mut Api<'_>,
+    cfg: &GithubConfig,
+    repo: &str,
+    state: &mut RepoState,
+    lookback: DateTime<Utc>,
+) -> Result<Vec<Attempt>> {
+    let mut out = Vec::new();
+    match &cfg.strategy {
+        Strategy::Deployments => {
+            let path = format!("/repos/{repo}/deployments?per_page=100");
+            let etag = state.etags.get(&path).cloned();
+            let listed = api
+                .list::<GhDeployment>(&path, etag.as_deref(), None, |page| {
+                    page.iter().all(|d| d.created_at >= lookback)
+                })
+                .await?;
+            let Some((deployments, tag)) = listed else { return Ok(out) };
+            if let Some(tag) = tag {
+                state.etags.insert(path, tag);
+            }
+            for dep in deployments.iter().filter(|d| d.created_at >= lookback) {
+                if state.done.contains(&format!("deployment:{}", dep.id)) {
+                    continue;
+                }
+                let statuses: Vec<GhDeploymentStatus> = api
+                    .get_json(&format!("/repos/{repo}/deployments/{}/statuses?per_page=100", dep.id))
+                    .await?;
+                // Not finished yet: a later run picks it up.
+                if let Some(outcome) = normalize::deployment_outcome(&statuses) {
+                    out.push(Attempt::from_deployment(dep, outcome));
+                }
+            }
+        }
+        Strategy::WorkflowRuns { workflows, branch, environment } => {
+            for file in workflows {
+                let mut path =
+                    format!("/repos/{repo}/actions/workflows/{file}/runs?status=completed&per_page=100");
+                if let Some(b) = branch {
+                    path.push_str(&format!("&branch={b}"));
+                }
+                let etag = state.etags.get(&path).cloned();
+                let listed = api
+                    .list::<GhWorkflowRun>(&path, etag.as_deref(), Some("workflow_runs"), |page| {
+                        page.iter().all(|r| r.created_at >= lookback)
+                    })
+                    .await?;
+                let Some((runs, tag)) = listed else { continue };
+                if let Some(tag) = tag {
+                    state.etags.insert(path, tag);
+                }
+                out.extend(
+                    runs.iter()
+                        .filter(|r| r.created_at >= lookback)
+                        .filter_map(|r| Attempt::from_workflow_run(r, environment)),
+                );
+            }
+        }
+        Strategy::Releases { tag_pattern, prereleases, environment } => {
+            let path = format!("/repos/{repo}/releases?per_page=100");
+            let etag = state.etags.get(&path).cloned();
+            let listed = api
+                .list::<GhRelease>(&path, etag.as_deref(), None, |page| {
+                    page.iter().all(|r| r.created_at >= lookback)
+                })
+                .await?;
+            let Some((releases, tag)) = listed else { return Ok(out) };
+            if let Some(tag) = tag {
+                state.etags.insert(path, tag);
+            }
+            for release in
+                releases.iter().filter(|r| r.published_at.is_some_and(|p| p >= lookback) && !r.draft)
+            {
+                if (release.prerelease && !prereleases)
+                    || tag_pattern.as_ref().is_some_and(|p| !p.is_match(&release.tag_name))
+                    || state.done.contains(&format!("release:{}", release.id))
+                {
+                    continue;
+                }
+                let target = release.target_commitish.as_deref().unwrap_or_default();
+                let sha = if target.len() == 40 && target.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    target.to_string()
+                } else {
+                    let commit: GhCommit =
+                        api.get_json(&format!("/repos/{repo}/commits/{}", release.tag_name)).await?;
+                    commit.sha
+                };
+                out.extend(Attempt::from_release(release, &sha, environment));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Reads one repository into `events`, updating its state.
 async fn collect_repo(
     api: &mut Api<'_>,
@@ -546,57 +663,27 @@ async fn collect_repo(
     ctx.team = repo_cfg.team.clone();
     let lookback = started - chrono::Duration::days(i64::from(cfg.lookback_days));
     api.progress.message(&format!("{repo}: deployments"));
-
-    // Deployments newer than the look-back, newest first.
-    let list_path = format!("/repos/{repo}/deployments?per_page=100");
-    let etag = state.etags.get(&list_path).cloned();
-    let listed = api
-        .list::<GhDeployment>(&list_path, etag.as_deref(), None, |page| {
-            page.iter().all(|d| d.created_at >= lookback)
-        })
-        .await?;
-    let mut deployments = match listed {
-        None => Vec::new(),
-        Some((deps, tag)) => {
-            if let Some(tag) = tag {
-                state.etags.insert(list_path.clone(), tag);
-            }
-            deps
-        }
-    };
-    deployments.retain(|d| d.created_at >= lookback && !state.done.contains(&d.id));
-    // Oldest first, so each deployment's predecessor is known.
-    deployments.sort_by_key(|d| (d.created_at, d.id));
-
-    let mut finished = Vec::new();
-    for dep in deployments {
-        let statuses: Vec<GhDeploymentStatus> =
-            api.get_json(&format!("/repos/{repo}/deployments/{}/statuses?per_page=100", dep.id)).await?;
-        if let Some(outcome) = normalize::deployment_outcome(&statuses) {
-            finished.push((dep, outcome));
-        }
-    }
-    finished.sort_by_key(|(d, o)| (o.1, d.id));
+    let mut finished = attempts(api, cfg, repo, state, lookback).await?;
+    finished.retain(|a| !state.done.contains(&a.key()));
+    // In the order they finished, so each one's predecessor is known.
+    finished.sort_by(|a, b| (a.finished_at, a.kind, a.id).cmp(&(b.finished_at, b.kind, b.id)));
 
     let mut pulls = PullCache::default();
-    for (dep, outcome) in finished {
-        let production =
-            dep.production_environment == Some(true) || cfg.production.is_production(&dep.environment);
+    for attempt in finished {
+        let production = attempt.production_flag || cfg.production.is_production(&attempt.environment);
         let mut changes = Vec::new();
         let mut kind = DeploymentType::Regular;
         let mut remediates = Vec::new();
         let mut shipped_pulls = Vec::new();
-        if outcome.0 == DeploymentStatus::Success && production {
-            let commits = match state.last_success.get(&dep.environment).cloned() {
-                Some((prev_id, prev_sha)) if prev_sha == dep.sha => {
-                    let _ = prev_id; // A redeploy of the same commit ships nothing.
-                    Vec::new()
-                }
+        if attempt.status == DeploymentStatus::Success && production {
+            let commits = match state.last_success.get(&attempt.environment).cloned() {
+                // A redeploy of the same commit ships nothing.
+                Some((_, prev_sha)) if prev_sha == attempt.sha => Vec::new(),
                 Some((prev_id, prev_sha)) => {
-                    let (cmp, commits) = compare_commits(api, repo, &prev_sha, &dep.sha).await?;
+                    let (cmp, commits) = compare_commits(api, repo, &prev_sha, &attempt.sha).await?;
                     if normalize::is_strict_ancestor(&cmp) {
                         kind = DeploymentType::Rollback;
-                        remediates.push(ctx.id("deployment", prev_id));
+                        remediates.push(prev_id);
                         Vec::new()
                     } else {
                         commits
@@ -606,7 +693,7 @@ async fn collect_repo(
                     // The first deployment seen: its changes within the look-back.
                     let path = format!(
                         "/repos/{repo}/commits?sha={}&since={}&per_page=100",
-                        dep.sha,
+                        attempt.sha,
                         lookback.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
                     );
                     let mut commits: Vec<GhCommit> =
@@ -635,14 +722,16 @@ async fn collect_repo(
             }
             let refs: Vec<&GhPullRequest> = shipped_pulls.iter().collect();
             if kind == DeploymentType::Regular
-                && cfg.hotfix.matches(&dep.git_ref, dep.description.as_deref(), &refs)
+                && cfg.hotfix.matches(&attempt.git_ref, attempt.description.as_deref(), &refs)
             {
                 kind = DeploymentType::Hotfix;
             }
-            state.last_success.insert(dep.environment.clone(), (dep.id, dep.sha.clone()));
+            state
+                .last_success
+                .insert(attempt.environment.clone(), (ctx.id(attempt.kind, attempt.id), attempt.sha.clone()));
         }
-        events.push(normalize::deployment(&ctx, &dep, outcome, changes, kind, remediates));
-        state.done.push(dep.id);
+        events.push(normalize::deployment(&ctx, &attempt, changes, kind, remediates));
+        state.done.push(attempt.key());
     }
 
     // Incidents: labelled issues, most recently updated first, read until

@@ -114,86 +114,119 @@ impl HotfixRule {
     }
 }
 
-/// A deployment event from the Deployments API.
+/// A finished deployment attempt, whatever the strategy found it through:
+/// what the change-set logic and the event need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    /// `deployment`, `run` or `release`: the middle of the event's id.
+    pub kind: &'static str,
+    /// The API object's id.
+    pub id: u64,
+    /// The environment.
+    pub environment: String,
+    /// The commit deployed.
+    pub sha: String,
+    /// The branch or tag deployed (for the hotfix rule).
+    pub git_ref: String,
+    /// A description or title (for the hotfix rule).
+    pub description: Option<String>,
+    /// When the attempt started.
+    pub started_at: Option<DateTime<Utc>>,
+    /// Its outcome and when it was decided.
+    pub status: DeploymentStatus,
+    /// When it finished.
+    pub finished_at: DateTime<Utc>,
+    /// Whether GitHub marks the environment as production.
+    pub production_flag: bool,
+}
+
+impl Attempt {
+    /// The attempt of a Deployments API deployment with its outcome.
+    pub fn from_deployment(dep: &GhDeployment, outcome: (DeploymentStatus, DateTime<Utc>)) -> Self {
+        Attempt {
+            kind: "deployment",
+            id: dep.id,
+            environment: dep.environment.clone(),
+            sha: dep.sha.clone(),
+            git_ref: dep.git_ref.clone(),
+            description: dep.description.clone(),
+            started_at: Some(dep.created_at),
+            status: outcome.0,
+            finished_at: outcome.1,
+            production_flag: dep.production_environment == Some(true),
+        }
+    }
+
+    /// The attempt of a completed workflow run (`success`, or `failure` and
+    /// `timed_out`; a cancelled or skipped run is not an attempt).
+    pub fn from_workflow_run(run: &GhWorkflowRun, environment: &str) -> Option<Self> {
+        if run.status.as_deref() != Some("completed") {
+            return None;
+        }
+        let status = match run.conclusion.as_deref()? {
+            "success" => DeploymentStatus::Success,
+            "failure" | "timed_out" => DeploymentStatus::Failure,
+            _ => return None,
+        };
+        Some(Attempt {
+            kind: "run",
+            id: run.id,
+            environment: environment.to_string(),
+            sha: run.head_sha.clone(),
+            git_ref: run.head_branch.clone().unwrap_or_default(),
+            description: run.name.clone(),
+            started_at: Some(run.run_started_at.unwrap_or(run.created_at)),
+            status,
+            finished_at: run.updated_at,
+            production_flag: false,
+        })
+    }
+
+    /// The attempt of a published release (drafts are not), at `sha`.
+    pub fn from_release(release: &GhRelease, sha: &str, environment: &str) -> Option<Self> {
+        let published = release.published_at.filter(|_| !release.draft)?;
+        Some(Attempt {
+            kind: "release",
+            id: release.id,
+            environment: environment.to_string(),
+            sha: sha.to_string(),
+            git_ref: release.tag_name.clone(),
+            description: None,
+            started_at: None,
+            status: DeploymentStatus::Success,
+            finished_at: published,
+            production_flag: false,
+        })
+    }
+
+    /// The key of the attempt in a source's state.
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.kind, self.id)
+    }
+}
+
+/// The deployment event of an attempt.
 pub fn deployment(
     repo: &RepoContext,
-    dep: &GhDeployment,
-    outcome: (DeploymentStatus, DateTime<Utc>),
+    attempt: &Attempt,
     changes: Vec<String>,
     deployment_type: DeploymentType,
     remediates: Vec<String>,
 ) -> Deployment {
     Deployment {
-        id: repo.id("deployment", dep.id),
+        id: repo.id(attempt.kind, attempt.id),
         service: repo.service.clone(),
         team: repo.team.clone(),
         source: Some(repo.source.clone()),
-        environment: dep.environment.clone(),
-        finished_at: outcome.1,
-        started_at: Some(dep.created_at),
-        status: outcome.0,
-        commit: Some(dep.sha.clone()),
+        environment: attempt.environment.clone(),
+        finished_at: attempt.finished_at,
+        started_at: attempt.started_at,
+        status: attempt.status,
+        commit: Some(attempt.sha.clone()),
         changes,
         deployment_type,
         remediates,
     }
-}
-
-/// A deployment event from a completed workflow run (`success` or
-/// `failure`; a cancelled or skipped run is not a deployment attempt).
-pub fn workflow_run_deployment(
-    repo: &RepoContext,
-    run: &GhWorkflowRun,
-    environment: &str,
-    changes: Vec<String>,
-) -> Option<Deployment> {
-    if run.status.as_deref() != Some("completed") {
-        return None;
-    }
-    let status = match run.conclusion.as_deref()? {
-        "success" => DeploymentStatus::Success,
-        "failure" | "timed_out" => DeploymentStatus::Failure,
-        _ => return None,
-    };
-    Some(Deployment {
-        id: repo.id("run", run.id),
-        service: repo.service.clone(),
-        team: repo.team.clone(),
-        source: Some(repo.source.clone()),
-        environment: environment.to_string(),
-        finished_at: run.updated_at,
-        started_at: Some(run.run_started_at.unwrap_or(run.created_at)),
-        status,
-        commit: Some(run.head_sha.clone()),
-        changes,
-        deployment_type: DeploymentType::Regular,
-        remediates: vec![],
-    })
-}
-
-/// A deployment event from a published release (drafts are not).
-pub fn release_deployment(
-    repo: &RepoContext,
-    release: &GhRelease,
-    sha: Option<String>,
-    environment: &str,
-    changes: Vec<String>,
-) -> Option<Deployment> {
-    let published = release.published_at.filter(|_| !release.draft)?;
-    Some(Deployment {
-        id: repo.id("release", release.id),
-        service: repo.service.clone(),
-        team: repo.team.clone(),
-        source: Some(repo.source.clone()),
-        environment: environment.to_string(),
-        finished_at: published,
-        started_at: None,
-        status: DeploymentStatus::Success,
-        commit: sha,
-        changes,
-        deployment_type: DeploymentType::Regular,
-        remediates: vec![],
-    })
 }
 
 /// A change event for a commit, with its pull request's times when it came

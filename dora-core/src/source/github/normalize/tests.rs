@@ -20,6 +20,8 @@ fn fixture<T: DeserializeOwned>(path: &str) -> Option<T> {
     }
 }
 
+const SHA: &str = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
+
 fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
 }
@@ -73,7 +75,13 @@ fn recorded_deployments_and_statuses() {
         fixture("github_openapi_examples/repos__list-deployment-statuses.200.default.json").unwrap();
     let repo = RepoContext::new("octocat/example");
     let outcome = deployment_outcome(&statuses).expect("a terminal status");
-    let d = deployment(&repo, &deps[0], outcome, vec![], DeploymentType::Regular, vec![]);
+    let d = deployment(
+        &repo,
+        &Attempt::from_deployment(&deps[0], outcome),
+        vec![],
+        DeploymentType::Regular,
+        vec![],
+    );
     assert_eq!(d.id, "github:octocat/example:deployment:1");
     assert_eq!(d.service, "example");
     assert_eq!(d.environment, "production");
@@ -180,17 +188,25 @@ fn workflow_runs_and_releases() {
         updated_at: at("2026-03-02T10:09:00Z"),
         run_started_at: Some(at("2026-03-02T10:01:00Z")),
     };
-    let d = workflow_run_deployment(&repo, &run, "production", vec![]).unwrap();
+    let a = Attempt::from_workflow_run(&run, "production").unwrap();
+    let d = deployment(&repo, &a, vec![], DeploymentType::Regular, vec![]);
+    assert_eq!(d.id, "github:acme/api:run:30433642");
     assert_eq!((d.status, d.finished_at), (DeploymentStatus::Failure, at("2026-03-02T10:09:00Z")));
     let cancelled = GhWorkflowRun { conclusion: Some("cancelled".into()), ..run.clone() };
-    assert!(workflow_run_deployment(&repo, &cancelled, "production", vec![]).is_none());
+    assert!(Attempt::from_workflow_run(&cancelled, "production").is_none());
     let running = GhWorkflowRun { status: Some("in_progress".into()), conclusion: None, ..run };
-    assert!(workflow_run_deployment(&repo, &running, "production", vec![]).is_none());
+    assert!(Attempt::from_workflow_run(&running, "production").is_none());
     if let Some(releases) =
         fixture::<Vec<GhRelease>>("github_openapi_examples/repos__list-releases.200.default.json")
     {
-        let d = release_deployment(&repo, &releases[0], None, "production", vec![]);
-        assert_eq!(d.is_some(), !releases[0].draft && releases[0].published_at.is_some());
+        let a = Attempt::from_release(&releases[0], SHA, "production");
+        assert_eq!(a.is_some(), !releases[0].draft && releases[0].published_at.is_some());
+        if let Some(a) = a {
+            assert_eq!(
+                deployment(&repo, &a, vec![], DeploymentType::Regular, vec![]).commit.as_deref(),
+                Some(SHA)
+            );
+        }
     }
 }
 
