@@ -129,7 +129,7 @@ pub enum SourceConfig {
     /// JSON Lines and CSV files.
     File(FileSourceConfig),
     /// GitHub repositories.
-    Github(GithubSourceConfig),
+    Github(Box<GithubSourceConfig>),
 }
 
 impl SourceConfig {

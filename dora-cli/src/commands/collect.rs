@@ -40,7 +40,7 @@ fn build(config: &SourceConfig, loaded: &LoadedConfig, max_requests: Option<u64>
             source.read_options.skip_bad_lines = f.skip_bad_lines;
             Ok(Box::new(source))
         }
-        SourceConfig::Github(g) => github(g, loaded, max_requests),
+        SourceConfig::Github(g) => github(g.as_ref(), loaded, max_requests),
     }
 }
 
