@@ -73,7 +73,17 @@ pub struct GithubSourceConfig {
     /// The source's name (unique).
     pub name: String,
     /// Repositories, as `owner/name`.
+    #[serde(default)]
     pub repos: Vec<String>,
+    /// A whole organisation's repositories (archived ones left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    /// With `org`: only repositories whose name matches one of these globs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub include: Vec<String>,
+    /// With `org`: never repositories whose name matches one of these globs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
     /// The REST API [default: https://api.github.com; GitHub Enterprise: https://HOST/api/v3].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_url: Option<String>,

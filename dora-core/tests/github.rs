@@ -562,3 +562,44 @@ fn releases_as_deployments() {
     assert_eq!(v2.commit.as_deref(), Some(SHA2));
     assert_eq!(v2.changes, [SHA2]);
 }
+
+#[test]
+fn a_whole_organisation_with_include_and_exclude() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(MockServer::start());
+    let r = Repo { server, rt };
+    r.mount(Mock::given(method("GET")).and(path("/orgs/acme/repos")).respond_with(
+        ResponseTemplate::new(200).insert_header("etag", "\"org-v1\"").set_body_json(json!([
+            {"name": "api", "full_name": "acme/api", "archived": false},
+            {"name": "api-legacy", "full_name": "acme/api-legacy", "archived": false},
+            {"name": "api-old", "full_name": "acme/api-old", "archived": true},
+            {"name": "docs", "full_name": "acme/docs", "archived": false}
+        ])),
+    ));
+    for repo in ["api", "api-legacy", "docs"] {
+        r.mount(
+            Mock::given(method("GET"))
+                .and(path(format!("/repos/acme/{repo}/deployments")))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
+        );
+        r.mount(
+            Mock::given(method("GET"))
+                .and(path(format!("/repos/acme/{repo}/issues")))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
+        );
+    }
+    let mut cfg = config(&r.server.uri());
+    cfg.repos.clear();
+    cfg.org = Some(dora_core::source::github::OrgConfig {
+        name: "acme".into(),
+        include: vec![glob::Pattern::new("api*").unwrap()],
+        exclude: vec![glob::Pattern::new("*-legacy").unwrap()],
+        services: Default::default(),
+        teams: Default::default(),
+    });
+    let out = GithubSource::new("gh", cfg).with_token(TOKEN).collect(None, &NoProgress).unwrap();
+    // The listing, then acme/api only: its deployments and its issues.
+    assert_eq!(out.requests, 3);
+    let received = r.rt.block_on(r.server.received_requests()).unwrap();
+    assert!(received.iter().all(|q| !q.url.path().contains("legacy") && !q.url.path().contains("docs")));
+}

@@ -50,6 +50,8 @@ fn github(
     loaded: &LoadedConfig,
     max_requests: Option<u64>,
 ) -> Result<Box<dyn Source>> {
+    use std::collections::BTreeMap;
+
     use dora_core::source::github::{GithubConfig, GithubSource, RepoConfig, Strategy};
     let repos = g
         .repos
@@ -61,6 +63,24 @@ fn github(
         })
         .collect();
     let mut cfg = GithubConfig::new(repos);
+    if let Some(org) = &g.org {
+        let globs = |v: &[String]| -> Result<Vec<glob::Pattern>> {
+            v.iter()
+                .map(|p| glob::Pattern::new(p).map_err(|e| usage(format!("source `{}`: {p:?}: {e}", g.name))))
+                .collect()
+        };
+        // Keys of services/teams may be `owner/name` or the bare name.
+        let by_name = |m: &BTreeMap<String, String>| -> BTreeMap<String, String> {
+            m.iter().map(|(k, v)| (k.rsplit('/').next().unwrap_or(k).to_string(), v.clone())).collect()
+        };
+        cfg.org = Some(dora_core::source::github::OrgConfig {
+            name: org.clone(),
+            include: globs(&g.include)?,
+            exclude: globs(&g.exclude)?,
+            services: by_name(&g.services),
+            teams: by_name(&g.teams),
+        });
+    }
     if let Some(u) = &g.api_url {
         cfg.api_url = u.clone();
     }

@@ -16,7 +16,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::model::{
-    GhCommit, GhCompare, GhDeployment, GhDeploymentStatus, GhIssue, GhPullRequest, GhRelease, GhWorkflowRun,
+    GhCommit, GhCompare, GhDeployment, GhDeploymentStatus, GhIssue, GhPullRequest, GhRelease, GhRepo,
+    GhWorkflowRun,
 };
 use super::normalize::{self, Attempt, HotfixRule, RepoContext};
 use crate::engine::options::ProductionPatterns;
@@ -34,6 +35,29 @@ pub struct RepoConfig {
     pub service: Option<String>,
     /// The team.
     pub team: Option<String>,
+}
+
+/// An organisation whose repositories are read, filtered by name.
+#[derive(Debug, Clone)]
+pub struct OrgConfig {
+    /// The organisation's login.
+    pub name: String,
+    /// Only repositories whose name matches one of these globs [default: all].
+    pub include: Vec<glob::Pattern>,
+    /// Never repositories whose name matches one of these globs.
+    pub exclude: Vec<glob::Pattern>,
+    /// Repository name -> service (default: the name).
+    pub services: BTreeMap<String, String>,
+    /// Repository name -> team.
+    pub teams: BTreeMap<String, String>,
+}
+
+impl OrgConfig {
+    /// Whether a repository of the organisation is read.
+    pub fn wants(&self, name: &str) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|p| p.matches(name)))
+            && !self.exclude.iter().any(|p| p.matches(name))
+    }
 }
 
 /// How a repository's deployments are found.
@@ -67,6 +91,8 @@ pub enum Strategy {
 pub struct GithubConfig {
     /// The repositories.
     pub repos: Vec<RepoConfig>,
+    /// A whole organisation's repositories too (archived ones left out).
+    pub org: Option<OrgConfig>,
     /// The REST API's base URL [default: `https://api.github.com`; GitHub
     /// Enterprise Server: `https://HOST/api/v3`].
     pub api_url: String,
@@ -105,6 +131,7 @@ impl GithubConfig {
     pub fn new(repos: Vec<RepoConfig>) -> Self {
         Self {
             repos,
+            org: None,
             api_url: "https://api.github.com".into(),
             token_env: "GITHUB_TOKEN".into(),
             strategy: Strategy::Deployments,
@@ -144,6 +171,9 @@ struct RepoState {
 struct State {
     #[serde(default)]
     repos: BTreeMap<String, RepoState>,
+    /// The organisation's listing: its ETag and the repositories it gave.
+    #[serde(default)]
+    org: Option<(String, Vec<String>)>,
 }
 
 /// A token, never shown (its `Debug` prints `***`).
@@ -550,6 +580,26 @@ async fn graphql_pulls(api: &mut Api<'_>, cache: &mut PullCache, repo: &str, sha
     Ok(())
 }
 
+/// The repositories of an organisation that the filters keep (the listing
+/// is read conditionally: an unchanged organisation costs one 304).
+async fn org_repos(
+    api: &mut Api<'_>,
+    org: &OrgConfig,
+    seen: &mut Option<(String, Vec<String>)>,
+) -> Result<Vec<String>> {
+    let path = format!("/orgs/{}/repos?type=all&per_page=100", org.name);
+    let etag = seen.as_ref().map(|(e, _)| e.clone());
+    let names = match api.list::<GhRepo>(&path, etag.as_deref(), None, |_| true).await? {
+        None => seen.as_ref().map(|(_, n)| n.clone()).unwrap_or_default(),
+        Some((repos, tag)) => {
+            let names: Vec<String> = repos.into_iter().filter(|r| !r.archived).map(|r| r.full_name).collect();
+            *seen = tag.map(|t| (t, names.clone()));
+            names
+        }
+    };
+    Ok(names.into_iter().filter(|n| org.wants(n.rsplit('/').next().unwrap_or(n))).collect())
+}
+
 /// The finished deployment attempts of a repository newer than the
 /// look-back, by the configured strategy; lists are read conditionally.
 async fn attempts(
@@ -804,8 +854,21 @@ impl Source for GithubSource {
             let base = cfg.api_url.trim_end_matches('/').to_string();
             let mut api = Api { octo, base, config: cfg, progress, requests: 0 };
             let mut events = EventSet::new();
-            progress.set_total(cfg.repos.len() as u64);
-            for repo in &cfg.repos {
+            let mut repos = cfg.repos.clone();
+            if let Some(org) = &cfg.org {
+                for full_name in org_repos(&mut api, org, &mut state.org).await? {
+                    let name = full_name.rsplit('/').next().unwrap_or(&full_name).to_string();
+                    if !repos.iter().any(|r| r.full_name == full_name) {
+                        repos.push(RepoConfig {
+                            service: org.services.get(&name).cloned(),
+                            team: org.teams.get(&name).cloned(),
+                            full_name,
+                        });
+                    }
+                }
+            }
+            progress.set_total(repos.len() as u64);
+            for repo in &repos {
                 let repo_state = state.repos.entry(repo.full_name.clone()).or_default();
                 collect_repo(&mut api, cfg, repo, repo_state, &mut events, started).await?;
                 progress.advance(1);

@@ -12,4 +12,4 @@ pub mod client;
 pub mod model;
 pub mod normalize;
 
-pub use client::{GithubConfig, GithubSource, RepoConfig, Strategy};
+pub use client::{GithubConfig, GithubSource, OrgConfig, RepoConfig, Strategy};

@@ -253,3 +253,13 @@ pub struct GhRelease {
     #[serde(default)]
     pub published_at: Option<DateTime<Utc>>,
 }
+
+/// A repository of an organisation's listing (`GET /orgs/{org}/repos`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct GhRepo {
+    /// `owner/name`.
+    pub full_name: String,
+    /// An archived repository is left out.
+    #[serde(default)]
+    pub archived: bool,
+}
