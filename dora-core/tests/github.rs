@@ -603,3 +603,45 @@ fn a_whole_organisation_with_include_and_exclude() {
     let received = r.rt.block_on(r.server.received_requests()).unwrap();
     assert!(received.iter().all(|q| !q.url.path().contains("legacy") && !q.url.path().contains("docs")));
 }
+
+#[test]
+fn the_store_holds_exactly_the_successful_runs_events() {
+    use dora_core::store::Store;
+    let r = repo();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("dora.db")).unwrap();
+    // What `dora collect` does: write the events and the state together,
+    // only when the source succeeded.
+    let run = |gh: &mut GithubSource, store: &mut Store| -> Result<(u64, u64), String> {
+        let state = store.sync_state("gh").unwrap();
+        let out = gh.collect(state.as_ref(), &NoProgress).map_err(|e| e.to_string())?;
+        let mut w = store.writer().unwrap();
+        let s = w.put_set(&out.events).unwrap();
+        w.set_sync_state("gh", &out.state, "2026-11-25T00:00:00Z").unwrap();
+        w.commit().unwrap();
+        Ok((s.added, s.unchanged))
+    };
+    // A run cut short (its request budget) stores nothing.
+    let mut cfg = config(&r.server.uri());
+    cfg.max_requests = Some(6);
+    let e = run(&mut GithubSource::new("gh", cfg).with_token(TOKEN), &mut store).unwrap_err();
+    assert!(e.contains("request budget"), "{e}");
+    assert_eq!(store.len().unwrap(), 0);
+    assert_eq!(store.sync_state("gh").unwrap(), None);
+    // The next run reads everything.
+    let mut gh = source(&r.server.uri());
+    let (added, _) = run(&mut gh, &mut store).unwrap();
+    let stored = store.len().unwrap();
+    assert_eq!(added, stored);
+    assert_eq!(stored, 3 + 3 + 1, "3 deployments, 3 changes, 1 incident");
+    // Then nothing new: nothing added, nothing duplicated.
+    assert_eq!(run(&mut gh, &mut store).unwrap(), (0, 0));
+    assert_eq!(store.len().unwrap(), stored);
+    // Even with its state lost, a run finds every event already stored.
+    let mut w = store.writer().unwrap();
+    w.set_sync_state("gh", &dora_core::store::SyncState::default(), "2026-11-25T00:00:00Z").unwrap();
+    w.commit().unwrap();
+    let (added, unchanged) = run(&mut source(&r.server.uri()), &mut store).unwrap();
+    assert_eq!((added, unchanged), (0, stored));
+    assert_eq!(store.len().unwrap(), stored);
+}
