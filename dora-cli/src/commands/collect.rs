@@ -136,26 +136,36 @@ fn github(
 }
 
 /// Progress as a bar (on a terminal) or as log lines on stderr.
-enum Reporter {
-    Bar(ProgressBar),
+enum Reporter<'a> {
+    Bar(ProgressBar, &'a MultiProgress),
     Log(String),
 }
 
-impl Progress for Reporter {
+impl Progress for Reporter<'_> {
+    fn part(&self, name: &str) -> Box<dyn Progress + '_> {
+        match self {
+            Reporter::Bar(parent, multi) => {
+                let bar = multi.insert_after(parent, ProgressBar::new_spinner());
+                bar.set_prefix(format!("  {name}"));
+                Box::new(Reporter::Bar(bar, multi))
+            }
+            Reporter::Log(source) => Box::new(Reporter::Log(format!("{source}: {name}"))),
+        }
+    }
     fn set_total(&self, total: u64) {
-        if let Reporter::Bar(b) = self {
+        if let Reporter::Bar(b, _) = self {
             b.set_length(total);
             b.set_style(bar_style());
         }
     }
     fn advance(&self, done: u64) {
-        if let Reporter::Bar(b) = self {
+        if let Reporter::Bar(b, _) = self {
             b.inc(done);
         }
     }
     fn message(&self, message: &str) {
         match self {
-            Reporter::Bar(b) => b.set_message(message.to_string()),
+            Reporter::Bar(b, _) => b.set_message(message.to_string()),
             Reporter::Log(name) => eprintln!("collect: {name}: {message}"),
         }
     }
@@ -226,14 +236,14 @@ pub fn run(args: &CollectArgs) -> Result<()> {
                     let reporter = if terminal {
                         let bar = multi.add(ProgressBar::new_spinner());
                         bar.set_prefix(name.clone());
-                        Reporter::Bar(bar)
+                        Reporter::Bar(bar, multi)
                     } else {
                         Reporter::Log(name.clone())
                     };
                     reporter.message("collecting");
                     let started = Instant::now();
                     let result = source.collect(state.as_ref(), &reporter).map_err(|e| e.to_string());
-                    if let Reporter::Bar(b) = &reporter {
+                    if let Reporter::Bar(b, _) = &reporter {
                         b.finish_with_message(if result.is_ok() { "done" } else { "failed" });
                     }
                     let secs = started.elapsed().as_secs_f64();

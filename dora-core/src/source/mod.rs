@@ -54,6 +54,11 @@ pub trait Progress: Send + Sync {
     fn advance(&self, _done: u64) {}
     /// What the source is doing now.
     fn message(&self, _message: &str) {}
+    /// Progress of one part of the work (one repository, say), shown on its
+    /// own (a bar of its own on a terminal). The default shows nothing.
+    fn part(&self, _name: &str) -> Box<dyn Progress + '_> {
+        Box::new(NoProgress)
+    }
 }
 
 /// Progress that goes nowhere.

@@ -699,6 +699,7 @@ async fn attempts(
 /// Reads one repository into `events`, updating its state.
 async fn collect_repo(
     api: &mut Api<'_>,
+    part: &dyn Progress,
     cfg: &GithubConfig,
     repo_cfg: &RepoConfig,
     state: &mut RepoState,
@@ -712,7 +713,7 @@ async fn collect_repo(
     }
     ctx.team = repo_cfg.team.clone();
     let lookback = started - chrono::Duration::days(i64::from(cfg.lookback_days));
-    api.progress.message(&format!("{repo}: deployments"));
+    part.message(&format!("{repo}: deployments"));
     let mut finished = attempts(api, cfg, repo, state, lookback).await?;
     finished.retain(|a| !state.done.contains(&a.key()));
     // In the order they finished, so each one's predecessor is known.
@@ -787,7 +788,7 @@ async fn collect_repo(
     // Incidents: labelled issues, most recently updated first, read until
     // the last one seen. The URL never changes, so its ETag makes a run with
     // nothing new a single 304.
-    api.progress.message(&format!("{repo}: incidents"));
+    part.message(&format!("{repo}: incidents"));
     let labels = cfg.incident_labels.join(",");
     let since = state.issues_since.unwrap_or(lookback);
     let path =
@@ -870,7 +871,9 @@ impl Source for GithubSource {
             progress.set_total(repos.len() as u64);
             for repo in &repos {
                 let repo_state = state.repos.entry(repo.full_name.clone()).or_default();
-                collect_repo(&mut api, cfg, repo, repo_state, &mut events, started).await?;
+                let part = progress.part(&repo.full_name);
+                collect_repo(&mut api, part.as_ref(), cfg, repo, repo_state, &mut events, started).await?;
+                part.message("done");
                 progress.advance(1);
             }
             Ok::<_, Error>((events, api.requests))
