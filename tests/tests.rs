@@ -4,6 +4,8 @@ mod util;
 
 mod bad_input;
 mod cli;
+#[cfg(feature = "github")]
+mod github;
 mod report;
 mod store;
 mod vectors;

@@ -713,7 +713,7 @@ async fn collect_repo(
     }
     ctx.team = repo_cfg.team.clone();
     let lookback = started - chrono::Duration::days(i64::from(cfg.lookback_days));
-    part.message(&format!("{repo}: deployments"));
+    part.message("deployments");
     let mut finished = attempts(api, cfg, repo, state, lookback).await?;
     finished.retain(|a| !state.done.contains(&a.key()));
     // In the order they finished, so each one's predecessor is known.
@@ -788,7 +788,7 @@ async fn collect_repo(
     // Incidents: labelled issues, most recently updated first, read until
     // the last one seen. The URL never changes, so its ETag makes a run with
     // nothing new a single 304.
-    part.message(&format!("{repo}: incidents"));
+    part.message("incidents");
     let labels = cfg.incident_labels.join(",");
     let since = state.issues_since.unwrap_or(lookback);
     let path =

@@ -1,0 +1,86 @@
+//! `dora collect` with a GitHub source, end to end against a local server
+//! (built with `--features github`).
+
+use serde_json::json;
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::util::{dora, write};
+
+const SHA: &str = "1111111111111111111111111111111111111111";
+
+#[test]
+fn collect_from_github_then_report() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(MockServer::start());
+    let now = chrono::Utc::now();
+    let t = |h: i64| (now - chrono::Duration::hours(h)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mount = |m: Mock| rt.block_on(m.mount(&server));
+    mount(
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/api/deployments"))
+            .and(header("if-none-match", "\"d1\""))
+            .respond_with(ResponseTemplate::new(304)),
+    );
+    mount(Mock::given(method("GET")).and(path("/repos/acme/api/deployments")).respond_with(
+        ResponseTemplate::new(200).insert_header("etag", "\"d1\"").set_body_json(json!([{
+            "id": 7, "sha": SHA, "ref": "main", "environment": "production", "created_at": t(30),
+            "updated_at": t(30), "production_environment": true}])),
+    ));
+    mount(Mock::given(method("GET")).and(path("/repos/acme/api/deployments/7/statuses")).respond_with(
+        ResponseTemplate::new(200).set_body_json(json!([{"id": 1, "state": "success", "created_at": t(29)}])),
+    ));
+    mount(Mock::given(method("GET")).and(path("/repos/acme/api/commits")).respond_with(
+        ResponseTemplate::new(200).set_body_json(
+            json!([{"sha": SHA, "commit": {"author": {"date": t(40)}, "committer": {"date": t(40)}}}]),
+        ),
+    ));
+    mount(Mock::given(method("POST")).and(path("/graphql")).respond_with(
+        ResponseTemplate::new(200).set_body_json(
+            json!({"data": {"repository": {"c0": {"associatedPullRequests": {"nodes": []}}}}}),
+        ),
+    ));
+    mount(
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/api/issues"))
+            .and(header("if-none-match", "\"i1\""))
+            .respond_with(ResponseTemplate::new(304)),
+    );
+    mount(
+        Mock::given(method("GET")).and(path("/repos/acme/api/issues")).respond_with(
+            ResponseTemplate::new(200).insert_header("etag", "\"i1\"").set_body_json(json!([])),
+        ),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "dora.toml",
+        &format!(
+            "[[source]]\nkind = \"github\"\nname = \"gh\"\nrepos = [\"acme/api\"]\napi_url = \"{}\"\nallow_http = true\ntoken_env = \"DORA_TEST_GH_TOKEN\"\n",
+            server.uri()
+        ),
+    );
+    let run = || {
+        dora(dir.path()).arg("collect").env("DORA_TEST_GH_TOKEN", "ghp_test_token_value").output().unwrap()
+    };
+    let out = run();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("gh      github         2         0          0         5"), "{stdout}");
+    assert!(stderr.contains("collect: gh: acme/api: deployments"), "{stderr}");
+    assert!(!stdout.contains("ghp_test") && !stderr.contains("ghp_test"));
+    // Nothing new: two 304s, nothing added.
+    let out = run();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("gh      github         0         0          0         2"), "{stdout}");
+    let out = dora(dir.path()).args(["metrics", "--format", "json", "--period", "day"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Without the token: the source fails, by name, with exit code 5.
+    let out = dora(dir.path()).arg("collect").env_remove("DORA_TEST_GH_TOKEN").output().unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("the environment variable DORA_TEST_GH_TOKEN (the GitHub token) is not set")
+    );
+}
