@@ -307,8 +307,10 @@ fn a_spent_budget_a_missing_token_and_http_fail_cleanly() {
     assert!(!e.contains(TOKEN));
 }
 
-#[test]
-fn a_release_of_more_than_250_commits_is_complete() {
+/// A server with two successful production deployments, d1 (at SHA1, the
+/// first seen, with no commits in the look-back) and d2 (at SHA2); returns
+/// it and d2's time.
+fn two_deployments() -> (Repo, DateTime<Utc>) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let server = rt.block_on(MockServer::start());
     let r = Repo { server, rt };
@@ -335,6 +337,12 @@ fn a_release_of_more_than_250_commits_is_complete() {
             .and(path("/repos/acme/api/commits"))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
     );
+    (r, t2)
+}
+
+#[test]
+fn a_release_of_more_than_250_commits_is_complete() {
+    let (r, t2) = two_deployments();
     // 260 commits: pages of 100, 100 and 60.
     let shas: Vec<String> = (0..260).map(|i| format!("{i:040x}")).collect();
     for (page, chunk) in shas.chunks(100).enumerate() {
@@ -365,32 +373,7 @@ fn a_release_of_more_than_250_commits_is_complete() {
 
 #[test]
 fn graphql_finds_the_pull_requests_of_many_commits_at_once() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt.block_on(MockServer::start());
-    let r = Repo { server, rt };
-    let (t1, t2) = (ago(3, 0), ago(1, 0));
-    r.mount(
-        Mock::given(method("GET")).and(path("/repos/acme/api/deployments")).respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!([deployment(2, SHA2, t2, "main"), deployment(1, SHA1, t1, "main")])),
-        ),
-    );
-    for (id, t) in [(1, t1), (2, t2)] {
-        r.mount(
-            Mock::given(method("GET"))
-                .and(path(format!("/repos/acme/api/deployments/{id}/statuses")))
-                .respond_with(ResponseTemplate::new(200).set_body_json(json!([status(
-                    id * 10,
-                    "success",
-                    t
-                )]))),
-        );
-    }
-    r.mount(
-        Mock::given(method("GET"))
-            .and(path("/repos/acme/api/commits"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
-    );
+    let (r, t2) = two_deployments();
     let shas: Vec<String> = (0..120).map(|i| format!("{i:040x}")).collect();
     let commits: Vec<Value> = shas.iter().map(|s| commit(s, t2 - chrono::Duration::hours(2))).collect();
     r.mount(
