@@ -433,6 +433,27 @@ fn empty_issues(r: &Repo) {
     );
 }
 
+/// SHA1...SHA2 adds SHA2 itself, a commit pushed without a pull request;
+/// no incidents.
+fn sha2_adds_one_commit(r: &Repo, t2: DateTime<Utc>) {
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/acme/api/compare/{SHA1}...{SHA2}")))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(
+                    json!({"status": "ahead", "ahead_by": 1, "behind_by": 0, "total_commits": 1,
+                "commits": [commit(SHA2, t2 - chrono::Duration::hours(1))]}),
+                ),
+            ),
+    );
+    r.mount(
+        Mock::given(method("GET"))
+            .and(wiremock::matchers::path_regex(r"^/repos/acme/api/commits/[0-9a-f]{40}/pulls$"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
+    );
+    empty_issues(r);
+}
+
 fn run(id: u64, sha: &str, conclusion: &str, at: DateTime<Utc>) -> Value {
     json!({"id": id, "name": "deploy", "path": ".github/workflows/deploy.yml", "head_sha": sha, "head_branch": "main",
            "status": "completed", "conclusion": conclusion, "created_at": ts(at - chrono::Duration::minutes(10)),
@@ -455,22 +476,7 @@ fn workflow_runs_as_deployments() {
     r.mount(Mock::given(method("GET")).and(path("/repos/acme/api/commits")).respond_with(
         ResponseTemplate::new(200).set_body_json(json!([commit(SHA1, t1 - chrono::Duration::hours(1))])),
     ));
-    r.mount(
-        Mock::given(method("GET"))
-            .and(path(format!("/repos/acme/api/compare/{SHA1}...{SHA2}")))
-            .respond_with(
-                ResponseTemplate::new(200).set_body_json(
-                    json!({"status": "ahead", "ahead_by": 1, "behind_by": 0, "total_commits": 1,
-                "commits": [commit(SHA2, t2 - chrono::Duration::hours(1))]}),
-                ),
-            ),
-    );
-    r.mount(
-        Mock::given(method("GET"))
-            .and(wiremock::matchers::path_regex(r"^/repos/acme/api/commits/[0-9a-f]{40}/pulls$"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
-    );
-    empty_issues(&r);
+    sha2_adds_one_commit(&r, t2);
     let mut cfg = config(&r.server.uri());
     cfg.strategy = Strategy::WorkflowRuns {
         workflows: vec!["deploy.yml".into()],
@@ -516,22 +522,7 @@ fn releases_as_deployments() {
             .and(path("/repos/acme/api/commits"))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!([commit(SHA1, t1)]))),
     );
-    r.mount(
-        Mock::given(method("GET"))
-            .and(path(format!("/repos/acme/api/compare/{SHA1}...{SHA2}")))
-            .respond_with(
-                ResponseTemplate::new(200).set_body_json(
-                    json!({"status": "ahead", "ahead_by": 1, "behind_by": 0, "total_commits": 1,
-                "commits": [commit(SHA2, t2 - chrono::Duration::hours(1))]}),
-                ),
-            ),
-    );
-    r.mount(
-        Mock::given(method("GET"))
-            .and(wiremock::matchers::path_regex(r"^/repos/acme/api/commits/[0-9a-f]{40}/pulls$"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
-    );
-    empty_issues(&r);
+    sha2_adds_one_commit(&r, t2);
     let mut cfg = config(&r.server.uri());
     cfg.strategy = Strategy::Releases {
         tag_pattern: Some(regex::Regex::new(r"^v\d+\.\d+\.\d+").unwrap()),

@@ -421,6 +421,25 @@ impl Api<'_> {
         Ok(Some((out, first_etag)))
     }
 
+    /// [`Api::list`], conditional on the ETag `etags` keeps for `path`
+    /// (updated from the answer); `None` when not modified since.
+    async fn list_cached<T: DeserializeOwned>(
+        &mut self,
+        etags: &mut BTreeMap<String, String>,
+        path: String,
+        field: Option<&str>,
+        keep_going: impl FnMut(&[T]) -> bool,
+    ) -> Result<Option<Vec<T>>> {
+        let etag = etags.get(&path).cloned();
+        let listed = self.list(&path, etag.as_deref(), field, keep_going).await?;
+        Ok(listed.map(|(items, tag)| {
+            if let Some(tag) = tag {
+                etags.insert(path, tag);
+            }
+            items
+        }))
+    }
+
     async fn get_json<T: DeserializeOwned>(&mut self, path: &str) -> Result<T> {
         match self.get(path, None).await? {
             Fetched::Json { value, .. } => serde_json::from_value(value)
@@ -613,16 +632,12 @@ async fn attempts(
     match &cfg.strategy {
         Strategy::Deployments => {
             let path = format!("/repos/{repo}/deployments?per_page=100");
-            let etag = state.etags.get(&path).cloned();
             let listed = api
-                .list::<GhDeployment>(&path, etag.as_deref(), None, |page| {
+                .list_cached::<GhDeployment>(&mut state.etags, path, None, |page| {
                     page.iter().all(|d| d.created_at >= lookback)
                 })
                 .await?;
-            let Some((deployments, tag)) = listed else { return Ok(out) };
-            if let Some(tag) = tag {
-                state.etags.insert(path, tag);
-            }
+            let Some(deployments) = listed else { return Ok(out) };
             for dep in deployments.iter().filter(|d| d.created_at >= lookback) {
                 if state.done.contains(&format!("deployment:{}", dep.id)) {
                     continue;
@@ -643,16 +658,12 @@ async fn attempts(
                 if let Some(b) = branch {
                     path.push_str(&format!("&branch={b}"));
                 }
-                let etag = state.etags.get(&path).cloned();
                 let listed = api
-                    .list::<GhWorkflowRun>(&path, etag.as_deref(), Some("workflow_runs"), |page| {
+                    .list_cached::<GhWorkflowRun>(&mut state.etags, path, Some("workflow_runs"), |page| {
                         page.iter().all(|r| r.created_at >= lookback)
                     })
                     .await?;
-                let Some((runs, tag)) = listed else { continue };
-                if let Some(tag) = tag {
-                    state.etags.insert(path, tag);
-                }
+                let Some(runs) = listed else { continue };
                 out.extend(
                     runs.iter()
                         .filter(|r| r.created_at >= lookback)
@@ -662,16 +673,12 @@ async fn attempts(
         }
         Strategy::Releases { tag_pattern, prereleases, environment } => {
             let path = format!("/repos/{repo}/releases?per_page=100");
-            let etag = state.etags.get(&path).cloned();
             let listed = api
-                .list::<GhRelease>(&path, etag.as_deref(), None, |page| {
+                .list_cached::<GhRelease>(&mut state.etags, path, None, |page| {
                     page.iter().all(|r| r.created_at >= lookback)
                 })
                 .await?;
-            let Some((releases, tag)) = listed else { return Ok(out) };
-            if let Some(tag) = tag {
-                state.etags.insert(path, tag);
-            }
+            let Some(releases) = listed else { return Ok(out) };
             for release in
                 releases.iter().filter(|r| r.published_at.is_some_and(|p| p >= lookback) && !r.draft)
             {
@@ -793,10 +800,9 @@ async fn collect_repo(
     let since = state.issues_since.unwrap_or(lookback);
     let path =
         format!("/repos/{repo}/issues?state=all&labels={labels}&sort=updated&direction=desc&per_page=100");
-    let etag = state.etags.get(&path).cloned();
     let newer = |i: &GhIssue| i.updated_at.unwrap_or(i.created_at) >= since;
-    if let Some((issues, tag)) =
-        api.list::<GhIssue>(&path, etag.as_deref(), None, |page| page.iter().all(newer)).await?
+    if let Some(issues) =
+        api.list_cached::<GhIssue>(&mut state.etags, path, None, |page| page.iter().all(newer)).await?
     {
         for issue in issues.iter().filter(|i| newer(i)) {
             if let Some(incident) = normalize::incident(&ctx, issue, &cfg.incident_labels, &cfg.root_cause) {
@@ -805,9 +811,6 @@ async fn collect_repo(
         }
         if let Some(latest) = issues.iter().map(|i| i.updated_at.unwrap_or(i.created_at)).max() {
             state.issues_since = Some(latest.max(since));
-        }
-        if let Some(tag) = tag {
-            state.etags.insert(path, tag);
         }
     }
     state.done.sort_unstable();
