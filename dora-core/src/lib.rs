@@ -60,5 +60,7 @@ pub use error::{Error, Location, Result};
 pub use event::{
     Change, Deployment, DeploymentStatus, DeploymentType, Event, EventKind, EventSet, Incident, PullRequest,
 };
-pub use read::{ReadOptions, ReadSummary, SkippedLine, read_csv, read_jsonl, read_jsonl_path};
+pub use read::{
+    ReadOptions, ReadSummary, SkippedLine, read_csv, read_events_path, read_jsonl, read_jsonl_path,
+};
 pub use result::MetricsReport;

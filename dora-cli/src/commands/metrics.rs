@@ -6,7 +6,7 @@ use anyhow::Result;
 use chrono::Utc;
 use dora_core::render::{TableOptions, write_csv, write_json, write_table};
 use dora_core::store::Store;
-use dora_core::{EventSet, ReadOptions, ReadSummary, compute, read_csv, read_jsonl, read_jsonl_path};
+use dora_core::{EventSet, ReadOptions, ReadSummary, compute, read_events_path, read_jsonl};
 
 use crate::args::{Format, MetricsArgs};
 use crate::settings::{EventInput, MetricsSettings};
@@ -27,12 +27,8 @@ pub fn read_event_files(
     for path in paths {
         summaries.push(if path.as_os_str() == "-" {
             read_jsonl(std::io::stdin().lock(), Some(std::path::Path::new("<stdin>")), set, opts)?
-        } else if is_csv(path) {
-            let file = std::fs::File::open(path)
-                .map_err(|e| dora_core::Error::Io { path: Some(path.clone()), error: e })?;
-            read_csv(std::io::BufReader::new(file), path, set, opts)?
         } else {
-            read_jsonl_path(path, set, opts)?
+            read_events_path(path, set, opts)?
         });
     }
     Ok(summaries)
@@ -55,11 +51,6 @@ pub fn load_events(settings: &MetricsSettings) -> Result<EventSet> {
     }
     set.assign_teams(settings.teams.iter().map(|(s, t)| (s.as_str(), t.as_str())));
     Ok(set)
-}
-
-/// Whether a path names a CSV file (by its extension).
-pub fn is_csv(path: &std::path::Path) -> bool {
-    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"))
 }
 
 /// Runs `dora metrics`.

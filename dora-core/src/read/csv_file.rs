@@ -246,3 +246,31 @@ mod tests {
         assert_eq!(err, "changes.csv: no events (the input is empty)");
     }
 }
+
+#[cfg(test)]
+mod path_tests {
+    use std::io::Write;
+
+    use crate::event::EventSet;
+    use crate::read::{ReadOptions, read_events_path};
+
+    #[test]
+    fn files_are_read_by_their_names_gzipped_csv_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = "id,service,opened_at\nP1,api,2026-03-02T13:00:00Z\n";
+        let path = dir.path().join("incidents.csv.gz");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(csv.as_bytes()).unwrap();
+        std::fs::write(&path, gz.finish().unwrap()).unwrap();
+        let mut set = EventSet::new();
+        read_events_path(&path, &mut set, &ReadOptions::default()).unwrap();
+        assert!(set.incident("P1").is_some());
+        let jsonl = dir.path().join("e.jsonl");
+        std::fs::write(&jsonl, "{\"kind\":\"change\",\"id\":\"c1\",\"service\":\"api\",\"committed_at\":\"2026-03-02T09:00:00Z\"}\n").unwrap();
+        read_events_path(&jsonl, &mut set, &ReadOptions::default()).unwrap();
+        assert!(set.change("c1").is_some());
+        let err =
+            read_events_path(&dir.path().join("missing.csv"), &mut set, &ReadOptions::default()).unwrap_err();
+        assert!(err.to_string().starts_with(&dir.path().join("missing.csv").display().to_string()));
+    }
+}

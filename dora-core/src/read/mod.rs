@@ -71,6 +71,27 @@ pub struct ReadSummary {
     pub skipped: Vec<SkippedLine>,
 }
 
+/// Reads an event file by its name: CSV (`.csv`, `.csv.gz`) with
+/// [`read_csv`], anything else as JSON Lines with [`read_jsonl_path`] (which
+/// recognises gzip by its magic bytes).
+pub fn read_events_path(
+    path: &std::path::Path,
+    set: &mut crate::EventSet,
+    opts: &ReadOptions,
+) -> crate::Result<ReadSummary> {
+    let name = path.to_string_lossy().to_ascii_lowercase();
+    if !(name.ends_with(".csv") || name.ends_with(".csv.gz")) {
+        return read_jsonl_path(path, set, opts);
+    }
+    let io = |error| crate::Error::Io { path: Some(path.to_path_buf()), error };
+    let file = std::io::BufReader::new(std::fs::File::open(path).map_err(io)?);
+    if name.ends_with(".gz") {
+        read_csv(flate2::read::MultiGzDecoder::new(file), path, set, opts)
+    } else {
+        read_csv(file, path, set, opts)
+    }
+}
+
 /// Removes `serde_json`'s " at line L column C" suffix from a message.
 pub(crate) fn strip_position(msg: &str) -> String {
     match msg.rfind(" at line ") {

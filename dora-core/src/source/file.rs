@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::{Collected, Progress, Source};
 use crate::error::{Error, Result};
 use crate::event::EventSet;
-use crate::read::{ReadOptions, read_csv, read_jsonl_path};
+use crate::read::{ReadOptions, read_events_path};
 use crate::store::SyncState;
 
 /// What the `file` source remembers of each file it read.
@@ -34,11 +34,6 @@ pub struct FileSource {
     base: PathBuf,
     /// How lines are read (skip bad lines or fail).
     pub read_options: ReadOptions,
-}
-
-fn is_csv(path: &Path) -> bool {
-    let name = path.to_string_lossy().to_ascii_lowercase();
-    name.ends_with(".csv") || name.ends_with(".csv.gz")
 }
 
 fn seen(path: &Path) -> Result<Seen> {
@@ -124,18 +119,7 @@ impl Source for FileSource {
                 continue;
             }
             progress.message(&format!("reading {}", path.display()));
-            let summary = if is_csv(&path) {
-                let file = std::fs::File::open(&path)
-                    .map_err(|e| Error::Io { path: Some(path.clone()), error: e })?;
-                let reader: Box<dyn std::io::Read> = if key.to_ascii_lowercase().ends_with(".gz") {
-                    Box::new(flate2::read::MultiGzDecoder::new(file))
-                } else {
-                    Box::new(file)
-                };
-                read_csv(reader, &path, &mut events, &self.read_options)?
-            } else {
-                read_jsonl_path(&path, &mut events, &self.read_options)?
-            };
+            let summary = read_events_path(&path, &mut events, &self.read_options)?;
             notes.extend(summary.skipped.iter().map(|s| format!("skipped {s}")));
             progress.advance(1);
         }
