@@ -220,7 +220,7 @@ pub struct CollectArgs {
 /// `dora import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// JSON Lines (optionally gzip-compressed) or CSV files; `-` reads JSON Lines from standard input.
+    /// JSON Lines or CSV files (either may be gzip-compressed); `-` reads JSON Lines from standard input.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Skip lines and rows that are not valid events (each is reported on stderr) instead of failing.
