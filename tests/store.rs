@@ -316,6 +316,30 @@ fn a_github_source_is_checked_and_needs_its_feature() {
     let out = dora(dir.path()).args(["config", "check"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("source[0].repos: \"acme\" is not owner/name"));
+    // A monorepo's path prefixes, and an org without a repository list.
+    write(
+        dir.path(),
+        "dora.toml",
+        "[[source]]\nkind = \"github\"\nname = \"gh\"\norg = \"acme\"\n[source.monorepo.\"acme/mono\"]\n\"services/api\" = \"api\"\n",
+    );
+    let out = run_ok(dir.path(), &["config", "check"]);
+    assert!(
+        out.contains("[source.monorepo.\"acme/mono\"]") && out.contains("\"services/api\" = \"api\""),
+        "{out}"
+    );
+    write(
+        dir.path(),
+        "dora.toml",
+        "[[source]]\nkind = \"github\"\nname = \"gh\"\nrepos = [\"acme/api\"]\n[source.monorepo.\"acme/mono\"]\n\"services/api\" = \"api\"\n",
+    );
+    let out = dora(dir.path()).args(["config", "check"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("source[0].monorepo.\"acme/mono\": not one of this source's repositories"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     if !cfg!(feature = "github") {
         write(
             dir.path(),

@@ -115,6 +115,9 @@ pub struct GithubSourceConfig {
     /// Repository -> team.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub teams: BTreeMap<String, String>,
+    /// Monorepos: `owner/name` -> (path prefix -> service).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub monorepo: BTreeMap<String, BTreeMap<String, String>>,
     /// Issue labels that make an incident [default: ["incident"]].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incident_labels: Option<Vec<String>>,
@@ -290,9 +293,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Config> {
             }
             SourceConfig::File(_) => {}
             SourceConfig::Github(g) => {
-                if g.repos.is_empty() {
+                if g.repos.is_empty() && g.org.is_none() {
                     return Err(usage(format!(
-                        "{}: source[{i}].repos: list at least one owner/name",
+                        "{}: source[{i}].repos: list at least one owner/name (or set org)",
                         path.display()
                     )));
                 }
@@ -315,6 +318,25 @@ pub fn parse(text: &str, path: &Path) -> Result<Config> {
                     Some(other) => {
                         return Err(usage(format!(
                             "{}: source[{i}].strategy: {other:?} is not one of deployments, workflow_runs, releases",
+                            path.display()
+                        )));
+                    }
+                }
+                for (repo, prefixes) in &g.monorepo {
+                    let known = g.repos.contains(repo)
+                        || g.org
+                            .as_ref()
+                            .is_some_and(|o| repo.split_once('/').is_some_and(|(owner, _)| owner == o));
+                    if !known {
+                        return Err(usage(format!(
+                            "{}: source[{i}].monorepo.{repo:?}: not one of this source's repositories",
+                            path.display()
+                        )));
+                    }
+                    if let Some((prefix, _)) = prefixes.iter().find(|(_, service)| service.trim().is_empty())
+                    {
+                        return Err(usage(format!(
+                            "{}: source[{i}].monorepo.{repo:?}.{prefix:?}: the service must not be empty",
                             path.display()
                         )));
                     }

@@ -619,3 +619,146 @@ fn the_store_holds_exactly_the_successful_runs_events() {
     assert_eq!((added, unchanged), (0, stored));
     assert_eq!(store.len().unwrap(), stored);
 }
+
+fn commit_with_files(sha: &str, at: DateTime<Utc>, files: &[&str]) -> Value {
+    let mut c = commit(sha, at);
+    c["files"] = files.iter().map(|f| json!({"filename": f, "status": "modified"})).collect();
+    c
+}
+
+/// A monorepo: `services/api` and `services/web` are services, anything
+/// else is the repository's own (`platform`). d1 (SHA1, the first seen),
+/// d2 (SHA2: three commits, one per service plus one touching api and the
+/// docs), d3 (a rollback to SHA1), d4 (a failure at SHA3, touching web only).
+#[test]
+fn a_monorepo_deployment_becomes_one_deployment_per_service_touched() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(MockServer::start());
+    let r = Repo { server, rt };
+    const SHA3: &str = "3333333333333333333333333333333333333333";
+    let (ca, cw, cb) = (
+        "a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0",
+        "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0",
+        "d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0",
+    );
+    let (t1, t2, t3, t4) = (ago(4, 0), ago(3, 0), ago(2, 0), ago(1, 0));
+    let deployments = json!([
+        deployment(4, SHA3, t4, "main"),
+        deployment(3, SHA1, t3, "main"),
+        deployment(2, SHA2, t2, "main"),
+        deployment(1, SHA1, t1, "main"),
+    ]);
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/mono/deployments"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(deployments)),
+    );
+    for (id, state, t) in [(1, "success", t1), (2, "success", t2), (3, "success", t3), (4, "error", t4)] {
+        r.mount(
+            Mock::given(method("GET"))
+                .and(path(format!("/repos/acme/mono/deployments/{id}/statuses")))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!([status(id * 10, state, t)]))),
+        );
+    }
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/mono/commits"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
+    );
+    let at = t2 - chrono::Duration::hours(5);
+    // The comparison lists every file of the range: several services, so
+    // each commit's own files are read.
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/acme/mono/compare/{SHA1}...{SHA2}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "status": "ahead", "ahead_by": 3, "behind_by": 0, "total_commits": 3,
+                "commits": [commit(ca, at), commit(cw, at), commit(cb, at)],
+                "files": [{"filename": "services/api/src/lib.rs"}, {"filename": "services/web/app.ts"},
+                          {"filename": "docs/README.md"}]}))),
+    );
+    for (sha, files) in [
+        (ca, vec!["services/api/src/lib.rs"]),
+        (cw, vec!["services/web/app.ts"]),
+        (cb, vec!["services/api/Cargo.toml", "docs/README.md"]),
+    ] {
+        r.mount(
+            Mock::given(method("GET"))
+                .and(path(format!("/repos/acme/mono/commits/{sha}")))
+                .respond_with(ResponseTemplate::new(200).set_body_json(commit_with_files(sha, at, &files))),
+        );
+    }
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/acme/mono/compare/{SHA2}...{SHA1}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                json!({"status": "behind", "ahead_by": 0, "behind_by": 3, "total_commits": 0, "commits": []}),
+            )),
+    );
+    // The failed attempt's range touches web only: no per-commit request.
+    r.mount(
+        Mock::given(method("GET")).and(path(format!("/repos/acme/mono/compare/{SHA1}...{SHA3}"))).respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({
+                "status": "ahead", "ahead_by": 1, "behind_by": 0, "total_commits": 1,
+                "commits": [commit(SHA3, t4 - chrono::Duration::hours(1))],
+                "files": [{"filename": "services/web/index.html", "previous_filename": "services/web/old.html"}]})),
+        ),
+    );
+    r.mount(
+        Mock::given(method("GET"))
+            .and(wiremock::matchers::path_regex(r"^/repos/acme/mono/commits/[0-9a-f]{40}/pulls$"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
+    );
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/mono/issues"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
+    );
+
+    let mut cfg = config(&r.server.uri());
+    cfg.repos =
+        vec![RepoConfig { full_name: "acme/mono".into(), service: Some("platform".into()), team: None }];
+    cfg.monorepo.insert(
+        "acme/mono".into(),
+        dora_core::source::github::PathServices::new([("services/api", "api"), ("services/web/", "web")]),
+    );
+    let out = GithubSource::new("gh", cfg).with_token(TOKEN).collect(None, &NoProgress).unwrap();
+    let set = &out.events;
+    let id = |n: u32, s: &str| format!("github:acme/mono:deployment:{n}:{s}");
+    // d1 shipped nothing in the look-back: one deployment, the repository's.
+    assert!(set.deployment(&id(1, "platform")).is_some());
+    assert_eq!(set.deployment(&id(2, "api")).unwrap().changes, [ca, cb]);
+    assert_eq!(set.deployment(&id(2, "web")).unwrap().changes, [cw]);
+    let platform = set.deployment(&id(2, "platform")).unwrap();
+    assert_eq!(platform.changes, [cb]);
+    assert_eq!(platform.service, "platform");
+    assert!(set.deployment("github:acme/mono:deployment:2").is_none(), "only the parts");
+    assert_eq!(set.change(cb).unwrap().service, "api", "a commit is one change, of its first service");
+    assert_eq!(set.change(cw).unwrap().service, "web");
+    // The rollback undoes each part of d2.
+    for s in ["api", "platform", "web"] {
+        let d3 = set.deployment(&id(3, s)).unwrap();
+        assert_eq!(d3.deployment_type, DeploymentType::Rollback);
+        assert_eq!(d3.remediates, [id(2, s)]);
+    }
+    let d4 = set.deployment(&id(4, "web")).unwrap();
+    assert_eq!(d4.status, DeploymentStatus::Failure);
+    assert!(set.deployment(&id(4, "api")).is_none());
+    // 1 deployment list, 4 statuses, 1 commit list, 3 compares, 3 commits'
+    // files (d2 only), 3 pull request lookups, 1 issue list.
+    assert_eq!(out.requests, 16);
+    assert_eq!(r.requests(), 16);
+
+    // Per service through the engine.
+    let window = Window::new(ago(7, 0), Utc::now()).unwrap();
+    let mut options = Options::new(window);
+    options.group_by = vec![dora_core::GroupKind::Service];
+    let c = compute(set, &options).unwrap();
+    let web = c.report.groups.iter().find(|g| g.name == "web").unwrap();
+    assert_eq!(web.summary.figures.deployments, 2);
+    assert_eq!(web.summary.figures.failed_attempts, 1);
+    assert_eq!(web.summary.figures.change_failure_rate.failed, 1);
+    assert_eq!(web.summary.figures.lead_time.count, 1);
+    let api = c.report.groups.iter().find(|g| g.name == "api").unwrap();
+    assert_eq!(api.summary.figures.lead_time.count, 2);
+}

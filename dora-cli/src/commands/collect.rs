@@ -81,6 +81,13 @@ fn github(
             teams: by_name(&g.teams),
         });
     }
+    cfg.monorepo = g
+        .monorepo
+        .iter()
+        .map(|(repo, prefixes)| {
+            (repo.clone(), dora_core::source::github::PathServices::new(prefixes.clone()))
+        })
+        .collect();
     if let Some(u) = &g.api_url {
         cfg.api_url = u.clone();
     }

@@ -5,7 +5,7 @@
 //! a bound), and a request budget. The token is never printed, logged,
 //! stored or put in an error.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -16,10 +16,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::model::{
-    GhCommit, GhCompare, GhDeployment, GhDeploymentStatus, GhIssue, GhPullRequest, GhRelease, GhRepo,
+    GhCommit, GhCompare, GhDeployment, GhDeploymentStatus, GhFile, GhIssue, GhPullRequest, GhRelease, GhRepo,
     GhWorkflowRun,
 };
-use super::normalize::{self, Attempt, HotfixRule, RepoContext};
+use super::normalize::{self, Attempt, HotfixRule, PathServices, RepoContext};
 use crate::engine::options::ProductionPatterns;
 use crate::error::{Error, Result};
 use crate::event::{DeploymentStatus, DeploymentType, EventSet};
@@ -124,6 +124,10 @@ pub struct GithubConfig {
     /// Find the pull requests of many commits with one GraphQL query (50
     /// commits a query) instead of one REST request per commit.
     pub use_graphql: bool,
+    /// Monorepos: `owner/repo` -> its path prefixes' services. Each
+    /// deployment of such a repository becomes one deployment per service
+    /// its commits touched.
+    pub monorepo: BTreeMap<String, PathServices>,
 }
 
 impl GithubConfig {
@@ -146,6 +150,7 @@ impl GithubConfig {
             max_retries: 4,
             max_rate_limit_wait: Duration::from_secs(3600),
             use_graphql: true,
+            monorepo: BTreeMap::new(),
         }
     }
 }
@@ -165,6 +170,9 @@ struct RepoState {
     /// Issues are read from this time on.
     #[serde(default)]
     issues_since: Option<DateTime<Utc>>,
+    /// Monorepos: the services of the latest successful deployment per environment.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    last_services: BTreeMap<String, BTreeSet<String>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -703,6 +711,73 @@ async fn attempts(
     Ok(out)
 }
 
+/// The most files a commit or comparison lists on its first page: a list
+/// this long may be cut short.
+const FILES_PAGE: usize = 300;
+
+/// Monorepos: the services each commit touched. When the whole range's
+/// files (from the comparison) fall in one service, every commit is that
+/// service's without a request; otherwise each commit's files are read.
+async fn commit_services(
+    api: &mut Api<'_>,
+    map: &PathServices,
+    repo: &str,
+    default: &str,
+    commits: &[GhCommit],
+    range_files: Option<&[GhFile]>,
+) -> Result<Vec<BTreeSet<String>>> {
+    let single = |s: &str| BTreeSet::from([s.to_string()]);
+    if let Some(files) = range_files.filter(|f| !f.is_empty() && f.len() < FILES_PAGE) {
+        let touched = map.services_of(files, default);
+        if touched.len() == 1 {
+            return Ok(vec![touched; commits.len()]);
+        }
+    }
+    let mut out = Vec::with_capacity(commits.len());
+    for commit in commits {
+        let files = if commit.files.is_empty() {
+            api.get_json::<GhCommit>(&format!("/repos/{repo}/commits/{}", commit.sha)).await?.files
+        } else {
+            commit.files.clone()
+        };
+        let touched = map.services_of(&files, default);
+        // A commit that changes no file (an empty or merge commit) is the repository's.
+        out.push(if touched.is_empty() { single(default) } else { touched });
+    }
+    Ok(out)
+}
+
+/// Monorepos: the services a failed production attempt would have
+/// deployed: those touched since the environment's latest success (the
+/// latest success's own when nothing changed or an older version was
+/// deployed).
+async fn attempt_services(
+    api: &mut Api<'_>,
+    map: &PathServices,
+    repo: &str,
+    default: &str,
+    state: &RepoState,
+    attempt: &Attempt,
+) -> Result<BTreeSet<String>> {
+    let last = || {
+        state
+            .last_services
+            .get(&attempt.environment)
+            .cloned()
+            .unwrap_or_else(|| BTreeSet::from([default.into()]))
+    };
+    let Some((_, prev_sha)) = state.last_success.get(&attempt.environment) else { return Ok(last()) };
+    if *prev_sha == attempt.sha {
+        return Ok(last());
+    }
+    let (cmp, commits) = compare_commits(api, repo, prev_sha, &attempt.sha).await?;
+    if normalize::is_strict_ancestor(&cmp) || commits.is_empty() {
+        return Ok(last());
+    }
+    let per_commit = commit_services(api, map, repo, default, &commits, Some(&cmp.files)).await?;
+    Ok(per_commit.into_iter().flatten().collect())
+}
+
 /// Reads one repository into `events`, updating its state.
 async fn collect_repo(
     api: &mut Api<'_>,
@@ -726,6 +801,7 @@ async fn collect_repo(
     // In the order they finished, so each one's predecessor is known.
     finished.sort_by(|a, b| (a.finished_at, a.kind, a.id).cmp(&(b.finished_at, b.kind, b.id)));
 
+    let monorepo = cfg.monorepo.get(repo).filter(|m| !m.is_empty());
     let mut pulls = PullCache::default();
     for attempt in finished {
         let production = attempt.production_flag || cfg.production.is_production(&attempt.environment);
@@ -733,7 +809,11 @@ async fn collect_repo(
         let mut kind = DeploymentType::Regular;
         let mut remediates = Vec::new();
         let mut shipped_pulls = Vec::new();
+        // Monorepos: the services deployed, and each change's services.
+        let mut services = BTreeSet::new();
+        let mut change_services = Vec::new();
         if attempt.status == DeploymentStatus::Success && production {
+            let mut range_files = None;
             let commits = match state.last_success.get(&attempt.environment).cloned() {
                 // A redeploy of the same commit ships nothing.
                 Some((_, prev_sha)) if prev_sha == attempt.sha => Vec::new(),
@@ -744,6 +824,7 @@ async fn collect_repo(
                         remediates.push(prev_id);
                         Vec::new()
                     } else {
+                        range_files = Some(cmp.files);
                         commits
                     }
                 }
@@ -764,13 +845,26 @@ async fn collect_repo(
                 let shas: Vec<String> = commits.iter().map(|c| c.sha.clone()).collect();
                 graphql_pulls(api, &mut pulls, repo, &shas).await?;
             }
-            for commit in &commits {
+            let per_commit = match monorepo {
+                Some(map) => {
+                    commit_services(api, map, repo, &ctx.service, &commits, range_files.as_deref()).await?
+                }
+                None => Vec::new(),
+            };
+            for (i, commit) in commits.iter().enumerate() {
                 let pull = pull_of(api, &mut pulls, repo, &commit.sha).await?;
                 let first = match &pull {
                     Some(p) => first_commit_at(api, &mut pulls, repo, p.number).await?,
                     None => None,
                 };
-                if let Some(change) = normalize::change(&ctx, commit, pull.as_ref(), first) {
+                if let Some(mut change) = normalize::change(&ctx, commit, pull.as_ref(), first) {
+                    if let Some(touched) = per_commit.get(i) {
+                        // One change per commit: it is the first service's, and
+                        // every service it touched lists it.
+                        change.service = touched.first().cloned().unwrap_or_else(|| ctx.service.clone());
+                        services.extend(touched.iter().cloned());
+                        change_services.push(touched.clone());
+                    }
                     changes.push(change.id.clone());
                     events.push(change);
                 }
@@ -784,11 +878,38 @@ async fn collect_repo(
             {
                 kind = DeploymentType::Hotfix;
             }
+            if monorepo.is_some() {
+                if services.is_empty() {
+                    // A rollback or a redeploy: what the latest success deployed.
+                    services = state
+                        .last_services
+                        .get(&attempt.environment)
+                        .cloned()
+                        .unwrap_or_else(|| BTreeSet::from([ctx.service.clone()]));
+                }
+                state.last_services.insert(attempt.environment.clone(), services.clone());
+            }
             state
                 .last_success
                 .insert(attempt.environment.clone(), (ctx.id(attempt.kind, attempt.id), attempt.sha.clone()));
+        } else if let Some(map) = monorepo.filter(|_| production) {
+            services = attempt_services(api, map, repo, &ctx.service, state, &attempt).await?;
         }
-        events.push(normalize::deployment(&ctx, &attempt, changes, kind, remediates));
+        let deployment = normalize::deployment(&ctx, &attempt, changes, kind, remediates);
+        if services.is_empty() {
+            events.push(deployment);
+        } else {
+            for service in &services {
+                let shipped = deployment
+                    .changes
+                    .iter()
+                    .zip(&change_services)
+                    .filter(|(_, touched)| touched.contains(service))
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                events.push(normalize::service_deployment(&deployment, service, shipped));
+            }
+        }
         state.done.push(attempt.key());
     }
 

@@ -13,3 +13,4 @@ pub mod model;
 pub mod normalize;
 
 pub use client::{GithubConfig, GithubSource, OrgConfig, RepoConfig, Strategy};
+pub use normalize::PathServices;

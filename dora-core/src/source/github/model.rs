@@ -102,6 +102,20 @@ pub struct GhCommit {
     /// Its parents.
     #[serde(default)]
     pub parents: Vec<GhParent>,
+    /// The files it changed (only `GET /repos/{owner}/{repo}/commits/{sha}`
+    /// lists them; at most 300 on its first page).
+    #[serde(default)]
+    pub files: Vec<GhFile>,
+}
+
+/// A file changed by a commit or a comparison.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct GhFile {
+    /// Its path.
+    pub filename: String,
+    /// Its path before a rename.
+    #[serde(default)]
+    pub previous_filename: Option<String>,
 }
 
 /// `GET /repos/{owner}/{repo}/compare/{base}...{head}`.
@@ -118,6 +132,9 @@ pub struct GhCompare {
     /// This page's commits, oldest first.
     #[serde(default)]
     pub commits: Vec<GhCommit>,
+    /// The files the whole comparison changed (at most 300, on the first page).
+    #[serde(default)]
+    pub files: Vec<GhFile>,
 }
 
 /// A branch reference of a pull request.

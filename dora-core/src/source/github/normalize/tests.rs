@@ -106,8 +106,14 @@ fn recorded_compare_commits_and_pull_requests() {
     };
     assert_eq!(compare.status, "behind");
     assert!(!is_strict_ancestor(&compare), "ahead by 1: diverged history, not an older version");
-    let older =
-        GhCompare { status: "behind".into(), ahead_by: 0, behind_by: 3, total_commits: 0, commits: vec![] };
+    let older = GhCompare {
+        status: "behind".into(),
+        ahead_by: 0,
+        behind_by: 3,
+        total_commits: 0,
+        commits: vec![],
+        files: vec![],
+    };
     assert!(is_strict_ancestor(&older));
     let pulls: Vec<GhPullRequest> =
         fixture("github_openapi_examples/repos__list-pull-requests-associated-with-commit.200.default.json")
@@ -227,4 +233,41 @@ fn hotfixes_by_branch_title_or_label() {
     assert!(rule.matches("main", None, &[&pr("fix-1", "x", &["HotFix"])]));
     assert!(rule.matches("main", None, &[&pr("hot-fix-2", "x", &[])]));
     assert!(!rule.matches("main", Some("regular deploy"), &[&pr("feature/a", "Add a thing", &["bug"])]));
+}
+
+#[test]
+fn path_prefixes_map_files_to_services() {
+    let map = PathServices::new([
+        ("services/api", "api"),
+        ("/services/api/admin/", "admin"),
+        ("services/web/", "web"),
+    ]);
+    assert_eq!(map.service_of("services/api/src/main.rs"), Some("api"));
+    assert_eq!(map.service_of("services/api/admin/x.rs"), Some("admin"), "the longest prefix wins");
+    assert_eq!(map.service_of("services/api"), Some("api"));
+    assert_eq!(map.service_of("services/api-gateway/x.rs"), None, "whole segments only");
+    assert_eq!(map.service_of("README.md"), None);
+    let file = |name: &str, old: Option<&str>| GhFile {
+        filename: name.into(),
+        previous_filename: old.map(Into::into),
+    };
+    let touched = map.services_of(
+        &[file("services/web/a.ts", Some("services/api/a.ts")), file("docs/x.md", None)],
+        "platform",
+    );
+    assert_eq!(touched.into_iter().collect::<Vec<_>>(), ["api", "platform", "web"]);
+    assert!(map.services_of(&[], "platform").is_empty());
+    let everything = PathServices::new([("/", "all")]);
+    assert_eq!(everything.service_of("any/file"), Some("all"));
+    assert!(PathServices::default().is_empty());
+    // A recorded commit's files.
+    if let Some(commit) = fixture::<GhCommit>("github_openapi_examples/repos__get-commit.200.default.json") {
+        assert_eq!(
+            PathServices::new([("file1.txt", "one")])
+                .services_of(&commit.files, "repo")
+                .into_iter()
+                .collect::<Vec<_>>(),
+            ["one"]
+        );
+    }
 }
