@@ -91,7 +91,7 @@ pub struct GithubSourceConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_env: Option<String>,
     /// How deployments are found: `deployments` (the Deployments API, the
-    /// default), `workflow_runs` or `releases`.
+    /// default), `workflow_runs`, `releases` or `tags`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<String>,
     /// `workflow_runs`: the workflow files, like `deploy.yml`.
@@ -100,10 +100,10 @@ pub struct GithubSourceConfig {
     /// `workflow_runs`: only runs on this branch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub branch: Option<String>,
-    /// `workflow_runs` and `releases`: the environment deployed to [default: production].
+    /// `workflow_runs`, `releases` and `tags`: the environment deployed to [default: production].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<String>,
-    /// `releases`: only tags matching this regular expression.
+    /// `releases` and `tags`: only tags matching this regular expression.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag_pattern: Option<String>,
     /// `releases`: count pre-releases too.
@@ -307,7 +307,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config> {
                     )));
                 }
                 match g.strategy.as_deref() {
-                    None | Some("deployments") | Some("releases") => {}
+                    None | Some("deployments") | Some("releases") | Some("tags") => {}
                     Some("workflow_runs") if g.workflows.is_empty() => {
                         return Err(usage(format!(
                             "{}: source[{i}].workflows: list the workflow files (like \"deploy.yml\") of strategy workflow_runs",
@@ -317,7 +317,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config> {
                     Some("workflow_runs") => {}
                     Some(other) => {
                         return Err(usage(format!(
-                            "{}: source[{i}].strategy: {other:?} is not one of deployments, workflow_runs, releases",
+                            "{}: source[{i}].strategy: {other:?} is not one of deployments, workflow_runs, releases, tags",
                             path.display()
                         )));
                     }

@@ -762,3 +762,66 @@ fn a_monorepo_deployment_becomes_one_deployment_per_service_touched() {
     let api = c.report.groups.iter().find(|g| g.name == "api").unwrap();
     assert_eq!(api.summary.figures.lead_time.count, 2);
 }
+
+/// Tags as deployments, listed by GraphQL newest first over two pages: an
+/// annotated tag (its own date), a lightweight one (its commit's date), a
+/// tag the pattern leaves out, and one older than the look-back that ends
+/// the listing.
+#[test]
+fn tags_as_deployments() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(MockServer::start());
+    let r = Repo { server, rt };
+    let (t1, t2) = (ago(3, 0), ago(1, 0));
+    let tagged = t2 + chrono::Duration::minutes(30);
+    let old = ago(400, 0);
+    let (ts1, ts2, tsold) = (ts(t1), ts(t2), ts(old));
+    let tagged_s = ts(tagged);
+    r.mount(Mock::given(method("POST")).and(path("/graphql")).respond_with(move |req: &wiremock::Request| {
+        let body: Value = serde_json::from_slice(&req.body).unwrap();
+        assert!(body["query"].as_str().unwrap().contains("refs(refPrefix: \"refs/tags/\""));
+        assert_eq!(body["variables"]["owner"], "acme");
+        let page = if body["variables"]["after"].is_null() {
+            json!({"pageInfo": {"hasNextPage": true, "endCursor": "c1"}, "nodes": [
+                {"name": "v2.0.0", "target": {"__typename": "Tag", "oid": "ffff", "tagger": {"date": tagged_s},
+                  "target": {"__typename": "Commit", "oid": SHA2, "committedDate": ts2}}},
+                {"name": "nightly", "target": {"__typename": "Commit", "oid": SHA2, "committedDate": ts2}},
+            ]})
+        } else {
+            assert_eq!(body["variables"]["after"], "c1");
+            json!({"pageInfo": {"hasNextPage": true, "endCursor": "c2"}, "nodes": [
+                {"name": "v1.0.0", "target": {"__typename": "Commit", "oid": SHA1, "committedDate": ts1}},
+                {"name": "v0.1.0", "target": {"__typename": "Commit", "oid": "0000000000000000000000000000000000000000",
+                  "committedDate": tsold}},
+            ]})
+        };
+        ResponseTemplate::new(200).set_body_json(json!({"data": {"repository": {"refs": page}}}))
+    }));
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/api/commits"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([commit(SHA1, t1)]))),
+    );
+    sha2_adds_one_commit(&r, t2);
+    let mut cfg = config(&r.server.uri());
+    cfg.strategy = Strategy::Tags {
+        tag_pattern: Some(regex::Regex::new(r"^v\d+\.\d+\.\d+$").unwrap()),
+        environment: "production".into(),
+    };
+    let mut gh = GithubSource::new("gh", cfg).with_token(TOKEN);
+    let out = gh.collect(None, &NoProgress).unwrap();
+    let set = &out.events;
+    assert_eq!(set.count(dora_core::EventKind::Deployment), 2, "not nightly, not the old tag");
+    let v2 = set.deployment("github:acme/api:tag:v2.0.0").unwrap();
+    assert_eq!(ts(v2.finished_at), ts(tagged), "an annotated tag's own date");
+    assert_eq!(v2.commit.as_deref(), Some(SHA2));
+    assert_eq!(v2.changes, [SHA2]);
+    let v1 = set.deployment("github:acme/api:tag:v1.0.0").unwrap();
+    assert_eq!(ts(v1.finished_at), ts(t1), "a lightweight tag: its commit's date");
+    // 2 GraphQL pages, 1 commit list (v1.0.0's), 1 compare (v1.0.0...v2.0.0),
+    // 2 pull request lookups (SHA1, SHA2), 1 issue list.
+    assert_eq!(out.requests, 7);
+    // Again: the tags are known, nothing is added.
+    let again = gh.collect(Some(&out.state), &NoProgress).unwrap();
+    assert_eq!(again.events.count(dora_core::EventKind::Deployment), 0);
+}

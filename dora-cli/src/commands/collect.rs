@@ -106,20 +106,18 @@ fn github(
     }
     cfg.max_requests = max_requests.or(g.max_requests);
     let environment = g.environment.clone().unwrap_or_else(|| "production".into());
+    let tag_pattern = g
+        .tag_pattern
+        .as_deref()
+        .map(regex::Regex::new)
+        .transpose()
+        .map_err(|e| usage(format!("source `{}`: tag_pattern: {e}", g.name)))?;
     cfg.strategy = match g.strategy.as_deref() {
         Some("workflow_runs") => {
             Strategy::WorkflowRuns { workflows: g.workflows.clone(), branch: g.branch.clone(), environment }
         }
-        Some("releases") => Strategy::Releases {
-            tag_pattern: g
-                .tag_pattern
-                .as_deref()
-                .map(regex::Regex::new)
-                .transpose()
-                .map_err(|e| usage(format!("source `{}`: tag_pattern: {e}", g.name)))?,
-            prereleases: g.prereleases,
-            environment,
-        },
+        Some("releases") => Strategy::Releases { tag_pattern, prereleases: g.prereleases, environment },
+        Some("tags") => Strategy::Tags { tag_pattern, environment },
         _ => Strategy::Deployments,
     };
     cfg.allow_http = g.allow_http;

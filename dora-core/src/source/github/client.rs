@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::model::{
     GhCommit, GhCompare, GhDeployment, GhDeploymentStatus, GhFile, GhIssue, GhPullRequest, GhRelease, GhRepo,
-    GhWorkflowRun,
+    GhTag, GhWorkflowRun,
 };
 use super::normalize::{self, Attempt, HotfixRule, PathServices, RepoContext};
 use crate::engine::options::ProductionPatterns;
@@ -73,6 +73,14 @@ pub enum Strategy {
         /// Only runs on this branch [default: any].
         branch: Option<String>,
         /// The environment the runs deploy to.
+        environment: String,
+    },
+    /// Tags (for teams that tag what they deploy without making releases),
+    /// at the annotated tag's date, else the tagged commit's.
+    Tags {
+        /// Only tags matching this pattern [default: every tag].
+        tag_pattern: Option<Regex>,
+        /// The environment tags go to.
         environment: String,
     },
     /// Published releases.
@@ -536,6 +544,58 @@ fn graphql_url(api_url: &str) -> String {
 /// Commits a GraphQL query asks about.
 const GRAPHQL_BATCH: usize = 50;
 
+/// One GraphQL query; its `errors` become an error.
+async fn graphql(api: &mut Api<'_>, query: &str, variables: serde_json::Value) -> Result<serde_json::Value> {
+    let body = serde_json::json!({"query": query, "variables": variables});
+    let url = graphql_url(&api.base);
+    let value = match api.request(url, Some(&body), None).await? {
+        Fetched::Json { value, .. } => value,
+        Fetched::NotModified => return Err(err("POST /graphql: unexpected 304")),
+    };
+    if let Some(errors) = value.get("errors").filter(|e| !e.is_null()) {
+        let first = errors.get(0).and_then(|e| e.get("message")).and_then(|m| m.as_str()).unwrap_or("error");
+        return Err(err(format!("POST /graphql: {first}")));
+    }
+    Ok(value)
+}
+
+/// The query of a repository's tags, newest commit first, 100 a page.
+const TAGS_QUERY: &str = "query($owner: String!, $name: String!, $after: String) { \
+    repository(owner: $owner, name: $name) { refs(refPrefix: \"refs/tags/\", first: 100, after: $after, \
+    orderBy: {field: TAG_COMMIT_DATE, direction: DESC}) { pageInfo { hasNextPage endCursor } \
+    nodes { name target { __typename oid ... on Commit { committedDate } \
+    ... on Tag { tagger { date } target { __typename oid ... on Commit { committedDate } } } } } } } }";
+
+/// A repository's tags whose commits are not older than `since` (GitHub's
+/// REST tag list has no dates, so GraphQL lists them by commit date and
+/// the listing stops at the first older one).
+async fn graphql_tags(api: &mut Api<'_>, repo: &str, since: DateTime<Utc>) -> Result<Vec<GhTag>> {
+    let (owner, name) = repo.split_once('/').unwrap_or((repo, repo));
+    let mut tags = Vec::new();
+    let mut after = serde_json::Value::Null;
+    loop {
+        let value =
+            graphql(api, TAGS_QUERY, serde_json::json!({"owner": owner, "name": name, "after": after}))
+                .await?;
+        let refs = &value["data"]["repository"]["refs"];
+        let nodes = refs["nodes"].as_array().cloned().unwrap_or_default();
+        let mut older = false;
+        for node in &nodes {
+            let Some(tag) = GhTag::from_graphql(node) else { continue };
+            if tag.committed_at.is_some_and(|t| t < since) {
+                older = true;
+                continue;
+            }
+            tags.push(tag);
+        }
+        let next = refs["pageInfo"]["endCursor"].clone();
+        if older || nodes.is_empty() || refs["pageInfo"]["hasNextPage"] != serde_json::Value::Bool(true) {
+            return Ok(tags);
+        }
+        after = next;
+    }
+}
+
 /// Finds the merged pull request of each commit (and its first commit's
 /// time) with GraphQL, 50 commits a query, into `cache`.
 async fn graphql_pulls(api: &mut Api<'_>, cache: &mut PullCache, repo: &str, shas: &[String]) -> Result<()> {
@@ -556,17 +616,7 @@ async fn graphql_pulls(api: &mut Api<'_>, cache: &mut PullCache, repo: &str, sha
             ));
         }
         query.push_str(" } }");
-        let body = serde_json::json!({"query": query, "variables": {"owner": owner, "name": name}});
-        let url = graphql_url(&api.base);
-        let value = match api.request(url, Some(&body), None).await? {
-            Fetched::Json { value, .. } => value,
-            Fetched::NotModified => return Err(err("POST /graphql: unexpected 304")),
-        };
-        if let Some(errors) = value.get("errors").filter(|e| !e.is_null()) {
-            let first =
-                errors.get(0).and_then(|e| e.get("message")).and_then(|m| m.as_str()).unwrap_or("error");
-            return Err(err(format!("POST /graphql: {first}")));
-        }
+        let value = graphql(api, &query, serde_json::json!({"owner": owner, "name": name})).await?;
         let repo_data = &value["data"]["repository"];
         for (i, sha) in batch.iter().enumerate() {
             let nodes = repo_data[format!("c{i}")]["associatedPullRequests"]["nodes"]
@@ -677,6 +727,14 @@ async fn attempts(
                         .filter(|r| r.created_at >= lookback)
                         .filter_map(|r| Attempt::from_workflow_run(r, environment)),
                 );
+            }
+        }
+        Strategy::Tags { tag_pattern, environment } => {
+            for tag in graphql_tags(api, repo, lookback).await? {
+                if tag_pattern.as_ref().is_some_and(|p| !p.is_match(&tag.name)) {
+                    continue;
+                }
+                out.extend(Attempt::from_tag(&tag, environment).filter(|a| a.finished_at >= lookback));
             }
         }
         Strategy::Releases { tag_pattern, prereleases, environment } => {
@@ -799,7 +857,10 @@ async fn collect_repo(
     let mut finished = attempts(api, cfg, repo, state, lookback).await?;
     finished.retain(|a| !state.done.contains(&a.key()));
     // In the order they finished, so each one's predecessor is known.
-    finished.sort_by(|a, b| (a.finished_at, a.kind, a.id).cmp(&(b.finished_at, b.kind, b.id)));
+    // Numeric ids sort as numbers (shorter first), tag names by name.
+    finished.sort_by(|a, b| {
+        (a.finished_at, a.kind, a.id.len(), &a.id).cmp(&(b.finished_at, b.kind, b.id.len(), &b.id))
+    });
 
     let monorepo = cfg.monorepo.get(repo).filter(|m| !m.is_empty());
     let mut pulls = PullCache::default();
@@ -889,9 +950,10 @@ async fn collect_repo(
                 }
                 state.last_services.insert(attempt.environment.clone(), services.clone());
             }
-            state
-                .last_success
-                .insert(attempt.environment.clone(), (ctx.id(attempt.kind, attempt.id), attempt.sha.clone()));
+            state.last_success.insert(
+                attempt.environment.clone(),
+                (ctx.id(attempt.kind, &attempt.id), attempt.sha.clone()),
+            );
         } else if let Some(map) = monorepo.filter(|_| production) {
             services = attempt_services(api, map, repo, &ctx.service, state, &attempt).await?;
         }

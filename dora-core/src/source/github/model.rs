@@ -280,3 +280,38 @@ pub struct GhRepo {
     #[serde(default)]
     pub archived: bool,
 }
+
+/// A tag, from GraphQL's `refs(refPrefix: "refs/tags/")` (the REST tag list
+/// carries no dates).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GhTag {
+    /// The tag's name, without `refs/tags/`.
+    pub name: String,
+    /// The commit it points at (through an annotated tag object too).
+    pub sha: String,
+    /// An annotated tag's date.
+    pub tagged_at: Option<DateTime<Utc>>,
+    /// The commit's committed date.
+    pub committed_at: Option<DateTime<Utc>>,
+}
+
+impl GhTag {
+    /// A tag from one node of `refs { nodes { name target { ... } } }`
+    /// (see the query in the client); `None` when it points at no commit.
+    pub fn from_graphql(node: &serde_json::Value) -> Option<Self> {
+        let time = |v: &serde_json::Value| v.as_str().and_then(|s| s.parse::<DateTime<Utc>>().ok());
+        let name = node["name"].as_str()?.to_string();
+        let target = &node["target"];
+        let (commit, tagged_at) = match target["__typename"].as_str()? {
+            "Commit" => (target, None),
+            "Tag" => (&target["target"], time(&target["tagger"]["date"])),
+            _ => return None,
+        };
+        let sha = commit["oid"].as_str()?.to_string();
+        if commit.get("committedDate").is_none() {
+            // An annotated tag of a tree or a blob, or of another tag.
+            return None;
+        }
+        Some(GhTag { name, sha, tagged_at, committed_at: time(&commit["committedDate"]) })
+    }
+}

@@ -20,7 +20,7 @@ use std::collections::BTreeSet;
 
 use super::model::{
     GhCommit, GhCompare, GhDeployment, GhDeploymentStatus, GhFile, GhIssue, GhPullRequest, GhRelease,
-    GhStatusState, GhWorkflowRun,
+    GhStatusState, GhTag, GhWorkflowRun,
 };
 use crate::event::{Change, Deployment, DeploymentStatus, DeploymentType, Incident, PullRequest};
 
@@ -177,8 +177,8 @@ impl HotfixRule {
 pub struct Attempt {
     /// `deployment`, `run` or `release`: the middle of the event's id.
     pub kind: &'static str,
-    /// The API object's id.
-    pub id: u64,
+    /// The API object's id (a tag's name for tags).
+    pub id: String,
     /// The environment.
     pub environment: String,
     /// The commit deployed.
@@ -202,7 +202,7 @@ impl Attempt {
     pub fn from_deployment(dep: &GhDeployment, outcome: (DeploymentStatus, DateTime<Utc>)) -> Self {
         Attempt {
             kind: "deployment",
-            id: dep.id,
+            id: dep.id.to_string(),
             environment: dep.environment.clone(),
             sha: dep.sha.clone(),
             git_ref: dep.git_ref.clone(),
@@ -227,7 +227,7 @@ impl Attempt {
         };
         Some(Attempt {
             kind: "run",
-            id: run.id,
+            id: run.id.to_string(),
             environment: environment.to_string(),
             sha: run.head_sha.clone(),
             git_ref: run.head_branch.clone().unwrap_or_default(),
@@ -244,7 +244,7 @@ impl Attempt {
         let published = release.published_at.filter(|_| !release.draft)?;
         Some(Attempt {
             kind: "release",
-            id: release.id,
+            id: release.id.to_string(),
             environment: environment.to_string(),
             sha: sha.to_string(),
             git_ref: release.tag_name.clone(),
@@ -252,6 +252,24 @@ impl Attempt {
             started_at: None,
             status: DeploymentStatus::Success,
             finished_at: published,
+            production_flag: false,
+        })
+    }
+
+    /// The attempt of a tag (`strategy = tags`): a success at the tagged
+    /// commit, at the annotated tag's date, else the commit's committed
+    /// date (a lightweight tag has no date of its own).
+    pub fn from_tag(tag: &GhTag, environment: &str) -> Option<Self> {
+        Some(Attempt {
+            kind: "tag",
+            id: tag.name.clone(),
+            environment: environment.to_string(),
+            sha: tag.sha.clone(),
+            git_ref: tag.name.clone(),
+            description: None,
+            started_at: None,
+            status: DeploymentStatus::Success,
+            finished_at: tag.tagged_at.or(tag.committed_at)?,
             production_flag: false,
         })
     }
@@ -271,7 +289,7 @@ pub fn deployment(
     remediates: Vec<String>,
 ) -> Deployment {
     Deployment {
-        id: repo.id(attempt.kind, attempt.id),
+        id: repo.id(attempt.kind, &attempt.id),
         service: repo.service.clone(),
         team: repo.team.clone(),
         source: Some(repo.source.clone()),

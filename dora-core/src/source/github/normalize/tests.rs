@@ -271,3 +271,25 @@ fn path_prefixes_map_files_to_services() {
         );
     }
 }
+
+#[test]
+fn tags_from_graphql_nodes() {
+    use crate::source::github::model::GhTag;
+    let lightweight = serde_json::json!({"name": "v1", "target": {"__typename": "Commit", "oid": "abc",
+        "committedDate": "2026-03-02T10:00:00Z"}});
+    let tag = GhTag::from_graphql(&lightweight).unwrap();
+    let attempt = Attempt::from_tag(&tag, "production").unwrap();
+    assert_eq!((attempt.kind, attempt.id.as_str(), attempt.sha.as_str()), ("tag", "v1", "abc"));
+    assert_eq!(attempt.finished_at, at("2026-03-02T10:00:00Z"));
+    let annotated = serde_json::json!({"name": "v2", "target": {"__typename": "Tag", "oid": "t",
+        "tagger": {"date": "2026-03-03T10:00:00+02:00"},
+        "target": {"__typename": "Commit", "oid": "def", "committedDate": "2026-03-02T10:00:00Z"}}});
+    let attempt = Attempt::from_tag(&GhTag::from_graphql(&annotated).unwrap(), "prod").unwrap();
+    assert_eq!(attempt.finished_at, at("2026-03-03T08:00:00Z"));
+    assert_eq!(attempt.sha, "def");
+    // A tag of a tree, or with no name, is no deployment.
+    let tree = serde_json::json!({"name": "t", "target": {"__typename": "Tag", "oid": "t",
+        "target": {"__typename": "Tree", "oid": "x"}}});
+    assert!(GhTag::from_graphql(&tree).is_none());
+    assert!(GhTag::from_graphql(&serde_json::json!({"target": null})).is_none());
+}
