@@ -308,10 +308,8 @@ impl GhTag {
             _ => return None,
         };
         let sha = commit["oid"].as_str()?.to_string();
-        if commit.get("committedDate").is_none() {
-            // An annotated tag of a tree or a blob, or of another tag.
-            return None;
-        }
-        Some(GhTag { name, sha, tagged_at, committed_at: time(&commit["committedDate"]) })
+        // An annotated tag of a tree, a blob or another tag has no commit date.
+        let committed_at = time(commit.get("committedDate")?);
+        Some(GhTag { name, sha, tagged_at, committed_at })
     }
 }
