@@ -825,3 +825,66 @@ fn tags_as_deployments() {
     let again = gh.collect(Some(&out.state), &NoProgress).unwrap();
     assert_eq!(again.events.count(dora_core::EventKind::Deployment), 0);
 }
+
+/// After a full run, one new deployment: the next run reads the changed
+/// deployment list, that deployment's statuses (the first answer comes too
+/// late and is retried as a timeout), its comparison and its commit's pull
+/// request, and nothing of the deployments it already has.
+#[test]
+fn one_new_deployment_costs_only_what_it_needs_even_after_a_timeout() {
+    const SHA3: &str = "3333333333333333333333333333333333333333";
+    let (r, t2) = two_deployments();
+    sha2_adds_one_commit(&r, t2);
+    let mut cfg = config(&r.server.uri());
+    cfg.read_timeout = Duration::from_millis(300);
+    let mut gh = GithubSource::new("gh", cfg).with_token(TOKEN);
+    let first = gh.collect(None, &NoProgress).unwrap();
+    assert_eq!(first.events.count(dora_core::EventKind::Deployment), 2);
+
+    let t3 = ago(0, 1);
+    let listed = json!([
+        deployment(3, SHA3, t3, "main"),
+        deployment(2, SHA2, t2, "main"),
+        deployment(1, SHA1, ago(3, 0), "main")
+    ]);
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/api/deployments"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(listed))
+            .with_priority(1),
+    );
+    let statuses = json!([status(30, "success", t3)]);
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/api/deployments/3/statuses"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(statuses.clone()).set_delay(Duration::from_secs(3)),
+            )
+            .up_to_n_times(1)
+            .with_priority(1),
+    );
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/api/deployments/3/statuses"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(statuses)),
+    );
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/acme/api/compare/{SHA2}...{SHA3}")))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"status": "ahead", "ahead_by": 1, "behind_by": 0,
+                "total_commits": 1, "commits": [commit(SHA3, t3 - chrono::Duration::hours(1))]})),
+            ),
+    );
+    let before = r.requests();
+    let second = gh.collect(Some(&first.state), &NoProgress).unwrap();
+    let d3 = second.events.deployment("github:acme/api:deployment:3").unwrap();
+    assert_eq!(d3.changes, [SHA3]);
+    assert_eq!(second.events.len(), 2, "the new deployment and its change, nothing else");
+    // 1 deployment list, 2 statuses (one timed out), 1 compare, 1 pull
+    // request lookup, 1 issue list.
+    assert_eq!(second.requests, 6);
+    assert_eq!(r.requests() - before, 6);
+    eprintln!("requests: one new deployment {}", second.requests);
+}

@@ -123,6 +123,9 @@ pub struct GithubConfig {
     pub max_requests: Option<u64>,
     /// How hotfixes are recognised.
     pub hotfix: HotfixRule,
+    /// How long a response may keep the client waiting before the request
+    /// is retried as timed out [default: 30 s].
+    pub read_timeout: Duration,
     /// Base of the backoff between retries (tests make it small).
     pub retry_base: Duration,
     /// Retries of one request before giving up.
@@ -154,6 +157,7 @@ impl GithubConfig {
             allow_http: false,
             max_requests: None,
             hotfix: HotfixRule::default(),
+            read_timeout: Duration::from_secs(30),
             retry_base: Duration::from_millis(500),
             max_retries: 4,
             max_rate_limit_wait: Duration::from_secs(3600),
@@ -1035,7 +1039,7 @@ impl Source for GithubSource {
             let octo = octocrab::Octocrab::builder()
                 .personal_token(token)
                 .set_connect_timeout(Some(Duration::from_secs(10)))
-                .set_read_timeout(Some(Duration::from_secs(30)))
+                .set_read_timeout(Some(cfg.read_timeout))
                 .build()
                 .map_err(|e| err(format!("cannot build the HTTP client: {}", short_error(&e))))?;
             let base = cfg.api_url.trim_end_matches('/').to_string();
