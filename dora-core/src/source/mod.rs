@@ -23,8 +23,12 @@
 mod file;
 #[cfg(feature = "github")]
 pub mod github;
+#[cfg(feature = "gitlab")]
+pub mod gitlab;
+pub mod monorepo;
 
 pub use file::FileSource;
+pub use monorepo::PathServices;
 
 use crate::error::Result;
 use crate::event::EventSet;

@@ -19,10 +19,11 @@ use super::model::{
     GhCommit, GhCompare, GhDeployment, GhDeploymentStatus, GhFile, GhIssue, GhPullRequest, GhRelease, GhRepo,
     GhTag, GhWorkflowRun,
 };
-use super::normalize::{self, Attempt, HotfixRule, PathServices, RepoContext};
+use super::normalize::{self, Attempt, HotfixRule, RepoContext};
 use crate::engine::options::ProductionPatterns;
 use crate::error::{Error, Result};
 use crate::event::{DeploymentStatus, DeploymentType, EventSet};
+use crate::source::monorepo::{self, PathServices};
 use crate::source::{Collected, Progress, Source};
 use crate::store::SyncState;
 
@@ -790,7 +791,7 @@ async fn commit_services(
 ) -> Result<Vec<BTreeSet<String>>> {
     let single = |s: &str| BTreeSet::from([s.to_string()]);
     if let Some(files) = range_files.filter(|f| !f.is_empty() && f.len() < FILES_PAGE) {
-        let touched = map.services_of(files, default);
+        let touched = map.services_of(normalize::file_paths(files), default);
         if touched.len() == 1 {
             return Ok(vec![touched; commits.len()]);
         }
@@ -802,7 +803,7 @@ async fn commit_services(
         } else {
             commit.files.clone()
         };
-        let touched = map.services_of(&files, default);
+        let touched = map.services_of(normalize::file_paths(&files), default);
         // A commit that changes no file (an empty or merge commit) is the repository's.
         out.push(if touched.is_empty() { single(default) } else { touched });
     }
@@ -973,7 +974,7 @@ async fn collect_repo(
                     .filter(|(_, touched)| touched.contains(service))
                     .map(|(id, _)| id.clone())
                     .collect();
-                events.push(normalize::service_deployment(&deployment, service, shipped));
+                events.push(monorepo::service_deployment(&deployment, service, shipped));
             }
         }
         state.done.push(attempt.key());

@@ -12,5 +12,5 @@ pub mod client;
 pub mod model;
 pub mod normalize;
 
+pub use crate::source::monorepo::PathServices;
 pub use client::{GithubConfig, GithubSource, OrgConfig, RepoConfig, Strategy};
-pub use normalize::PathServices;

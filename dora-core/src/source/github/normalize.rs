@@ -16,8 +16,6 @@
 use chrono::{DateTime, Utc};
 use regex::Regex;
 
-use std::collections::BTreeSet;
-
 use super::model::{
     GhCommit, GhCompare, GhDeployment, GhDeploymentStatus, GhFile, GhIssue, GhPullRequest, GhRelease,
     GhStatusState, GhTag, GhWorkflowRun,
@@ -50,56 +48,9 @@ impl RepoContext {
     }
 }
 
-/// A monorepo's path prefixes and the services they belong to. A file
-/// belongs to the service of the longest prefix that contains it (a prefix
-/// matches whole path segments: `services/api` contains `services/api/x.rs`,
-/// not `services/api-gateway/x.rs`); a file under no prefix belongs to the
-/// repository's own service.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PathServices {
-    /// (prefix without slashes at either end, service), longest prefix first.
-    prefixes: Vec<(String, String)>,
-}
-
-impl PathServices {
-    /// The mapping of these `(prefix, service)` pairs. A prefix of `""` or
-    /// `"/"` is the whole repository.
-    pub fn new<P: Into<String>, S: Into<String>>(pairs: impl IntoIterator<Item = (P, S)>) -> Self {
-        let mut prefixes: Vec<(String, String)> =
-            pairs.into_iter().map(|(p, s)| (p.into().trim_matches('/').to_string(), s.into())).collect();
-        prefixes.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
-        prefixes.dedup_by(|a, b| a.0 == b.0);
-        Self { prefixes }
-    }
-
-    /// Whether no prefix is mapped (the repository is one service).
-    pub fn is_empty(&self) -> bool {
-        self.prefixes.is_empty()
-    }
-
-    /// The service of a path, if a prefix contains it.
-    pub fn service_of(&self, path: &str) -> Option<&str> {
-        let path = path.trim_start_matches('/');
-        self.prefixes
-            .iter()
-            .find(|(prefix, _)| {
-                prefix.is_empty()
-                    || path
-                        .strip_prefix(prefix.as_str())
-                        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-            })
-            .map(|(_, service)| service.as_str())
-    }
-
-    /// The services that changed files belong to (both sides of a rename
-    /// count); files under no prefix give `default`.
-    pub fn services_of(&self, files: &[GhFile], default: &str) -> BTreeSet<String> {
-        files
-            .iter()
-            .flat_map(|f| std::iter::once(f.filename.as_str()).chain(f.previous_filename.as_deref()))
-            .map(|path| self.service_of(path).unwrap_or(default).to_string())
-            .collect()
-    }
+/// The paths a file change touches (both sides of a rename).
+pub fn file_paths(files: &[GhFile]) -> impl Iterator<Item = &str> {
+    files.iter().flat_map(|f| std::iter::once(f.filename.as_str()).chain(f.previous_filename.as_deref()))
 }
 
 /// The outcome of a deployment: its latest terminal status and that
@@ -301,20 +252,6 @@ pub fn deployment(
         changes,
         deployment_type,
         remediates,
-    }
-}
-
-/// Monorepos: the part of `deployment` that deployed one service, with the
-/// changes that touched it. Its id is the deployment's with `:<service>`
-/// added, and so are the ids it remediates (the parts of the remediated
-/// deployment for the same service).
-pub fn service_deployment(deployment: &Deployment, service: &str, changes: Vec<String>) -> Deployment {
-    Deployment {
-        id: format!("{}:{service}", deployment.id),
-        service: service.to_string(),
-        changes,
-        remediates: deployment.remediates.iter().map(|r| format!("{r}:{service}")).collect(),
-        ..deployment.clone()
     }
 }
 

@@ -1,0 +1,1 @@
+//! The GitLab source (cargo feature `gitlab`).
