@@ -25,6 +25,7 @@ mod file;
 pub mod github;
 #[cfg(feature = "gitlab")]
 pub mod gitlab;
+pub mod hotfix;
 pub mod monorepo;
 
 pub use file::FileSource;

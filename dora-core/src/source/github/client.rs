@@ -940,7 +940,7 @@ async fn collect_repo(
             }
             let refs: Vec<&GhPullRequest> = shipped_pulls.iter().collect();
             if kind == DeploymentType::Regular
-                && cfg.hotfix.matches(&attempt.git_ref, attempt.description.as_deref(), &refs)
+                && normalize::is_hotfix(&cfg.hotfix, &attempt.git_ref, attempt.description.as_deref(), &refs)
             {
                 kind = DeploymentType::Hotfix;
             }

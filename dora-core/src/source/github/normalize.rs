@@ -21,6 +21,7 @@ use super::model::{
     GhStatusState, GhTag, GhWorkflowRun,
 };
 use crate::event::{Change, Deployment, DeploymentStatus, DeploymentType, Incident, PullRequest};
+pub use crate::source::hotfix::{HotfixRule, ShippedRequest};
 
 /// The repository being read, and how its events are named.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,44 +83,21 @@ pub fn is_strict_ancestor(compare: &GhCompare) -> bool {
     compare.status == "behind" && compare.ahead_by == 0 && compare.behind_by > 0
 }
 
-/// How a branch, title or labels mark a hotfix.
-#[derive(Debug, Clone)]
-pub struct HotfixRule {
-    /// Matched against the branch deployed (or the pull request's branch).
-    pub branch: Option<Regex>,
-    /// Matched against a pull request's or deployment's title/description.
-    pub title: Option<Regex>,
-    /// A pull request label that marks a hotfix.
-    pub label: Option<String>,
-}
-
-impl Default for HotfixRule {
-    fn default() -> Self {
-        Self {
-            branch: Regex::new(r"(?i)^(hotfix|hot-fix)[/_-]").ok(),
-            title: Regex::new(r"(?i)\bhotfix\b").ok(),
-            label: Some("hotfix".into()),
-        }
-    }
-}
-
-impl HotfixRule {
-    /// Whether a deployment is a hotfix, from its ref, description and the
-    /// pull requests it shipped.
-    pub fn matches(&self, git_ref: &str, description: Option<&str>, pulls: &[&GhPullRequest]) -> bool {
-        let branch = |b: &str| self.branch.as_ref().is_some_and(|r| r.is_match(b));
-        let title = |t: &str| self.title.as_ref().is_some_and(|r| r.is_match(t));
-        branch(git_ref)
-            || description.is_some_and(title)
-            || pulls.iter().any(|p| {
-                branch(&p.head.name)
-                    || title(&p.title)
-                    || self
-                        .label
-                        .as_ref()
-                        .is_some_and(|l| p.labels.iter().any(|x| x.name().eq_ignore_ascii_case(l)))
-            })
-    }
+/// Whether a deployment is a hotfix by `rule`, from its ref, description
+/// and the pull requests it shipped.
+pub fn is_hotfix(
+    rule: &HotfixRule,
+    git_ref: &str,
+    description: Option<&str>,
+    pulls: &[&GhPullRequest],
+) -> bool {
+    let labels: Vec<Vec<&str>> = pulls.iter().map(|p| p.labels.iter().map(|l| l.name()).collect()).collect();
+    let shipped: Vec<ShippedRequest<'_>> = pulls
+        .iter()
+        .zip(&labels)
+        .map(|(p, labels)| ShippedRequest { branch: &p.head.name, title: &p.title, labels })
+        .collect();
+    rule.matches(git_ref, description, &shipped)
 }
 
 /// A finished deployment attempt, whatever the strategy found it through:

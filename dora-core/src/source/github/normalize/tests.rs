@@ -228,11 +228,11 @@ fn hotfixes_by_branch_title_or_label() {
         head: GhBranch { name: branch.into() },
         labels: labels.iter().map(|l| GhLabel::Name(l.to_string())).collect(),
     };
-    assert!(rule.matches("hotfix/login", None, &[]));
-    assert!(rule.matches("main", Some("Hotfix for checkout"), &[]));
-    assert!(rule.matches("main", None, &[&pr("fix-1", "x", &["HotFix"])]));
-    assert!(rule.matches("main", None, &[&pr("hot-fix-2", "x", &[])]));
-    assert!(!rule.matches("main", Some("regular deploy"), &[&pr("feature/a", "Add a thing", &["bug"])]));
+    assert!(is_hotfix(&rule, "hotfix/login", None, &[]));
+    assert!(is_hotfix(&rule, "main", Some("Hotfix for checkout"), &[]));
+    assert!(is_hotfix(&rule, "main", None, &[&pr("fix-1", "x", &["HotFix"])]));
+    assert!(is_hotfix(&rule, "main", None, &[&pr("hot-fix-2", "x", &[])]));
+    assert!(!is_hotfix(&rule, "main", Some("regular deploy"), &[&pr("feature/a", "Add a thing", &["bug"])]));
 }
 
 #[test]
