@@ -1,1 +1,11 @@
-//! The GitLab source (cargo feature `gitlab`).
+//! The GitLab source (cargo feature `gitlab`): deployments of the
+//! Deployments API, the changes each shipped with their merge requests, and
+//! incidents (issues of type incident), from gitlab.com or a self-managed
+//! server.
+//!
+//! - [`model`]: the serde types of the REST API that dora reads.
+//! - [`normalize`]: pure mapping from those to `dora.events/v1` events,
+//!   tested against recorded responses.
+
+pub mod model;
+pub mod normalize;
