@@ -1,1 +1,374 @@
+//! The GitLab source's real client (the `gitlab` crate's endpoints through
+//! dora's client) against a local HTTP server serving GitLab-shaped
+//! responses: offset pagination (`page`, `per_page`), `updated_after`
+//! filters, deployments of every status, a merge request with non-UTC
+//! times, a rollback, an incident with a root cause and a timeline, the
+//! faults (500, 429 with `Retry-After`, a truncated body, a timeout), an
+//! incremental run, and the recorded bodies of `../shared/fixtures/peer`
+//! (read from there, not copied; the tests say so when it is absent).
 
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use dora_core::source::gitlab::{GitlabConfig, GitlabSource, ProjectConfig};
+use dora_core::source::{NoProgress, Source};
+use dora_core::{DeploymentStatus, DeploymentType, EventKind, Options, Window, compute};
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const P: &str = "/api/v4/projects/acme%2Fshop";
+const S1: &str = "1111111111111111111111111111111111111111";
+const S2: &str = "2222222222222222222222222222222222222222";
+const S3: &str = "3333333333333333333333333333333333333333";
+const C2: &str = "c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2";
+/// The squash commit of merge request !35.
+const SQUASH: &str = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
+const TOKEN: &str = "glpat-not-a-real-token-0123";
+
+fn peer(rel: &str) -> Option<String> {
+    let full = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/peer").join(rel);
+    match std::fs::read_to_string(&full) {
+        Ok(t) => Some(t),
+        Err(_) => {
+            eprintln!("note: {} is absent; this check is skipped", full.display());
+            None
+        }
+    }
+}
+
+/// The API bodies DevLake recorded (the `data` column of its raw tables).
+fn devlake_raw(rel: &str) -> Option<Vec<Value>> {
+    let text = peer(rel)?;
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let data = rows.headers().unwrap().iter().position(|h| h == "data").unwrap();
+    Some(rows.records().map(|r| serde_json::from_str(&r.unwrap()[data]).unwrap()).collect())
+}
+
+fn ago(hours: i64) -> DateTime<Utc> {
+    Utc::now() - chrono::Duration::hours(hours)
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// The same instant written with a -04:00 offset, as self-managed servers do.
+fn ts_minus4(t: DateTime<Utc>) -> String {
+    t.with_timezone(&chrono::FixedOffset::west_opt(4 * 3600).unwrap())
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
+}
+
+/// A list endpoint as GitLab serves it: only items updated at or after
+/// `updated_after`, in pages of `per_page` chosen by `page`, with the
+/// `X-*` paging headers.
+fn listing(items: Vec<Value>) -> impl Fn(&Request) -> ResponseTemplate + Send + Sync + 'static {
+    move |req: &Request| {
+        let q = |k: &str| req.url.query_pairs().find(|(n, _)| n == k).map(|(_, v)| v.to_string());
+        let after =
+            q("updated_after").map(|s| s.parse::<DateTime<Utc>>().expect("updated_after is RFC 3339"));
+        let kept: Vec<&Value> = items
+            .iter()
+            .filter(|i| {
+                after.is_none_or(|a| i["updated_at"].as_str().unwrap().parse::<DateTime<Utc>>().unwrap() >= a)
+            })
+            .collect();
+        let per_page: usize = q("per_page").and_then(|s| s.parse().ok()).unwrap_or(20);
+        let page: usize = q("page").and_then(|s| s.parse().ok()).unwrap_or(1);
+        let slice: Vec<&Value> = kept.iter().skip((page - 1) * per_page).take(per_page).copied().collect();
+        let pages = kept.len().div_ceil(per_page).max(1);
+        let mut r = ResponseTemplate::new(200)
+            .set_body_json(slice)
+            .insert_header("x-page", page.to_string())
+            .insert_header("x-per-page", per_page.to_string())
+            .insert_header("x-total", kept.len().to_string())
+            .insert_header("x-total-pages", pages.to_string());
+        if page < pages {
+            r = r.insert_header("x-next-page", (page + 1).to_string());
+        }
+        r
+    }
+}
+
+fn deployment(id: u64, sha: &str, env: &str, status: &str, finished: DateTime<Utc>) -> Value {
+    json!({"id": id, "iid": id - 100, "ref": "main", "sha": sha, "status": status,
+           "created_at": ts(finished - chrono::Duration::minutes(10)),
+           "updated_at": ts(finished + chrono::Duration::milliseconds(20)),
+           "environment": {"id": 1, "name": env},
+           "deployable": {"id": id * 10, "status": if status == "created" { "running" } else { status },
+                          "started_at": ts(finished - chrono::Duration::minutes(5)), "finished_at": ts(finished)}})
+}
+
+fn commit(sha: &str, at: DateTime<Utc>) -> Value {
+    json!({"id": sha, "title": "t", "authored_date": ts_minus4(at), "committed_date": ts_minus4(at),
+           "created_at": ts_minus4(at)})
+}
+
+struct Server {
+    server: MockServer,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Server {
+    fn new() -> Self {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let server = rt.block_on(MockServer::start());
+        Self { server, rt }
+    }
+
+    fn mount(&self, mock: Mock) {
+        self.rt.block_on(mock.mount(&self.server));
+    }
+
+    fn requests(&self) -> usize {
+        self.rt.block_on(self.server.received_requests()).map_or(0, |r| r.len())
+    }
+
+    fn uri(&self) -> String {
+        self.server.uri()
+    }
+}
+
+fn config(uri: &str, path: &str) -> GitlabConfig {
+    let mut cfg = GitlabConfig::new(vec![ProjectConfig {
+        path: path.into(),
+        service: None,
+        team: Some("shop-team".into()),
+    }]);
+    cfg.api_url = uri.to_string();
+    cfg.allow_http = true;
+    cfg.retry_base = Duration::from_millis(10);
+    cfg.request_timeout = Duration::from_millis(400);
+    cfg.per_page = 2;
+    cfg
+}
+
+/// The shop: d101 (the first, shipping S1), d102 (S2: C2 pushed directly
+/// and !35 squash-merged), d103 (failed at S3), d104 (a rollback to S1),
+/// d105 (still `created`), d106 (staging). Environment `live` is
+/// production by its tier only: d107 there. One incident naming C2.
+/// Each fault happens once on the way.
+fn shop() -> (Server, [DateTime<Utc>; 4]) {
+    let s = Server::new();
+    let t = [ago(72), ago(48), ago(30), ago(24)];
+    let deployments = vec![
+        deployment(101, S1, "production", "success", t[0]),
+        deployment(102, S2, "production", "success", t[1]),
+        deployment(103, S3, "production", "failed", t[2]),
+        deployment(104, S1, "production", "success", t[3]),
+        deployment(105, S3, "production", "created", ago(1)),
+        deployment(106, S2, "staging", "success", t[1]),
+        deployment(107, S2, "live", "canceled", t[2]),
+    ];
+    s.mount(
+        Mock::given(method("GET")).and(path(format!("{P}/deployments"))).respond_with(listing(deployments)),
+    );
+    // Tiers, after a 429 that asks to wait a second.
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{P}/environments")))
+            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+            .up_to_n_times(1)
+            .with_priority(1),
+    );
+    s.mount(Mock::given(method("GET")).and(path(format!("{P}/environments"))).respond_with(listing(vec![
+        json!({"id": 1, "name": "production", "tier": "production"}),
+        json!({"id": 2, "name": "staging", "tier": "staging"}),
+        json!({"id": 3, "name": "live", "tier": "production"}),
+    ])));
+    // The first deployment's commits within the look-back.
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{P}/repository/commits")))
+            .and(query_param("ref_name", S1))
+            .respond_with(listing(vec![])),
+    );
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{P}/repository/commits")))
+            .and(query_param("ref_name", S1))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!([commit(S1, t[0] - chrono::Duration::hours(3))])),
+            )
+            .with_priority(1),
+    );
+    // S1 -> S2, after a 500.
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{P}/repository/compare")))
+            .and(query_param("from", S1))
+            .and(query_param("to", S2))
+            .respond_with(ResponseTemplate::new(500))
+            .up_to_n_times(1)
+            .with_priority(1),
+    );
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{P}/repository/compare")))
+            .and(query_param("from", S1))
+            .and(query_param("to", S2))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "commits": [commit(C2, t[1] - chrono::Duration::hours(6)), commit(SQUASH, t[1] - chrono::Duration::hours(2))],
+                "diffs": [], "compare_timeout": false, "compare_same_ref": false}))),
+    );
+    // S2 -> S1: nothing new, an older version (the rollback).
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{P}/repository/compare")))
+            .and(query_param("from", S2))
+            .and(query_param("to", S1))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                json!({"commits": [], "diffs": [], "compare_timeout": false, "compare_same_ref": false}),
+            )),
+    );
+    // Deployments without merge requests.
+    s.mount(
+        Mock::given(method("GET"))
+            .and(wiremock::matchers::path_regex(r"/deployments/\d+/merge_requests$"))
+            .respond_with(listing(vec![]))
+            .with_priority(10),
+    );
+    // d102's merge requests, the first answer too late (a timeout).
+    let mr = json!({"iid": 35, "title": "Add the basket", "state": "merged",
+        "created_at": ts_minus4(t[1] - chrono::Duration::hours(30)), "merged_at": ts_minus4(t[1] - chrono::Duration::hours(2)),
+        "merge_commit_sha": null, "squash_commit_sha": SQUASH, "sha": "abababababababababababababababababababab",
+        "source_branch": "basket", "labels": ["feature"]});
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{P}/deployments/102/merge_requests")))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!([mr.clone()]))
+                    .set_delay(Duration::from_secs(3)),
+            )
+            .up_to_n_times(1)
+            .with_priority(1),
+    );
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{P}/deployments/102/merge_requests")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([mr]))),
+    );
+    // !35's commits (newest first, as GitLab lists them), after a truncated body.
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{P}/merge_requests/35/commits")))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_raw(b"[{\"id\": \"abab".to_vec(), "application/json"),
+            )
+            .up_to_n_times(1)
+            .with_priority(1),
+    );
+    s.mount(Mock::given(method("GET")).and(path(format!("{P}/merge_requests/35/commits"))).respond_with(
+        listing(vec![
+            commit("abababababababababababababababababababab", t[1] - chrono::Duration::hours(28)),
+            commit("cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd", t[1] - chrono::Duration::hours(40)),
+        ]),
+    ));
+    // One incident, caused by C2, resolved; its timeline starts earlier.
+    let incident = json!({"id": 9001, "iid": 7, "title": "Basket down", "state": "closed",
+        "description": format!("The basket failed.\n\nroot cause: {C2}\n"),
+        "created_at": ts(t[1] + chrono::Duration::hours(2)), "updated_at": ts(t[1] + chrono::Duration::hours(5)),
+        "closed_at": ts(t[1] + chrono::Duration::hours(5)), "labels": [], "issue_type": "incident",
+        "type": "INCIDENT", "severity": "CRITICAL"});
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{P}/issues")))
+            .and(query_param("issue_type", "incident"))
+            .respond_with(listing(vec![incident])),
+    );
+    let started = ts(t[1] + chrono::Duration::hours(1));
+    s.mount(Mock::given(method("POST")).and(path("/api/graphql")).respond_with(move |req: &Request| {
+        let body: Value = serde_json::from_slice(&req.body).unwrap();
+        assert_eq!(body["variables"]["path"], "acme/shop");
+        assert!(body["query"].as_str().unwrap().contains("incidentId: \"gid://gitlab/Issue/9001\""));
+        ResponseTemplate::new(200).set_body_json(json!({"data": {"project": {"i0": {"nodes": [
+            {"occurredAt": started, "timelineEventTags": {"nodes": [{"name": "Start time"}]}}]}}}}))
+    }));
+    (s, t)
+}
+
+#[test]
+fn a_full_run_then_an_incremental_one() {
+    let (s, t) = shop();
+    let mut gl = GitlabSource::new("gl", config(&s.uri(), "acme/shop")).with_token(TOKEN);
+    let first = gl.collect(None, &NoProgress).unwrap();
+    let set = &first.events;
+    let id = |n: u64| format!("gitlab:acme/shop:deployment:{n}");
+
+    let d1 = set.deployment(&id(101)).unwrap();
+    assert_eq!(d1.changes, [S1]);
+    assert_eq!(d1.service, "shop");
+    assert_eq!(d1.team.as_deref(), Some("shop-team"));
+    assert_eq!(ts(d1.finished_at), ts(t[0]), "the job's finish");
+    let d2 = set.deployment(&id(102)).unwrap();
+    assert_eq!(d2.changes, [C2, SQUASH]);
+    assert_eq!(d2.deployment_type, DeploymentType::Regular);
+    let squash = set.change(SQUASH).unwrap();
+    let pr = squash.pull_request.unwrap();
+    assert_eq!(pr.number, Some(35));
+    assert_eq!(ts(pr.merged_at.unwrap()), ts(t[1] - chrono::Duration::hours(2)), "-04:00 read as an instant");
+    assert_eq!(
+        ts(pr.first_commit_at.unwrap()),
+        ts(t[1] - chrono::Duration::hours(40)),
+        "the earliest commit"
+    );
+    assert!(set.change(C2).unwrap().pull_request.is_none(), "pushed without a merge request");
+    let d3 = set.deployment(&id(103)).unwrap();
+    assert_eq!(d3.status, DeploymentStatus::Failure);
+    assert!(d3.changes.is_empty());
+    let d4 = set.deployment(&id(104)).unwrap();
+    assert_eq!(d4.deployment_type, DeploymentType::Rollback);
+    assert_eq!(d4.remediates, [id(102)]);
+    assert!(set.deployment(&id(105)).is_none(), "not finished yet");
+    assert_eq!(set.deployment(&id(106)).unwrap().environment, "staging");
+    assert_eq!(set.deployment(&id(107)).unwrap().status, DeploymentStatus::Failure, "canceled");
+    let incident = set.incident("gitlab:acme/shop:issue:7").unwrap();
+    assert_eq!(incident.caused_by_change.as_deref(), Some(C2));
+    assert_eq!(incident.severity.as_deref(), Some("critical"));
+    assert_eq!(ts(incident.opened_at), ts(t[1] + chrono::Duration::hours(1)), "the timeline's start time");
+    assert_eq!(set.count(EventKind::Deployment), 6);
+    assert_eq!(set.count(EventKind::Change), 3);
+
+    // 19 requests (2 items a page): 4 deployment pages (7 items), 3
+    // environment pages (3 items, after a 429), 1 commit list and 1 merge
+    // request list (d101), 3 compares (d102 after a 500, d104), 2 merge
+    // request lists of d102 (after a timeout), 3 commit pages of !35 (2
+    // items, after a truncated body), 1 incident list, 1 GraphQL timeline
+    // query.
+    assert_eq!(first.requests, 19);
+    assert_eq!(first.requests as usize, s.requests());
+
+    // `live` is production by its tier only: the source says so.
+    assert!(first.notes.iter().any(|n| n.contains("environment \"live\" is GitLab's production tier")));
+
+    // Through the engine: d102 failed (its change caused the incident, and
+    // the rollback remediates it). The engine knows production by name, so
+    // `live` counts once the patterns list it.
+    let window = Window::new(ago(24 * 7), Utc::now()).unwrap();
+    let mut options = Options::new(window);
+    let c = compute(set, &options).unwrap();
+    assert_eq!(c.report.groups[0].summary.figures.failed_attempts, 1);
+    options.production = dora_core::ProductionPatterns::new(&[
+        dora_core::DEFAULT_PRODUCTION_PATTERN.to_string(),
+        "^live$".to_string(),
+    ])
+    .unwrap();
+    let c = compute(set, &options).unwrap();
+    let all = &c.report.groups[0].summary.figures;
+    assert_eq!(all.deployments, 3);
+    assert_eq!(all.failed_attempts, 2);
+    assert_eq!(all.change_failure_rate.failed, 1);
+    assert_eq!(all.lead_time.count, 3);
+    assert_eq!(all.time_to_restore.count, 1);
+
+    // Nothing new: the two lists, answered with nothing new, add nothing.
+    let before = s.requests();
+    let second = gl.collect(Some(&first.state), &NoProgress).unwrap();
+    assert_eq!(second.events.len(), 0);
+    assert_eq!(second.requests, 2, "one deployment list, one incident list");
+    assert_eq!(s.requests() - before, 2);
+    eprintln!("requests: full run {}, incremental run {}", first.requests, second.requests);
+}

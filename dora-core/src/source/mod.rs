@@ -35,6 +35,20 @@ use crate::error::Result;
 use crate::event::EventSet;
 use crate::store::SyncState;
 
+/// Makes ring the process's TLS provider. The GitLab client's reqwest
+/// brings aws-lc-rs and octocrab brings ring: with both compiled in, rustls
+/// refuses to pick one by itself. Called before any client is built.
+#[cfg(feature = "gitlab")]
+pub(crate) fn install_tls_provider() {
+    // An error only says a provider is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Nothing to choose between with one TLS provider compiled in.
+#[cfg(not(feature = "gitlab"))]
+#[allow(dead_code)]
+pub(crate) fn install_tls_provider() {}
+
 /// What one run of a source produced.
 #[derive(Debug, Default)]
 pub struct Collected {

@@ -1031,6 +1031,7 @@ impl Source for GithubSource {
         };
         let mut state: State =
             state.and_then(|s| serde_json::from_value(s.0.clone()).ok()).unwrap_or_default();
+        crate::source::install_tls_provider();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

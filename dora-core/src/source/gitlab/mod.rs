@@ -6,6 +6,12 @@
 //! - [`model`]: the serde types of the REST API that dora reads.
 //! - [`normalize`]: pure mapping from those to `dora.events/v1` events,
 //!   tested against recorded responses.
+//! - [`client`]: the only I/O: the `gitlab` crate's endpoints and paging
+//!   through dora's client (token, retries, rate limits, request budget).
+
+pub mod client;
 
 pub mod model;
 pub mod normalize;
+
+pub use client::{GitlabConfig, GitlabSource, GroupConfig, ProjectConfig};

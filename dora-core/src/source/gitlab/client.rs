@@ -1,0 +1,1023 @@
+//! The GitLab source's I/O: the `gitlab` crate's endpoints and paging, sent
+//! through dora's own client ([`Api`]), which adds the token, counts
+//! requests, waits on rate limits (`429` with `Retry-After`, `RateLimit-*`),
+//! retries 5xx answers, timeouts and truncated bodies with backoff and a
+//! bound, and keeps to a request budget. The token is never printed, logged,
+//! stored or put in an error.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use gitlab::api::endpoint_prelude::*;
+use gitlab::api::{self, ApiError, AsyncQuery, Pagination};
+use http::header::{HeaderName, HeaderValue};
+use regex::Regex;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::model::{GlCommit, GlCompare, GlDeployment, GlEnvironment, GlIssue, GlMergeRequest, GlProject};
+use super::normalize::{self, Attempt, ProjectContext, ShippedMergeRequests};
+use crate::engine::options::ProductionPatterns;
+use crate::error::{Error, Result};
+use crate::event::{DeploymentStatus, DeploymentType, EventSet};
+use crate::source::hotfix::HotfixRule;
+use crate::source::monorepo::{self, PathServices};
+use crate::source::{Collected, Progress, Source};
+use crate::store::SyncState;
+
+/// One project to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectConfig {
+    /// `group/subgroup/project` (or its numeric id).
+    pub path: String,
+    /// The service its events belong to [default: the project's name].
+    pub service: Option<String>,
+    /// The team.
+    pub team: Option<String>,
+}
+
+/// A group whose projects (subgroups included) are read, filtered by path.
+#[derive(Debug, Clone)]
+pub struct GroupConfig {
+    /// The group's path, like `acme` or `acme/platform`.
+    pub path: String,
+    /// Only projects whose path below the group matches one of these globs
+    /// [default: all].
+    pub include: Vec<glob::Pattern>,
+    /// Never projects whose path below the group matches one of these.
+    pub exclude: Vec<glob::Pattern>,
+    /// Project path (full, or below the group) -> service.
+    pub services: BTreeMap<String, String>,
+    /// Project path (full, or below the group) -> team.
+    pub teams: BTreeMap<String, String>,
+}
+
+impl GroupConfig {
+    /// The path of a project below the group (`acme/a/b` -> `a/b`).
+    fn relative<'p>(&self, full: &'p str) -> &'p str {
+        full.strip_prefix(self.path.trim_end_matches('/')).map_or(full, |r| r.trim_start_matches('/'))
+    }
+
+    /// Whether a project of the group is read.
+    pub fn wants(&self, full_path: &str) -> bool {
+        let rel = self.relative(full_path);
+        (self.include.is_empty() || self.include.iter().any(|p| p.matches(rel)))
+            && !self.exclude.iter().any(|p| p.matches(rel))
+    }
+
+    fn lookup(&self, map: &BTreeMap<String, String>, full_path: &str) -> Option<String> {
+        map.get(full_path).or_else(|| map.get(self.relative(full_path))).cloned()
+    }
+}
+
+/// The GitLab source's settings.
+#[derive(Debug, Clone)]
+pub struct GitlabConfig {
+    /// The projects.
+    pub projects: Vec<ProjectConfig>,
+    /// A whole group's projects too (archived ones left out).
+    pub group: Option<GroupConfig>,
+    /// The server [default: `https://gitlab.com`; self-managed:
+    /// `https://gitlab.example.com` or `https://example.com/gitlab`].
+    pub api_url: String,
+    /// The environment variable that holds the token [default: `GITLAB_TOKEN`].
+    pub token_env: String,
+    /// Which environments are production by name (the spec's patterns).
+    pub production: ProductionPatterns,
+    /// Environments whose GitLab deployment tier is `production` are
+    /// production too [default: true].
+    pub production_tier: bool,
+    /// Issues with one of these labels are incidents too (issues of type
+    /// incident always are).
+    pub incident_labels: Vec<String>,
+    /// The pattern of a root-cause commit in an incident's description.
+    pub root_cause: Regex,
+    /// Read incident timelines (GraphQL) for start and end times [default: true].
+    pub timeline_events: bool,
+    /// How far back the first run goes, in days [default: 90].
+    pub lookback_days: u32,
+    /// Allow `http://` servers (tests against a local server only).
+    pub allow_http: bool,
+    /// Stop (with an error, storing nothing) past this many requests.
+    pub max_requests: Option<u64>,
+    /// How hotfixes are recognised.
+    pub hotfix: HotfixRule,
+    /// The longest a request may take before it is retried as timed out.
+    pub request_timeout: Duration,
+    /// Base of the backoff between retries (tests make it small).
+    pub retry_base: Duration,
+    /// Retries of one request before giving up.
+    pub max_retries: u32,
+    /// The longest wait for a rate limit before giving up.
+    pub max_rate_limit_wait: Duration,
+    /// Items per page (at most 100; tests make it small to page).
+    pub per_page: usize,
+    /// Monorepos: project path -> its path prefixes' services.
+    pub monorepo: BTreeMap<String, PathServices>,
+}
+
+impl GitlabConfig {
+    /// Settings with the defaults for these projects.
+    pub fn new(projects: Vec<ProjectConfig>) -> Self {
+        Self {
+            projects,
+            group: None,
+            api_url: "https://gitlab.com".into(),
+            token_env: "GITLAB_TOKEN".into(),
+            production: ProductionPatterns::default(),
+            production_tier: true,
+            incident_labels: Vec::new(),
+            root_cause: Regex::new(normalize::ROOT_CAUSE_PATTERN).expect("a valid pattern"),
+            timeline_events: true,
+            lookback_days: 90,
+            allow_http: false,
+            max_requests: None,
+            hotfix: HotfixRule::default(),
+            request_timeout: Duration::from_secs(30),
+            retry_base: Duration::from_millis(500),
+            max_retries: 4,
+            max_rate_limit_wait: Duration::from_secs(3600),
+            per_page: 100,
+            monorepo: BTreeMap::new(),
+        }
+    }
+}
+
+/// What the source remembers of a project between runs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct ProjectState {
+    /// Deployments updated after this time are listed next run.
+    #[serde(default)]
+    deployments_after: Option<DateTime<Utc>>,
+    /// Deployments already turned into events.
+    #[serde(default)]
+    done: Vec<u64>,
+    /// The latest successful deployment per environment: (event id, sha).
+    #[serde(default)]
+    last_success: BTreeMap<String, (String, String)>,
+    /// Monorepos: the services of the latest successful deployment per environment.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    last_services: BTreeMap<String, BTreeSet<String>>,
+    /// Issues updated after this time are listed next run.
+    #[serde(default)]
+    issues_after: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct State {
+    #[serde(default)]
+    projects: BTreeMap<String, ProjectState>,
+}
+
+/// A token, never shown (its `Debug` prints `***`).
+#[derive(Clone)]
+struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// The GitLab source.
+#[derive(Debug)]
+pub struct GitlabSource {
+    name: String,
+    config: GitlabConfig,
+    token: Option<Secret>,
+}
+
+impl GitlabSource {
+    /// A source named `name`; the token is read from `config.token_env`
+    /// when it runs.
+    pub fn new(name: impl Into<String>, config: GitlabConfig) -> Self {
+        Self { name: name.into(), config, token: None }
+    }
+
+    /// Uses this token instead of the environment variable's.
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(Secret(token.into()));
+        self
+    }
+}
+
+fn err(message: impl Into<String>) -> Error {
+    Error::Source { message: message.into() }
+}
+
+fn short(e: &dyn std::fmt::Display) -> String {
+    e.to_string().chars().take(160).collect()
+}
+
+/// Why a request failed for good (after retries, or before sending).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct CallError(String);
+
+/// The client the `gitlab` crate's endpoints are sent through.
+struct Api<'a> {
+    inner: gitlab::AsyncGitlab,
+    token: HeaderValue,
+    config: &'a GitlabConfig,
+    progress: &'a dyn Progress,
+    requests: AtomicU64,
+    /// The path of the request being made, for error messages.
+    current: Mutex<String>,
+}
+
+fn header<'h>(headers: &'h http::HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+impl Api<'_> {
+    /// The wait before retry `attempt` (0-based), or an error past the bound.
+    fn backoff(
+        &self,
+        attempt: u32,
+        path: &str,
+        why: &str,
+    ) -> std::result::Result<Duration, ApiError<CallError>> {
+        if attempt >= self.config.max_retries {
+            return Err(ApiError::client(CallError(format!(
+                "GET {path}: {why}, still after {} retries",
+                self.config.max_retries
+            ))));
+        }
+        self.progress.message(&format!("{why}: retrying"));
+        Ok(self.config.retry_base * 2u32.saturating_pow(attempt))
+    }
+
+    /// How long a rate-limited answer asks to wait.
+    fn rate_limit_wait(headers: &http::HeaderMap) -> Duration {
+        if let Some(s) = header(headers, "retry-after").and_then(|s| s.trim().parse::<u64>().ok()) {
+            return Duration::from_secs(s);
+        }
+        let reset = header(headers, "ratelimit-reset").and_then(|s| s.trim().parse::<i64>().ok());
+        Duration::from_secs(reset.map_or(60, |r| (r - Utc::now().timestamp()).max(1)) as u64)
+    }
+
+    fn wrap(&self, what: &str, e: ApiError<CallError>) -> Error {
+        let path = self.current.lock().map(|p| p.clone()).unwrap_or_default();
+        match e {
+            ApiError::Client { source } => err(source.0),
+            other => err(format!("{what} ({path}): {}", short(&other))),
+        }
+    }
+
+    /// Every item of a paged endpoint.
+    async fn all<E, T>(&self, what: &str, endpoint: E) -> Result<Vec<T>>
+    where
+        E: Endpoint + Pageable + Sync,
+        T: DeserializeOwned + Send + 'static,
+    {
+        api::paged(endpoint, Pagination::AllPerPageLimit(self.config.per_page.clamp(1, 100)))
+            .query_async(self)
+            .await
+            .map_err(|e| self.wrap(what, e))
+    }
+
+    /// One object.
+    async fn one<E, T>(&self, what: &str, endpoint: E) -> Result<T>
+    where
+        E: Endpoint + Sync,
+        T: DeserializeOwned + Send + 'static,
+    {
+        endpoint.query_async(self).await.map_err(|e| self.wrap(what, e))
+    }
+}
+
+impl api::RestClient for Api<'_> {
+    type Error = CallError;
+
+    fn rest_endpoint(&self, endpoint: &str) -> std::result::Result<url::Url, ApiError<CallError>> {
+        self.inner.rest_endpoint(endpoint).map_err(|e| ApiError::client(CallError(short(&e))))
+    }
+
+    fn instance_endpoint(&self, endpoint: &str) -> std::result::Result<url::Url, ApiError<CallError>> {
+        self.inner.instance_endpoint(endpoint).map_err(|e| ApiError::client(CallError(short(&e))))
+    }
+}
+
+#[async_trait]
+impl api::AsyncClient for Api<'_> {
+    async fn rest_async(
+        &self,
+        request: http::request::Builder,
+        body: Vec<u8>,
+    ) -> std::result::Result<http::Response<Bytes>, ApiError<CallError>> {
+        let method = request.method_ref().cloned().unwrap_or(Method::GET);
+        let uri = request.uri_ref().cloned().unwrap_or_default();
+        let headers = request.headers_ref().cloned().unwrap_or_default();
+        // The path and query only: never the host's credentials or the token.
+        let path = uri.path_and_query().map_or_else(|| uri.path().to_string(), |p| p.to_string());
+        if let Ok(mut current) = self.current.lock() {
+            current.clone_from(&path);
+        }
+        let mut attempt = 0;
+        loop {
+            let made = self.requests.load(Ordering::Relaxed);
+            if let Some(max) = self.config.max_requests
+                && made >= max
+            {
+                return Err(ApiError::client(CallError(format!(
+                    "the request budget of {max} is spent (--max-requests); nothing was stored"
+                ))));
+            }
+            let mut b = http::Request::builder().method(method.clone()).uri(uri.clone());
+            for (k, v) in &headers {
+                b = b.header(k, v);
+            }
+            b = b.header(HeaderName::from_static("private-token"), self.token.clone());
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let sent =
+                tokio::time::timeout(self.config.request_timeout, self.inner.rest_async(b, body.clone()))
+                    .await;
+            let response = match sent {
+                Err(_) => {
+                    let wait = self.backoff(attempt, &path, "timed out")?;
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                    continue;
+                }
+                Ok(Err(e)) => {
+                    // A failed connection or a cut-off answer: the error names
+                    // the URL at most, never the token.
+                    let wait = self.backoff(attempt, &path, &format!("request failed ({})", short(&e)))?;
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                    continue;
+                }
+                Ok(Ok(r)) => r,
+            };
+            let status = response.status();
+            let limited = status == http::StatusCode::TOO_MANY_REQUESTS
+                || (status == http::StatusCode::FORBIDDEN
+                    && header(response.headers(), "ratelimit-remaining") == Some("0"));
+            if limited {
+                let wait = Self::rate_limit_wait(response.headers());
+                if wait > self.config.max_rate_limit_wait {
+                    return Err(ApiError::client(CallError(format!(
+                        "{method} {path}: rate limited for {} s, longer than the {} s this run waits",
+                        wait.as_secs(),
+                        self.config.max_rate_limit_wait.as_secs()
+                    ))));
+                }
+                self.progress.message(&format!("rate limited: waiting {} s", wait.as_secs()));
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            if status.is_server_error() {
+                let wait = self.backoff(attempt, &path, &format!("HTTP {}", status.as_u16()))?;
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+                continue;
+            }
+            if status.is_success()
+                && serde_json::from_slice::<serde::de::IgnoredAny>(response.body()).is_err()
+            {
+                // A truncated or garbled body: ask again.
+                let wait = self.backoff(attempt, &path, "the body is not valid JSON")?;
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+                continue;
+            }
+            if status == http::StatusCode::UNAUTHORIZED {
+                return Err(ApiError::client(CallError(format!(
+                    "{method} {path}: HTTP 401: the token was refused (check {})",
+                    self.config.token_env
+                ))));
+            }
+            if status == http::StatusCode::FORBIDDEN || status == http::StatusCode::NOT_FOUND {
+                return Err(ApiError::client(CallError(format!(
+                    "{method} {path}: HTTP {}: not found, or the token cannot read it (it needs the read_api scope)",
+                    status.as_u16()
+                ))));
+            }
+            return Ok(response);
+        }
+    }
+}
+
+/// `api::projects::deployments::Deployments`, which the crate does not
+/// mark as paged, though GitLab pages it.
+struct PagedDeployments<'a>(api::projects::deployments::Deployments<'a>);
+
+impl Endpoint for PagedDeployments<'_> {
+    fn method(&self) -> Method {
+        self.0.method()
+    }
+    fn endpoint(&self) -> Cow<'static, str> {
+        self.0.endpoint()
+    }
+    fn parameters(&self) -> QueryParams<'_> {
+        self.0.parameters()
+    }
+}
+
+impl Pageable for PagedDeployments<'_> {}
+
+/// `GET projects/:id/deployments/:deployment_id/merge_requests` (not in the crate).
+struct DeploymentMergeRequests<'a> {
+    project: &'a str,
+    deployment: u64,
+}
+
+fn escaped(path: &str) -> String {
+    // A project path goes into the URL as one segment.
+    path.replace('%', "%25").replace('/', "%2F")
+}
+
+impl Endpoint for DeploymentMergeRequests<'_> {
+    fn method(&self) -> Method {
+        Method::GET
+    }
+    fn endpoint(&self) -> Cow<'static, str> {
+        format!("projects/{}/deployments/{}/merge_requests", escaped(self.project), self.deployment).into()
+    }
+}
+
+impl Pageable for DeploymentMergeRequests<'_> {}
+
+/// `GET projects/:id/repository/commits/:sha/diff` (monorepos).
+struct CommitDiff<'a> {
+    project: &'a str,
+    sha: &'a str,
+}
+
+impl Endpoint for CommitDiff<'_> {
+    fn method(&self) -> Method {
+        Method::GET
+    }
+    fn endpoint(&self) -> Cow<'static, str> {
+        format!("projects/{}/repository/commits/{}/diff", escaped(self.project), self.sha).into()
+    }
+}
+
+impl Pageable for CommitDiff<'_> {}
+
+/// A GraphQL query (`POST /api/graphql`).
+struct Graphql {
+    body: Vec<u8>,
+}
+
+impl Endpoint for Graphql {
+    fn method(&self) -> Method {
+        Method::POST
+    }
+    fn endpoint(&self) -> Cow<'static, str> {
+        "api/graphql".into()
+    }
+    fn url_base(&self) -> UrlBase {
+        UrlBase::Instance
+    }
+    fn body(&self) -> std::result::Result<Option<(&'static str, Vec<u8>)>, BodyError> {
+        Ok(Some(("application/json", self.body.clone())))
+    }
+}
+
+/// Incidents per GraphQL query for their timelines.
+const TIMELINE_BATCH: usize = 50;
+
+/// The timeline events of these incidents (by issue id), batched; a server
+/// without timelines (or refusing the query) gives a note, not a failure.
+async fn timelines(
+    api: &Api<'_>,
+    project: &str,
+    issues: &[&GlIssue],
+    notes: &mut Vec<String>,
+) -> Result<BTreeMap<u64, Vec<super::model::GlTimelineEvent>>> {
+    let mut out = BTreeMap::new();
+    for batch in issues.chunks(TIMELINE_BATCH) {
+        let mut query = String::from("query($path: ID!) { project(fullPath: $path) {");
+        for (i, issue) in batch.iter().enumerate() {
+            // Ids are numbers, so they go into the query text safely.
+            query.push_str(&format!(
+                " i{i}: incidentManagementTimelineEvents(incidentId: \"gid://gitlab/Issue/{}\") \
+                 {{ nodes {{ occurredAt timelineEventTags {{ nodes {{ name }} }} }} }}",
+                issue.id
+            ));
+        }
+        query.push_str(" } }");
+        let body = serde_json::to_vec(&serde_json::json!({"query": query, "variables": {"path": project}}))
+            .map_err(|e| err(format!("GraphQL query: {e}")))?;
+        let bytes: Vec<u8> = api::raw(Graphql { body })
+            .query_async(api)
+            .await
+            .map_err(|e| api.wrap("incident timelines", e))?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        if let Some(first) = value.get("errors").and_then(|e| e.get(0)) {
+            let message = first.get("message").and_then(|m| m.as_str()).unwrap_or("error");
+            notes.push(format!("{project}: incident timelines not read ({message})"));
+            return Ok(BTreeMap::new());
+        }
+        for (i, issue) in batch.iter().enumerate() {
+            let nodes = &value["data"]["project"][format!("i{i}")]["nodes"];
+            out.insert(issue.id, normalize::timeline_events(nodes));
+        }
+    }
+    Ok(out)
+}
+
+/// The projects of a group that the filters keep.
+async fn group_projects(api: &Api<'_>, group: &GroupConfig) -> Result<Vec<String>> {
+    use api::groups::projects::{GroupProjects, GroupProjectsOrderBy};
+    let endpoint = GroupProjects::builder()
+        .group(group.path.as_str())
+        .include_subgroups(true)
+        .archived(false)
+        .order_by(GroupProjectsOrderBy::Id)
+        .build()
+        .map_err(|e| err(format!("group {}: {e}", group.path)))?;
+    let projects: Vec<GlProject> =
+        api.all(&format!("the projects of group {}", group.path), endpoint).await?;
+    Ok(projects
+        .into_iter()
+        .filter(|p| !p.archived && group.wants(&p.path_with_namespace))
+        .map(|p| p.path_with_namespace)
+        .collect())
+}
+
+/// The commits from `from` (exclusive) to `to`, oldest first, with the
+/// files they changed; `None` when `to` is an older version than `from` (a
+/// strict ancestor: nothing new).
+async fn compare(api: &Api<'_>, project: &str, from: &str, to: &str) -> Result<Option<GlCompare>> {
+    use api::projects::repository::commits::{Commits, CompareCommits};
+    let endpoint = CompareCommits::builder()
+        .project(project)
+        .from(from)
+        .to(to)
+        .build()
+        .map_err(|e| err(format!("{project}: {e}")))?;
+    let mut cmp: GlCompare = api.one(&format!("{project}: compare {from}...{to}"), endpoint).await?;
+    if cmp.compare_timeout {
+        // Too large for one comparison: the same range as a paged commit list.
+        let endpoint = Commits::builder()
+            .project(project)
+            .ref_name(format!("{from}..{to}"))
+            .build()
+            .map_err(|e| err(format!("{project}: {e}")))?;
+        let mut commits: Vec<GlCommit> =
+            api.all(&format!("{project}: commits {from}..{to}"), endpoint).await?;
+        commits.reverse();
+        cmp.commits = commits;
+        cmp.diffs.clear();
+    }
+    Ok((!cmp.commits.is_empty() || cmp.compare_same_ref).then_some(cmp))
+}
+
+/// Monorepos: the services each commit touched (see the GitHub source's
+/// twin: one service for the whole range costs no request per commit).
+async fn commit_services(
+    api: &Api<'_>,
+    map: &PathServices,
+    project: &str,
+    default: &str,
+    commits: &[GlCommit],
+    range: Option<&GlCompare>,
+) -> Result<Vec<BTreeSet<String>>> {
+    if let Some(cmp) = range.filter(|c| !c.diffs.is_empty()) {
+        let paths = cmp.diffs.iter().flat_map(|d| [d.new_path.as_str(), d.old_path.as_str()]);
+        let touched = map.services_of(paths.filter(|p| !p.is_empty()), default);
+        if touched.len() == 1 {
+            return Ok(vec![touched; commits.len()]);
+        }
+    }
+    let mut out = Vec::with_capacity(commits.len());
+    for commit in commits {
+        let diffs: Vec<super::model::GlDiff> = api
+            .all(&format!("{project}: files of {}", commit.id), CommitDiff { project, sha: &commit.id })
+            .await?;
+        let paths = diffs.iter().flat_map(|d| [d.new_path.as_str(), d.old_path.as_str()]);
+        let touched = map.services_of(paths.filter(|p| !p.is_empty()), default);
+        out.push(if touched.is_empty() { BTreeSet::from([default.to_string()]) } else { touched });
+    }
+    Ok(out)
+}
+
+/// The merged merge requests a deployment shipped, with their commits.
+async fn shipped_merge_requests(
+    api: &Api<'_>,
+    project: &str,
+    deployment: u64,
+) -> Result<ShippedMergeRequests> {
+    use api::projects::merge_requests::MergeRequestCommits;
+    let requests: Vec<GlMergeRequest> = api
+        .all(
+            &format!("{project}: merge requests of deployment {deployment}"),
+            DeploymentMergeRequests { project, deployment },
+        )
+        .await?;
+    let mut with_commits = Vec::new();
+    for mr in requests.into_iter().filter(|m| m.merged_at.is_some()) {
+        let endpoint = MergeRequestCommits::builder()
+            .project(project)
+            .merge_request(mr.iid)
+            .build()
+            .map_err(|e| err(format!("{project}: {e}")))?;
+        let commits: Vec<GlCommit> =
+            api.all(&format!("{project}: commits of merge request !{}", mr.iid), endpoint).await?;
+        with_commits.push((mr, commits));
+    }
+    Ok(ShippedMergeRequests::new(with_commits))
+}
+
+/// Reads one project into `events`, updating its state.
+#[allow(clippy::too_many_arguments)]
+async fn collect_project(
+    api: &Api<'_>,
+    part: &dyn Progress,
+    cfg: &GitlabConfig,
+    project_cfg: &ProjectConfig,
+    state: &mut ProjectState,
+    events: &mut EventSet,
+    notes: &mut Vec<String>,
+    started: DateTime<Utc>,
+) -> Result<()> {
+    use api::common::SortOrder;
+    use api::projects::deployments::{DeploymentOrderBy, Deployments};
+    use api::projects::repository::commits::Commits;
+    let project = project_cfg.path.as_str();
+    let mut ctx = ProjectContext::new(project);
+    if let Some(s) = &project_cfg.service {
+        ctx.service = s.clone();
+    }
+    ctx.team = project_cfg.team.clone();
+    let lookback = started - chrono::Duration::days(i64::from(cfg.lookback_days));
+    // Lists resume at the latest update seen (GitLab's `updated_after`
+    // includes it); what was read at that instant already is skipped.
+    let since = |t: Option<DateTime<Utc>>| t.unwrap_or(lookback);
+
+    part.message("deployments");
+    let endpoint = Deployments::builder()
+        .project(project)
+        .order_by(DeploymentOrderBy::UpdatedAt)
+        .sort(SortOrder::Ascending)
+        .updated_after(since(state.deployments_after))
+        .build()
+        .map_err(|e| err(format!("{project}: {e}")))?;
+    let listed: Vec<GlDeployment> =
+        api.all(&format!("{project}: deployments"), PagedDeployments(endpoint)).await?;
+    let mut finished: Vec<Attempt> = listed
+        .iter()
+        .filter(|d| !state.done.contains(&d.id))
+        .filter(|d| state.deployments_after.is_none_or(|after| d.updated_at.is_none_or(|u| u > after)))
+        .filter_map(Attempt::from_deployment)
+        .filter(|a| a.finished_at >= lookback)
+        .collect();
+    // In the order they finished, so each one's predecessor is known.
+    finished.sort_by_key(|a| (a.finished_at, a.id));
+    if let Some(latest) = listed.iter().filter_map(|d| d.updated_at).max() {
+        state.deployments_after = Some(state.deployments_after.map_or(latest, |t| t.max(latest)));
+    }
+
+    // Environment tiers, only when there is something to classify.
+    let mut tiers = BTreeMap::new();
+    if cfg.production_tier && !finished.is_empty() {
+        use api::projects::environments::Environments;
+        let endpoint =
+            Environments::builder().project(project).build().map_err(|e| err(format!("{project}: {e}")))?;
+        let environments: Vec<GlEnvironment> = api.all(&format!("{project}: environments"), endpoint).await?;
+        tiers = environments.into_iter().filter_map(|e| Some((e.name, e.tier?))).collect();
+    }
+    let monorepo = cfg.monorepo.get(project).filter(|m| !m.is_empty());
+    // The engine knows production by name only: say which tier-production
+    // environments its patterns miss.
+    let mut unmatched: BTreeSet<&str> = BTreeSet::new();
+    for a in &finished {
+        let tier = tiers.get(&a.environment).is_some_and(|t| t.eq_ignore_ascii_case("production"));
+        if tier && !cfg.production.is_production(&a.environment) {
+            unmatched.insert(&a.environment);
+        }
+    }
+    for env in unmatched {
+        notes.push(format!(
+            "{project}: environment {env:?} is GitLab's production tier but matches no production pattern: \
+             its deployments get change sets, and the metrics count them once [metrics] production_patterns \
+             lists it"
+        ));
+    }
+
+    for attempt in finished {
+        let production = cfg.production.is_production(&attempt.environment)
+            || tiers.get(&attempt.environment).is_some_and(|t| t.eq_ignore_ascii_case("production"));
+        let mut changes = Vec::new();
+        let mut kind = DeploymentType::Regular;
+        let mut remediates = Vec::new();
+        let mut services = BTreeSet::new();
+        let mut change_services = Vec::new();
+        if attempt.status == DeploymentStatus::Success && production {
+            let mut range = None;
+            let commits = match state.last_success.get(&attempt.environment).cloned() {
+                // A redeploy of the same commit ships nothing.
+                Some((_, prev_sha)) if prev_sha == attempt.sha => Vec::new(),
+                Some((prev_id, prev_sha)) => match compare(api, project, &prev_sha, &attempt.sha).await? {
+                    // An older version deployed again (GitLab's rollback
+                    // button re-runs an old deployment's job).
+                    None => {
+                        kind = DeploymentType::Rollback;
+                        remediates.push(prev_id);
+                        Vec::new()
+                    }
+                    Some(cmp) => {
+                        let commits = cmp.commits.clone();
+                        range = Some(cmp);
+                        commits
+                    }
+                },
+                None => {
+                    // The first deployment seen: its changes within the look-back.
+                    let endpoint = Commits::builder()
+                        .project(project)
+                        .ref_name(attempt.sha.as_str())
+                        .since(lookback)
+                        .build()
+                        .map_err(|e| err(format!("{project}: {e}")))?;
+                    let mut commits: Vec<GlCommit> =
+                        api.all(&format!("{project}: commits of {}", attempt.sha), endpoint).await?;
+                    commits.reverse();
+                    commits
+                }
+            };
+            let shipped = if commits.is_empty() {
+                ShippedMergeRequests::default()
+            } else {
+                shipped_merge_requests(api, project, attempt.id).await?
+            };
+            let per_commit = match monorepo {
+                Some(map) => {
+                    commit_services(api, map, project, &ctx.service, &commits, range.as_ref()).await?
+                }
+                None => Vec::new(),
+            };
+            for (i, commit) in commits.iter().enumerate() {
+                match normalize::change(&ctx, commit, shipped.of(&commit.id)) {
+                    Some(mut change) => {
+                        if let Some(touched) = per_commit.get(i) {
+                            change.service = touched.first().cloned().unwrap_or_else(|| ctx.service.clone());
+                            services.extend(touched.iter().cloned());
+                            change_services.push(touched.clone());
+                        }
+                        changes.push(change.id.clone());
+                        events.push(change);
+                    }
+                    None => notes.push(format!("{project}: commit {} has no time; left out", commit.id)),
+                }
+            }
+            let labels = shipped.labels();
+            if kind == DeploymentType::Regular
+                && cfg.hotfix.matches(&attempt.git_ref, None, &shipped.shipped(&labels))
+            {
+                kind = DeploymentType::Hotfix;
+            }
+            if monorepo.is_some() {
+                if services.is_empty() {
+                    services = state
+                        .last_services
+                        .get(&attempt.environment)
+                        .cloned()
+                        .unwrap_or_else(|| BTreeSet::from([ctx.service.clone()]));
+                }
+                state.last_services.insert(attempt.environment.clone(), services.clone());
+            }
+            state
+                .last_success
+                .insert(attempt.environment.clone(), (ctx.id("deployment", attempt.id), attempt.sha.clone()));
+        } else if let Some(map) = monorepo.filter(|_| production) {
+            // A failed attempt fails the services it would have deployed.
+            let last = state
+                .last_services
+                .get(&attempt.environment)
+                .cloned()
+                .unwrap_or_else(|| BTreeSet::from([ctx.service.clone()]));
+            services = match state.last_success.get(&attempt.environment) {
+                Some((_, prev)) if *prev != attempt.sha => match compare(api, project, prev, &attempt.sha)
+                    .await?
+                {
+                    Some(cmp) if !cmp.commits.is_empty() => {
+                        let per = commit_services(api, map, project, &ctx.service, &cmp.commits, Some(&cmp))
+                            .await?;
+                        per.into_iter().flatten().collect()
+                    }
+                    _ => last,
+                },
+                _ => last,
+            };
+        }
+        let deployment = normalize::deployment(&ctx, &attempt, changes, kind, remediates);
+        if services.is_empty() {
+            events.push(deployment);
+        } else {
+            for service in &services {
+                let shipped = deployment
+                    .changes
+                    .iter()
+                    .zip(&change_services)
+                    .filter(|(_, touched)| touched.contains(service))
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                events.push(monorepo::service_deployment(&deployment, service, shipped));
+            }
+        }
+        state.done.push(attempt.id);
+    }
+    state.done.sort_unstable();
+    state.done.dedup();
+
+    // Incidents: issues of type incident (and labelled ones), updated since
+    // the last run.
+    part.message("incidents");
+    let mut issues: BTreeMap<u64, GlIssue> = BTreeMap::new();
+    let issues_since = since(state.issues_after);
+    let mut queries: Vec<Option<&str>> = vec![None];
+    queries.extend(cfg.incident_labels.iter().map(|l| Some(l.as_str())));
+    for label in queries {
+        use api::issues::{IssueOrderBy, IssueType, ProjectIssues};
+        let mut builder = ProjectIssues::builder();
+        builder
+            .project(project)
+            .updated_after(issues_since)
+            .order_by(IssueOrderBy::UpdatedAt)
+            .sort(SortOrder::Ascending);
+        match label {
+            None => builder.issue_type(IssueType::Incident),
+            Some(l) => builder.label(l),
+        };
+        let endpoint = builder.build().map_err(|e| err(format!("{project}: {e}")))?;
+        let found: Vec<GlIssue> = api.all(&format!("{project}: incidents"), endpoint).await?;
+        let seen = state.issues_after;
+        for issue in found.into_iter().filter(|i| seen.is_none_or(|s| i.updated_at.is_none_or(|u| u > s))) {
+            issues.insert(issue.id, issue);
+        }
+    }
+    if let Some(latest) = issues.values().filter_map(|i| i.updated_at).max() {
+        state.issues_after = Some(state.issues_after.map_or(latest, |t| t.max(latest)));
+    }
+    let incidents: Vec<&GlIssue> =
+        issues.values().filter(|i| normalize::is_incident(i, &cfg.incident_labels)).collect();
+    let timeline = if cfg.timeline_events && !incidents.is_empty() {
+        timelines(api, project, &incidents, notes).await?
+    } else {
+        BTreeMap::new()
+    };
+    for issue in incidents {
+        let events_of = timeline.get(&issue.id).map_or(&[][..], Vec::as_slice);
+        if let Some(incident) =
+            normalize::incident(&ctx, issue, &cfg.incident_labels, &cfg.root_cause, events_of)
+        {
+            events.push(incident);
+        }
+    }
+    Ok(())
+}
+
+/// `host[:port][/prefix]` of the server, and whether it is plain http.
+fn server(api_url: &str) -> Result<(String, bool)> {
+    let (rest, http) = if let Some(r) = api_url.strip_prefix("https://") {
+        (r, false)
+    } else if let Some(r) = api_url.strip_prefix("http://") {
+        (r, true)
+    } else {
+        return Err(err(format!("api_url {api_url}: give the server's https:// URL")));
+    };
+    let host = rest.trim_end_matches('/');
+    let host = host.strip_suffix("/api/v4").unwrap_or(host).to_string();
+    if host.is_empty() || host.contains(['@', '?', '#', ' ']) {
+        return Err(err(format!("api_url {api_url}: not a server URL")));
+    }
+    Ok((host, http))
+}
+
+impl Source for GitlabSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> &'static str {
+        "gitlab"
+    }
+
+    fn collect(&mut self, state: Option<&SyncState>, progress: &dyn Progress) -> Result<Collected> {
+        let cfg = &self.config;
+        let (host, http) = server(&cfg.api_url)?;
+        if http && !cfg.allow_http {
+            return Err(err(format!(
+                "api_url {}: plain http:// is refused (the token would travel in clear)",
+                cfg.api_url
+            )));
+        }
+        let token = match &self.token {
+            Some(t) => t.0.clone(),
+            None => std::env::var(&cfg.token_env).ok().filter(|t| !t.trim().is_empty()).ok_or_else(|| {
+                err(format!("the environment variable {} (the GitLab token) is not set", cfg.token_env))
+            })?,
+        };
+        let mut token = HeaderValue::from_str(token.trim()).map_err(|_| {
+            err(format!("{}: the token holds characters no HTTP header can carry", cfg.token_env))
+        })?;
+        token.set_sensitive(true);
+        crate::source::install_tls_provider();
+        let mut state: State =
+            state.and_then(|s| serde_json::from_value(s.0.clone()).ok()).unwrap_or_default();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| err(format!("cannot start the HTTP runtime: {e}")))?;
+        let started = Utc::now();
+        let mut notes = Vec::new();
+        let (events, requests) = runtime.block_on(async {
+            let mut builder = gitlab::GitlabBuilder::new_unauthenticated(host);
+            if http {
+                builder.insecure();
+            }
+            builder.user_agent(concat!("dora/", env!("CARGO_PKG_VERSION")));
+            let inner = builder
+                .build_async()
+                .await
+                .map_err(|e| err(format!("cannot build the HTTP client: {}", short(&e))))?;
+            let api = Api {
+                inner,
+                token,
+                config: cfg,
+                progress,
+                requests: AtomicU64::new(0),
+                current: Mutex::new(String::new()),
+            };
+            let mut events = EventSet::new();
+            let mut projects = cfg.projects.clone();
+            if let Some(group) = &cfg.group {
+                for path in group_projects(&api, group).await? {
+                    if !projects.iter().any(|p| p.path == path) {
+                        projects.push(ProjectConfig {
+                            service: group.lookup(&group.services, &path),
+                            team: group.lookup(&group.teams, &path),
+                            path,
+                        });
+                    }
+                }
+            }
+            progress.set_total(projects.len() as u64);
+            for project in &projects {
+                let project_state = state.projects.entry(project.path.clone()).or_default();
+                let part = progress.part(&project.path);
+                collect_project(
+                    &api,
+                    part.as_ref(),
+                    cfg,
+                    project,
+                    project_state,
+                    &mut events,
+                    &mut notes,
+                    started,
+                )
+                .await?;
+                part.message("done");
+                progress.advance(1);
+            }
+            Ok::<_, Error>((events, api.requests.load(Ordering::Relaxed)))
+        })?;
+        let state = serde_json::to_value(&state).map(SyncState).unwrap_or_default();
+        Ok(Collected { events, state, requests, notes })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_urls() {
+        assert_eq!(server("https://gitlab.com").unwrap(), ("gitlab.com".into(), false));
+        assert_eq!(
+            server("https://example.com/gitlab/api/v4/").unwrap(),
+            ("example.com/gitlab".into(), false)
+        );
+        assert_eq!(server("http://127.0.0.1:8080").unwrap(), ("127.0.0.1:8080".into(), true));
+        assert!(server("gitlab.com").is_err());
+        assert!(server("https://user:pw@gitlab.com").is_err());
+        assert_eq!(escaped("acme/platform/api"), "acme%2Fplatform%2Fapi");
+    }
+
+    #[test]
+    fn group_filters_and_lookups() {
+        let group = GroupConfig {
+            path: "acme".into(),
+            include: vec![glob::Pattern::new("backend/*").unwrap()],
+            exclude: vec![
+                glob::Pattern::new("*-legacy").unwrap(),
+                glob::Pattern::new("backend/*-legacy").unwrap(),
+            ],
+            services: BTreeMap::from([("backend/api".into(), "api-svc".into())]),
+            teams: BTreeMap::from([("acme/backend/api".into(), "core".into())]),
+        };
+        assert!(group.wants("acme/backend/api"));
+        assert!(!group.wants("acme/frontend/web"));
+        assert!(!group.wants("acme/backend/api-legacy"));
+        assert_eq!(group.lookup(&group.services, "acme/backend/api").as_deref(), Some("api-svc"));
+        assert_eq!(group.lookup(&group.teams, "acme/backend/api").as_deref(), Some("core"));
+    }
+}
