@@ -71,7 +71,8 @@ fn listing(items: Vec<Value>) -> impl Fn(&Request) -> ResponseTemplate + Send + 
         let kept: Vec<&Value> = items
             .iter()
             .filter(|i| {
-                after.is_none_or(|a| i["updated_at"].as_str().unwrap().parse::<DateTime<Utc>>().unwrap() >= a)
+                let updated = i["updated_at"].as_str().map(|u| u.parse::<DateTime<Utc>>().unwrap());
+                after.is_none_or(|a| updated.is_none_or(|u| u >= a))
             })
             .collect();
         let per_page: usize = q("per_page").and_then(|s| s.parse().ok()).unwrap_or(20);
@@ -371,4 +372,194 @@ fn a_full_run_then_an_incremental_one() {
     assert_eq!(second.requests, 2, "one deployment list, one incident list");
     assert_eq!(s.requests() - before, 2);
     eprintln!("requests: full run {}, incremental run {}", first.requests, second.requests);
+}
+
+/// DevLake's eight recorded gitlab.com deployments (every status, a job
+/// that disagrees with its deployment, a skipped job without a finish)
+/// served as the deployments of one project: the events agree with
+/// DevLake's expected rows on status and time.
+#[test]
+fn devlakes_recorded_deployments() {
+    let Some(raw) = devlake_raw("devlake/adapters/gitlab_deployment/_raw_gitlab_api_deployments.csv") else {
+        return;
+    };
+    let expected = peer("devlake/adapters/gitlab_deployment/cicd_deployments.csv").unwrap();
+    let s = Server::new();
+    let p = "/api/v4/projects/gitlab-data%2Fsnowflake_spend";
+    s.mount(Mock::given(method("GET")).and(path(format!("{p}/deployments"))).respond_with(listing(raw)));
+    s.mount(Mock::given(method("GET")).and(path(format!("{p}/environments"))).respond_with(listing(vec![])));
+    s.mount(Mock::given(method("GET")).and(path(format!("{p}/issues"))).respond_with(listing(vec![])));
+    let mut cfg = config(&s.uri(), "gitlab-data/snowflake_spend");
+    // They are from 2019.
+    cfg.lookback_days =
+        (Utc::now() - "2019-01-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap()).num_days() as u32;
+    cfg.per_page = 100;
+    let out = GitlabSource::new("gl", cfg).with_token(TOKEN).collect(None, &NoProgress).unwrap();
+    let mut rows = csv::Reader::from_reader(expected.as_bytes());
+    let headers = rows.headers().unwrap().clone();
+    let col = |n: &str| headers.iter().position(|h| h == n).unwrap();
+    let mut finished = 0;
+    for row in rows.records() {
+        let row = row.unwrap();
+        let dep = row[col("id")].rsplit(':').next().unwrap().to_string();
+        let event = out.events.deployment(&format!("gitlab:gitlab-data/snowflake_spend:deployment:{dep}"));
+        match &row[col("result")] {
+            "" => assert!(event.is_none(), "{dep} is not finished"),
+            result => {
+                let e = event.unwrap_or_else(|| panic!("{dep}"));
+                let want =
+                    if result == "SUCCESS" { DeploymentStatus::Success } else { DeploymentStatus::Failure };
+                assert_eq!(e.status, want, "{dep}");
+                let finish = &row[col("finished_date")];
+                if !finish.is_empty() {
+                    assert_eq!(ts(e.finished_at), ts(finish.parse().unwrap()), "{dep}: the job's finish");
+                }
+                finished += 1;
+            }
+        }
+    }
+    assert_eq!(finished, 4);
+    assert_eq!(out.events.count(EventKind::Deployment), 4);
+    // Only the production one is a failed production attempt; nothing ships.
+    assert_eq!(out.events.count(EventKind::Change), 0);
+}
+
+/// GitLab's documented deployment 42: listed as `created` first (its job
+/// finished, the deployment not yet), then `success` with a later update:
+/// the first run makes nothing of it, the next picks it up.
+#[test]
+fn a_created_deployment_is_picked_up_when_it_finishes() {
+    let (Some(list), Some(one)) =
+        (peer("gitlab_docs/deployments_list.json"), peer("gitlab_docs/deployment_get.json"))
+    else {
+        return;
+    };
+    let list: Vec<Value> = serde_json::from_str(&list).unwrap();
+    let one: Value = serde_json::from_str(&one).unwrap();
+    let s = Server::new();
+    let p = "/api/v4/projects/acme%2Fshop";
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{p}/deployments")))
+            .respond_with(listing(list))
+            .up_to_n_times(1)
+            .with_priority(1),
+    );
+    s.mount(
+        Mock::given(method("GET")).and(path(format!("{p}/deployments"))).respond_with(listing(vec![one])),
+    );
+    s.mount(Mock::given(method("GET")).and(path(format!("{p}/environments"))).respond_with(listing(vec![])));
+    s.mount(Mock::given(method("GET")).and(path(format!("{p}/issues"))).respond_with(listing(vec![])));
+    s.mount(
+        Mock::given(method("GET")).and(path(format!("{p}/repository/commits"))).respond_with(listing(vec![])),
+    );
+    let mut cfg = config(&s.uri(), "acme/shop");
+    cfg.lookback_days =
+        (Utc::now() - "2016-01-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap()).num_days() as u32;
+    cfg.per_page = 100;
+    let mut gl = GitlabSource::new("gl", cfg).with_token(TOKEN);
+    let first = gl.collect(None, &NoProgress).unwrap();
+    assert_eq!(first.events.len(), 0, "both deployments are `created`");
+    let second = gl.collect(Some(&first.state), &NoProgress).unwrap();
+    let d = second.events.deployment("gitlab:acme/shop:deployment:42").unwrap();
+    assert_eq!(d.status, DeploymentStatus::Success);
+    assert_eq!(ts(d.finished_at), "2016-08-11T11:32:35.145Z", "its job's finish, not its later update");
+}
+
+/// A group's projects (subgroups included) are listed with keyset paging
+/// (`Link` headers), filtered by include and exclude patterns; a refused
+/// token fails the run by name, never showing it.
+#[test]
+fn a_group_with_keyset_paging_and_a_refused_token() {
+    let s = Server::new();
+    let uri = s.uri();
+    let projects = vec![
+        json!({"id": 1, "path_with_namespace": "acme/backend/api", "archived": false}),
+        json!({"id": 2, "path_with_namespace": "acme/backend/api-legacy", "archived": false}),
+        json!({"id": 3, "path_with_namespace": "acme/frontend/web", "archived": false}),
+    ];
+    s.mount(Mock::given(method("GET")).and(path("/api/v4/groups/acme/projects")).respond_with(
+        move |req: &Request| {
+            let q = |k: &str| req.url.query_pairs().find(|(n, _)| n == k).map(|(_, v)| v.to_string());
+            assert_eq!(q("pagination").as_deref(), Some("keyset"));
+            assert_eq!(q("include_subgroups").as_deref(), Some("true"));
+            let after: u64 = q("id_after").and_then(|s| s.parse().ok()).unwrap_or(0);
+            let page: Vec<&Value> = projects.iter().filter(|p| p["id"].as_u64().unwrap() > after).take(2).collect();
+            let mut r = ResponseTemplate::new(200).set_body_json(&page);
+            if page.len() == 2 {
+                let last = page[1]["id"].as_u64().unwrap();
+                r = r.insert_header(
+                    "link",
+                    format!(
+                        "<{uri}/api/v4/groups/acme/projects?id_after={last}&include_subgroups=true&order_by=id&pagination=keyset&per_page=2>; rel=\"next\""
+                    ),
+                );
+            }
+            r
+        },
+    ));
+    for project in ["acme%2Fbackend%2Fapi", "acme%2Ffrontend%2Fweb"] {
+        for list in ["deployments", "issues"] {
+            s.mount(
+                Mock::given(method("GET"))
+                    .and(path(format!("/api/v4/projects/{project}/{list}")))
+                    .respond_with(listing(vec![])),
+            );
+        }
+    }
+    let mut cfg = config(&s.uri(), "acme/frontend/web");
+    cfg.group = Some(dora_core::source::gitlab::GroupConfig {
+        path: "acme".into(),
+        include: vec![glob::Pattern::new("backend/*").unwrap()],
+        exclude: vec![glob::Pattern::new("*-legacy").unwrap()],
+        services: Default::default(),
+        teams: Default::default(),
+    });
+    let out = GitlabSource::new("gl", cfg.clone()).with_token(TOKEN).collect(None, &NoProgress).unwrap();
+    // 2 group pages, then 2 lists for each of the configured project and
+    // the one the filters keep.
+    assert_eq!(out.requests, 6);
+    let listed: Vec<String> =
+        s.rt.block_on(s.server.received_requests())
+            .unwrap()
+            .iter()
+            .map(|r| r.url.path().to_string())
+            .filter(|p| p.ends_with("/deployments"))
+            .collect();
+    assert_eq!(
+        listed,
+        [
+            "/api/v4/projects/acme%2Ffrontend%2Fweb/deployments",
+            "/api/v4/projects/acme%2Fbackend%2Fapi/deployments"
+        ]
+    );
+    assert!(
+        s.rt.block_on(s.server.received_requests()).unwrap().iter().all(|r| r
+            .headers
+            .get("private-token")
+            .map(|v| v.as_bytes())
+            == Some(TOKEN.as_bytes())),
+        "every request carries the token header"
+    );
+
+    // A refused token: the error says which variable to check, not the token.
+    let refusing = Server::new();
+    refusing.mount(
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "401 Unauthorized"}))),
+    );
+    let cfg = config(&refusing.uri(), "acme/shop");
+    let e =
+        GitlabSource::new("gl", cfg).with_token(TOKEN).collect(None, &NoProgress).unwrap_err().to_string();
+    assert!(e.contains("HTTP 401: the token was refused (check GITLAB_TOKEN)"), "{e}");
+    assert!(!e.contains(TOKEN));
+    // No token at all, and plain http without the test switch.
+    let mut cfg = config(&refusing.uri(), "acme/shop");
+    cfg.token_env = "DORA_TEST_NO_SUCH_TOKEN".into();
+    let e = GitlabSource::new("gl", cfg.clone()).collect(None, &NoProgress).unwrap_err().to_string();
+    assert!(e.contains("DORA_TEST_NO_SUCH_TOKEN (the GitLab token) is not set"), "{e}");
+    cfg.allow_http = false;
+    let e =
+        GitlabSource::new("gl", cfg).with_token(TOKEN).collect(None, &NoProgress).unwrap_err().to_string();
+    assert!(e.contains("plain http:// is refused"), "{e}");
 }

@@ -664,8 +664,9 @@ async fn collect_project(
         api.all(&format!("{project}: deployments"), PagedDeployments(endpoint)).await?;
     let mut finished: Vec<Attempt> = listed
         .iter()
+        // Those updated at the cursor's instant come again: the finished
+        // ones are known by id, an unfinished one is looked at again.
         .filter(|d| !state.done.contains(&d.id))
-        .filter(|d| state.deployments_after.is_none_or(|after| d.updated_at.is_none_or(|u| u > after)))
         .filter_map(Attempt::from_deployment)
         .filter(|a| a.finished_at >= lookback)
         .collect();
