@@ -473,7 +473,7 @@ fn a_created_deployment_is_picked_up_when_it_finishes() {
 fn a_group_with_keyset_paging_and_a_refused_token() {
     let s = Server::new();
     let uri = s.uri();
-    let projects = vec![
+    let projects = [
         json!({"id": 1, "path_with_namespace": "acme/backend/api", "archived": false}),
         json!({"id": 2, "path_with_namespace": "acme/backend/api-legacy", "archived": false}),
         json!({"id": 3, "path_with_namespace": "acme/frontend/web", "archived": false}),
