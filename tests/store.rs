@@ -351,3 +351,49 @@ fn a_github_source_is_checked_and_needs_its_feature() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("needs dora built with the github feature"));
     }
 }
+
+#[test]
+fn a_gitlab_source_is_checked_and_needs_its_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "dora.toml",
+        "[[source]]\nkind = \"gitlab\"\nname = \"gl\"\ngroup = \"acme\"\ninclude = [\"backend/*\"]\napi_url = \"https://gitlab.example.com\"\n[source.monorepo.\"acme/mono\"]\n\"services/api\" = \"api\"\n",
+    );
+    let out = run_ok(dir.path(), &["config", "check"]);
+    assert!(out.contains("kind = \"gitlab\"") && out.contains("group = \"acme\""), "{out}");
+    for (toml, message) in [
+        ("projects = []\n", "source[0].projects: list at least one group/project path (or set group)"),
+        ("projects = [\"acme//api\"]\n", "source[0].projects: \"acme//api\" is not a project path"),
+        (
+            "projects = [\"acme/api\"]\napi_url = \"gitlab.com\"\n",
+            "source[0].api_url: \"gitlab.com\" is not an https:// URL",
+        ),
+        (
+            "projects = [\"acme/api\"]\n[source.monorepo.\"acme/web\"]\n\"x\" = \"y\"\n",
+            "source[0].monorepo.\"acme/web\": not one of this source's projects",
+        ),
+        ("projects = [\"acme/api\"]\nroot_cause_pattern = \"(\"\n", "source[0].root_cause_pattern:"),
+        (
+            "projects = [\"acme/api\"]\ntoken = \"glpat-secret\"\n",
+            "source[0].token: secrets are never read from dora.toml",
+        ),
+    ] {
+        write(dir.path(), "dora.toml", &format!("[[source]]\nkind = \"gitlab\"\nname = \"gl\"\n{toml}"));
+        let out = dora(dir.path()).args(["config", "check"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{toml}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(message), "{toml}: {stderr}");
+        assert!(!stderr.contains("glpat-secret"));
+    }
+    if !cfg!(feature = "gitlab") {
+        write(
+            dir.path(),
+            "dora.toml",
+            "[[source]]\nkind = \"gitlab\"\nname = \"gl\"\nprojects = [\"acme/api\"]\n",
+        );
+        let out = dora(dir.path()).arg("collect").output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("needs dora built with the gitlab feature"));
+    }
+}

@@ -6,6 +6,8 @@ mod bad_input;
 mod cli;
 #[cfg(feature = "github")]
 mod github;
+#[cfg(feature = "gitlab")]
+mod gitlab;
 mod report;
 mod store;
 mod vectors;

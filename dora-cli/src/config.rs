@@ -135,6 +135,62 @@ pub struct GithubSourceConfig {
     pub allow_http: bool,
 }
 
+/// A `[[source]]` of kind `gitlab` (needs the `gitlab` cargo feature to run).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitlabSourceConfig {
+    /// The source's name (unique).
+    pub name: String,
+    /// Projects, as `group/subgroup/project` paths.
+    #[serde(default)]
+    pub projects: Vec<String>,
+    /// A whole group's projects, subgroups included (archived ones left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// With `group`: only projects whose path below the group matches one of these globs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub include: Vec<String>,
+    /// With `group`: never projects whose path below the group matches one of these globs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+    /// The server [default: https://gitlab.com; self-managed: https://gitlab.example.com].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_url: Option<String>,
+    /// The environment variable that holds the token [default: GITLAB_TOKEN].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_env: Option<String>,
+    /// Environments of GitLab's production tier are production too [default: true].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub production_tier: Option<bool>,
+    /// Project -> service [default: the project's name].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub services: BTreeMap<String, String>,
+    /// Project -> team.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub teams: BTreeMap<String, String>,
+    /// Monorepos: project path -> (path prefix -> service).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub monorepo: BTreeMap<String, BTreeMap<String, String>>,
+    /// Issues with one of these labels are incidents too (issues of type incident always are).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incident_labels: Vec<String>,
+    /// The pattern of a root-cause commit in an incident's description (its first group is the SHA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_cause_pattern: Option<String>,
+    /// Read incident timelines (start and end times) [default: true].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeline_events: Option<bool>,
+    /// How far back the first run goes, in days [default: 90].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookback_days: Option<u32>,
+    /// Stop a run past this many requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_requests: Option<u64>,
+    /// Allow an http:// api_url (tests against a local server only).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_http: bool,
+}
+
 /// A `[[source]]` table, by its `kind`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -143,6 +199,8 @@ pub enum SourceConfig {
     File(FileSourceConfig),
     /// GitHub repositories.
     Github(Box<GithubSourceConfig>),
+    /// GitLab projects.
+    Gitlab(Box<GitlabSourceConfig>),
 }
 
 impl SourceConfig {
@@ -151,6 +209,7 @@ impl SourceConfig {
         match self {
             SourceConfig::File(f) => &f.name,
             SourceConfig::Github(g) => &g.name,
+            SourceConfig::Gitlab(g) => &g.name,
         }
     }
 }
@@ -179,6 +238,48 @@ pub struct Config {
 /// Keys that would hold a secret inline.
 const SECRET_KEYS: [&str; 7] =
     ["token", "password", "secret", "api_key", "apikey", "private_key", "client_secret"];
+
+/// The checks of a `gitlab` source; `at` names it (`dora.toml: source[2]`).
+fn check_gitlab(g: &GitlabSourceConfig, at: &str) -> Result<()> {
+    if g.projects.is_empty() && g.group.is_none() {
+        return Err(usage(format!("{at}.projects: list at least one group/project path (or set group)")));
+    }
+    if let Some(p) = g.projects.iter().find(|p| p.trim_matches('/').is_empty() || p.contains("//")) {
+        return Err(usage(format!("{at}.projects: {p:?} is not a project path like group/project")));
+    }
+    for (key, patterns) in [("include", &g.include), ("exclude", &g.exclude)] {
+        for p in patterns {
+            if let Err(e) = glob::Pattern::new(p) {
+                return Err(usage(format!("{at}.{key}: {p:?}: {e}")));
+            }
+        }
+    }
+    if let Some(u) = &g.api_url
+        && !(u.starts_with("https://") || u.starts_with("http://"))
+    {
+        return Err(usage(format!("{at}.api_url: {u:?} is not an https:// URL")));
+    }
+    for (project, prefixes) in &g.monorepo {
+        let known = g.projects.contains(project)
+            || g.group
+                .as_ref()
+                .is_some_and(|grp| project.starts_with(&format!("{}/", grp.trim_end_matches('/'))));
+        if !known {
+            return Err(usage(format!("{at}.monorepo.{project:?}: not one of this source's projects")));
+        }
+        if let Some((prefix, _)) = prefixes.iter().find(|(_, service)| service.trim().is_empty()) {
+            return Err(usage(format!(
+                "{at}.monorepo.{project:?}.{prefix:?}: the service must not be empty"
+            )));
+        }
+    }
+    if let Some(p) = &g.root_cause_pattern
+        && let Err(e) = regex::Regex::new(p)
+    {
+        return Err(usage(format!("{at}.root_cause_pattern: {e}")));
+    }
+    Ok(())
+}
 
 /// A loaded configuration and where it came from.
 #[derive(Debug, Default)]
@@ -292,6 +393,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config> {
                 )));
             }
             SourceConfig::File(_) => {}
+            SourceConfig::Gitlab(_) => {}
             SourceConfig::Github(g) => {
                 if g.repos.is_empty() && g.org.is_none() {
                     return Err(usage(format!(
@@ -352,6 +454,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Config> {
                     return Err(usage(format!("{}: source[{i}].root_cause_pattern: {e}", path.display())));
                 }
             }
+        }
+    }
+    for (i, s) in config.sources.iter().enumerate() {
+        if let SourceConfig::Gitlab(g) = s {
+            check_gitlab(g, &format!("{}: source[{i}]", path.display()))?;
         }
     }
     for (table, map) in [("teams", &config.teams), ("finance", &config.finance)] {

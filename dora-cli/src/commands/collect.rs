@@ -41,6 +41,7 @@ fn build(config: &SourceConfig, loaded: &LoadedConfig, max_requests: Option<u64>
             Ok(Box::new(source))
         }
         SourceConfig::Github(g) => github(g.as_ref(), loaded, max_requests),
+        SourceConfig::Gitlab(g) => gitlab(g.as_ref(), loaded, max_requests),
     }
 }
 
@@ -136,6 +137,86 @@ fn github(
 ) -> Result<Box<dyn Source>> {
     Err(usage(format!(
         "source `{}`: kind \"github\" needs dora built with the github feature: cargo build --release -p dora-cli --features github",
+        g.name
+    )))
+}
+
+#[cfg(feature = "gitlab")]
+fn gitlab(
+    g: &crate::config::GitlabSourceConfig,
+    loaded: &LoadedConfig,
+    max_requests: Option<u64>,
+) -> Result<Box<dyn Source>> {
+    use std::collections::BTreeMap;
+
+    use dora_core::source::PathServices;
+    use dora_core::source::gitlab::{GitlabConfig, GitlabSource, GroupConfig, ProjectConfig};
+    let projects = g
+        .projects
+        .iter()
+        .map(|p| ProjectConfig {
+            path: p.trim_matches('/').to_string(),
+            service: g.services.get(p).cloned(),
+            team: g.teams.get(p).cloned(),
+        })
+        .collect();
+    let mut cfg = GitlabConfig::new(projects);
+    if let Some(group) = &g.group {
+        let globs = |v: &[String]| -> Result<Vec<glob::Pattern>> {
+            v.iter()
+                .map(|p| glob::Pattern::new(p).map_err(|e| usage(format!("source `{}`: {p:?}: {e}", g.name))))
+                .collect()
+        };
+        cfg.group = Some(GroupConfig {
+            path: group.trim_matches('/').to_string(),
+            include: globs(&g.include)?,
+            exclude: globs(&g.exclude)?,
+            services: g.services.clone(),
+            teams: g.teams.clone(),
+        });
+    }
+    cfg.monorepo = g
+        .monorepo
+        .iter()
+        .map(|(project, prefixes)| (project.clone(), PathServices::new(prefixes.clone())))
+        .collect::<BTreeMap<_, _>>();
+    if let Some(u) = &g.api_url {
+        cfg.api_url = u.clone();
+    }
+    if let Some(t) = &g.token_env {
+        cfg.token_env = t.clone();
+    }
+    if let Some(t) = g.production_tier {
+        cfg.production_tier = t;
+    }
+    if let Some(t) = g.timeline_events {
+        cfg.timeline_events = t;
+    }
+    cfg.incident_labels = g.incident_labels.clone();
+    if let Some(p) = &g.root_cause_pattern {
+        cfg.root_cause = regex::Regex::new(p)
+            .map_err(|e| usage(format!("source `{}`: root_cause_pattern: {e}", g.name)))?;
+    }
+    if let Some(d) = g.lookback_days {
+        cfg.lookback_days = d;
+    }
+    cfg.max_requests = max_requests.or(g.max_requests);
+    cfg.allow_http = g.allow_http;
+    if let Some(p) = &loaded.config.metrics.production_patterns {
+        cfg.production =
+            dora_core::ProductionPatterns::new(p).map_err(|e| usage(format!("production_patterns: {e}")))?;
+    }
+    Ok(Box::new(GitlabSource::new(&g.name, cfg)))
+}
+
+#[cfg(not(feature = "gitlab"))]
+fn gitlab(
+    g: &crate::config::GitlabSourceConfig,
+    _: &LoadedConfig,
+    _: Option<u64>,
+) -> Result<Box<dyn Source>> {
+    Err(usage(format!(
+        "source `{}`: kind \"gitlab\" needs dora built with the gitlab feature: cargo build --release -p dora-cli --features gitlab",
         g.name
     )))
 }
