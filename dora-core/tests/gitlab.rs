@@ -150,7 +150,19 @@ fn config(uri: &str, path: &str) -> GitlabConfig {
 /// d105 (still `created`), d106 (staging). Environment `live` is
 /// production by its tier only: d107 there. One incident naming C2.
 /// Each fault happens once on the way.
+/// What the shop's server serves, to compute GitLab's own figures from.
+struct Served {
+    deployments: Vec<Value>,
+    merge_request: Value,
+    incident: Value,
+}
+
 fn shop() -> (Server, [DateTime<Utc>; 4]) {
+    let (s, t, _) = shop_served();
+    (s, t)
+}
+
+fn shop_served() -> (Server, [DateTime<Utc>; 4], Served) {
     let s = Server::new();
     let t = [ago(72), ago(48), ago(30), ago(24)];
     let deployments = vec![
@@ -163,7 +175,9 @@ fn shop() -> (Server, [DateTime<Utc>; 4]) {
         deployment(107, S2, "live", "canceled", t[2]),
     ];
     s.mount(
-        Mock::given(method("GET")).and(path(format!("{P}/deployments"))).respond_with(listing(deployments)),
+        Mock::given(method("GET"))
+            .and(path(format!("{P}/deployments")))
+            .respond_with(listing(deployments.clone())),
     );
     // Tiers, after a 429 that asks to wait a second.
     s.mount(
@@ -250,7 +264,7 @@ fn shop() -> (Server, [DateTime<Utc>; 4]) {
     s.mount(
         Mock::given(method("GET"))
             .and(path(format!("{P}/deployments/102/merge_requests")))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!([mr]))),
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([mr.clone()]))),
     );
     // !35's commits (newest first, as GitLab lists them), after a truncated body.
     s.mount(
@@ -278,7 +292,7 @@ fn shop() -> (Server, [DateTime<Utc>; 4]) {
         Mock::given(method("GET"))
             .and(path(format!("{P}/issues")))
             .and(query_param("issue_type", "incident"))
-            .respond_with(listing(vec![incident])),
+            .respond_with(listing(vec![incident.clone()])),
     );
     let started = ts(t[1] + chrono::Duration::hours(1));
     s.mount(Mock::given(method("POST")).and(path("/api/graphql")).respond_with(move |req: &Request| {
@@ -288,7 +302,7 @@ fn shop() -> (Server, [DateTime<Utc>; 4]) {
         ResponseTemplate::new(200).set_body_json(json!({"data": {"project": {"i0": {"nodes": [
             {"occurredAt": started, "timelineEventTags": {"nodes": [{"name": "Start time"}]}}]}}}}))
     }));
-    (s, t)
+    (s, t, Served { deployments, merge_request: mr, incident })
 }
 
 #[test]
@@ -562,4 +576,82 @@ fn a_group_with_keyset_paging_and_a_refused_token() {
     let e =
         GitlabSource::new("gl", cfg).with_token(TOKEN).collect(None, &NoProgress).unwrap_err().to_string();
     assert!(e.contains("plain http:// is refused"), "{e}");
+}
+
+fn time(v: &Value) -> DateTime<Utc> {
+    v.as_str().unwrap().parse().unwrap()
+}
+
+/// The interpolated median (PostgreSQL's `PERCENTILE_CONT(0.5)`, which
+/// GitLab uses).
+fn percentile_cont_median(mut v: Vec<f64>) -> Option<f64> {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    (n > 0).then(|| if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
+}
+
+/// GitLab's DORA figures (`GET /projects/:id/dora/metrics`, as its
+/// documentation and `Dora::*Metric` define them), computed straight from
+/// the API objects the server serves, next to dora's from the events it
+/// collected from the same server. Where they differ, and why, is
+/// `docs/sources/gitlab.md`.
+#[test]
+fn gitlab_dora_figures_from_the_same_data() {
+    let (s, _, served) = shop_served();
+    let out = GitlabSource::new("gl", config(&s.uri(), "acme/shop"))
+        .with_token(TOKEN)
+        .collect(None, &NoProgress)
+        .unwrap();
+    let window = Window::new(ago(24 * 7), Utc::now()).unwrap();
+    let dora = compute(&out.events, &Options::new(window)).unwrap();
+    let figures = &dora.report.groups[0].summary.figures;
+
+    // GitLab: production-tier environments (production, live).
+    let production_tier =
+        |d: &Value| matches!(d["environment"]["name"].as_str(), Some("production" | "live"));
+    let gitlab_successes: Vec<&Value> =
+        served.deployments.iter().filter(|d| production_tier(d) && d["status"] == "success").collect();
+
+    // Deployment frequency: successful production deployments, counted by
+    // their finish. The same three for both.
+    assert_eq!(gitlab_successes.len(), 3);
+    assert_eq!(figures.deployments, 3);
+
+    // Lead time for changes: GitLab takes, per (deployment, merge request)
+    // pair, the deployment's finish (its `finished_at` column, which the
+    // REST API shows as the status transition, `updated_at`) minus the
+    // merge: one pair here, !35 shipped by d102.
+    let d102 = served.deployments.iter().find(|d| d["id"] == 102).unwrap();
+    let gitlab_lead = percentile_cont_median(vec![
+        (time(&d102["updated_at"]) - time(&served.merge_request["merged_at"])).num_milliseconds() as f64
+            / 1000.0,
+    ])
+    .unwrap();
+    assert_eq!(gitlab_lead, 7200.02);
+    // dora's nearest figure is the deploy stage (merge -> shipped) of the
+    // changes that came through a merge request, timed by the deploy
+    // job's finish, which the deployment's update trails by 20 ms here.
+    assert_eq!(figures.lead_time.stages.deploy, Some(7200.0));
+    // dora's lead time itself is per commit, from the commit (the direct
+    // push C2 too, and d101's first commit), so it is longer.
+    assert_eq!(figures.lead_time.count, 3);
+    assert!(figures.lead_time.median.unwrap() > gitlab_lead);
+
+    // Change failure rate: GitLab divides the incidents created by the
+    // deployments (no link between them); dora counts the deployments that
+    // failed (an incident attributed to them, or a remediation). Both are
+    // 1/3 here, for different reasons: d102 caused the incident *and* was
+    // rolled back.
+    let incidents_created = 1.0;
+    assert_eq!(incidents_created / (gitlab_successes.len().max(1) as f64), 1.0 / 3.0);
+    assert_eq!(figures.change_failure_rate.failed, 1);
+    assert_eq!(figures.change_failure_rate.rate, Some(1.0 / 3.0));
+
+    // Time to restore: GitLab takes closed - created of the incident (3 h);
+    // dora starts at the timeline's `Start time` event, an hour before the
+    // incident was opened (4 h).
+    let gitlab_restore =
+        (time(&served.incident["closed_at"]) - time(&served.incident["created_at"])).num_seconds();
+    assert_eq!(gitlab_restore, 3 * 3600);
+    assert_eq!(figures.time_to_restore.median, Some(4.0 * 3600.0));
 }
