@@ -397,3 +397,16 @@ fn a_gitlab_source_is_checked_and_needs_its_feature() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("needs dora built with the gitlab feature"));
     }
 }
+
+#[test]
+fn the_sources_worked_configurations_are_accepted() {
+    for doc in ["docs/sources/github.md", "docs/sources/gitlab.md"] {
+        let text = std::fs::read_to_string(root().join(doc)).unwrap();
+        let start = text.find("```toml\n").expect("a toml block") + "```toml\n".len();
+        let end = start + text[start..].find("```").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "dora.toml", &text[start..end]);
+        let out = run_ok(dir.path(), &["config", "check"]);
+        assert!(out.starts_with("# dora.toml: valid\n"), "{doc}: {out}");
+    }
+}
