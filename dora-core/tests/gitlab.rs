@@ -655,3 +655,90 @@ fn gitlab_dora_figures_from_the_same_data() {
     assert_eq!(gitlab_restore, 3 * 3600);
     assert_eq!(figures.time_to_restore.median, Some(4.0 * 3600.0));
 }
+
+/// Through the store, as `dora collect` writes: a run cut short by its
+/// request budget stores nothing; the next stores everything; then a run
+/// with nothing new adds nothing and duplicates nothing, even with its
+/// sync state lost.
+#[test]
+fn the_store_holds_exactly_the_successful_runs_events() {
+    use dora_core::store::Store;
+    let (s, _) = shop();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("dora.db")).unwrap();
+    let run = |gl: &mut GitlabSource, store: &mut Store| -> Result<(u64, u64), String> {
+        let state = store.sync_state("gl").unwrap();
+        let out = gl.collect(state.as_ref(), &NoProgress).map_err(|e| e.to_string())?;
+        let mut w = store.writer().unwrap();
+        let summary = w.put_set(&out.events).unwrap();
+        w.set_sync_state("gl", &out.state, "2026-11-25T00:00:00Z").unwrap();
+        w.commit().unwrap();
+        Ok((summary.added, summary.unchanged))
+    };
+    let mut cfg = config(&s.uri(), "acme/shop");
+    cfg.max_requests = Some(8);
+    let e = run(&mut GitlabSource::new("gl", cfg).with_token(TOKEN), &mut store).unwrap_err();
+    assert!(e.contains("request budget of 8"), "{e}");
+    assert_eq!(store.len().unwrap(), 0);
+    assert_eq!(store.sync_state("gl").unwrap(), None);
+    let mut gl = GitlabSource::new("gl", config(&s.uri(), "acme/shop")).with_token(TOKEN);
+    let (added, _) = run(&mut gl, &mut store).unwrap();
+    assert_eq!(added, 6 + 3 + 1, "6 deployments, 3 changes, 1 incident");
+    assert_eq!(store.len().unwrap(), added);
+    assert_eq!(run(&mut gl, &mut store).unwrap(), (0, 0));
+    let mut w = store.writer().unwrap();
+    w.set_sync_state("gl", &dora_core::store::SyncState::default(), "2026-11-25T00:00:00Z").unwrap();
+    w.commit().unwrap();
+    let fresh = GitlabSource::new("gl", config(&s.uri(), "acme/shop")).with_token(TOKEN);
+    let (added_again, unchanged) = run(&mut { fresh }, &mut store).unwrap();
+    assert_eq!((added_again, unchanged), (0, added));
+}
+
+/// A monorepo: the comparison touches two services, so each commit's diff
+/// is read; the deployment becomes one per service touched.
+#[test]
+fn a_monorepo_deployment_is_split_by_service() {
+    let s = Server::new();
+    let p = "/api/v4/projects/acme%2Fmono";
+    let (t1, t2) = (ago(50), ago(20));
+    s.mount(Mock::given(method("GET")).and(path(format!("{p}/deployments"))).respond_with(listing(vec![
+        deployment(201, S1, "production", "success", t1),
+        deployment(202, S2, "production", "success", t2),
+    ])));
+    s.mount(Mock::given(method("GET")).and(path(format!("{p}/environments"))).respond_with(listing(vec![])));
+    s.mount(
+        Mock::given(method("GET")).and(path(format!("{p}/repository/commits"))).respond_with(listing(vec![])),
+    );
+    s.mount(
+        Mock::given(method("GET"))
+            .and(wiremock::matchers::path_regex(r"/deployments/\d+/merge_requests$"))
+            .respond_with(listing(vec![])),
+    );
+    s.mount(Mock::given(method("GET")).and(path(format!("{p}/issues"))).respond_with(listing(vec![])));
+    let (ca, cw) = ("a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0", "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0");
+    s.mount(Mock::given(method("GET")).and(path(format!("{p}/repository/compare"))).respond_with(
+        ResponseTemplate::new(200).set_body_json(json!({
+            "commits": [commit(ca, t2 - chrono::Duration::hours(3)), commit(cw, t2 - chrono::Duration::hours(2))],
+            "diffs": [{"old_path": "services/api/a.rs", "new_path": "services/api/a.rs"},
+                      {"old_path": "web/old.ts", "new_path": "services/web/new.ts"}],
+            "compare_timeout": false, "compare_same_ref": false})),
+    ));
+    for (sha, file) in [(ca, "services/api/a.rs"), (cw, "services/web/new.ts")] {
+        s.mount(
+            Mock::given(method("GET"))
+                .and(path(format!("{p}/repository/commits/{sha}/diff")))
+                .respond_with(listing(vec![json!({"old_path": file, "new_path": file})])),
+        );
+    }
+    let mut cfg = config(&s.uri(), "acme/mono");
+    cfg.monorepo.insert(
+        "acme/mono".into(),
+        dora_core::source::PathServices::new([("services/api", "api"), ("services/web", "web")]),
+    );
+    let out = GitlabSource::new("gl", cfg).with_token(TOKEN).collect(None, &NoProgress).unwrap();
+    let id = |n: u32, svc: &str| format!("gitlab:acme/mono:deployment:{n}:{svc}");
+    assert!(out.events.deployment(&id(201, "mono")).is_some(), "nothing shipped: the project's own service");
+    assert_eq!(out.events.deployment(&id(202, "api")).unwrap().changes, [ca]);
+    assert_eq!(out.events.deployment(&id(202, "web")).unwrap().changes, [cw]);
+    assert_eq!(out.events.change(cw).unwrap().service, "web");
+}
