@@ -26,6 +26,8 @@ pub mod github;
 #[cfg(feature = "gitlab")]
 pub mod gitlab;
 pub mod hotfix;
+#[cfg(feature = "kubernetes")]
+pub mod kubernetes;
 pub mod monorepo;
 
 pub use file::FileSource;
@@ -38,14 +40,14 @@ use crate::store::SyncState;
 /// Makes ring the process's TLS provider. The GitLab client's reqwest
 /// brings aws-lc-rs and octocrab brings ring: with both compiled in, rustls
 /// refuses to pick one by itself. Called before any client is built.
-#[cfg(feature = "gitlab")]
+#[cfg(any(feature = "gitlab", feature = "kubernetes"))]
 pub(crate) fn install_tls_provider() {
     // An error only says a provider is installed already.
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// Nothing to choose between with one TLS provider compiled in.
-#[cfg(not(feature = "gitlab"))]
+#[cfg(not(any(feature = "gitlab", feature = "kubernetes")))]
 #[allow(dead_code)]
 pub(crate) fn install_tls_provider() {}
 

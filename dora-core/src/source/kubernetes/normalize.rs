@@ -1,0 +1,270 @@
+//! Pure mapping from a workload (an apps/v1 Deployment or an Argo
+//! Rollout) and its ReplicaSets to `dora.events/v1` deployment events: one
+//! per revision, no I/O. Objects are read as JSON (typed objects are
+//! serialized first), so Argo Rollouts need no CRD types.
+//!
+//! - The id is `k8s:<context>/<namespace>/<Kind>/<name>:rev:<n>`.
+//! - The current revision is finished when the workload is `Healthy` (a
+//!   `success`, at the time the rollout completed) or `Degraded` (a
+//!   `failure`: past its progress deadline, aborted, invalid); while it is
+//!   `Progressing` or `Suspended` it is not finished, and a later run (or
+//!   `dora watch`) records it.
+//! - Older revisions still in the history (`revisionHistoryLimit`) went
+//!   live; the cluster no longer tells when they finished, so their time is
+//!   their ReplicaSet's creation (documented; `dora watch` records the real
+//!   times as rollouts happen).
+//! - A revision whose ReplicaSet carries a revision history reused an
+//!   earlier pod template (`kubectl rollout undo`, `kubectl argo rollouts
+//!   undo`): `type: rollback`, remediating the revision before it.
+
+use chrono::{DateTime, Utc};
+use regex::Regex;
+use serde_json::Value;
+
+use super::health::{Health, deployment_health, rollout_health};
+use crate::event::{Deployment, DeploymentStatus, DeploymentType};
+
+/// How a cluster's workloads are named in events.
+#[derive(Debug, Clone)]
+pub struct Naming {
+    /// The kubeconfig context (or a name for the cluster), part of the ids.
+    pub context: String,
+    /// The environment the workloads deploy to.
+    pub environment: String,
+    /// The label that names the service [default: `app.kubernetes.io/name`;
+    /// the workload's name when absent].
+    pub service_label: String,
+    /// The label that names the team, if any.
+    pub team_label: Option<String>,
+    /// Annotation or label keys that hold the deployed commit, looked up on
+    /// the ReplicaSet, then its pod template [default:
+    /// `app.kubernetes.io/version`].
+    pub commit_keys: Vec<String>,
+    /// A pattern whose first group takes the commit out of the first
+    /// container's image (a tag or a digest), when no key holds it.
+    pub image_commit: Option<Regex>,
+}
+
+impl Naming {
+    /// The defaults for a context and an environment.
+    pub fn new(context: impl Into<String>, environment: impl Into<String>) -> Self {
+        Self {
+            context: context.into(),
+            environment: environment.into(),
+            service_label: "app.kubernetes.io/name".into(),
+            team_label: None,
+            commit_keys: vec!["app.kubernetes.io/version".into()],
+            image_commit: None,
+        }
+    }
+}
+
+/// The kind of workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkloadKind {
+    /// apps/v1 Deployment.
+    Deployment,
+    /// argoproj.io/v1alpha1 Rollout.
+    Rollout,
+}
+
+impl WorkloadKind {
+    /// Its Kubernetes kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkloadKind::Deployment => "Deployment",
+            WorkloadKind::Rollout => "Rollout",
+        }
+    }
+
+    fn revision_key(self) -> &'static str {
+        match self {
+            WorkloadKind::Deployment => "deployment.kubernetes.io/revision",
+            WorkloadKind::Rollout => "rollout.argoproj.io/revision",
+        }
+    }
+
+    fn history_key(self) -> &'static str {
+        match self {
+            WorkloadKind::Deployment => "deployment.kubernetes.io/revision-history",
+            WorkloadKind::Rollout => "rollout.argoproj.io/revision-history",
+        }
+    }
+}
+
+fn time(v: &Value) -> Option<DateTime<Utc>> {
+    v.as_str().and_then(|s| s.parse().ok())
+}
+
+fn revision_of(object: &Value, kind: WorkloadKind) -> Option<u64> {
+    object["metadata"]["annotations"][kind.revision_key()].as_str().and_then(|s| s.trim().parse().ok())
+}
+
+/// Whether `rs` is owned by `owner` (by uid; by name when a recorded
+/// object has no uid).
+pub fn owned_by(rs: &Value, owner: &Value) -> bool {
+    let refs = rs["metadata"]["ownerReferences"].as_array();
+    match owner["metadata"]["uid"].as_str() {
+        Some(uid) => refs.is_some_and(|r| r.iter().any(|o| o["uid"] == uid)),
+        None => refs.is_some_and(|r| r.iter().any(|o| o["name"] == owner["metadata"]["name"])),
+    }
+}
+
+/// The id of revision `n` of a workload.
+pub fn revision_id(naming: &Naming, kind: WorkloadKind, workload: &Value, n: u64) -> String {
+    format!(
+        "k8s:{}/{}/{}/{}:rev:{n}",
+        naming.context,
+        workload["metadata"]["namespace"].as_str().unwrap_or("default"),
+        kind.as_str(),
+        workload["metadata"]["name"].as_str().unwrap_or_default()
+    )
+}
+
+/// The deployed commit of a revision: the first of `commit_keys` found
+/// among the ReplicaSet's annotations and labels, then its pod template's;
+/// else the image pattern's first group.
+pub fn commit_of(naming: &Naming, rs: &Value) -> Option<String> {
+    let places = [
+        &rs["metadata"]["annotations"],
+        &rs["metadata"]["labels"],
+        &rs["spec"]["template"]["metadata"]["annotations"],
+        &rs["spec"]["template"]["metadata"]["labels"],
+    ];
+    for key in &naming.commit_keys {
+        if let Some(v) = places.iter().find_map(|p| p[key.as_str()].as_str()).filter(|v| !v.is_empty()) {
+            return Some(v.to_string());
+        }
+    }
+    let image = rs["spec"]["template"]["spec"]["containers"][0]["image"].as_str()?;
+    let pattern = naming.image_commit.as_ref()?;
+    pattern.captures(image).and_then(|c| c.get(1)).map(|m| m.as_str().to_string())
+}
+
+/// When the current revision finished, by the workload's conditions: a
+/// completed rollout's completion, a failed one's failure; else `None`.
+fn finish_time(kind: WorkloadKind, workload: &Value, health: Health, rs_name: &str) -> Option<DateTime<Utc>> {
+    let conditions = workload["status"]["conditions"].as_array().map_or(&[][..], Vec::as_slice);
+    let find = |ty: &str, reason: Option<&str>| {
+        conditions.iter().find(|c| c["type"] == ty && reason.is_none_or(|r| c["reason"] == r))
+    };
+    match health {
+        Health::Healthy => {
+            if kind == WorkloadKind::Rollout
+                && let Some(c) = find("Completed", None).filter(|c| c["status"] == "True")
+            {
+                return time(&c["lastTransitionTime"]);
+            }
+            let done = find("Progressing", Some("NewReplicaSetAvailable")).filter(|c| {
+                kind == WorkloadKind::Rollout || c["message"].as_str().is_some_and(|m| m.contains(rs_name))
+            });
+            done.and_then(|c| time(&c["lastUpdateTime"]).or_else(|| time(&c["lastTransitionTime"])))
+                .or_else(|| find("Available", None).and_then(|c| time(&c["lastTransitionTime"])))
+        }
+        Health::Degraded => time(&workload["status"]["abortedAt"]).or_else(|| {
+            conditions
+                .iter()
+                .find(|c| {
+                    c["type"] == "InvalidSpec"
+                        || (c["type"] == "Progressing"
+                            && (c["reason"] == "ProgressDeadlineExceeded" || c["reason"] == "RolloutAborted"))
+                })
+                .and_then(|c| time(&c["lastTransitionTime"]).or_else(|| time(&c["lastUpdateTime"])))
+        }),
+        Health::Progressing | Health::Suspended => None,
+    }
+}
+
+/// One revision's deployment event, and whether it is finished.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RevisionEvent {
+    /// The revision number.
+    pub revision: u64,
+    /// The event (`None` while the revision is still rolling out).
+    pub deployment: Option<Deployment>,
+}
+
+/// The deployment events of a workload's revisions, oldest first, from the
+/// workload and the ReplicaSets it owns (others are ignored). A revision
+/// still rolling out gives no event. `kubernetes.io/change-cause` is not
+/// part of the event schema; it is left out.
+pub fn revision_events(
+    naming: &Naming,
+    kind: WorkloadKind,
+    workload: &Value,
+    replicasets: &[Value],
+) -> Vec<RevisionEvent> {
+    let health = match kind {
+        WorkloadKind::Deployment => deployment_health(workload),
+        WorkloadKind::Rollout => rollout_health(workload),
+    };
+    let current = revision_of(workload, kind);
+    let meta = &workload["metadata"];
+    let name = meta["name"].as_str().unwrap_or_default();
+    let service = meta["labels"][naming.service_label.as_str()].as_str().unwrap_or(name).to_string();
+    let team =
+        naming.team_label.as_ref().and_then(|l| meta["labels"][l.as_str()].as_str()).map(str::to_string);
+    let mut owned: Vec<(u64, &Value)> = replicasets
+        .iter()
+        .filter(|rs| owned_by(rs, workload))
+        .filter_map(|rs| Some((revision_of(rs, kind)?, rs)))
+        .collect();
+    owned.sort_by_key(|(n, _)| *n);
+    owned
+        .iter()
+        .map(|&(n, rs)| {
+            let rs_name = rs["metadata"]["name"].as_str().unwrap_or_default();
+            let created = time(&rs["metadata"]["creationTimestamp"]);
+            let reused = rs["metadata"]["annotations"][kind.history_key()]
+                .as_str()
+                .is_some_and(|h| !h.trim().is_empty());
+            let (status, finished_at) = if Some(n) == current {
+                match health.status {
+                    Health::Healthy => {
+                        (DeploymentStatus::Success, finish_time(kind, workload, Health::Healthy, rs_name))
+                    }
+                    Health::Degraded => {
+                        (DeploymentStatus::Failure, finish_time(kind, workload, Health::Degraded, rs_name))
+                    }
+                    _ => return RevisionEvent { revision: n, deployment: None },
+                }
+            } else {
+                (DeploymentStatus::Success, None)
+            };
+            let Some(finished_at) = finished_at.or(created) else {
+                return RevisionEvent { revision: n, deployment: None };
+            };
+            let deployment_type = if reused && status == DeploymentStatus::Success {
+                DeploymentType::Rollback
+            } else {
+                DeploymentType::Regular
+            };
+            let remediates = if deployment_type == DeploymentType::Rollback && n > 1 {
+                vec![revision_id(naming, kind, workload, n - 1)]
+            } else {
+                Vec::new()
+            };
+            let commit = commit_of(naming, rs);
+            let deployment = Deployment {
+                id: revision_id(naming, kind, workload, n),
+                service: service.clone(),
+                team: team.clone(),
+                source: Some("kubernetes".into()),
+                environment: naming.environment.clone(),
+                finished_at,
+                // A reused ReplicaSet's creation is the earlier rollout's.
+                started_at: created.filter(|c| !reused && *c <= finished_at),
+                status,
+                changes: commit.iter().filter(|_| status == DeploymentStatus::Success).cloned().collect(),
+                commit,
+                deployment_type,
+                remediates,
+            };
+            RevisionEvent { revision: n, deployment: Some(deployment) }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+#[path = "normalize/tests.rs"]
+mod tests;

@@ -1,0 +1,1 @@
+//! The Kubernetes source against a local fake API server.
