@@ -146,7 +146,7 @@ pub fn rollout_health(r: &Value) -> HealthStatus {
         match lua_tonumber(&st["observedGeneration"]) {
             None => true,
             Some(og) => match lua_tonumber(&r["metadata"]["generation"]) {
-                Some(g) => og > g || og == g,
+                Some(g) => og >= g,
                 None => false,
             },
         }
@@ -260,7 +260,7 @@ pub fn rollout_phase(r: &Value) -> (Phase, String) {
     let (spec, st) = (&r["spec"], &r["status"]);
     let observed = match st["observedGeneration"].as_str().and_then(|s| s.parse::<i64>().ok()) {
         None => true,
-        Some(og) => og > int(&r["metadata"]["generation"]) || og == int(&r["metadata"]["generation"]),
+        Some(og) => og >= int(&r["metadata"]["generation"]),
     };
     if !observed {
         return (Phase::Progressing, "waiting for rollout spec update to be observed".into());

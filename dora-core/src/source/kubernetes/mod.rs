@@ -5,6 +5,10 @@
 //!   decide it, checked against their recorded objects.
 //! - [`normalize`]: pure mapping from a workload and its ReplicaSets to
 //!   deployment events, one per revision.
+//! - [`client`]: the only I/O: kube's client lists the objects, page by page.
 
+pub mod client;
 pub mod health;
 pub mod normalize;
+
+pub use client::{ClusterConfig, KubernetesConfig, KubernetesSource};

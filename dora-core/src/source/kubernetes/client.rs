@@ -1,0 +1,335 @@
+//! The Kubernetes source's I/O: kube's client lists Deployments,
+//! ReplicaSets and (when the CRD is installed) Argo Rollouts, page by page
+//! (`limit` and `continue`), and turns each workload's revisions into
+//! deployment events. A missing permission is an error that names it.
+
+use std::collections::BTreeSet;
+
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use kube::Client;
+use kube::api::{Api, DynamicObject, ListParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use regex::Regex;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::normalize::{self, Naming, WorkloadKind};
+use crate::error::{Error, Result};
+use crate::event::EventSet;
+use crate::source::{Collected, Progress, Source};
+use crate::store::SyncState;
+
+/// One cluster to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterConfig {
+    /// The kubeconfig context [default: the current one; in a pod, the
+    /// in-cluster configuration].
+    pub context: Option<String>,
+    /// The API server's URL instead of a kubeconfig (a local proxy such as
+    /// `kubectl proxy`, or a test server); no credentials are sent.
+    pub server: Option<String>,
+    /// The namespaces read [default: all].
+    pub namespaces: Vec<String>,
+    /// Only workloads (and ReplicaSets) with these labels (`app=web,tier`).
+    pub label_selector: Option<String>,
+    /// The environment its workloads deploy to [default: the context's
+    /// name, or `production` without one].
+    pub environment: Option<String>,
+    /// The name of the cluster in ids [default: the context's name, or
+    /// `in-cluster`].
+    pub name: Option<String>,
+}
+
+impl ClusterConfig {
+    /// The current kubeconfig context (or the in-cluster configuration).
+    pub fn current() -> Self {
+        Self {
+            context: None,
+            server: None,
+            namespaces: Vec::new(),
+            label_selector: None,
+            environment: None,
+            name: None,
+        }
+    }
+}
+
+/// The Kubernetes source's settings.
+#[derive(Debug, Clone)]
+pub struct KubernetesConfig {
+    /// The clusters.
+    pub clusters: Vec<ClusterConfig>,
+    /// The label that names a workload's service [default: `app.kubernetes.io/name`].
+    pub service_label: String,
+    /// The label that names its team.
+    pub team_label: Option<String>,
+    /// Annotation or label keys that hold the deployed commit
+    /// [default: `app.kubernetes.io/version`].
+    pub commit_keys: Vec<String>,
+    /// A pattern whose first group takes the commit out of the image.
+    pub image_commit: Option<Regex>,
+    /// Read Argo Rollouts too (skipped, with a note, where the CRD is
+    /// not installed) [default: true].
+    pub argo_rollouts: bool,
+    /// Objects per list page [default: 500].
+    pub page_size: u32,
+}
+
+impl KubernetesConfig {
+    /// Settings with the defaults for these clusters.
+    pub fn new(clusters: Vec<ClusterConfig>) -> Self {
+        Self {
+            clusters,
+            service_label: "app.kubernetes.io/name".into(),
+            team_label: None,
+            commit_keys: vec!["app.kubernetes.io/version".into()],
+            image_commit: None,
+            argo_rollouts: true,
+            page_size: 500,
+        }
+    }
+}
+
+/// What the source remembers between runs: the revisions already recorded
+/// (a revision is recorded once, when it finished; a later run never
+/// replaces it with what the shorter history then says).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct State {
+    #[serde(default)]
+    done: BTreeSet<String>,
+}
+
+/// The Kubernetes source.
+#[derive(Debug)]
+pub struct KubernetesSource {
+    name: String,
+    config: KubernetesConfig,
+}
+
+impl KubernetesSource {
+    /// A source named `name`.
+    pub fn new(name: impl Into<String>, config: KubernetesConfig) -> Self {
+        Self { name: name.into(), config }
+    }
+}
+
+fn err(message: impl Into<String>) -> Error {
+    Error::Source { message: message.into() }
+}
+
+/// What a list was for, to name a missing permission.
+struct Listing<'a> {
+    resource: &'a str,
+    namespace: Option<&'a str>,
+    cluster: &'a str,
+}
+
+impl Listing<'_> {
+    fn fail(&self, e: kube::Error) -> Error {
+        let scope =
+            self.namespace.map_or("at the cluster scope".to_string(), |n| format!("in namespace {n}"));
+        match &e {
+            kube::Error::Api(s) if s.code == 403 => err(format!(
+                "{}: missing RBAC permission: list {} {scope} (grant get, list, watch on it; see deploy/rbac.yaml)",
+                self.cluster, self.resource
+            )),
+            kube::Error::Api(s) if s.code == 401 => {
+                err(format!("{}: the API server refused the credentials (HTTP 401)", self.cluster))
+            }
+            other => err(format!("{}: list {} {scope}: {}", self.cluster, self.resource, short(other))),
+        }
+    }
+}
+
+fn short(e: &dyn std::fmt::Display) -> String {
+    e.to_string().chars().take(200).collect()
+}
+
+/// Every object of a list, following `continue` tokens.
+async fn list_all<K>(
+    api: &Api<K>,
+    params: &ListParams,
+    what: &Listing<'_>,
+    requests: &mut u64,
+) -> Result<Vec<K>>
+where
+    K: Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let mut params = params.clone();
+    let mut out = Vec::new();
+    loop {
+        *requests += 1;
+        let page = api.list(&params).await.map_err(|e| what.fail(e))?;
+        out.extend(page.items);
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(token) => params.continue_token = Some(token),
+            None => return Ok(out),
+        }
+    }
+}
+
+fn to_values<K: Serialize>(objects: &[K]) -> Vec<Value> {
+    objects.iter().filter_map(|o| serde_json::to_value(o).ok()).collect()
+}
+
+async fn client_for(cluster: &ClusterConfig) -> Result<(Client, String)> {
+    let (config, name) = if let Some(server) = &cluster.server {
+        let uri: http::Uri = server.parse().map_err(|e| err(format!("server {server:?}: {e}")))?;
+        let mut config = kube::Config::new(uri);
+        config.default_retry = false;
+        (config, cluster.name.clone().unwrap_or_else(|| "cluster".into()))
+    } else if let Some(context) = &cluster.context {
+        let options =
+            kube::config::KubeConfigOptions { context: Some(context.clone()), cluster: None, user: None };
+        let config = kube::Config::from_kubeconfig(&options)
+            .await
+            .map_err(|e| err(format!("kubeconfig context {context:?}: {}", short(&e))))?;
+        (config, cluster.name.clone().unwrap_or_else(|| context.clone()))
+    } else {
+        let config = kube::Config::infer()
+            .await
+            .map_err(|e| err(format!("no kubeconfig and not in a pod: {}", short(&e))))?;
+        let name = cluster
+            .name
+            .clone()
+            .or_else(|| kube::config::Kubeconfig::read().ok().and_then(|k| k.current_context));
+        (config, name.unwrap_or_else(|| "in-cluster".into()))
+    };
+    let client = Client::try_from(config)
+        .map_err(|e| err(format!("{name}: cannot build the client: {}", short(&e))))?;
+    Ok((client, name))
+}
+
+/// Reads one cluster into `events`.
+async fn collect_cluster(
+    cfg: &KubernetesConfig,
+    cluster: &ClusterConfig,
+    state: &mut State,
+    events: &mut EventSet,
+    notes: &mut Vec<String>,
+    requests: &mut u64,
+    progress: &dyn Progress,
+) -> Result<()> {
+    let (client, name) = client_for(cluster).await?;
+    let environment = cluster
+        .environment
+        .clone()
+        .or_else(|| cluster.context.clone())
+        .unwrap_or_else(|| "production".into());
+    let naming = Naming {
+        context: name.clone(),
+        environment,
+        service_label: cfg.service_label.clone(),
+        team_label: cfg.team_label.clone(),
+        commit_keys: cfg.commit_keys.clone(),
+        image_commit: cfg.image_commit.clone(),
+    };
+    let mut params = ListParams::default().limit(cfg.page_size);
+    if let Some(l) = &cluster.label_selector {
+        params = params.labels(l);
+    }
+    let namespaces: Vec<Option<&str>> = if cluster.namespaces.is_empty() {
+        vec![None]
+    } else {
+        cluster.namespaces.iter().map(|n| Some(n.as_str())).collect()
+    };
+    let rollout_resource =
+        ApiResource::from_gvk(&GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Rollout"));
+    let mut rollouts_installed = cfg.argo_rollouts;
+    for namespace in namespaces {
+        let part = progress.part(&format!("{name}/{}", namespace.unwrap_or("*")));
+        let api = |ns: Option<&str>| -> (Api<Deployment>, Api<ReplicaSet>) {
+            match ns {
+                Some(n) => (Api::namespaced(client.clone(), n), Api::namespaced(client.clone(), n)),
+                None => (Api::all(client.clone()), Api::all(client.clone())),
+            }
+        };
+        let (deployments_api, replicasets_api) = api(namespace);
+        part.message("deployments");
+        let listing = |resource| Listing { resource, namespace, cluster: &name };
+        let deployments = list_all(&deployments_api, &params, &listing("deployments.apps"), requests).await?;
+        part.message("replicasets");
+        let replicasets = list_all(&replicasets_api, &params, &listing("replicasets.apps"), requests).await?;
+        let replicasets = to_values(&replicasets);
+        let mut workloads: Vec<(WorkloadKind, Value)> =
+            to_values(&deployments).into_iter().map(|d| (WorkloadKind::Deployment, d)).collect();
+        if rollouts_installed {
+            part.message("rollouts");
+            let rollouts_api: Api<DynamicObject> = match namespace {
+                Some(n) => Api::namespaced_with(client.clone(), n, &rollout_resource),
+                None => Api::all_with(client.clone(), &rollout_resource),
+            };
+            match list_all(&rollouts_api, &params, &listing("rollouts.argoproj.io"), requests).await {
+                Ok(rollouts) => {
+                    workloads.extend(to_values(&rollouts).into_iter().map(|r| (WorkloadKind::Rollout, r)))
+                }
+                Err(_) if !crd_installed(&rollouts_api, &params, requests).await => {
+                    rollouts_installed = false;
+                    notes.push(format!(
+                        "{name}: Argo Rollouts is not installed (no rollouts.argoproj.io): skipped"
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        for (kind, workload) in &workloads {
+            for revision in normalize::revision_events(&naming, *kind, workload, &replicasets) {
+                let Some(deployment) = revision.deployment else { continue };
+                if state.done.insert(deployment.id.clone()) {
+                    events.push(deployment);
+                }
+            }
+        }
+        part.message("done");
+    }
+    Ok(())
+}
+
+/// Whether the Rollout CRD answers (a 404 says it is not installed).
+async fn crd_installed(api: &Api<DynamicObject>, params: &ListParams, requests: &mut u64) -> bool {
+    *requests += 1;
+    !matches!(api.list(params).await, Err(kube::Error::Api(s)) if s.code == 404)
+}
+
+impl Source for KubernetesSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> &'static str {
+        "kubernetes"
+    }
+
+    fn collect(&mut self, state: Option<&SyncState>, progress: &dyn Progress) -> Result<Collected> {
+        crate::source::install_tls_provider();
+        let mut state: State =
+            state.and_then(|s| serde_json::from_value(s.0.clone()).ok()).unwrap_or_default();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| err(format!("cannot start the HTTP runtime: {e}")))?;
+        let mut events = EventSet::new();
+        let mut notes = Vec::new();
+        let mut requests = 0;
+        progress.set_total(self.config.clusters.len() as u64);
+        runtime.block_on(async {
+            for cluster in &self.config.clusters {
+                collect_cluster(
+                    &self.config,
+                    cluster,
+                    &mut state,
+                    &mut events,
+                    &mut notes,
+                    &mut requests,
+                    progress,
+                )
+                .await?;
+                progress.advance(1);
+            }
+            Ok::<_, Error>(())
+        })?;
+        let state = serde_json::to_value(&state).map(SyncState).unwrap_or_default();
+        Ok(Collected { events, state, requests, notes })
+    }
+}
