@@ -410,3 +410,37 @@ fn the_sources_worked_configurations_are_accepted() {
         assert!(out.starts_with("# dora.toml: valid\n"), "{doc}: {out}");
     }
 }
+
+#[test]
+fn a_kubernetes_source_is_checked_and_needs_its_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "dora.toml",
+        "[[source]]\nkind = \"kubernetes\"\nname = \"k8s\"\ncontexts = [\"prod-eu\", \"prod-us\"]\nnamespaces = [\"shop\"]\n[source.environments]\n\"prod-eu\" = \"production\"\n",
+    );
+    let out = run_ok(dir.path(), &["config", "check"]);
+    assert!(out.contains("kind = \"kubernetes\""), "{out}");
+    for (toml, message) in [
+        ("image_commit_pattern = ':abc'\n", "source[0].image_commit_pattern: needs a group"),
+        ("server = \"localhost:8001\"\n", "source[0].server: \"localhost:8001\" is not an http(s):// URL"),
+        (
+            "contexts = [\"a\"]\n[source.environments]\n\"b\" = \"production\"\n",
+            "source[0].environments.\"b\": not one of this source's contexts",
+        ),
+    ] {
+        write(dir.path(), "dora.toml", &format!("[[source]]\nkind = \"kubernetes\"\nname = \"k8s\"\n{toml}"));
+        let out = dora(dir.path()).args(["config", "check"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{toml}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(message), "{toml}: {stderr}");
+    }
+    if !cfg!(feature = "kubernetes") {
+        write(dir.path(), "dora.toml", "[[source]]\nkind = \"kubernetes\"\nname = \"k8s\"\n");
+        let out = dora(dir.path()).arg("collect").output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("needs dora built with the kubernetes feature")
+        );
+    }
+}

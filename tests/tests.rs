@@ -8,6 +8,8 @@ mod cli;
 mod github;
 #[cfg(feature = "gitlab")]
 mod gitlab;
+#[cfg(feature = "kubernetes")]
+mod kubernetes;
 mod report;
 mod store;
 mod vectors;

@@ -191,6 +191,47 @@ pub struct GitlabSourceConfig {
     pub allow_http: bool,
 }
 
+/// A `[[source]]` of kind `kubernetes` (needs the `kubernetes` cargo feature to run).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KubernetesSourceConfig {
+    /// The source's name (unique).
+    pub name: String,
+    /// Kubeconfig contexts, one cluster each [default: the current context, or in-cluster].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contexts: Vec<String>,
+    /// An API server URL instead of a kubeconfig (`kubectl proxy`); no credentials are sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    /// Namespaces [default: all].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<String>,
+    /// Only workloads with these labels (`app=web,tier`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_selector: Option<String>,
+    /// The environment the workloads deploy to [default: the context's name].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// Context -> environment, when clusters differ.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub environments: BTreeMap<String, String>,
+    /// The label that names the service [default: app.kubernetes.io/name].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_label: Option<String>,
+    /// The label that names the team.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_label: Option<String>,
+    /// Annotation or label keys that hold the deployed commit [default: ["app.kubernetes.io/version"]].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_keys: Option<Vec<String>>,
+    /// A regular expression whose first group takes the commit out of the image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_commit_pattern: Option<String>,
+    /// Read Argo Rollouts too [default: true].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub argo_rollouts: Option<bool>,
+}
+
 /// A `[[source]]` table, by its `kind`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -201,6 +242,8 @@ pub enum SourceConfig {
     Github(Box<GithubSourceConfig>),
     /// GitLab projects.
     Gitlab(Box<GitlabSourceConfig>),
+    /// Kubernetes clusters.
+    Kubernetes(Box<KubernetesSourceConfig>),
 }
 
 impl SourceConfig {
@@ -210,6 +253,7 @@ impl SourceConfig {
             SourceConfig::File(f) => &f.name,
             SourceConfig::Github(g) => &g.name,
             SourceConfig::Gitlab(g) => &g.name,
+            SourceConfig::Kubernetes(k) => &k.name,
         }
     }
 }
@@ -277,6 +321,36 @@ fn check_gitlab(g: &GitlabSourceConfig, at: &str) -> Result<()> {
         && let Err(e) = regex::Regex::new(p)
     {
         return Err(usage(format!("{at}.root_cause_pattern: {e}")));
+    }
+    Ok(())
+}
+
+/// The checks of a `kubernetes` source.
+fn check_kubernetes(k: &KubernetesSourceConfig, at: &str) -> Result<()> {
+    if let Some(p) = &k.image_commit_pattern {
+        match regex::Regex::new(p) {
+            Err(e) => return Err(usage(format!("{at}.image_commit_pattern: {e}"))),
+            Ok(r) if r.captures_len() < 2 => {
+                return Err(usage(format!(
+                    "{at}.image_commit_pattern: needs a group, like ':([0-9a-f]{{7,40}})$'"
+                )));
+            }
+            Ok(_) => {}
+        }
+    }
+    if let Some(s) = &k.server
+        && !(s.starts_with("https://") || s.starts_with("http://"))
+    {
+        return Err(usage(format!("{at}.server: {s:?} is not an http(s):// URL")));
+    }
+    if k.server.is_some() && !k.contexts.is_empty() {
+        return Err(usage(format!("{at}.server: give either server or contexts, not both")));
+    }
+    if let Some(c) = k.environments.keys().find(|c| !k.contexts.contains(c)) {
+        return Err(usage(format!("{at}.environments.{c:?}: not one of this source's contexts")));
+    }
+    if k.label_selector.as_deref().is_some_and(|l| l.trim().is_empty()) {
+        return Err(usage(format!("{at}.label_selector: must not be empty")));
     }
     Ok(())
 }
@@ -393,7 +467,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config> {
                 )));
             }
             SourceConfig::File(_) => {}
-            SourceConfig::Gitlab(_) => {}
+            SourceConfig::Gitlab(_) | SourceConfig::Kubernetes(_) => {}
             SourceConfig::Github(g) => {
                 if g.repos.is_empty() && g.org.is_none() {
                     return Err(usage(format!(
@@ -457,8 +531,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Config> {
         }
     }
     for (i, s) in config.sources.iter().enumerate() {
-        if let SourceConfig::Gitlab(g) = s {
-            check_gitlab(g, &format!("{}: source[{i}]", path.display()))?;
+        let at = format!("{}: source[{i}]", path.display());
+        match s {
+            SourceConfig::Gitlab(g) => check_gitlab(g, &at)?,
+            SourceConfig::Kubernetes(k) => check_kubernetes(k, &at)?,
+            _ => {}
         }
     }
     for (table, map) in [("teams", &config.teams), ("finance", &config.finance)] {

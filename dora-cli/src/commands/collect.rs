@@ -42,6 +42,7 @@ fn build(config: &SourceConfig, loaded: &LoadedConfig, max_requests: Option<u64>
         }
         SourceConfig::Github(g) => github(g.as_ref(), loaded, max_requests),
         SourceConfig::Gitlab(g) => gitlab(g.as_ref(), loaded, max_requests),
+        SourceConfig::Kubernetes(k) => kubernetes(k.as_ref()),
     }
 }
 
@@ -221,6 +222,51 @@ fn gitlab(
     )))
 }
 
+#[cfg(feature = "kubernetes")]
+fn kubernetes(k: &crate::config::KubernetesSourceConfig) -> Result<Box<dyn Source>> {
+    use dora_core::source::kubernetes::{ClusterConfig, KubernetesConfig, KubernetesSource};
+    let cluster = |context: Option<&String>| ClusterConfig {
+        context: context.cloned(),
+        server: k.server.clone(),
+        namespaces: k.namespaces.clone(),
+        label_selector: k.label_selector.clone(),
+        environment: context.and_then(|c| k.environments.get(c)).or(k.environment.as_ref()).cloned(),
+        // Through a proxy URL the cluster is named after the source.
+        name: k.server.as_ref().map(|_| k.name.clone()),
+    };
+    let clusters = if k.contexts.is_empty() {
+        vec![cluster(None)]
+    } else {
+        k.contexts.iter().map(|c| cluster(Some(c))).collect()
+    };
+    let mut cfg = KubernetesConfig::new(clusters);
+    if let Some(l) = &k.service_label {
+        cfg.service_label = l.clone();
+    }
+    cfg.team_label = k.team_label.clone();
+    if let Some(keys) = &k.commit_keys {
+        cfg.commit_keys = keys.clone();
+    }
+    if let Some(p) = &k.image_commit_pattern {
+        cfg.image_commit = Some(
+            regex::Regex::new(p)
+                .map_err(|e| usage(format!("source `{}`: image_commit_pattern: {e}", k.name)))?,
+        );
+    }
+    if let Some(a) = k.argo_rollouts {
+        cfg.argo_rollouts = a;
+    }
+    Ok(Box::new(KubernetesSource::new(&k.name, cfg)))
+}
+
+#[cfg(not(feature = "kubernetes"))]
+fn kubernetes(k: &crate::config::KubernetesSourceConfig) -> Result<Box<dyn Source>> {
+    Err(usage(format!(
+        "source `{}`: kind \"kubernetes\" needs dora built with the kubernetes feature: cargo build --release -p dora-cli --features kubernetes",
+        k.name
+    )))
+}
+
 /// Progress as a bar (on a terminal) or as log lines on stderr.
 enum Reporter<'a> {
     Bar(ProgressBar, &'a MultiProgress),
@@ -372,8 +418,9 @@ pub fn run(args: &CollectArgs) -> Result<()> {
 
 fn print_summary(outcomes: &[Outcome], store: &std::path::Path) {
     let width = outcomes.iter().map(|o| o.name.len()).max().unwrap_or(6).max(6);
+    let kinds = outcomes.iter().map(|o| o.kind.len()).max().unwrap_or(4).max(4);
     println!(
-        "{:<width$}  {:<5}  {:>8}  {:>8}  {:>9}  {:>8}  {:>7}  result",
+        "{:<width$}  {:<kinds$}  {:>8}  {:>8}  {:>9}  {:>8}  {:>7}  result",
         "source", "kind", "added", "replaced", "unchanged", "requests", "seconds"
     );
     let mut total = WriteSummary::default();
@@ -382,12 +429,12 @@ fn print_summary(outcomes: &[Outcome], store: &std::path::Path) {
             Ok((s, requests)) => {
                 total.merge(*s);
                 println!(
-                    "{:<width$}  {:<5}  {:>8}  {:>8}  {:>9}  {:>8}  {:>7.1}  ok",
+                    "{:<width$}  {:<kinds$}  {:>8}  {:>8}  {:>9}  {:>8}  {:>7.1}  ok",
                     o.name, o.kind, s.added, s.replaced, s.unchanged, requests, o.seconds
                 );
             }
             Err(_) => println!(
-                "{:<width$}  {:<5}  {:>8}  {:>8}  {:>9}  {:>8}  {:>7.1}  failed",
+                "{:<width$}  {:<kinds$}  {:>8}  {:>8}  {:>9}  {:>8}  {:>7.1}  failed",
                 o.name, o.kind, "-", "-", "-", "-", o.seconds
             ),
         }
