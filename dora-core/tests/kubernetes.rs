@@ -230,3 +230,188 @@ fn a_missing_permission_is_named() {
         "prod-eu: missing RBAC permission: list replicasets.apps in namespace prod (grant get, list, watch on it; see deploy/rbac.yaml)"
     );
 }
+
+fn web(progressing: bool) -> Value {
+    let status = if progressing {
+        json!({"observedGeneration": 2, "replicas": 2, "updatedReplicas": 1, "availableReplicas": 1,
+               "conditions": [{"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated",
+                               "message": "ReplicaSet \"web-2\" is progressing.", "lastUpdateTime": "2026-11-24T10:00:00Z"}]})
+    } else {
+        json!({"observedGeneration": 2, "replicas": 1, "updatedReplicas": 1, "availableReplicas": 1,
+               "conditions": [{"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
+                               "message": "ReplicaSet \"web-2\" has successfully progressed.",
+                               "lastUpdateTime": "2026-11-24T10:05:00Z", "lastTransitionTime": "2026-11-24T09:00:00Z"}]})
+    };
+    json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "shop", "uid": "u-web", "generation": 2, "resourceVersion": "20",
+                     "annotations": {"deployment.kubernetes.io/revision": "2"}},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "web"}]}}},
+        "status": status})
+}
+
+/// `dora watch`'s core against a fake API server: the list (a revision in
+/// progress, an older one recorded at once), a watch stream that brings the
+/// rollout's completion and a bookmark then ends (watched again), a `410
+/// Gone` (listed again), and an absent Argo Rollouts CRD; it stops when
+/// asked, after the revision is handed over with its sync state.
+#[test]
+fn the_watcher_records_a_rollout_when_it_finishes() {
+    use std::sync::{Arc, Mutex};
+    let s = Server::new();
+    let ns = "/apis/apps/v1/namespaces/shop";
+    let rs = |n: u64| {
+        let mut r = replicaset(&web(true), &format!("web-{n}"), n, &format!("2026-11-2{n}T08:00:00Z"));
+        r["metadata"]["resourceVersion"] = "10".into();
+        r
+    };
+    // The first list sees revision 2 in progress; after the 410, the relist sees it done.
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{ns}/deployments")))
+            .and(query_param_is_missing("watch"))
+            .respond_with(list("Deployment", vec![web(true)]))
+            .up_to_n_times(1)
+            .with_priority(1),
+    );
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{ns}/deployments")))
+            .and(query_param_is_missing("watch"))
+            .respond_with(list("Deployment", vec![web(false)])),
+    );
+    // The first watch: the rollout completes, a bookmark, then the stream ends.
+    let mut done = web(false);
+    done["metadata"]["resourceVersion"] = "21".into();
+    let events = format!(
+        "{}\n{}\n",
+        json!({"type": "MODIFIED", "object": done}),
+        json!({"type": "BOOKMARK", "object": {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"resourceVersion": "30"}}})
+    );
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{ns}/deployments")))
+            .and(query_param("watch", "true"))
+            .and(query_param("resourceVersion", "1000"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(events.into_bytes(), "application/json"))
+            .up_to_n_times(1)
+            .with_priority(1),
+    );
+    // Watched again from the bookmark: too old by now.
+    let gone = json!({"type": "ERROR", "object": {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": "too old resource version: 30 (40)", "reason": "Expired", "code": 410}});
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{ns}/deployments")))
+            .and(query_param("watch", "true"))
+            .and(query_param("resourceVersion", "30"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_raw(format!("{gone}\n").into_bytes(), "application/json"),
+            )
+            .with_priority(1),
+    );
+    // Any other watch stays open with nothing new.
+    s.mount(
+        Mock::given(method("GET"))
+            .and(query_param("watch", "true"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_raw(Vec::new(), "application/json")
+                    .set_delay(std::time::Duration::from_secs(30)),
+            )
+            .with_priority(10),
+    );
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{ns}/replicasets")))
+            .and(query_param_is_missing("watch"))
+            .respond_with(list("ReplicaSet", vec![rs(1), rs(2)])),
+    );
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path("/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts"))
+            .respond_with(
+                ResponseTemplate::new(404).set_body_json(json!({"kind": "Status", "apiVersion": "v1",
+                "status": "Failure", "reason": "NotFound", "code": 404, "message": "not found"})),
+            ),
+    );
+    let mut cfg = config(&s.server.uri(), &["shop"]);
+    cfg.retry_base = std::time::Duration::from_millis(20);
+    let batches: Arc<Mutex<Vec<(Vec<String>, dora_core::store::SyncState)>>> = Arc::default();
+    let sunk = batches.clone();
+    let sink = move |events: dora_core::EventSet, state: dora_core::store::SyncState| {
+        let ids = events.iter().filter_map(|e| match e {
+            dora_core::Event::Deployment(d) => Some(d.id),
+            _ => None,
+        });
+        sunk.lock().unwrap().push((ids.collect(), state));
+        Ok(())
+    };
+    let seen = batches.clone();
+    let started = std::time::Instant::now();
+    let stop = async move {
+        loop {
+            let n: usize = seen.lock().unwrap().iter().map(|(ids, _)| ids.len()).sum();
+            let relisted = n >= 2 && started.elapsed() > std::time::Duration::from_millis(500);
+            if relisted || started.elapsed() > std::time::Duration::from_secs(20) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    dora_core::source::kubernetes::watch::watch(&cfg, None, &NoProgress, sink, stop).unwrap();
+    let batches = batches.lock().unwrap();
+    let ids: Vec<&String> = batches.iter().flat_map(|(ids, _)| ids).collect();
+    assert_eq!(
+        ids,
+        ["k8s:prod-eu/shop/Deployment/web:rev:1", "k8s:prod-eu/shop/Deployment/web:rev:2"],
+        "each revision once, the second when its rollout completed; the relist added nothing"
+    );
+    // Each batch comes with the state that lists it as recorded.
+    let last_state = &batches.last().unwrap().1;
+    assert!(last_state.0["done"].as_array().unwrap().len() == 2, "{:?}", last_state.0);
+    let received = s.requests();
+    let lists = received
+        .iter()
+        .filter(|r| r.url.path().ends_with("/deployments") && !r.url.query().unwrap_or("").contains("watch"))
+        .count();
+    assert_eq!(lists, 2, "listed again after the 410");
+}
+
+#[test]
+fn the_watcher_stops_on_a_missing_permission() {
+    let s = Server::new();
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path("/apis/apps/v1/namespaces/prod/replicasets"))
+            .respond_with(ResponseTemplate::new(403).set_body_json(json!({"kind": "Status", "apiVersion": "v1",
+                "status": "Failure", "reason": "Forbidden", "code": 403, "message": "replicasets.apps is forbidden"}))),
+    );
+    s.mount(
+        Mock::given(method("GET"))
+            .and(query_param_is_missing("watch"))
+            .respond_with(list("Deployment", vec![]))
+            .with_priority(10),
+    );
+    s.mount(
+        Mock::given(method("GET")).and(query_param("watch", "true")).respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(Vec::new(), "application/json")
+                .set_delay(std::time::Duration::from_secs(30)),
+        ),
+    );
+    let mut cfg = config(&s.server.uri(), &["prod"]);
+    cfg.argo_rollouts = false;
+    let e = dora_core::source::kubernetes::watch::watch(
+        &cfg,
+        None,
+        &NoProgress,
+        |_, _| Ok(()),
+        std::future::pending(),
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("prod-eu: missing RBAC permission: list and watch replicasets.apps"),
+        "{e}"
+    );
+}

@@ -74,6 +74,9 @@ pub struct KubernetesConfig {
     pub argo_rollouts: bool,
     /// Objects per list page [default: 500].
     pub page_size: u32,
+    /// The first wait before a failed watch is tried again (doubling up to
+    /// 30 s; tests make it small) [default: 800 ms].
+    pub retry_base: std::time::Duration,
 }
 
 impl KubernetesConfig {
@@ -87,6 +90,7 @@ impl KubernetesConfig {
             image_commit: None,
             argo_rollouts: true,
             page_size: 500,
+            retry_base: std::time::Duration::from_millis(800),
         }
     }
 }
@@ -95,9 +99,9 @@ impl KubernetesConfig {
 /// (a revision is recorded once, when it finished; a later run never
 /// replaces it with what the shorter history then says).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-struct State {
+pub(crate) struct State {
     #[serde(default)]
-    done: BTreeSet<String>,
+    pub(crate) done: BTreeSet<String>,
 }
 
 /// The Kubernetes source.
@@ -173,7 +177,7 @@ fn to_values<K: Serialize>(objects: &[K]) -> Vec<Value> {
     objects.iter().filter_map(|o| serde_json::to_value(o).ok()).collect()
 }
 
-async fn client_for(cluster: &ClusterConfig) -> Result<(Client, String)> {
+pub(crate) async fn client_for(cluster: &ClusterConfig) -> Result<(Client, String)> {
     let (config, name) = if let Some(server) = &cluster.server {
         let uri: http::Uri = server.parse().map_err(|e| err(format!("server {server:?}: {e}")))?;
         let mut config = kube::Config::new(uri);
@@ -201,6 +205,23 @@ async fn client_for(cluster: &ClusterConfig) -> Result<(Client, String)> {
     Ok((client, name))
 }
 
+/// How a cluster's workloads are named.
+pub(crate) fn naming_for(cfg: &KubernetesConfig, cluster: &ClusterConfig, name: &str) -> Naming {
+    let environment = cluster
+        .environment
+        .clone()
+        .or_else(|| cluster.context.clone())
+        .unwrap_or_else(|| "production".into());
+    Naming {
+        context: name.to_string(),
+        environment,
+        service_label: cfg.service_label.clone(),
+        team_label: cfg.team_label.clone(),
+        commit_keys: cfg.commit_keys.clone(),
+        image_commit: cfg.image_commit.clone(),
+    }
+}
+
 /// Reads one cluster into `events`.
 async fn collect_cluster(
     cfg: &KubernetesConfig,
@@ -212,19 +233,7 @@ async fn collect_cluster(
     progress: &dyn Progress,
 ) -> Result<()> {
     let (client, name) = client_for(cluster).await?;
-    let environment = cluster
-        .environment
-        .clone()
-        .or_else(|| cluster.context.clone())
-        .unwrap_or_else(|| "production".into());
-    let naming = Naming {
-        context: name.clone(),
-        environment,
-        service_label: cfg.service_label.clone(),
-        team_label: cfg.team_label.clone(),
-        commit_keys: cfg.commit_keys.clone(),
-        image_commit: cfg.image_commit.clone(),
-    };
+    let naming = naming_for(cfg, cluster, &name);
     let mut params = ListParams::default().limit(cfg.page_size);
     if let Some(l) = &cluster.label_selector {
         params = params.labels(l);

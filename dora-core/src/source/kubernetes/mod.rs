@@ -5,10 +5,13 @@
 //!   decide it, checked against their recorded objects.
 //! - [`normalize`]: pure mapping from a workload and its ReplicaSets to
 //!   deployment events, one per revision.
-//! - [`client`]: the only I/O: kube's client lists the objects, page by page.
+//! - [`client`]: kube's client lists the objects, page by page (`dora collect`).
+//! - [`watch`]: kube-runtime watchers record each revision as it finishes
+//!   (`dora watch kubernetes`).
 
 pub mod client;
 pub mod health;
 pub mod normalize;
+pub mod watch;
 
 pub use client::{ClusterConfig, KubernetesConfig, KubernetesSource};

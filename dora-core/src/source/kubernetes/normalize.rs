@@ -60,7 +60,7 @@ impl Naming {
 }
 
 /// The kind of workload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum WorkloadKind {
     /// apps/v1 Deployment.
     Deployment,

@@ -1,0 +1,284 @@
+//! `dora watch kubernetes`: kube-runtime watchers on Deployments,
+//! ReplicaSets and Argo Rollouts that hand each revision to a sink as soon
+//! as it finishes, for as long as the caller's `stop` future is pending.
+//!
+//! The watchers list, then watch from the list's resourceVersion; a stream
+//! that ends is watched again from the last version seen (bookmarks move
+//! it on), and a `410 Gone` makes them list again. Revisions are recorded
+//! once (the source's sync state lists them), so a relist, a restart, or a
+//! `dora collect` of the same cluster never records one twice. A missing
+//! permission stops the watch with an error that names it.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+use futures::{StreamExt, stream};
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use kube::Resource;
+use kube::api::{Api, DynamicObject};
+use kube::core::{ApiResource, GroupVersionKind};
+use kube::runtime::watcher::{self, Event};
+use kube::runtime::{WatchStreamExt, utils::Backoff};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::client::{KubernetesConfig, State, client_for, naming_for};
+use super::normalize::{self, WorkloadKind};
+use crate::error::{Error, Result};
+use crate::event::EventSet;
+use crate::source::Progress;
+use crate::store::SyncState;
+
+fn err(message: impl Into<String>) -> Error {
+    Error::Source { message: message.into() }
+}
+
+/// Exponential backoff between a failed list or watch and the next, reset
+/// by any success.
+#[derive(Debug, Clone)]
+struct Retry {
+    base: Duration,
+    next: Duration,
+}
+
+impl Iterator for Retry {
+    type Item = Duration;
+    fn next(&mut self) -> Option<Duration> {
+        let now = self.next;
+        self.next = (self.next * 2).min(Duration::from_secs(30));
+        Some(now)
+    }
+}
+
+impl Backoff for Retry {
+    fn reset(&mut self) {
+        self.next = self.base;
+    }
+}
+
+/// What the watchers report, one stream for all of them.
+enum Update {
+    /// A (re)list starts: forget what the last one said of this kind.
+    Init(Option<WorkloadKind>),
+    /// An object as it is now (`None` kind: a ReplicaSet).
+    Apply(Option<WorkloadKind>, Value),
+    /// An object is gone.
+    Delete(Option<WorkloadKind>, Value),
+    /// A (re)list is complete.
+    InitDone,
+    /// A watcher failed; it retries after a backoff, unless the error is
+    /// for good (a missing permission).
+    Failed(String, Option<String>),
+}
+
+fn key(v: &Value) -> (String, String) {
+    let m = &v["metadata"];
+    (
+        m["namespace"].as_str().unwrap_or_default().to_string(),
+        m["name"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+fn updates<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    kind: Option<WorkloadKind>,
+    resource: &'static str,
+    backoff: Retry,
+) -> impl futures::Stream<Item = Update> + Send
+where
+    K: Resource + Clone + serde::de::DeserializeOwned + Serialize + std::fmt::Debug + Send + 'static,
+{
+    watcher::watcher(api, config).backoff(backoff).map(move |event| match event {
+        Ok(Event::Init) => Update::Init(kind),
+        Ok(Event::InitApply(o) | Event::Apply(o)) => Update::Apply(kind, serde_json::to_value(&o).unwrap_or_default()),
+        Ok(Event::Delete(o)) => Update::Delete(kind, serde_json::to_value(&o).unwrap_or_default()),
+        Ok(Event::InitDone) => Update::InitDone,
+        Err(e) => {
+            let forbidden = match &e {
+                watcher::Error::InitialListFailed(kube::Error::Api(s))
+                | watcher::Error::WatchStartFailed(kube::Error::Api(s))
+                    if s.code == 403 =>
+                {
+                    Some(format!("missing RBAC permission: list and watch {resource} (grant get, list, watch on it; see deploy/rbac.yaml)"))
+                }
+                watcher::Error::InitialListFailed(kube::Error::Api(s)) if s.code == 404 && kind == Some(WorkloadKind::Rollout) => {
+                    Some(String::new())
+                }
+                _ => None,
+            };
+            Update::Failed(format!("{resource}: {e}"), forbidden)
+        }
+    })
+}
+
+/// Watches every cluster of `config` until `stop` completes, giving `sink`
+/// each batch of newly finished revisions together with the sync state to
+/// store with them (in one transaction). Returns when `stop` completes
+/// (the batch being written is finished first) or on an error for good.
+pub fn watch<F>(
+    config: &KubernetesConfig,
+    state: Option<&SyncState>,
+    progress: &dyn Progress,
+    mut sink: impl FnMut(EventSet, SyncState) -> Result<()>,
+    stop: F,
+) -> Result<()>
+where
+    F: Future<Output = ()>,
+{
+    crate::source::install_tls_provider();
+    let mut state: State = state.and_then(|s| serde_json::from_value(s.0.clone()).ok()).unwrap_or_default();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| err(format!("cannot start the HTTP runtime: {e}")))?;
+    runtime.block_on(async {
+        let mut streams = Vec::new();
+        let mut namings = Vec::new();
+        for (index, cluster) in config.clusters.iter().enumerate() {
+            let (client, name) = client_for(cluster).await?;
+            namings.push(naming_for(config, cluster, &name));
+            let mut wc = watcher::Config::default().page_size(config.page_size);
+            if let Some(l) = &cluster.label_selector {
+                wc = wc.labels(l);
+            }
+            let namespaces: Vec<Option<&str>> = if cluster.namespaces.is_empty() {
+                vec![None]
+            } else {
+                cluster.namespaces.iter().map(|n| Some(n.as_str())).collect()
+            };
+            let backoff = Retry { base: config.retry_base, next: config.retry_base };
+            let rollout = ApiResource::from_gvk(&GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Rollout"));
+            for ns in namespaces {
+                let (d, r): (Api<Deployment>, Api<ReplicaSet>) = match ns {
+                    Some(n) => (Api::namespaced(client.clone(), n), Api::namespaced(client.clone(), n)),
+                    None => (Api::all(client.clone()), Api::all(client.clone())),
+                };
+                let tag = move |u| (index, u);
+                streams.push(
+                    updates(
+                        d,
+                        wc.clone(),
+                        Some(WorkloadKind::Deployment),
+                        "deployments.apps",
+                        backoff.clone(),
+                    )
+                    .map(tag)
+                    .boxed(),
+                );
+                streams
+                    .push(updates(r, wc.clone(), None, "replicasets.apps", backoff.clone()).map(tag).boxed());
+                if config.argo_rollouts {
+                    let ro: Api<DynamicObject> = match ns {
+                        Some(n) => Api::namespaced_with(client.clone(), n, &rollout),
+                        None => Api::all_with(client.clone(), &rollout),
+                    };
+                    streams.push(
+                        updates(
+                            ro,
+                            wc.clone(),
+                            Some(WorkloadKind::Rollout),
+                            "rollouts.argoproj.io",
+                            backoff.clone(),
+                        )
+                        .map(tag)
+                        .boxed(),
+                    );
+                }
+            }
+        }
+        let mut all = stream::select_all(streams);
+        // Per cluster: workloads and ReplicaSets as they are now.
+        let mut workloads: Vec<BTreeMap<(WorkloadKind, String, String), Value>> =
+            vec![BTreeMap::new(); namings.len()];
+        let mut replicasets: Vec<BTreeMap<(String, String), Value>> = vec![BTreeMap::new(); namings.len()];
+        let mut no_rollouts = vec![false; namings.len()];
+        let mut stop = std::pin::pin!(stop);
+        loop {
+            let (cluster, update) = match futures::future::select(&mut stop, all.next()).await {
+                futures::future::Either::Left(_) | futures::future::Either::Right((None, _)) => return Ok(()),
+                futures::future::Either::Right((Some(next), _)) => next,
+            };
+            let touched: Vec<(WorkloadKind, String, String)> = match update {
+                Update::Init(Some(kind)) => {
+                    workloads[cluster].retain(|k, _| k.0 != kind);
+                    Vec::new()
+                }
+                Update::Init(None) => {
+                    replicasets[cluster].clear();
+                    Vec::new()
+                }
+                Update::Apply(Some(kind), v) => {
+                    let (ns, name) = key(&v);
+                    workloads[cluster].insert((kind, ns.clone(), name.clone()), v);
+                    vec![(kind, ns, name)]
+                }
+                Update::Delete(Some(kind), v) => {
+                    let (ns, name) = key(&v);
+                    workloads[cluster].remove(&(kind, ns, name));
+                    Vec::new()
+                }
+                Update::Apply(None, rs) => {
+                    let k = key(&rs);
+                    let owners: Vec<_> = workloads[cluster]
+                        .iter()
+                        .filter(|(_, w)| normalize::owned_by(&rs, w))
+                        .map(|(k, _)| k.clone())
+                        .collect();
+                    replicasets[cluster].insert(k, rs);
+                    owners
+                }
+                Update::Delete(None, rs) => {
+                    replicasets[cluster].remove(&key(&rs));
+                    Vec::new()
+                }
+                Update::InitDone => workloads[cluster].keys().cloned().collect(),
+                Update::Failed(message, Some(forbidden)) if forbidden.is_empty() => {
+                    if !no_rollouts[cluster] {
+                        no_rollouts[cluster] = true;
+                        progress.message(&format!(
+                            "{}: Argo Rollouts is not installed: its watch waits for the CRD",
+                            namings[cluster].context
+                        ));
+                    }
+                    let _ = message;
+                    Vec::new()
+                }
+                Update::Failed(_, Some(forbidden)) => {
+                    return Err(err(format!("{}: {forbidden}", namings[cluster].context)));
+                }
+                Update::Failed(message, None) => {
+                    progress.message(&format!("{}: {message}; retrying", namings[cluster].context));
+                    Vec::new()
+                }
+            };
+            let mut events = EventSet::new();
+            let mut recorded = Vec::new();
+            for (kind, ns, name) in touched {
+                let Some(workload) = workloads[cluster].get(&(kind, ns.clone(), name)) else { continue };
+                let owned: Vec<Value> = replicasets[cluster]
+                    .range((ns.clone(), String::new())..)
+                    .take_while(|((n, _), _)| *n == ns)
+                    .map(|(_, v)| v.clone())
+                    .collect();
+                for revision in normalize::revision_events(&namings[cluster], kind, workload, &owned) {
+                    if let Some(d) = revision.deployment
+                        && !state.done.contains(&d.id)
+                    {
+                        recorded.push(d.id.clone());
+                        progress.message(&format!("recorded {}", d.id));
+                        events.push(d);
+                    }
+                }
+            }
+            if !recorded.is_empty() {
+                let mut next = state.clone();
+                next.done.extend(recorded);
+                let synced = serde_json::to_value(&next).map(SyncState).unwrap_or_default();
+                sink(events, synced)?;
+                state = next;
+            }
+        }
+    })
+}
