@@ -337,7 +337,8 @@ fn the_watcher_records_a_rollout_when_it_finishes() {
     );
     let mut cfg = config(&s.server.uri(), &["shop"]);
     cfg.retry_base = std::time::Duration::from_millis(20);
-    let batches: Arc<Mutex<Vec<(Vec<String>, dora_core::store::SyncState)>>> = Arc::default();
+    type Batches = Vec<(Vec<String>, dora_core::store::SyncState)>;
+    let batches: Arc<Mutex<Batches>> = Arc::default();
     let sunk = batches.clone();
     let sink = move |events: dora_core::EventSet, state: dora_core::store::SyncState| {
         let ids = events.iter().filter_map(|e| match e {
