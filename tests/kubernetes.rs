@@ -74,3 +74,83 @@ fn collect_from_a_cluster_then_metrics() {
             .contains("k8s     kubernetes         0         0          0         3")
     );
 }
+
+/// `dora watch kubernetes` records what the cluster shows, then stops on
+/// SIGTERM with exit status 0, leaving a sound store.
+#[test]
+fn watch_records_then_stops_on_sigterm() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(MockServer::start());
+    let mount = |m: Mock| rt.block_on(m.mount(&server));
+    let list = |items: serde_json::Value| {
+        ResponseTemplate::new(200).set_body_json(
+            json!({"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": "7"}, "items": items}),
+        )
+    };
+    let rs = json!({"metadata": {"name": "api-1", "namespace": "shop", "resourceVersion": "5", "creationTimestamp": "2026-11-20T10:00:00Z",
+            "annotations": {"deployment.kubernetes.io/revision": "1"},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "api", "uid": "u-api"}]},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "api"}},
+                 "template": {"metadata": {"labels": {"app": "api"}}, "spec": {"containers": [{"name": "api", "image": "api"}]}}}});
+    let api = json!({"metadata": {"name": "api", "namespace": "shop", "uid": "u-api", "generation": 1, "resourceVersion": "6",
+            "annotations": {"deployment.kubernetes.io/revision": "2"}},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "api"}},
+                 "template": {"metadata": {"labels": {"app": "api"}}, "spec": {"containers": [{"name": "api", "image": "api"}]}}},
+        "status": {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 0, "availableReplicas": 1}});
+    let watch = || wiremock::matchers::query_param("watch", "true");
+    let quiet = || {
+        ResponseTemplate::new(200)
+            .set_body_raw(Vec::new(), "application/json")
+            .set_delay(std::time::Duration::from_secs(60))
+    };
+    mount(Mock::given(method("GET")).and(watch()).respond_with(quiet()).with_priority(1));
+    mount(
+        Mock::given(method("GET"))
+            .and(path("/apis/apps/v1/namespaces/shop/deployments"))
+            .respond_with(list(json!([api]))),
+    );
+    mount(
+        Mock::given(method("GET"))
+            .and(path("/apis/apps/v1/namespaces/shop/replicasets"))
+            .respond_with(list(json!([rs]))),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "dora.toml",
+        &format!(
+            "[[source]]\nkind = \"kubernetes\"\nname = \"k8s\"\nserver = \"{}\"\nnamespaces = [\"shop\"]\nenvironment = \"production\"\nargo_rollouts = false\n",
+            server.uri()
+        ),
+    );
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("dora"));
+    cmd.current_dir(dir.path()).args(["watch", "kubernetes"]).stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    // Wait until revision 1 (the one before the rollout in progress) is stored.
+    let store = dir.path().join(".dora/dora.db");
+    let started = std::time::Instant::now();
+    loop {
+        let stored = store.exists()
+            && rusqlite::Connection::open(&store)
+                .and_then(|c| c.query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0)))
+                .unwrap_or(0)
+                > 0;
+        if stored {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "nothing stored");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let kill = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("recorded k8s:k8s/shop/Deployment/api:rev:1"), "{stderr}");
+    assert!(stderr.contains("watch: k8s: stopped"), "{stderr}");
+    let c = rusqlite::Connection::open(&store).unwrap();
+    let ok: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(ok, "ok");
+    let out = dora(dir.path()).args(["export", "events", "--format", "jsonl"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"id\":\"k8s:k8s/shop/Deployment/api:rev:1\""));
+}

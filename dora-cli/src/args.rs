@@ -37,6 +37,9 @@ pub enum Command {
         after_help = "Examples:\n  dora collect\n  dora collect --source pagerduty --source deploys\n  dora collect --config /etc/dora/dora.toml --jobs 2"
     )]
     Collect(CollectArgs),
+    /// Watch a source and store each event as it happens, until SIGINT or SIGTERM.
+    #[command(subcommand)]
+    Watch(WatchCommand),
     /// Store the events of JSON Lines or CSV files (all of them, or none on an error).
     #[command(
         after_help = "Examples:\n  dora import examples/demo/events.jsonl\n  dora import deployments.csv changes.csv incidents.csv\n  dora import --skip-bad-lines export.jsonl.gz"
@@ -213,6 +216,26 @@ pub struct CollectArgs {
     /// Stop a source (storing nothing of it) past this many API requests [default: the source's max_requests].
     #[arg(long, env = "DORA_MAX_REQUESTS", value_name = "N")]
     pub max_requests: Option<u64>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// `dora watch`.
+#[derive(Debug, Subcommand)]
+pub enum WatchCommand {
+    /// Record each rollout of the configured Kubernetes clusters as it finishes.
+    #[command(
+        after_help = "Examples:\n  dora watch kubernetes\n  dora watch kubernetes --source prod-clusters --config /etc/dora/dora.toml"
+    )]
+    Kubernetes(WatchKubernetesArgs),
+}
+
+/// `dora watch kubernetes`.
+#[derive(Debug, Args)]
+pub struct WatchKubernetesArgs {
+    /// The kubernetes source of dora.toml to watch [default: the only one].
+    #[arg(long = "source", value_name = "NAME")]
+    pub source: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
 }

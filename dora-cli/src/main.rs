@@ -59,6 +59,7 @@ fn main() -> ExitCode {
         Command::Report(a) => commands::report::run(a),
         Command::Explain(a) => commands::explain::run(a),
         Command::Collect(a) => commands::collect::run(a),
+        Command::Watch(args::WatchCommand::Kubernetes(a)) => commands::watch::kubernetes(a),
         Command::Import(a) => commands::import::run(a),
         Command::Export(a) => commands::export::run(a),
         Command::Config(a) => match &a.action {

@@ -224,7 +224,16 @@ fn gitlab(
 
 #[cfg(feature = "kubernetes")]
 fn kubernetes(k: &crate::config::KubernetesSourceConfig) -> Result<Box<dyn Source>> {
-    use dora_core::source::kubernetes::{ClusterConfig, KubernetesConfig, KubernetesSource};
+    let cfg = kubernetes_config(k)?;
+    Ok(Box::new(dora_core::source::kubernetes::KubernetesSource::new(&k.name, cfg)))
+}
+
+/// The settings of a `kind = "kubernetes"` source.
+#[cfg(feature = "kubernetes")]
+pub fn kubernetes_config(
+    k: &crate::config::KubernetesSourceConfig,
+) -> Result<dora_core::source::kubernetes::KubernetesConfig> {
+    use dora_core::source::kubernetes::{ClusterConfig, KubernetesConfig};
     let cluster = |context: Option<&String>| ClusterConfig {
         context: context.cloned(),
         server: k.server.clone(),
@@ -256,7 +265,7 @@ fn kubernetes(k: &crate::config::KubernetesSourceConfig) -> Result<Box<dyn Sourc
     if let Some(a) = k.argo_rollouts {
         cfg.argo_rollouts = a;
     }
-    Ok(Box::new(KubernetesSource::new(&k.name, cfg)))
+    Ok(cfg)
 }
 
 #[cfg(not(feature = "kubernetes"))]
