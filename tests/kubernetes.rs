@@ -125,7 +125,7 @@ fn watch_records_then_stops_on_sigterm() {
     );
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("dora"));
     cmd.current_dir(dir.path()).args(["watch", "kubernetes"]).stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
+    let child = cmd.spawn().unwrap();
     // Wait until revision 1 (the one before the rollout in progress) is stored.
     let store = dir.path().join(".dora/dora.db");
     let started = std::time::Instant::now();
