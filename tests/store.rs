@@ -400,7 +400,7 @@ fn a_gitlab_source_is_checked_and_needs_its_feature() {
 
 #[test]
 fn the_sources_worked_configurations_are_accepted() {
-    for doc in ["docs/sources/github.md", "docs/sources/gitlab.md"] {
+    for doc in ["docs/sources/github.md", "docs/sources/gitlab.md", "docs/sources/kubernetes.md"] {
         let text = std::fs::read_to_string(root().join(doc)).unwrap();
         let start = text.find("```toml\n").expect("a toml block") + "```toml\n".len();
         let end = start + text[start..].find("```").unwrap();
@@ -443,4 +443,20 @@ fn a_kubernetes_source_is_checked_and_needs_its_feature() {
             String::from_utf8_lossy(&out.stderr).contains("needs dora built with the kubernetes feature")
         );
     }
+}
+
+#[test]
+fn the_in_cluster_manifests_dora_toml_is_accepted() {
+    let manifest = std::fs::read_to_string(root().join("deploy/watch.yaml")).unwrap();
+    let start = manifest.find("dora.toml: |\n").unwrap() + "dora.toml: |\n".len();
+    let end = start + manifest[start..].find("---").unwrap();
+    let toml: String = manifest[start..end]
+        .lines()
+        .map(|l| l.strip_prefix("    ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "dora.toml", &toml);
+    let out = run_ok(dir.path(), &["config", "check"]);
+    assert!(out.contains("kind = \"kubernetes\""), "{out}");
 }
