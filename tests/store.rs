@@ -424,6 +424,7 @@ fn a_kubernetes_source_is_checked_and_needs_its_feature() {
     for (toml, message) in [
         ("image_commit_pattern = ':abc'\n", "source[0].image_commit_pattern: needs a group"),
         ("server = \"localhost:8001\"\n", "source[0].server: \"localhost:8001\" is not an http(s):// URL"),
+        ("merge_window = \"soon\"\n", "source[0].merge_window: \"soon\" is not a duration"),
         (
             "contexts = [\"a\"]\n[source.environments]\n\"b\" = \"production\"\n",
             "source[0].environments.\"b\": not one of this source's contexts",

@@ -230,6 +230,9 @@ pub struct KubernetesSourceConfig {
     /// Read Argo Rollouts too [default: true].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub argo_rollouts: Option<bool>,
+    /// Merge one commit's rollouts to several clusters finishing within this window (`30m`) [default: off].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge_window: Option<String>,
 }
 
 /// A `[[source]]` table, by its `kind`.
@@ -348,6 +351,11 @@ fn check_kubernetes(k: &KubernetesSourceConfig, at: &str) -> Result<()> {
     }
     if let Some(c) = k.environments.keys().find(|c| !k.contexts.contains(c)) {
         return Err(usage(format!("{at}.environments.{c:?}: not one of this source's contexts")));
+    }
+    if let Some(w) = &k.merge_window
+        && let Err(e) = dora_core::parse_duration(w)
+    {
+        return Err(usage(format!("{at}.merge_window: {e}")));
     }
     if k.label_selector.as_deref().is_some_and(|l| l.trim().is_empty()) {
         return Err(usage(format!("{at}.label_selector: must not be empty")));

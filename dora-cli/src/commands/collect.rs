@@ -265,6 +265,11 @@ pub fn kubernetes_config(
     if let Some(a) = k.argo_rollouts {
         cfg.argo_rollouts = a;
     }
+    if let Some(w) = &k.merge_window {
+        let seconds = dora_core::parse_duration(w)
+            .map_err(|e| usage(format!("source `{}`: merge_window: {e}", k.name)))?;
+        cfg.merge_window = (seconds > 0).then(|| chrono::Duration::seconds(seconds));
+    }
     Ok(cfg)
 }
 

@@ -3,9 +3,11 @@
 //! (`limit` and `continue`), and turns each workload's revisions into
 //! deployment events. A missing permission is an error that names it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use chrono::{DateTime, Utc};
+
+use k8s_openapi::api::apps::v1::{Deployment as K8sDeployment, ReplicaSet};
 use kube::Client;
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::core::{ApiResource, GroupVersionKind};
@@ -16,7 +18,7 @@ use serde_json::Value;
 
 use super::normalize::{self, Naming, WorkloadKind};
 use crate::error::{Error, Result};
-use crate::event::EventSet;
+use crate::event::{Deployment, DeploymentStatus, EventSet};
 use crate::source::{Collected, Progress, Source};
 use crate::store::SyncState;
 
@@ -77,6 +79,10 @@ pub struct KubernetesConfig {
     /// The first wait before a failed watch is tried again (doubling up to
     /// 30 s; tests make it small) [default: 800 ms].
     pub retry_base: std::time::Duration,
+    /// Merge the rollouts of one commit of a service to several clusters
+    /// that finish within this window of the first into one logical
+    /// deployment [default: off].
+    pub merge_window: Option<chrono::Duration>,
 }
 
 impl KubernetesConfig {
@@ -91,6 +97,7 @@ impl KubernetesConfig {
             argo_rollouts: true,
             page_size: 500,
             retry_base: std::time::Duration::from_millis(800),
+            merge_window: None,
         }
     }
 }
@@ -102,6 +109,106 @@ impl KubernetesConfig {
 pub(crate) struct State {
     #[serde(default)]
     pub(crate) done: BTreeSet<String>,
+    /// Multi-cluster merging: the logical deployments by (service,
+    /// environment, commit).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    merged: Vec<Merged>,
+    /// Multi-cluster merging: a cluster revision's id -> its logical deployment's.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    alias: BTreeMap<String, String>,
+}
+
+/// One logical deployment of a commit to several clusters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Merged {
+    id: String,
+    service: String,
+    environment: String,
+    commit: String,
+    /// When its first cluster finished.
+    first: DateTime<Utc>,
+    /// When its last cluster so far finished.
+    last: DateTime<Utc>,
+    /// When the earliest of them started.
+    started: Option<DateTime<Utc>>,
+    /// What its parts remediate.
+    remediates: Vec<String>,
+}
+
+impl State {
+    /// The event to record for a finished revision, or `None` when it was
+    /// recorded already. With a merge window, a successful rollout of a
+    /// commit that the same service rolled out to another cluster within
+    /// the window (from the first) joins that logical deployment: the event
+    /// returned is the logical one, live when the last cluster finished.
+    pub(crate) fn admit(
+        &mut self,
+        mut d: Deployment,
+        merge_window: Option<chrono::Duration>,
+    ) -> Option<Deployment> {
+        if !self.done.insert(d.id.clone()) {
+            return None;
+        }
+        for r in &mut d.remediates {
+            if let Some(logical) = self.alias.get(r) {
+                r.clone_from(logical);
+            }
+        }
+        let (Some(window), Some(commit)) = (merge_window, d.commit.clone()) else { return Some(d) };
+        if d.status != DeploymentStatus::Success {
+            return Some(d);
+        }
+        let joined = self.merged.iter_mut().find(|m| {
+            m.service == d.service
+                && m.environment == d.environment
+                && m.commit == commit
+                && d.finished_at >= m.first
+                && d.finished_at - m.first <= window
+        });
+        match joined {
+            Some(m) => {
+                self.alias.insert(d.id.clone(), m.id.clone());
+                m.last = m.last.max(d.finished_at);
+                m.started = match (m.started, d.started_at) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                for r in &d.remediates {
+                    if !m.remediates.contains(r) {
+                        m.remediates.push(r.clone());
+                    }
+                }
+                Some(Deployment {
+                    id: m.id.clone(),
+                    finished_at: m.last,
+                    started_at: m.started,
+                    remediates: m.remediates.clone(),
+                    ..d
+                })
+            }
+            None => {
+                let id = format!(
+                    "k8s:merged/{}/{}:{commit}:{}",
+                    d.environment,
+                    d.service,
+                    d.finished_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                );
+                self.alias.insert(d.id.clone(), id.clone());
+                let event = Deployment { id: id.clone(), ..d };
+                self.merged.push(Merged {
+                    id,
+                    service: event.service.clone(),
+                    environment: event.environment.clone(),
+                    commit,
+                    first: event.finished_at,
+                    last: event.finished_at,
+                    started: event.started_at,
+                    remediates: event.remediates.clone(),
+                });
+                Some(event)
+            }
+        }
+    }
 }
 
 /// The Kubernetes source.
@@ -248,7 +355,7 @@ async fn collect_cluster(
     let mut rollouts_installed = cfg.argo_rollouts;
     for namespace in namespaces {
         let part = progress.part(&format!("{name}/{}", namespace.unwrap_or("*")));
-        let api = |ns: Option<&str>| -> (Api<Deployment>, Api<ReplicaSet>) {
+        let api = |ns: Option<&str>| -> (Api<K8sDeployment>, Api<ReplicaSet>) {
             match ns {
                 Some(n) => (Api::namespaced(client.clone(), n), Api::namespaced(client.clone(), n)),
                 None => (Api::all(client.clone()), Api::all(client.clone())),
@@ -285,8 +392,8 @@ async fn collect_cluster(
         for (kind, workload) in &workloads {
             for revision in normalize::revision_events(&naming, *kind, workload, &replicasets) {
                 let Some(deployment) = revision.deployment else { continue };
-                if state.done.insert(deployment.id.clone()) {
-                    events.push(deployment);
+                if let Some(event) = state.admit(deployment, cfg.merge_window) {
+                    events.push(event);
                 }
             }
         }
@@ -340,5 +447,67 @@ impl Source for KubernetesSource {
         })?;
         let state = serde_json::to_value(&state).map(SyncState).unwrap_or_default();
         Ok(Collected { events, state, requests, notes })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::DeploymentType;
+
+    fn rollout(cluster: &str, rev: u32, commit: &str, at: &str) -> Deployment {
+        Deployment {
+            id: format!("k8s:{cluster}/shop/Deployment/web:rev:{rev}"),
+            service: "web".into(),
+            team: None,
+            source: Some("kubernetes".into()),
+            environment: "production".into(),
+            finished_at: at.parse().unwrap(),
+            started_at: Some(at.parse::<DateTime<Utc>>().unwrap() - chrono::Duration::minutes(5)),
+            status: DeploymentStatus::Success,
+            commit: Some(commit.into()),
+            changes: vec![commit.into()],
+            deployment_type: DeploymentType::Regular,
+            remediates: vec![],
+        }
+    }
+
+    #[test]
+    fn rollouts_of_one_commit_to_several_clusters_merge_within_the_window() {
+        let window = Some(chrono::Duration::minutes(30));
+        let mut state = State::default();
+        let eu = state.admit(rollout("eu", 1, "abc", "2026-11-24T10:00:00Z"), window).unwrap();
+        assert_eq!(eu.id, "k8s:merged/production/web:abc:2026-11-24T10:00:00Z");
+        let us = state.admit(rollout("us", 7, "abc", "2026-11-24T10:20:00Z"), window).unwrap();
+        assert_eq!(us.id, eu.id, "the same logical deployment, replaced");
+        assert_eq!(
+            us.finished_at,
+            "2026-11-24T10:20:00Z".parse::<DateTime<Utc>>().unwrap(),
+            "live everywhere"
+        );
+        assert_eq!(us.started_at, eu.started_at, "the earliest start");
+        assert!(
+            state.admit(rollout("us", 7, "abc", "2026-11-24T10:20:00Z"), window).is_none(),
+            "recorded once"
+        );
+        // Outside the window: a deployment of its own.
+        let late = state.admit(rollout("ap", 3, "abc", "2026-11-24T11:00:00Z"), window).unwrap();
+        assert_ne!(late.id, eu.id);
+        // A rollback in one cluster remediates the logical deployment.
+        let mut back = rollout("eu", 2, "old", "2026-11-24T12:00:00Z");
+        back.deployment_type = DeploymentType::Rollback;
+        back.remediates = vec!["k8s:eu/shop/Deployment/web:rev:1".into()];
+        let back = state.admit(back, window).unwrap();
+        assert_eq!(back.remediates, std::slice::from_ref(&eu.id));
+        // A failure is each cluster's own.
+        let mut failed = rollout("us", 8, "bad", "2026-11-24T13:00:00Z");
+        failed.status = DeploymentStatus::Failure;
+        assert_eq!(state.admit(failed, window).unwrap().id, "k8s:us/shop/Deployment/web:rev:8");
+        // Off by default: every cluster's rollout is its own.
+        let mut off = State::default();
+        assert_eq!(
+            off.admit(rollout("eu", 1, "abc", "2026-11-24T10:00:00Z"), None).unwrap().id,
+            "k8s:eu/shop/Deployment/web:rev:1"
+        );
     }
 }

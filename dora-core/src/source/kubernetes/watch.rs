@@ -254,7 +254,8 @@ where
                 }
             };
             let mut events = EventSet::new();
-            let mut recorded = Vec::new();
+            let mut recorded = false;
+            let mut next = state.clone();
             for (kind, ns, name) in touched {
                 let Some(workload) = workloads[cluster].get(&(kind, ns.clone(), name)) else { continue };
                 let owned: Vec<Value> = replicasets[cluster]
@@ -264,17 +265,19 @@ where
                     .collect();
                 for revision in normalize::revision_events(&namings[cluster], kind, workload, &owned) {
                     if let Some(d) = revision.deployment
-                        && !state.done.contains(&d.id)
+                        && !next.done.contains(&d.id)
                     {
-                        recorded.push(d.id.clone());
-                        progress.message(&format!("recorded {}", d.id));
-                        events.push(d);
+                        let id = d.id.clone();
+                        if let Some(event) = next.admit(d, config.merge_window) {
+                            progress.message(&format!("recorded {id}"));
+                            events.push(event);
+                            recorded = true;
+                        }
                     }
                 }
             }
-            if !recorded.is_empty() {
-                let mut next = state.clone();
-                next.done.extend(recorded);
+            // The new state is kept only once the sink stored it with the events.
+            if recorded {
                 let synced = serde_json::to_value(&next).map(SyncState).unwrap_or_default();
                 sink(events, synced)?;
                 state = next;
