@@ -252,9 +252,10 @@ fn web(progressing: bool) -> Value {
 
 /// `dora watch`'s core against a fake API server: the list (a revision in
 /// progress, an older one recorded at once), a watch stream that brings the
-/// rollout's completion and a bookmark then ends (watched again), a `410
-/// Gone` (listed again), and an absent Argo Rollouts CRD; it stops when
-/// asked, after the revision is handed over with its sync state.
+/// rollout's completion and a bookmark, then breaks in the middle of an
+/// event (watched again from the bookmark), a `410 Gone` (listed again),
+/// and an absent Argo Rollouts CRD; it stops when asked, after the revision
+/// is handed over with its sync state.
 #[test]
 fn the_watcher_records_a_rollout_when_it_finishes() {
     use std::sync::{Arc, Mutex};
@@ -283,8 +284,9 @@ fn the_watcher_records_a_rollout_when_it_finishes() {
     // The first watch: the rollout completes, a bookmark, then the stream ends.
     let mut done = web(false);
     done["metadata"]["resourceVersion"] = "21".into();
+    // ... and the connection breaks in the middle of the next event.
     let events = format!(
-        "{}\n{}\n",
+        "{}\n{}\n{{\"type\": \"MODIFIED\", \"object\": {{\"apiVe",
         json!({"type": "MODIFIED", "object": done}),
         json!({"type": "BOOKMARK", "object": {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"resourceVersion": "30"}}})
     );
