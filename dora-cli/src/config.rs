@@ -233,6 +233,9 @@ pub struct KubernetesSourceConfig {
     /// Merge one commit's rollouts to several clusters finishing within this window (`30m`) [default: off].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merge_window: Option<String>,
+    /// Service -> a local clone of its repository (relative to dora.toml), for change sets.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub repositories: BTreeMap<String, PathBuf>,
 }
 
 /// A `[[source]]` table, by its `kind`.

@@ -418,3 +418,71 @@ fn the_watcher_stops_on_a_missing_permission() {
         "{e}"
     );
 }
+
+/// A git repository made with the git command line: commits c1..c3, one a
+/// day from 2026-11-01.
+fn repository(dir: &std::path::Path) -> Vec<String> {
+    let git = |args: &[&str], date: &str| {
+        let out = std::process::Command::new("git")
+            .current_dir(dir)
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "a")
+            .env("GIT_AUTHOR_EMAIL", "a@example.com")
+            .env("GIT_COMMITTER_NAME", "a")
+            .env("GIT_COMMITTER_EMAIL", "a@example.com")
+            .env("GIT_AUTHOR_DATE", format!("{date}T09:00:00Z"))
+            .env("GIT_COMMITTER_DATE", format!("{date}T10:00:00Z"))
+            .output()
+            .expect("git runs");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    git(&["init", "-q", "-b", "main"], "2026-11-01");
+    (1..=3)
+        .map(|i| {
+            let date = format!("2026-11-0{i}");
+            git(&["commit", "-q", "--allow-empty", "-m", &format!("c{i}")], &date);
+            git(&["rev-parse", "HEAD"], &date)
+        })
+        .collect()
+}
+
+/// With the service's repository cloned locally, each rollout ships the
+/// commits since the previous one's commit, and the change events carry
+/// the commits' times, so lead time is known.
+#[test]
+fn change_sets_from_a_local_clone() {
+    let repo = tempfile::tempdir().unwrap();
+    let shas = repository(repo.path());
+    let mut deployment = web(false);
+    deployment["metadata"]["labels"] = json!({"app.kubernetes.io/name": "web"});
+    let rs = |n: usize, sha: &str| {
+        let mut r =
+            replicaset(&deployment, &format!("web-{n}"), n as u64, &format!("2026-11-0{}T12:00:00Z", n + 3));
+        r["metadata"]["labels"]["app.kubernetes.io/version"] = sha[..7].into();
+        r
+    };
+    let s = Server::new();
+    let ns = "/apis/apps/v1/namespaces/shop";
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{ns}/deployments")))
+            .respond_with(list("Deployment", vec![deployment.clone()])),
+    );
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{ns}/replicasets")))
+            .respond_with(list("ReplicaSet", vec![rs(1, &shas[0]), rs(2, &shas[2])])),
+    );
+    let mut cfg = config(&s.server.uri(), &["shop"]);
+    cfg.argo_rollouts = false;
+    cfg.repositories.insert("web".into(), repo.path().to_path_buf());
+    let out = KubernetesSource::new("k8s", cfg).collect(None, &NoProgress).unwrap();
+    let first = out.events.deployment("k8s:prod-eu/shop/Deployment/web:rev:1").unwrap();
+    assert_eq!(first.changes, [shas[0].clone()], "the first rollout seen: its own commit");
+    let second = out.events.deployment("k8s:prod-eu/shop/Deployment/web:rev:2").unwrap();
+    assert_eq!(second.changes, [shas[1].clone(), shas[2].clone()]);
+    let c2 = out.events.change(&shas[1]).unwrap();
+    assert_eq!(c2.committed_at.to_rfc3339(), "2026-11-02T10:00:00+00:00");
+    assert_eq!(out.events.count(EventKind::Change), 3);
+}

@@ -42,7 +42,7 @@ fn build(config: &SourceConfig, loaded: &LoadedConfig, max_requests: Option<u64>
         }
         SourceConfig::Github(g) => github(g.as_ref(), loaded, max_requests),
         SourceConfig::Gitlab(g) => gitlab(g.as_ref(), loaded, max_requests),
-        SourceConfig::Kubernetes(k) => kubernetes(k.as_ref()),
+        SourceConfig::Kubernetes(k) => kubernetes(k.as_ref(), loaded),
     }
 }
 
@@ -223,8 +223,8 @@ fn gitlab(
 }
 
 #[cfg(feature = "kubernetes")]
-fn kubernetes(k: &crate::config::KubernetesSourceConfig) -> Result<Box<dyn Source>> {
-    let cfg = kubernetes_config(k)?;
+fn kubernetes(k: &crate::config::KubernetesSourceConfig, loaded: &LoadedConfig) -> Result<Box<dyn Source>> {
+    let cfg = kubernetes_config(k, loaded)?;
     Ok(Box::new(dora_core::source::kubernetes::KubernetesSource::new(&k.name, cfg)))
 }
 
@@ -232,6 +232,7 @@ fn kubernetes(k: &crate::config::KubernetesSourceConfig) -> Result<Box<dyn Sourc
 #[cfg(feature = "kubernetes")]
 pub fn kubernetes_config(
     k: &crate::config::KubernetesSourceConfig,
+    loaded: &LoadedConfig,
 ) -> Result<dora_core::source::kubernetes::KubernetesConfig> {
     use dora_core::source::kubernetes::{ClusterConfig, KubernetesConfig};
     let cluster = |context: Option<&String>| ClusterConfig {
@@ -265,6 +266,8 @@ pub fn kubernetes_config(
     if let Some(a) = k.argo_rollouts {
         cfg.argo_rollouts = a;
     }
+    cfg.repositories =
+        k.repositories.iter().map(|(service, path)| (service.clone(), loaded.resolve(path))).collect();
     if let Some(w) = &k.merge_window {
         let seconds = dora_core::parse_duration(w)
             .map_err(|e| usage(format!("source `{}`: merge_window: {e}", k.name)))?;
@@ -274,7 +277,7 @@ pub fn kubernetes_config(
 }
 
 #[cfg(not(feature = "kubernetes"))]
-fn kubernetes(k: &crate::config::KubernetesSourceConfig) -> Result<Box<dyn Source>> {
+fn kubernetes(k: &crate::config::KubernetesSourceConfig, _: &LoadedConfig) -> Result<Box<dyn Source>> {
     Err(usage(format!(
         "source `{}`: kind \"kubernetes\" needs dora built with the kubernetes feature: cargo build --release -p dora-cli --features kubernetes",
         k.name

@@ -20,6 +20,7 @@
 //! # Ok::<(), dora_core::Error>(())
 //! ```
 
+pub mod changesets;
 mod file;
 #[cfg(feature = "github")]
 pub mod github;

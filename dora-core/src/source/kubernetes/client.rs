@@ -18,7 +18,8 @@ use serde_json::Value;
 
 use super::normalize::{self, Naming, WorkloadKind};
 use crate::error::{Error, Result};
-use crate::event::{Deployment, DeploymentStatus, EventSet};
+use crate::event::{Change, Deployment, DeploymentStatus, EventSet};
+use crate::source::changesets::{GitHistory, fill_change_sets};
 use crate::source::{Collected, Progress, Source};
 use crate::store::SyncState;
 
@@ -83,6 +84,10 @@ pub struct KubernetesConfig {
     /// that finish within this window of the first into one logical
     /// deployment [default: off].
     pub merge_window: Option<chrono::Duration>,
+    /// Service -> a local clone of its repository: each rollout's change
+    /// set becomes the commits since the previous successful rollout's
+    /// commit (without one, the deployed commit alone).
+    pub repositories: BTreeMap<String, std::path::PathBuf>,
 }
 
 impl KubernetesConfig {
@@ -98,6 +103,7 @@ impl KubernetesConfig {
             page_size: 500,
             retry_base: std::time::Duration::from_millis(800),
             merge_window: None,
+            repositories: BTreeMap::new(),
         }
     }
 }
@@ -312,6 +318,57 @@ pub(crate) async fn client_for(cluster: &ClusterConfig) -> Result<(Client, Strin
     Ok((client, name))
 }
 
+/// The local clones of the services' repositories, opened once.
+#[derive(Debug, Default)]
+pub(crate) struct Histories {
+    open: BTreeMap<String, Option<GitHistory>>,
+}
+
+impl Histories {
+    /// Fills the change sets of a workload's revisions from its service's
+    /// clone, when one is configured; returns the change events of the
+    /// revisions not recorded yet.
+    pub(crate) fn fill(
+        &mut self,
+        cfg: &KubernetesConfig,
+        revisions: &mut [normalize::RevisionEvent],
+        done: &BTreeSet<String>,
+        notes: &mut Vec<String>,
+    ) -> Vec<Change> {
+        let Some(service) = revisions.iter().find_map(|r| r.deployment.as_ref()).map(|d| d.service.clone())
+        else {
+            return Vec::new();
+        };
+        let Some(path) = cfg.repositories.get(&service) else { return Vec::new() };
+        let history = self.open.entry(service).or_insert_with(|| match GitHistory::open(path) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                notes.push(e.to_string());
+                None
+            }
+        });
+        let Some(history) = history.as_ref() else { return Vec::new() };
+        let mut list: Vec<(&mut Deployment, bool)> = revisions
+            .iter_mut()
+            .filter_map(|r| r.deployment.as_mut())
+            .map(|d| {
+                let fresh = !done.contains(&d.id);
+                (d, fresh)
+            })
+            .collect();
+        // The first rollout seen ships its own commit only: what ran before
+        // it is unknown.
+        let (changes, problems) = fill_change_sets(&mut list, history, 1);
+        notes.extend(problems);
+        let fresh: BTreeSet<&str> = list
+            .iter()
+            .filter(|(_, fresh)| *fresh)
+            .flat_map(|(d, _)| d.changes.iter().map(String::as_str))
+            .collect();
+        changes.into_iter().filter(|c| fresh.contains(c.id.as_str())).collect()
+    }
+}
+
 /// How a cluster's workloads are named.
 pub(crate) fn naming_for(cfg: &KubernetesConfig, cluster: &ClusterConfig, name: &str) -> Naming {
     let environment = cluster
@@ -341,6 +398,7 @@ async fn collect_cluster(
 ) -> Result<()> {
     let (client, name) = client_for(cluster).await?;
     let naming = naming_for(cfg, cluster, &name);
+    let mut histories = Histories::default();
     let mut params = ListParams::default().limit(cfg.page_size);
     if let Some(l) = &cluster.label_selector {
         params = params.labels(l);
@@ -390,7 +448,11 @@ async fn collect_cluster(
             }
         }
         for (kind, workload) in &workloads {
-            for revision in normalize::revision_events(&naming, *kind, workload, &replicasets) {
+            let mut revisions = normalize::revision_events(&naming, *kind, workload, &replicasets);
+            for change in histories.fill(cfg, &mut revisions, &state.done, notes) {
+                events.push(change);
+            }
+            for revision in revisions {
                 let Some(deployment) = revision.deployment else { continue };
                 if let Some(event) = state.admit(deployment, cfg.merge_window) {
                     events.push(event);

@@ -194,6 +194,7 @@ where
             vec![BTreeMap::new(); namings.len()];
         let mut replicasets: Vec<BTreeMap<(String, String), Value>> = vec![BTreeMap::new(); namings.len()];
         let mut no_rollouts = vec![false; namings.len()];
+        let mut histories = super::client::Histories::default();
         let mut stop = std::pin::pin!(stop);
         loop {
             let (cluster, update) = match futures::future::select(&mut stop, all.next()).await {
@@ -263,7 +264,14 @@ where
                     .take_while(|((n, _), _)| *n == ns)
                     .map(|(_, v)| v.clone())
                     .collect();
-                for revision in normalize::revision_events(&namings[cluster], kind, workload, &owned) {
+                let mut revisions = normalize::revision_events(&namings[cluster], kind, workload, &owned);
+                let mut notes = Vec::new();
+                let changes = histories.fill(config, &mut revisions, &next.done, &mut notes);
+                for note in notes {
+                    progress.message(&note);
+                }
+                let mut shipped = false;
+                for revision in revisions {
                     if let Some(d) = revision.deployment
                         && !next.done.contains(&d.id)
                     {
@@ -272,7 +280,13 @@ where
                             progress.message(&format!("recorded {id}"));
                             events.push(event);
                             recorded = true;
+                            shipped = true;
                         }
+                    }
+                }
+                if shipped {
+                    for change in changes {
+                        events.push(change);
                     }
                 }
             }

@@ -1,0 +1,222 @@
+//! Change sets for sources that know which commit a deployment deployed but
+//! not which commits it shipped (Kubernetes rollouts, for one): the commits
+//! between the previous successful deployment's commit and this one, read
+//! from a repository's history. One piece of code for every such source;
+//! the history comes from a [`CommitHistory`] (a local clone:
+//! [`GitHistory`], with the `git` feature).
+
+use chrono::{DateTime, Utc};
+
+use crate::error::Result;
+use crate::event::{Change, Deployment, DeploymentStatus, DeploymentType};
+
+/// A commit of a repository's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryCommit {
+    /// Its full SHA.
+    pub sha: String,
+    /// When it was committed.
+    pub committed_at: DateTime<Utc>,
+    /// When it was authored.
+    pub authored_at: Option<DateTime<Utc>>,
+}
+
+/// Where the commits between two deployed revisions come from.
+pub trait CommitHistory {
+    /// The commits reachable from `to` and not from `from` (all of `to`'s
+    /// history when `from` is `None`, newest first, at most `limit`).
+    /// `from` and `to` may be abbreviated SHAs or any revision the
+    /// repository understands.
+    fn between(&self, from: Option<&str>, to: &str, limit: usize) -> Result<Vec<HistoryCommit>>;
+}
+
+/// Fills the change sets of one service's deployments to one environment,
+/// in the order they finished: each successful regular or hotfix
+/// deployment with a commit ships the commits since the previous
+/// successful deployment's commit (at most `first_limit` of them for the
+/// first one seen). A rollback ships nothing. Deployments for which `fill`
+/// is false keep their change set (they were recorded before), but still
+/// count as the previous deployment. Returns the change events, and a note
+/// for each commit the history does not know.
+pub fn fill_change_sets(
+    deployments: &mut [(&mut Deployment, bool)],
+    history: &dyn CommitHistory,
+    first_limit: usize,
+) -> (Vec<Change>, Vec<String>) {
+    let mut changes = Vec::new();
+    let mut notes = Vec::new();
+    let mut previous: Option<String> = None;
+    for (d, fill) in deployments.iter_mut() {
+        if d.status != DeploymentStatus::Success {
+            continue;
+        }
+        let Some(commit) = d.commit.clone() else { continue };
+        if *fill && d.deployment_type == DeploymentType::Rollback {
+            d.changes.clear();
+        } else if *fill {
+            let limit = if previous.is_some() { usize::MAX } else { first_limit };
+            match history.between(previous.as_deref(), &commit, limit) {
+                Ok(mut commits) => {
+                    commits.reverse();
+                    d.changes = commits.iter().map(|c| c.sha.clone()).collect();
+                    changes.extend(commits.into_iter().map(|c| Change {
+                        id: c.sha,
+                        service: d.service.clone(),
+                        team: d.team.clone(),
+                        source: d.source.clone(),
+                        committed_at: c.committed_at,
+                        authored_at: c.authored_at,
+                        pull_request: None,
+                    }));
+                }
+                Err(e) => notes.push(format!("{}: no change set ({e})", d.id)),
+            }
+        }
+        previous = Some(commit);
+    }
+    (changes, notes)
+}
+
+/// The history of a local clone, read with gix.
+#[cfg(feature = "git")]
+pub struct GitHistory {
+    repo: gix::ThreadSafeRepository,
+    path: std::path::PathBuf,
+}
+
+#[cfg(feature = "git")]
+impl std::fmt::Debug for GitHistory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitHistory").field("path", &self.path).finish()
+    }
+}
+
+#[cfg(feature = "git")]
+impl GitHistory {
+    /// Opens the clone at `path` (a working tree or a bare repository).
+    pub fn open(path: &std::path::Path) -> Result<Self> {
+        let repo = gix::open(path).map_err(|e| crate::Error::Source {
+            message: format!("{}: not a git repository ({e})", path.display()),
+        })?;
+        Ok(Self { repo: repo.into_sync(), path: path.to_path_buf() })
+    }
+}
+
+#[cfg(feature = "git")]
+impl CommitHistory for GitHistory {
+    fn between(&self, from: Option<&str>, to: &str, limit: usize) -> Result<Vec<HistoryCommit>> {
+        let fail = |what: &str, e: &dyn std::fmt::Display| crate::Error::Source {
+            message: format!("{}: {what}: {e}", self.path.display()),
+        };
+        let repo = self.repo.to_thread_local();
+        let resolve = |rev: &str| {
+            repo.rev_parse_single(rev)
+                .map(|id| id.detach())
+                .map_err(|e| fail(&format!("commit {rev} is unknown (fetch?)"), &e))
+        };
+        let to = resolve(to)?;
+        let hidden: Vec<gix::ObjectId> = from.map(resolve).transpose()?.into_iter().collect();
+        let time = |t: gix::date::Time| DateTime::from_timestamp(t.seconds, 0);
+        let mut out = Vec::new();
+        let walk = repo.rev_walk([to]).with_hidden(hidden).all().map_err(|e| fail("history", &e))?;
+        for info in walk.take(limit) {
+            let info = info.map_err(|e| fail("history", &e))?;
+            let commit = info.object().map_err(|e| fail("commit", &e))?;
+            let committed = commit.time().ok().and_then(time);
+            let authored = commit.author().ok().and_then(|a| a.time().ok()).and_then(time);
+            if let Some(committed_at) = committed.or(authored) {
+                out.push(HistoryCommit { sha: info.id.to_string(), committed_at, authored_at: authored });
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(all(test, feature = "git"))]
+mod tests {
+    use super::*;
+
+    /// A repository made with the git command line: commits `c1`..`c4`, one
+    /// a day from 2026-11-01, authored an hour before.
+    pub(crate) fn repository(dir: &std::path::Path) -> Vec<String> {
+        let git = |args: &[&str], date: &str| {
+            let out = std::process::Command::new("git")
+                .current_dir(dir)
+                .args(args)
+                .env("GIT_AUTHOR_NAME", "a")
+                .env("GIT_AUTHOR_EMAIL", "a@example.com")
+                .env("GIT_COMMITTER_NAME", "a")
+                .env("GIT_COMMITTER_EMAIL", "a@example.com")
+                .env("GIT_AUTHOR_DATE", format!("{date}T09:00:00Z"))
+                .env("GIT_COMMITTER_DATE", format!("{date}T10:00:00Z"))
+                .output()
+                .expect("git runs");
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        };
+        git(&["init", "-q", "-b", "main"], "2026-11-01");
+        (1..=4)
+            .map(|i| {
+                let date = format!("2026-11-0{i}");
+                git(&["commit", "-q", "--allow-empty", "-m", &format!("c{i}")], &date);
+                git(&["rev-parse", "HEAD"], &date)
+            })
+            .collect()
+    }
+
+    fn deployment(id: &str, commit: &str) -> Deployment {
+        Deployment {
+            id: id.into(),
+            service: "web".into(),
+            team: Some("shop".into()),
+            source: Some("kubernetes".into()),
+            environment: "production".into(),
+            finished_at: "2026-11-10T00:00:00Z".parse().unwrap(),
+            started_at: None,
+            status: DeploymentStatus::Success,
+            commit: Some(commit.into()),
+            changes: vec![commit.into()],
+            deployment_type: DeploymentType::Regular,
+            remediates: vec![],
+        }
+    }
+
+    #[test]
+    fn change_sets_from_a_local_clone() {
+        let dir = tempfile::tempdir().unwrap();
+        let shas = repository(dir.path());
+        let history = GitHistory::open(dir.path()).unwrap();
+        // The first deployment ships c1 (at most 1 commit), the second c2..c3
+        // (named by an abbreviated SHA), a rollback nothing, the next c4.
+        let mut d1 = deployment("r1", &shas[0]);
+        let mut d2 = deployment("r2", &shas[2][..8]);
+        let mut d3 = deployment("r3", &shas[0]);
+        d3.deployment_type = DeploymentType::Rollback;
+        let mut d4 = deployment("r4", &shas[3]);
+        let mut unknown = deployment("r5", "0123456789abcdef0123456789abcdef01234567");
+        let mut list =
+            vec![(&mut d1, true), (&mut d2, true), (&mut d3, true), (&mut d4, true), (&mut unknown, true)];
+        let (changes, notes) = fill_change_sets(&mut list, &history, 1);
+        assert_eq!(d1.changes, [shas[0].clone()]);
+        assert_eq!(d2.changes, [shas[1].clone(), shas[2].clone()], "oldest first, full SHAs");
+        assert!(d3.changes.is_empty(), "a rollback ships nothing");
+        // Since the rollback's commit c1: c2 and c3 again (d2 shipped them
+        // first, and the earliest deployment listing a change ships it), and c4.
+        assert_eq!(d4.changes, [shas[1].clone(), shas[2].clone(), shas[3].clone()]);
+        assert_eq!(changes.len(), 1 + 2 + 3);
+        let c2 = changes.iter().find(|c| c.id == shas[1]).unwrap();
+        assert_eq!(c2.committed_at, "2026-11-02T10:00:00Z".parse::<DateTime<Utc>>().unwrap());
+        assert_eq!(c2.authored_at, Some("2026-11-02T09:00:00Z".parse().unwrap()));
+        assert_eq!(c2.team.as_deref(), Some("shop"));
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].starts_with("r5: no change set"), "{notes:?}");
+        // Recorded before: kept as it was, still the previous one.
+        let mut old = deployment("o1", &shas[1]);
+        old.changes = vec!["kept".into()];
+        let mut new = deployment("o2", &shas[3]);
+        let (changes, _) = fill_change_sets(&mut [(&mut old, false), (&mut new, true)], &history, 10);
+        assert_eq!(old.changes, ["kept"]);
+        assert_eq!(new.changes, [shas[2].clone(), shas[3].clone()]);
+        assert_eq!(changes.len(), 2);
+    }
+}
