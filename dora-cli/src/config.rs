@@ -215,6 +215,9 @@ pub struct KubernetesSourceConfig {
     /// Context -> environment, when clusters differ.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub environments: BTreeMap<String, String>,
+    /// Namespace -> environment, for namespaces that deploy elsewhere (`shop-staging` = `staging`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub namespace_environments: BTreeMap<String, String>,
     /// The label that names the service [default: app.kubernetes.io/name].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_label: Option<String>,

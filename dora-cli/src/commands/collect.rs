@@ -243,6 +243,7 @@ pub fn kubernetes_config(
         environment: context.and_then(|c| k.environments.get(c)).or(k.environment.as_ref()).cloned(),
         // Through a proxy URL the cluster is named after the source.
         name: k.server.as_ref().map(|_| k.name.clone()),
+        namespace_environments: k.namespace_environments.clone(),
     };
     let clusters = if k.contexts.is_empty() {
         vec![cluster(None)]

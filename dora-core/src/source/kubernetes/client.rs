@@ -42,6 +42,9 @@ pub struct ClusterConfig {
     /// The name of the cluster in ids [default: the context's name, or
     /// `in-cluster`].
     pub name: Option<String>,
+    /// Namespaces whose workloads deploy to another environment than the
+    /// cluster's (`shop-staging` -> `staging`).
+    pub namespace_environments: BTreeMap<String, String>,
 }
 
 impl ClusterConfig {
@@ -54,6 +57,7 @@ impl ClusterConfig {
             label_selector: None,
             environment: None,
             name: None,
+            namespace_environments: BTreeMap::new(),
         }
     }
 }
@@ -379,6 +383,7 @@ pub(crate) fn naming_for(cfg: &KubernetesConfig, cluster: &ClusterConfig, name: 
     Naming {
         context: name.to_string(),
         environment,
+        namespace_environments: cluster.namespace_environments.clone(),
         service_label: cfg.service_label.clone(),
         team_label: cfg.team_label.clone(),
         commit_keys: cfg.commit_keys.clone(),

@@ -31,6 +31,8 @@ pub struct Naming {
     pub context: String,
     /// The environment the workloads deploy to.
     pub environment: String,
+    /// Namespaces whose workloads deploy to another environment (`staging`).
+    pub namespace_environments: std::collections::BTreeMap<String, String>,
     /// The label that names the service [default: `app.kubernetes.io/name`;
     /// the workload's name when absent].
     pub service_label: String,
@@ -51,6 +53,7 @@ impl Naming {
         Self {
             context: context.into(),
             environment: environment.into(),
+            namespace_environments: std::collections::BTreeMap::new(),
             service_label: "app.kubernetes.io/name".into(),
             team_label: None,
             commit_keys: vec!["app.kubernetes.io/version".into()],
@@ -202,6 +205,8 @@ pub fn revision_events(
     let meta = &workload["metadata"];
     let name = meta["name"].as_str().unwrap_or_default();
     let service = meta["labels"][naming.service_label.as_str()].as_str().unwrap_or(name).to_string();
+    let namespace = meta["namespace"].as_str().unwrap_or("default");
+    let environment = naming.namespace_environments.get(namespace).unwrap_or(&naming.environment);
     let team =
         naming.team_label.as_ref().and_then(|l| meta["labels"][l.as_str()].as_str()).map(str::to_string);
     let mut owned: Vec<(u64, &Value)> = replicasets
@@ -250,7 +255,7 @@ pub fn revision_events(
                 service: service.clone(),
                 team: team.clone(),
                 source: Some("kubernetes".into()),
-                environment: naming.environment.clone(),
+                environment: environment.clone(),
                 finished_at,
                 // A reused ReplicaSet's creation is the earlier rollout's.
                 started_at: created.filter(|c| !reused && *c <= finished_at),

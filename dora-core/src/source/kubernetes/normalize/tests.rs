@@ -48,6 +48,12 @@ fn a_healthy_deployment_and_its_history() {
     assert_eq!(d.commit.as_deref(), Some("v1"));
     assert_eq!(d.changes, ["v1"]);
     assert_eq!(d.source.as_deref(), Some("kubernetes"));
+    assert_eq!(d.environment, "production");
+    // A namespace that deploys elsewhere.
+    let mut staging = naming.clone();
+    staging.namespace_environments.insert("default".into(), "staging".into());
+    let events = revision_events(&staging, WorkloadKind::Deployment, &nginx, &rs);
+    assert_eq!(events[0].deployment.as_ref().unwrap().environment, "staging");
 }
 
 #[test]
