@@ -52,6 +52,39 @@ pub(crate) fn install_tls_provider() {
 #[allow(dead_code)]
 pub(crate) fn install_tls_provider() {}
 
+/// A token, never shown (its `Debug` prints `***`).
+#[derive(Clone)]
+#[cfg(any(feature = "github", feature = "gitlab"))]
+pub(crate) struct Secret(String);
+
+#[cfg(any(feature = "github", feature = "gitlab"))]
+impl Secret {
+    /// Holds `token`.
+    pub(crate) fn new(token: impl Into<String>) -> Self {
+        Self(token.into())
+    }
+
+    /// The token given in code, else the one in the environment variable
+    /// `env` (`what` names it in the error when neither is there).
+    pub(crate) fn resolve(given: Option<&Secret>, env: &str, what: &str) -> Result<String> {
+        match given {
+            Some(t) => Ok(t.0.clone()),
+            None => {
+                std::env::var(env).ok().filter(|t| !t.trim().is_empty()).ok_or_else(|| crate::Error::Source {
+                    message: format!("the environment variable {env} ({what}) is not set"),
+                })
+            }
+        }
+    }
+}
+
+#[cfg(any(feature = "github", feature = "gitlab"))]
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
 /// What one run of a source produced.
 #[derive(Debug, Default)]
 pub struct Collected {

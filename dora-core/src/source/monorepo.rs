@@ -2,7 +2,7 @@
 //! read repositories (GitHub, GitLab). A deployment of a monorepo becomes one
 //! deployment per service its commits touched.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::event::Deployment;
 
@@ -56,6 +56,44 @@ impl PathServices {
     ) -> BTreeSet<String> {
         paths.into_iter().map(|path| self.service_of(path).unwrap_or(default).to_string()).collect()
     }
+}
+
+/// The services the latest success to `environment` deployed (`last`
+/// keeps them per environment), else the repository's own `default`: what
+/// a rollback or a redeploy of the same commit deploys again.
+pub fn latest_services(
+    last: &BTreeMap<String, BTreeSet<String>>,
+    environment: &str,
+    default: &str,
+) -> BTreeSet<String> {
+    last.get(environment).cloned().unwrap_or_else(|| BTreeSet::from([default.to_string()]))
+}
+
+/// The events of a deployment: itself when `services` is empty (not a
+/// monorepo), else one part per service, each with the changes that touched
+/// it (`change_services` holds each change's services, in the order of
+/// `deployment.changes`).
+pub fn service_parts(
+    deployment: Deployment,
+    services: &BTreeSet<String>,
+    change_services: &[BTreeSet<String>],
+) -> Vec<Deployment> {
+    if services.is_empty() {
+        return vec![deployment];
+    }
+    services
+        .iter()
+        .map(|service| {
+            let shipped = deployment
+                .changes
+                .iter()
+                .zip(change_services)
+                .filter(|(_, touched)| touched.contains(service))
+                .map(|(id, _)| id.clone())
+                .collect();
+            service_deployment(&deployment, service, shipped)
+        })
+        .collect()
 }
 
 /// Monorepos: the part of `deployment` that deployed one service, with the

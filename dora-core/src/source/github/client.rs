@@ -23,6 +23,7 @@ use super::normalize::{self, Attempt, HotfixRule, RepoContext};
 use crate::engine::options::ProductionPatterns;
 use crate::error::{Error, Result};
 use crate::event::{DeploymentStatus, DeploymentType, EventSet};
+use crate::source::Secret;
 use crate::source::monorepo::{self, PathServices};
 use crate::source::{Collected, Progress, Source};
 use crate::store::SyncState;
@@ -197,22 +198,12 @@ struct State {
     org: Option<(String, Vec<String>)>,
 }
 
-/// A token, never shown (its `Debug` prints `***`).
-#[derive(Clone)]
-struct Token(String);
-
-impl std::fmt::Debug for Token {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("***")
-    }
-}
-
 /// The GitHub source.
 #[derive(Debug, Clone)]
 pub struct GithubSource {
     name: String,
     config: GithubConfig,
-    token: Option<Token>,
+    token: Option<Secret>,
 }
 
 impl GithubSource {
@@ -225,7 +216,7 @@ impl GithubSource {
     /// Uses this token instead of the environment variable (for embedders
     /// that hold tokens elsewhere). It is never printed or stored.
     pub fn with_token(mut self, token: impl Into<String>) -> Self {
-        self.token = Some(Token(token.into()));
+        self.token = Some(Secret::new(token));
         self
     }
 }
@@ -822,13 +813,7 @@ async fn attempt_services(
     state: &RepoState,
     attempt: &Attempt,
 ) -> Result<BTreeSet<String>> {
-    let last = || {
-        state
-            .last_services
-            .get(&attempt.environment)
-            .cloned()
-            .unwrap_or_else(|| BTreeSet::from([default.into()]))
-    };
+    let last = || monorepo::latest_services(&state.last_services, &attempt.environment, default);
     let Some((_, prev_sha)) = state.last_success.get(&attempt.environment) else { return Ok(last()) };
     if *prev_sha == attempt.sha {
         return Ok(last());
@@ -947,11 +932,8 @@ async fn collect_repo(
             if monorepo.is_some() {
                 if services.is_empty() {
                     // A rollback or a redeploy: what the latest success deployed.
-                    services = state
-                        .last_services
-                        .get(&attempt.environment)
-                        .cloned()
-                        .unwrap_or_else(|| BTreeSet::from([ctx.service.clone()]));
+                    services =
+                        monorepo::latest_services(&state.last_services, &attempt.environment, &ctx.service);
                 }
                 state.last_services.insert(attempt.environment.clone(), services.clone());
             }
@@ -963,19 +945,8 @@ async fn collect_repo(
             services = attempt_services(api, map, repo, &ctx.service, state, &attempt).await?;
         }
         let deployment = normalize::deployment(&ctx, &attempt, changes, kind, remediates);
-        if services.is_empty() {
-            events.push(deployment);
-        } else {
-            for service in &services {
-                let shipped = deployment
-                    .changes
-                    .iter()
-                    .zip(&change_services)
-                    .filter(|(_, touched)| touched.contains(service))
-                    .map(|(id, _)| id.clone())
-                    .collect();
-                events.push(monorepo::service_deployment(&deployment, service, shipped));
-            }
+        for part in monorepo::service_parts(deployment, &services, &change_services) {
+            events.push(part);
         }
         state.done.push(attempt.key());
     }
@@ -1023,12 +994,7 @@ impl Source for GithubSource {
                 cfg.api_url
             )));
         }
-        let token = match &self.token {
-            Some(t) => t.0.clone(),
-            None => std::env::var(&cfg.token_env).ok().filter(|t| !t.trim().is_empty()).ok_or_else(|| {
-                err(format!("the environment variable {} (the GitHub token) is not set", cfg.token_env))
-            })?,
-        };
+        let token = Secret::resolve(self.token.as_ref(), &cfg.token_env, "the GitHub token")?;
         let mut state: State =
             state.and_then(|s| serde_json::from_value(s.0.clone()).ok()).unwrap_or_default();
         crate::source::install_tls_provider();

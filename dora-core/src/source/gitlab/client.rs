@@ -25,6 +25,7 @@ use super::normalize::{self, Attempt, ProjectContext, ShippedMergeRequests};
 use crate::engine::options::ProductionPatterns;
 use crate::error::{Error, Result};
 use crate::event::{DeploymentStatus, DeploymentType, EventSet};
+use crate::source::Secret;
 use crate::source::hotfix::HotfixRule;
 use crate::source::monorepo::{self, PathServices};
 use crate::source::{Collected, Progress, Source};
@@ -174,16 +175,6 @@ struct State {
     projects: BTreeMap<String, ProjectState>,
 }
 
-/// A token, never shown (its `Debug` prints `***`).
-#[derive(Clone)]
-struct Secret(String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("***")
-    }
-}
-
 /// The GitLab source.
 #[derive(Debug)]
 pub struct GitlabSource {
@@ -201,7 +192,7 @@ impl GitlabSource {
 
     /// Uses this token instead of the environment variable's.
     pub fn with_token(mut self, token: impl Into<String>) -> Self {
-        self.token = Some(Secret(token.into()));
+        self.token = Some(Secret::new(token));
         self
     }
 }
@@ -777,11 +768,9 @@ async fn collect_project(
             }
             if monorepo.is_some() {
                 if services.is_empty() {
-                    services = state
-                        .last_services
-                        .get(&attempt.environment)
-                        .cloned()
-                        .unwrap_or_else(|| BTreeSet::from([ctx.service.clone()]));
+                    // A rollback or a redeploy: what the latest success deployed.
+                    services =
+                        monorepo::latest_services(&state.last_services, &attempt.environment, &ctx.service);
                 }
                 state.last_services.insert(attempt.environment.clone(), services.clone());
             }
@@ -790,11 +779,7 @@ async fn collect_project(
                 .insert(attempt.environment.clone(), (ctx.id("deployment", attempt.id), attempt.sha.clone()));
         } else if let Some(map) = monorepo.filter(|_| production) {
             // A failed attempt fails the services it would have deployed.
-            let last = state
-                .last_services
-                .get(&attempt.environment)
-                .cloned()
-                .unwrap_or_else(|| BTreeSet::from([ctx.service.clone()]));
+            let last = monorepo::latest_services(&state.last_services, &attempt.environment, &ctx.service);
             services = match state.last_success.get(&attempt.environment) {
                 Some((_, prev)) if *prev != attempt.sha => match compare(api, project, prev, &attempt.sha)
                     .await?
@@ -810,19 +795,8 @@ async fn collect_project(
             };
         }
         let deployment = normalize::deployment(&ctx, &attempt, changes, kind, remediates);
-        if services.is_empty() {
-            events.push(deployment);
-        } else {
-            for service in &services {
-                let shipped = deployment
-                    .changes
-                    .iter()
-                    .zip(&change_services)
-                    .filter(|(_, touched)| touched.contains(service))
-                    .map(|(id, _)| id.clone())
-                    .collect();
-                events.push(monorepo::service_deployment(&deployment, service, shipped));
-            }
+        for part in monorepo::service_parts(deployment, &services, &change_services) {
+            events.push(part);
         }
         state.done.push(attempt.id);
     }
@@ -911,12 +885,7 @@ impl Source for GitlabSource {
                 cfg.api_url
             )));
         }
-        let token = match &self.token {
-            Some(t) => t.0.clone(),
-            None => std::env::var(&cfg.token_env).ok().filter(|t| !t.trim().is_empty()).ok_or_else(|| {
-                err(format!("the environment variable {} (the GitLab token) is not set", cfg.token_env))
-            })?,
-        };
+        let token = Secret::resolve(self.token.as_ref(), &cfg.token_env, "the GitLab token")?;
         let mut token = HeaderValue::from_str(token.trim()).map_err(|_| {
             err(format!("{}: the token holds characters no HTTP header can carry", cfg.token_env))
         })?;
