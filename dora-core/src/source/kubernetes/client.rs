@@ -267,13 +267,9 @@ fn short(e: &dyn std::fmt::Display) -> String {
     e.to_string().chars().take(200).collect()
 }
 
-/// Every object of a list, following `continue` tokens.
-async fn list_all<K>(
-    api: &Api<K>,
-    params: &ListParams,
-    what: &Listing<'_>,
-    requests: &mut u64,
-) -> Result<Vec<K>>
+/// Every object of a list, following `continue` tokens (the API's own
+/// error, so a caller can tell a missing CRD from a failure).
+async fn list_all<K>(api: &Api<K>, params: &ListParams, requests: &mut u64) -> kube::Result<Vec<K>>
 where
     K: Clone + DeserializeOwned + std::fmt::Debug,
 {
@@ -281,7 +277,7 @@ where
     let mut out = Vec::new();
     loop {
         *requests += 1;
-        let page = api.list(&params).await.map_err(|e| what.fail(e))?;
+        let page = api.list(&params).await?;
         out.extend(page.items);
         match page.metadata.continue_.filter(|c| !c.is_empty()) {
             Some(token) => params.continue_token = Some(token),
@@ -427,9 +423,13 @@ async fn collect_cluster(
         let (deployments_api, replicasets_api) = api(namespace);
         part.message("deployments");
         let listing = |resource| Listing { resource, namespace, cluster: &name };
-        let deployments = list_all(&deployments_api, &params, &listing("deployments.apps"), requests).await?;
+        let deployments = list_all(&deployments_api, &params, requests)
+            .await
+            .map_err(|e| listing("deployments.apps").fail(e))?;
         part.message("replicasets");
-        let replicasets = list_all(&replicasets_api, &params, &listing("replicasets.apps"), requests).await?;
+        let replicasets = list_all(&replicasets_api, &params, requests)
+            .await
+            .map_err(|e| listing("replicasets.apps").fail(e))?;
         let replicasets = to_values(&replicasets);
         let mut workloads: Vec<(WorkloadKind, Value)> =
             to_values(&deployments).into_iter().map(|d| (WorkloadKind::Deployment, d)).collect();
@@ -439,17 +439,18 @@ async fn collect_cluster(
                 Some(n) => Api::namespaced_with(client.clone(), n, &rollout_resource),
                 None => Api::all_with(client.clone(), &rollout_resource),
             };
-            match list_all(&rollouts_api, &params, &listing("rollouts.argoproj.io"), requests).await {
+            match list_all(&rollouts_api, &params, requests).await {
                 Ok(rollouts) => {
                     workloads.extend(to_values(&rollouts).into_iter().map(|r| (WorkloadKind::Rollout, r)))
                 }
-                Err(_) if !crd_installed(&rollouts_api, &params, requests).await => {
+                // Not found: the CRD is not installed.
+                Err(kube::Error::Api(s)) if s.code == 404 => {
                     rollouts_installed = false;
                     notes.push(format!(
                         "{name}: Argo Rollouts is not installed (no rollouts.argoproj.io): skipped"
                     ));
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(listing("rollouts.argoproj.io").fail(e)),
             }
         }
         for (kind, workload) in &workloads {
@@ -467,12 +468,6 @@ async fn collect_cluster(
         part.message("done");
     }
     Ok(())
-}
-
-/// Whether the Rollout CRD answers (a 404 says it is not installed).
-async fn crd_installed(api: &Api<DynamicObject>, params: &ListParams, requests: &mut u64) -> bool {
-    *requests += 1;
-    !matches!(api.list(params).await, Err(kube::Error::Api(s)) if s.code == 404)
 }
 
 impl Source for KubernetesSource {
