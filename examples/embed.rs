@@ -24,6 +24,7 @@ fn deployment(id: &str, at: DateTime<Utc>, changes: &[&str], kind: DeploymentTyp
         changes: changes.iter().map(|c| c.to_string()).collect(),
         deployment_type: kind,
         remediates: vec![],
+        note: None,
     }
 }
 

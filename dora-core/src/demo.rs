@@ -1058,6 +1058,7 @@ impl<W: Write> Out<W> {
                 changes: Vec::new(),
                 deployment_type: DeploymentType::Regular,
                 remediates: Vec::new(),
+                note: None,
             }),
             chg: Event::Change(Change {
                 id: String::new(),

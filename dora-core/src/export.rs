@@ -10,8 +10,9 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 
 /// The columns of an event CSV, in order: every field of the spec's three
-/// kinds, the pull request's as `pull_request.*`.
-pub const EVENT_CSV_COLUMNS: [&str; 24] = [
+/// kinds, the pull request's as `pull_request.*`, then dora's `note`
+/// (last, so the columns before it keep their places).
+pub const EVENT_CSV_COLUMNS: [&str; 25] = [
     "kind",
     "id",
     "service",
@@ -36,6 +37,7 @@ pub const EVENT_CSV_COLUMNS: [&str; 24] = [
     "caused_by",
     "caused_by_change",
     "severity",
+    "note",
 ];
 
 fn bad_event(message: impl std::fmt::Display) -> Error {
@@ -119,6 +121,12 @@ mod tests {
         let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo/events.jsonl");
         let mut original = EventSet::new();
         read_jsonl_path(&demo, &mut original, &ReadOptions::default()).unwrap();
+        // And a note with a comma and a quote.
+        let first = original.iter().find_map(|e| match e {
+            crate::event::Event::Deployment(d) => Some(d),
+            _ => None,
+        });
+        original.push(crate::event::Deployment { note: Some("undo, \"v2\"".into()), ..first.unwrap() });
         let mut w = EventCsvWriter::new(Vec::new()).unwrap();
         for e in original.iter() {
             w.write_event(&e).unwrap();

@@ -5,9 +5,9 @@ use dora_core::{EventSet, GroupKind, Metric, Options, ReadOptions, Window, compu
 
 const EVENTS: &str = r#"
 {"kind":"change","id":"x1","service":"pay","committed_at":"2026-03-01T00:00:00Z","pull_request":{"number":42}}
-{"kind":"deployment","id":"p1","service":"pay","environment":"production","finished_at":"2026-03-02T10:00:00Z","status":"success","changes":["x1"]}
+{"kind":"deployment","id":"p1","service":"pay","environment":"production","finished_at":"2026-03-02T10:00:00Z","status":"success","changes":["x1"],"note":{"not":"a string"}}
 {"kind":"deployment","id":"p2","service":"pay","environment":"production","finished_at":"2026-03-03T10:00:00Z","status":"success"}
-{"kind":"deployment","id":"p2b","service":"pay","environment":"production","finished_at":"2026-03-03T10:30:00Z","status":"success","type":"rollback"}
+{"kind":"deployment","id":"p2b","service":"pay","environment":"production","finished_at":"2026-03-03T10:30:00Z","status":"success","type":"rollback","note":"kubectl rollout undo deployment/pay"}
 {"kind":"deployment","id":"f1","service":"pay","environment":"production","finished_at":"2026-03-04T10:00:00Z","status":"failure"}
 {"kind":"incident","id":"i1","service":"pay","opened_at":"2026-03-02T11:00:00Z","resolved_at":"2026-03-02T12:00:00Z"}
 {"kind":"incident","id":"i2","service":"pay","opened_at":"2026-03-05T00:00:00Z","caused_by_change":"x1"}
@@ -44,6 +44,19 @@ fn change_failure_rate_names_attribution_and_remediation_rules() {
         c.report.group(GroupKind::Service, "pay").unwrap().summary.figures.change_failure_rate.failed,
         2
     );
+}
+
+#[test]
+fn a_deployment_note_is_shown_and_a_note_that_is_no_string_is_ignored() {
+    let set = load();
+    let c = computation(&set);
+    let e = c.explain(GroupKind::Service, "pay", None, Metric::ReworkRate).unwrap();
+    let note = |id: &str| e.events.iter().find(|x| x.id == id).unwrap().note.clone();
+    assert_eq!(note("p2b").as_deref(), Some("kubectl rollout undo deployment/pay"));
+    assert_eq!(note("p1"), None, "a note that is not a string is ignored, like an unknown field");
+    let json = serde_json::to_value(&e).unwrap();
+    assert_eq!(json["events"].as_array().unwrap().iter().filter(|e| e.get("note").is_some()).count(), 1);
+    assert_eq!(set.deployment("p2b").unwrap().note.as_deref(), Some("kubectl rollout undo deployment/pay"));
 }
 
 #[test]

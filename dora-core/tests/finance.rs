@@ -59,6 +59,7 @@ fn deployment(service: &str, team: &str) -> Deployment {
         changes: vec!["c1".into()],
         deployment_type: DeploymentType::Regular,
         remediates: vec![],
+        note: None,
     }
 }
 

@@ -100,6 +100,7 @@ fn events(spec: &Spec, slots: &[u32]) -> Vec<Event> {
                     _ => DeploymentType::Regular,
                 },
                 remediates: remediates.iter().map(|r| format!("d{r}")).collect(),
+                note: None,
             }
             .into(),
         );
@@ -253,7 +254,7 @@ proptest! {
             id: "unrelated".into(), service: "new-svc".into(), team: Some("core".into()), source: None,
             environment: "production".into(), finished_at: base() + Duration::days(60), started_at: None,
             status: DeploymentStatus::Success, commit: None, changes: vec![],
-            deployment_type: DeploymentType::Regular, remediates: vec![],
+            deployment_type: DeploymentType::Regular, remediates: vec![], note: None,
         }.into());
         more.push(Incident {
             id: "unrelated".into(), service: "new-svc".into(), team: None, source: None,

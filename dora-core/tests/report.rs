@@ -92,6 +92,7 @@ fn deployment(id: &str, service: &str, team: &str, finished: &str, changes: &[&s
         changes: changes.iter().map(|c| c.to_string()).collect(),
         deployment_type: DeploymentType::Regular,
         remediates: vec![],
+        note: None,
     }
 }
 

@@ -60,6 +60,10 @@ pub fn run(args: &ExplainArgs) -> Result<()> {
                 e.service,
                 e.reason
             )?;
+            if let Some(note) = &e.note {
+                // Quoted and escaped: a note is free text from the source.
+                writeln!(out, "    note: {note:?}")?;
+            }
         }
     }
     out.flush()?;

@@ -84,6 +84,9 @@ pub struct ExplainedEvent {
     pub seconds: Option<f64>,
     /// Why it was counted (or not).
     pub reason: String,
+    /// A deployment's note (e.g. Kubernetes' change-cause), when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// The events behind one figure.
@@ -159,6 +162,7 @@ impl Computation<'_> {
                     counted,
                     seconds,
                     reason,
+                    note: d.note.map(|n| set.texts.get(n).to_string()),
                 });
             }
         };
@@ -290,6 +294,7 @@ impl Computation<'_> {
                             dep_id(lt.deployment),
                             c.pull_request().and_then(|p| p.number).map(|n| format!("; pull request #{n}")).unwrap_or_default()
                         ),
+                        note: None,
                     });
                 }
             }
@@ -312,6 +317,7 @@ impl Computation<'_> {
                         } else {
                             "unresolved: counted in unresolved only".to_string()
                         },
+                        note: None,
                     });
                 }
             }

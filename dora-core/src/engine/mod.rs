@@ -123,7 +123,7 @@ fn days_per_unit(
 /// set.push(Deployment { id: "d1".into(), service: "api".into(), team: None, source: None,
 ///     environment: "production".into(), finished_at: at(2, 12), started_at: None,
 ///     status: DeploymentStatus::Success, commit: None, changes: vec!["c1".into()],
-///     deployment_type: DeploymentType::Regular, remediates: vec![] });
+///     deployment_type: DeploymentType::Regular, remediates: vec![], note: None });
 /// let window = Window::new(at(2, 0), at(9, 0)).unwrap();
 /// let result = compute(&set, &Options::new(window)).unwrap();
 /// let all = &result.report.groups[0].summary.figures;

@@ -71,6 +71,14 @@ pub struct Deployment {
     /// Ids of the deployments this one fixes.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub remediates: Vec<String>,
+    /// Free text about the deployment for people (dora's extension of the
+    /// schema, informative only: no figure reads it). Adapters fill it where
+    /// the source has such a text, e.g. Kubernetes' `kubernetes.io/change-cause`.
+    /// Readers of `dora.events/v1` that do not know it ignore it, as the
+    /// spec's forward-compatibility rule says; dora reads it only when it is
+    /// a string and ignores any other value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// The pull (merge) request a change went through.

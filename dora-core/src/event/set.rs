@@ -34,6 +34,8 @@ pub(crate) struct DeploymentRec {
     pub status: DeploymentStatus,
     pub deployment_type: DeploymentType,
     pub commit: Option<u32>,
+    /// Into `texts`, like `commit`.
+    pub note: Option<u32>,
     /// Into `change_refs`: change slots.
     pub changes: RefRange,
     /// Into `deployment_refs`: deployment slots.
@@ -152,7 +154,8 @@ pub struct EventSet {
     pub(crate) deployment_ids: Interner,
     pub(crate) change_ids: Interner,
     pub(crate) incident_ids: Interner,
-    pub(crate) commits: TextArena,
+    /// Deployments' commits and notes.
+    pub(crate) texts: TextArena,
     /// By deployment slot; `None` for ids only referenced, never defined.
     pub(crate) deployments: Vec<Option<DeploymentRec>>,
     pub(crate) changes: Vec<Option<ChangeRec>>,
@@ -184,7 +187,7 @@ impl EventSet {
         let (changes, deployments) = (events * 2 / 3, events / 3);
         self.change_ids.reserve(changes, changes * 40);
         self.deployment_ids.reserve(deployments, deployments * 40);
-        self.commits.reserve(deployments, deployments * 40);
+        self.texts.reserve(deployments, deployments * 40);
         self.changes.reserve(changes);
         self.deployments.reserve(deployments);
         self.change_refs.reserve(changes);
@@ -235,6 +238,7 @@ impl EventSet {
                 changes,
                 deployment_type,
                 remediates,
+                note,
             } => {
                 let slot = self.deployment_ids.intern(resolve(&ev.id));
                 let changes_range =
@@ -259,7 +263,8 @@ impl EventSet {
                     started_at: *started_at,
                     status: *status,
                     deployment_type: *deployment_type,
-                    commit: commit.as_ref().map(|c| self.commits.push(resolve(c))),
+                    commit: commit.as_ref().map(|c| self.texts.push(resolve(c))),
+                    note: note.as_ref().map(|n| self.texts.push(resolve(n))),
                     changes: changes_range,
                     remediates: remediates_range,
                 };
@@ -331,7 +336,7 @@ impl EventSet {
             finished_at: from_micros(d.finished_at),
             started_at: d.started_at.map(from_micros),
             status: d.status,
-            commit: d.commit.map(|c| self.commits.get(c).to_owned()),
+            commit: d.commit.map(|c| self.texts.get(c).to_owned()),
             changes: d
                 .changes
                 .of(&self.change_refs)
@@ -345,6 +350,7 @@ impl EventSet {
                 .iter()
                 .map(|&r| self.deployment_ids.resolve(r).to_owned())
                 .collect(),
+            note: d.note.map(|n| self.texts.get(n).to_owned()),
         })
     }
 
@@ -482,6 +488,7 @@ fn owned_to_raw(e: &Event) -> RawEvent<&str> {
                     changes: d.changes.iter().map(String::as_str).collect(),
                     deployment_type: d.deployment_type,
                     remediates: d.remediates.iter().map(String::as_str).collect(),
+                    note: d.note.as_deref(),
                 },
             }
         }
@@ -538,6 +545,7 @@ pub(crate) fn raw_to_owned(ev: RawEvent<std::borrow::Cow<'_, str>>) -> Event {
             changes,
             deployment_type,
             remediates,
+            note,
         } => Event::Deployment(Deployment {
             id: ev.id,
             service: ev.service,
@@ -551,6 +559,7 @@ pub(crate) fn raw_to_owned(ev: RawEvent<std::borrow::Cow<'_, str>>) -> Event {
             changes,
             deployment_type,
             remediates,
+            note,
         }),
         RawBody::Change { committed_at, authored_at, pull_request } => Event::Change(Change {
             id: ev.id,

@@ -260,6 +260,7 @@ pub(crate) fn parse(line: &str) -> Option<RawEvent<Cow<'_, str>>> {
     let (mut id, mut service, mut team, mut source) = (None, None, None, None);
     let (mut environment, mut finished_at, mut started_at, mut status) = (None, None, None, None);
     let (mut commit, mut changes, mut deployment_type, mut remediates) = (None, Vec::new(), None, Vec::new());
+    let mut note = None;
     let (mut committed_at, mut authored_at, mut pull_request) = (None, None, None);
     let (mut opened_at, mut resolved_at, mut caused_by, mut caused_by_change, mut severity) =
         (None, None, None, None, None);
@@ -295,6 +296,8 @@ pub(crate) fn parse(line: &str) -> Option<RawEvent<Cow<'_, str>>> {
                 }
             }
             ("remediates", Deployment) => remediates = c.string_list()?,
+            // Any other value is ignored by the serde path: hand it over.
+            ("note", Deployment) => note = c.opt_string()?,
             ("committed_at", Change) => committed_at = c.opt_time()?,
             ("authored_at", Change) => authored_at = c.opt_time()?,
             ("pull_request", Change) => pull_request = c.pull_request()?,
@@ -320,6 +323,7 @@ pub(crate) fn parse(line: &str) -> Option<RawEvent<Cow<'_, str>>> {
             changes,
             deployment_type: deployment_type.unwrap_or_default(),
             remediates,
+            note: borrowed(note),
         },
         Change => RawBody::Change { committed_at: committed_at?, authored_at, pull_request },
         Incident => RawBody::Incident {
@@ -364,6 +368,10 @@ mod tests {
         r#"{"kind":"change","id":"c","service":"a","committed_at":"2026-03-02T14:05:00Z","z":[1,]}"#,
         r#"{"kind":"change","id":"c","service":"a","committed_at":"2026-03-02T14:05:00Z","z":tru}"#,
         r#"{"kind":"change","id":"c","service":"é✓","committed_at":"2026-03-02T14:05:00Z"}"#,
+        r#"{"kind":"deployment","id":"d","service":"a","environment":"p","finished_at":"2026-03-02T14:05:00Z","status":"success","note":"kubectl apply"}"#,
+        r#"{"kind":"deployment","id":"d","service":"a","environment":"p","finished_at":"2026-03-02T14:05:00Z","status":"success","note":7}"#,
+        r#"{"kind":"deployment","id":"d","service":"a","environment":"p","finished_at":"2026-03-02T14:05:00Z","status":"success","note":null}"#,
+        r#"{"kind":"change","id":"c","service":"a","committed_at":"2026-03-02T14:05:00Z","note":"x"}"#,
     ];
 
     /// Whatever the fast path accepts, the serde path accepts with the same result.

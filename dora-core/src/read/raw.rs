@@ -39,6 +39,7 @@ pub(crate) enum RawBody<S> {
         changes: Vec<S>,
         deployment_type: DeploymentType,
         remediates: Vec<S>,
+        note: Option<S>,
     },
     Change {
         committed_at: Micros,
@@ -84,6 +85,7 @@ impl<S> RawEvent<S> {
                 changes,
                 deployment_type,
                 remediates,
+                note,
             } => RawBody::Deployment {
                 environment: f(environment),
                 finished_at,
@@ -93,6 +95,7 @@ impl<S> RawEvent<S> {
                 changes: changes.into_iter().map(&mut f).collect(),
                 deployment_type,
                 remediates: remediates.into_iter().map(&mut f).collect(),
+                note: note.map(&mut f),
             },
             RawBody::Change { committed_at, authored_at, pull_request } => {
                 RawBody::Change { committed_at, authored_at, pull_request }
@@ -145,6 +148,17 @@ impl<'de> de::Deserialize<'de> for Str<'de> {
 /// `null` or a string.
 fn opt_str<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Option<Cow<'de, str>>, A::Error> {
     Ok(map.next_value::<Option<Str<'de>>>()?.map(|s| s.0))
+}
+
+/// A string, or nothing for any other value: for fields outside the spec
+/// (`note`), which must stay as ignorable as an unknown field.
+fn lenient_str<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Option<Cow<'de, str>>, A::Error> {
+    let raw = map.next_value::<&'de RawValue>()?;
+    if !raw.get().starts_with('"') {
+        return Ok(None);
+    }
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    Ok(Str::deserialize(&mut de).ok().map(|s| s.0))
 }
 
 /// `null` or an RFC 3339 time.
@@ -295,6 +309,7 @@ struct Fields<'de> {
     changes: Vec<Cow<'de, str>>,
     deployment_type: Option<DeploymentType>,
     remediates: Vec<Cow<'de, str>>,
+    note: Option<Cow<'de, str>>,
     committed_at: Option<Micros>,
     authored_at: Option<Micros>,
     pull_request: Option<RawPullRequest>,
@@ -319,6 +334,7 @@ const FIELD_KINDS: &[(&str, Option<EventKind>)] = &[
     ("changes", Some(EventKind::Deployment)),
     ("type", Some(EventKind::Deployment)),
     ("remediates", Some(EventKind::Deployment)),
+    ("note", Some(EventKind::Deployment)),
     ("committed_at", Some(EventKind::Change)),
     ("authored_at", Some(EventKind::Change)),
     ("pull_request", Some(EventKind::Change)),
@@ -350,6 +366,7 @@ fn read_field<'de, A: MapAccess<'de>>(
         "changes" => f.changes = map.next_value_seed(OptStrList)?,
         "type" => f.deployment_type = opt_enum(map, TYPES)?,
         "remediates" => f.remediates = map.next_value_seed(OptStrList)?,
+        "note" => f.note = lenient_str(map)?,
         "committed_at" => f.committed_at = map.next_value_seed(OptTime)?,
         "authored_at" => f.authored_at = map.next_value_seed(OptTime)?,
         "pull_request" => f.pull_request = map.next_value_seed(OptPullRequest { field: cell })?,
@@ -465,6 +482,7 @@ impl<'de> Visitor<'de> for EventVisitor<'_> {
                 changes: f.changes,
                 deployment_type: f.deployment_type.unwrap_or_default(),
                 remediates: f.remediates,
+                note: f.note,
             },
             EventKind::Change => RawBody::Change {
                 committed_at: need_time(f.committed_at, "committed_at")?,
@@ -544,6 +562,21 @@ mod tests {
                 assert_eq!(deployment_type, DeploymentType::Regular);
             }
             _ => panic!("not a deployment"),
+        }
+    }
+
+    #[test]
+    fn a_note_is_read_when_it_is_a_string_and_ignored_otherwise() {
+        let note = |line: &str| match ok(line).body {
+            RawBody::Deployment { note, .. } => note,
+            _ => panic!("not a deployment"),
+        };
+        let base = r#""kind":"deployment","id":"d","service":"a","environment":"p","finished_at":"2026-03-02T14:05:00Z","status":"success""#;
+        assert_eq!(note(&format!(r#"{{{base},"note":"undo \"v2\""}}"#)).as_deref(), Some(r#"undo "v2""#));
+        assert_eq!(note(&format!(r#"{{"note":"before kind",{base}}}"#)).as_deref(), Some("before kind"));
+        for other in ["7", "null", "[\"x\"]", "{\"a\":1}", "true"] {
+            assert_eq!(note(&format!(r#"{{{base},"note":{other}}}"#)), None, "{other}");
+            assert_eq!(note(&format!(r#"{{"note":{other},{base}}}"#)), None, "{other}");
         }
     }
 

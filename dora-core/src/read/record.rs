@@ -9,11 +9,14 @@
 //! bytes; `opt X` is a byte 0 or 1, then X when 1; `time` is i64
 //! microseconds since the Unix epoch):
 //!
-//! - version byte (1), kind byte (0 deployment, 1 change, 2 incident)
+//! - version byte, kind byte (0 deployment, 1 change, 2 incident). The
+//!   version is 1, or 2 for a deployment with a `note`: records of events
+//!   without one stay byte for byte what they were before notes existed.
 //! - `id: str`, `service: str`, `team: opt str`, `source: opt str`
 //! - deployment: `environment: str`, `finished_at: time`,
 //!   `started_at: opt time`, `status: u8`, `commit: opt str`,
-//!   `changes: LEB128 count, str...`, `type: u8`, `remediates: count, str...`
+//!   `changes: LEB128 count, str...`, `type: u8`, `remediates: count, str...`,
+//!   and in version 2 `note: str`
 //! - change: `committed_at: time`, `authored_at: opt time`, `pull_request:
 //!   opt (number: opt u64, opened_at: opt time, merged_at: opt time,
 //!   first_commit_at: opt time)`
@@ -27,6 +30,8 @@ use crate::event::time::{Micros, to_micros};
 use crate::event::{DeploymentStatus, DeploymentType, Event};
 
 const VERSION: u8 = 1;
+/// A deployment record that ends with its note.
+const VERSION_WITH_NOTE: u8 = 2;
 
 fn uleb(out: &mut Vec<u8>, mut v: u64) {
     loop {
@@ -68,7 +73,11 @@ fn put_list(out: &mut Vec<u8>, items: &[String]) {
 
 /// Appends the encoding of `event` to `out`.
 pub(crate) fn encode(event: &Event, out: &mut Vec<u8>) {
-    out.push(VERSION);
+    let note = match event {
+        Event::Deployment(d) => d.note.as_deref(),
+        _ => None,
+    };
+    out.push(if note.is_some() { VERSION_WITH_NOTE } else { VERSION });
     let (id, service, team, source) = match event {
         Event::Deployment(d) => (&d.id, &d.service, &d.team, &d.source),
         Event::Change(c) => (&c.id, &c.service, &c.team, &c.source),
@@ -96,6 +105,9 @@ pub(crate) fn encode(event: &Event, out: &mut Vec<u8>) {
                 DeploymentType::Hotfix => 2,
             });
             put_list(out, &d.remediates);
+            if let Some(note) = note {
+                put_str(out, note);
+            }
         }
         Event::Change(c) => {
             put_time(out, to_micros(&c.committed_at));
@@ -197,10 +209,15 @@ pub(crate) fn decode_with<'a, S>(
 ) -> Result<RawEvent<S>, String> {
     let mut r = Reader { b: bytes, i: 0, text };
     let event = (|| {
-        if r.byte()? != VERSION {
+        let with_note = match r.byte()? {
+            VERSION => false,
+            VERSION_WITH_NOTE => true,
+            _ => return None,
+        };
+        let kind = r.byte()?;
+        if with_note && kind != 0 {
             return None;
         }
-        let kind = r.byte()?;
         let id = r.str()?;
         let service = r.str()?;
         let team = r.opt(|r| r.str())?;
@@ -224,6 +241,7 @@ pub(crate) fn decode_with<'a, S>(
                     _ => return None,
                 },
                 remediates: r.list()?,
+                note: if with_note { Some(r.str()?) } else { None },
             },
             1 => RawBody::Change {
                 committed_at: r.time()?,
@@ -277,5 +295,37 @@ mod tests {
             longer.push(0);
             assert!(decode(&longer).is_err());
         }
+    }
+
+    #[test]
+    fn a_note_is_kept_and_only_a_deployment_with_one_changes_its_record() {
+        let line = r#"{"kind":"deployment","id":"d1","service":"api","environment":"prod","finished_at":"2026-03-02T10:00:00Z","status":"success"}"#;
+        let mut set = EventSet::new();
+        crate::read::read_jsonl(line.as_bytes(), None, &mut set, &ReadOptions::default()).unwrap();
+        let Event::Deployment(mut d) = set.iter().next().unwrap() else { unreachable!() };
+        let mut plain = Vec::new();
+        encode(&Event::Deployment(d.clone()), &mut plain);
+        assert_eq!(plain[0], VERSION);
+        d.note = Some("kubectl set image deployment/api api=api:v2".into());
+        let mut noted = Vec::new();
+        encode(&Event::Deployment(d.clone()), &mut noted);
+        assert_eq!(noted[0], VERSION_WITH_NOTE);
+        assert_eq!(&noted[1..plain.len()], &plain[1..], "the note only appends");
+        assert_eq!(raw_to_owned(decode(&noted).unwrap()), Event::Deployment(d));
+        assert!(decode(&noted[..noted.len() - 1]).is_err());
+        // Version 2 belongs to deployments only.
+        let mut change = Vec::new();
+        let c = crate::event::Change {
+            id: "c1".into(),
+            service: "api".into(),
+            team: None,
+            source: None,
+            committed_at: chrono::Utc::now(),
+            authored_at: None,
+            pull_request: None,
+        };
+        encode(&Event::Change(c), &mut change);
+        change[0] = VERSION_WITH_NOTE;
+        assert!(decode(&change).is_err());
     }
 }

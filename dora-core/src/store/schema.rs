@@ -7,7 +7,11 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// The oldest schema version this build reads without migrating it: version
+/// 2 only added what version 1 stores never hold.
+const OLDEST_READABLE: i64 = 1;
 
 /// Marks a SQLite file as a dora store (`PRAGMA application_id`, "dora").
 const APPLICATION_ID: i64 = 0x646f_7261;
@@ -32,6 +36,10 @@ const MIGRATIONS: &[&str] = &[
         state      TEXT NOT NULL,
         updated_at TEXT NOT NULL
     );",
+    // 1 -> 2: a deployment record may end with a note (record version 2).
+    // No table changes; the version keeps an older dora, which cannot decode
+    // such records, from reading the store.
+    "",
 ];
 
 fn versions(conn: &Connection, path: &Path) -> Result<(i64, i64)> {
@@ -100,7 +108,7 @@ pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<()> {
 pub(crate) fn check_readable(conn: &Connection, path: &Path) -> Result<()> {
     let (version, app) = versions(conn, path)?;
     check(path, version, app, is_empty(conn, path)?)?;
-    if version < SCHEMA_VERSION {
+    if version < OLDEST_READABLE {
         return Err(Error::Store {
             path: path.to_path_buf(),
             message: format!(

@@ -32,6 +32,7 @@ fn deployment(id: &str, finished: &str, changes: &[&str]) -> Event {
         changes: changes.iter().map(|c| c.to_string()).collect(),
         deployment_type: DeploymentType::Regular,
         remediates: vec![],
+        note: None,
     }
     .into()
 }
@@ -127,10 +128,37 @@ fn a_newer_schema_is_refused_and_left_alone() {
     let before = std::fs::read(&path).unwrap();
     for result in [Store::open(&path), Store::open_read_only(&path)] {
         let err = result.unwrap_err().to_string();
-        assert!(err.contains("schema version 2, newer than this dora knows (up to 1)"), "{err}");
+        assert!(err.contains("schema version 3, newer than this dora knows (up to 2)"), "{err}");
         assert!(err.starts_with(&path.display().to_string()), "{err}");
     }
     assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn a_version_1_store_is_read_as_it_is_and_migrated_by_a_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dora.db");
+    {
+        let mut store = Store::open(&path).unwrap();
+        let mut w = store.writer().unwrap();
+        w.put(&change("c1", "2026-03-02T09:00:00Z")).unwrap();
+        w.commit().unwrap();
+        store.conn.pragma_update(None, "user_version", 1).unwrap();
+    }
+    let version = |path: &std::path::Path| -> i64 {
+        rusqlite::Connection::open(path)
+            .unwrap()
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap()
+    };
+    let store = Store::open_read_only(&path).unwrap();
+    assert_eq!(store.len().unwrap(), 1);
+    drop(store);
+    assert_eq!(version(&path), 1, "reading does not migrate");
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.len().unwrap(), 1);
+    drop(store);
+    assert_eq!(version(&path), SCHEMA_VERSION);
 }
 
 #[test]

@@ -230,6 +230,7 @@ pub fn deployment(
         changes,
         deployment_type,
         remediates,
+        note: None,
     }
 }
 

@@ -120,6 +120,7 @@ pub fn deployment(
         changes,
         deployment_type,
         remediates,
+        note: None,
     }
 }
 

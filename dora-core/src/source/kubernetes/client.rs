@@ -531,6 +531,7 @@ mod tests {
             changes: vec![commit.into()],
             deployment_type: DeploymentType::Regular,
             remediates: vec![],
+            note: None,
         }
     }
 

@@ -250,6 +250,10 @@ pub fn revision_events(
                 Vec::new()
             };
             let commit = commit_of(naming, rs);
+            // The controllers copy the workload's annotations onto each new
+            // ReplicaSet, so the ReplicaSet holds its own revision's cause.
+            let note =
+                change_cause(rs).or_else(|| (Some(n) == current).then(|| change_cause(workload)).flatten());
             let deployment = Deployment {
                 id: revision_id(naming, kind, workload, n),
                 service: service.clone(),
@@ -264,10 +268,20 @@ pub fn revision_events(
                 commit,
                 deployment_type,
                 remediates,
+                note,
             };
             RevisionEvent { revision: n, deployment: Some(deployment) }
         })
         .collect()
+}
+
+/// The annotation `kubectl` and CI tools set to say why a rollout happened.
+pub const CHANGE_CAUSE: &str = "kubernetes.io/change-cause";
+
+/// An object's non-blank `kubernetes.io/change-cause`.
+fn change_cause(object: &Value) -> Option<String> {
+    let cause = object["metadata"]["annotations"][CHANGE_CAUSE].as_str()?.trim();
+    (!cause.is_empty()).then(|| cause.to_string())
 }
 
 #[cfg(test)]

@@ -73,6 +73,10 @@ fn a_progress_deadline_is_a_failure_and_a_reused_template_a_rollback() {
         serde_json::json!({"metadata": {"name": "other", "annotations": {"deployment.kubernetes.io/revision": "9"},
             "ownerReferences": [{"uid": "someone-else"}]}}),
     ];
+    let mut rs = rs;
+    rs[2]["metadata"]["annotations"][CHANGE_CAUSE] = "kubectl rollout undo deployment/guestbook-ui".into();
+    guestbook["metadata"]["annotations"][CHANGE_CAUSE] =
+        "kubectl set image deployment/guestbook-ui ui=ui:4".into();
     let events = revision_events(&naming, WorkloadKind::Deployment, &guestbook, &rs);
     assert_eq!(events.iter().map(|e| e.revision).collect::<Vec<_>>(), [1, 2, 3, 4]);
     let d = |i: usize| events[i].deployment.as_ref().unwrap();
@@ -82,6 +86,10 @@ fn a_progress_deadline_is_a_failure_and_a_reused_template_a_rollback() {
     assert_eq!(rollback.deployment_type, DeploymentType::Rollback);
     assert_eq!(rollback.remediates, ["k8s:prod-eu/default/Deployment/guestbook-ui:rev:2"]);
     assert_eq!(rollback.started_at, None, "a reused ReplicaSet's creation is the earlier rollout's");
+    // change-cause: each ReplicaSet's own, else (current revision only) the workload's.
+    assert_eq!(rollback.note.as_deref(), Some("kubectl rollout undo deployment/guestbook-ui"));
+    assert_eq!(d(0).note, None);
+    assert_eq!(d(3).note.as_deref(), Some("kubectl set image deployment/guestbook-ui ui=ui:4"));
     let failed = d(3);
     assert_eq!(failed.status, DeploymentStatus::Failure);
     assert_eq!(failed.finished_at, at("2018-07-18T06:29:23Z"), "when the deadline passed");
