@@ -154,3 +154,105 @@ fn watch_records_then_stops_on_sigterm() {
     let out = dora(dir.path()).args(["export", "events", "--format", "jsonl"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("\"id\":\"k8s:k8s/shop/Deployment/api:rev:1\""));
 }
+
+/// `[source.repositories]` naming a GitHub repository: the rollouts' change
+/// sets come through the API of the configured `github` source (its
+/// `api_url` and token variable), and only the Kubernetes source runs.
+#[cfg(feature = "github")]
+#[test]
+fn change_sets_through_a_configured_github_source() {
+    let Some(shared) = crate::util::shared() else { return };
+    let compare: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            shared.join("fixtures/peer/github_openapi_examples/repos__compare-commits.200.default.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let base = compare["base_commit"]["sha"].as_str().unwrap().to_string();
+    let head = "0328041d1152db8ae77652d1618a02e57f745f17";
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(MockServer::start());
+    let mount = |m: Mock| rt.block_on(m.mount(&server));
+    let now = chrono::Utc::now();
+    let t = |h: i64| (now - chrono::Duration::hours(h)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let list = |items: serde_json::Value| {
+        ResponseTemplate::new(200).set_body_json(
+            json!({"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": "7"}, "items": items}),
+        )
+    };
+    let web = json!({"metadata": {"name": "web", "namespace": "shop", "uid": "u-web", "generation": 2,
+            "annotations": {"deployment.kubernetes.io/revision": "2"}},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": format!("web:{head}")}]}}},
+        "status": {"observedGeneration": 2, "replicas": 1, "updatedReplicas": 1, "availableReplicas": 1,
+            "conditions": [{"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
+                "message": "ReplicaSet \"web-2\" has successfully progressed.", "lastUpdateTime": t(5), "lastTransitionTime": t(50)}]}});
+    let rs = |n: u64, created: String, sha: &str| {
+        json!({"metadata": {"name": format!("web-{n}"), "namespace": "shop", "creationTimestamp": created,
+            "annotations": {"deployment.kubernetes.io/revision": n.to_string(), "kubernetes.io/change-cause": format!("deploy {}", &sha[..7])},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "u-web"}]},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": format!("web:{sha}")}]}}}})
+    };
+    mount(
+        Mock::given(method("GET"))
+            .and(path("/apis/apps/v1/namespaces/shop/deployments"))
+            .respond_with(list(json!([web]))),
+    );
+    mount(
+        Mock::given(method("GET"))
+            .and(path("/apis/apps/v1/namespaces/shop/replicasets"))
+            .respond_with(list(json!([rs(1, t(50), &base), rs(2, t(6), head)]))),
+    );
+    mount(
+        Mock::given(method("GET"))
+            .and(path("/repos/octocat/Hello-World/commits"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"sha": base,
+                "commit": {"author": {"date": "2011-04-10T20:09:31Z"}, "committer": {"date": "2011-04-10T20:09:31Z"}}}]))),
+    );
+    mount(
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/octocat/Hello-World/compare/{base}...{head}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(compare.clone())),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "dora.toml",
+        &format!(
+            "[[source]]\nkind = \"kubernetes\"\nname = \"k8s\"\nserver = \"{uri}\"\nnamespaces = [\"shop\"]\nenvironment = \"production\"\n\
+             argo_rollouts = false\nimage_commit_pattern = ':([0-9a-f]{{40}})$'\n[source.repositories]\nweb = {{ github = \"octocat/Hello-World\" }}\n\n\
+             [[source]]\nkind = \"github\"\nname = \"gh\"\nrepos = [\"octocat/Hello-World\"]\napi_url = \"{uri}\"\nallow_http = true\ntoken_env = \"DORA_TEST_GH_TOKEN\"\n",
+            uri = server.uri()
+        ),
+    );
+    // Without the token: a clear error before anything is read.
+    let out = dora(dir.path()).args(["collect", "--source", "k8s"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "repositories.\"web\": the environment variable DORA_TEST_GH_TOKEN (the GitHub token) is not set"
+        ),
+        "{stderr}"
+    );
+    let out = dora(dir.path())
+        .args(["collect", "--source", "k8s"])
+        .env("DORA_TEST_GH_TOKEN", "s3cret-t0ken")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!stdout.contains("s3cret") && !String::from_utf8_lossy(&out.stderr).contains("s3cret"));
+    let out = dora(dir.path()).args(["export", "events", "--format", "jsonl"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let shipped = compare["commits"][0]["sha"].as_str().unwrap();
+    assert!(text.contains(&format!("\"changes\":[\"{shipped}\"]")), "{text}");
+    assert!(
+        text.contains(&format!("{{\"kind\":\"change\",\"id\":\"{shipped}\",\"service\":\"web\"")),
+        "{text}"
+    );
+    assert!(text.contains("\"note\":\"deploy 0328041\""), "{text}");
+    assert!(!text.contains("s3cret"));
+}

@@ -241,7 +241,7 @@ fn a_store_from_a_newer_dora_is_refused_untouched() {
         assert_eq!(out.status.code(), Some(4), "{args:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
-            stderr.contains("the store has schema version 99, newer than this dora knows (up to 1)"),
+            stderr.contains("the store has schema version 99, newer than this dora knows (up to 2)"),
             "{stderr}"
         );
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
@@ -428,6 +428,30 @@ fn a_kubernetes_source_is_checked_and_needs_its_feature() {
         (
             "contexts = [\"a\"]\n[source.environments]\n\"b\" = \"production\"\n",
             "source[0].environments.\"b\": not one of this source's contexts",
+        ),
+        (
+            "[source.repositories]\nweb = { github = \"acme/web\", gitlab = \"acme/web\" }\n",
+            "source[0].repositories.\"web\": give exactly one of github = \"owner/name\", gitlab = \"group/project\"",
+        ),
+        (
+            "[source.repositories]\nweb = { github = \"acme\" }\n",
+            "source[0].repositories.\"web\".github: \"acme\" is not owner/name",
+        ),
+        (
+            "[source.repositories]\nweb = { gitlab = \"shop/web\", source = \"gl\" }\n",
+            "source[0].repositories.\"web\".source: no source is named `gl`",
+        ),
+        (
+            "[source.repositories]\nweb = { github = \"acme/web\", source = \"k8s\" }\n",
+            "source[0].repositories.\"web\".source: `k8s` is a kubernetes source, not a github one",
+        ),
+        (
+            "[source.repositories]\nweb = { githb = \"acme/web\" }\n",
+            "unknown field `githb`, expected one of `github`, `gitlab`, `source`",
+        ),
+        (
+            "[source.repositories]\nweb = 5\n",
+            "expected the path of a local clone, or a table like { github = \"owner/name\" }",
         ),
     ] {
         write(dir.path(), "dora.toml", &format!("[[source]]\nkind = \"kubernetes\"\nname = \"k8s\"\n{toml}"));

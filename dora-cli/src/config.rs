@@ -236,9 +236,63 @@ pub struct KubernetesSourceConfig {
     /// Merge one commit's rollouts to several clusters finishing within this window (`30m`) [default: off].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merge_window: Option<String>,
-    /// Service -> a local clone of its repository (relative to dora.toml), for change sets.
+    /// Service -> its repository, for change sets: a local clone (a path,
+    /// relative to dora.toml), or `{ github = "owner/name" }` /
+    /// `{ gitlab = "group/project" }` read through a github/gitlab source's API.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub repositories: BTreeMap<String, PathBuf>,
+    pub repositories: BTreeMap<String, RepositoryConfig>,
+}
+
+/// Where a service's commit history is read (a value of `repositories`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum RepositoryConfig {
+    /// A local clone: a working tree or a bare repository.
+    Clone(PathBuf),
+    /// A repository on GitHub or GitLab, read through their API.
+    Forge(ForgeRepository),
+}
+
+/// A repository on GitHub or GitLab: exactly one of `github`, `gitlab`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForgeRepository {
+    /// `owner/name` on GitHub.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github: Option<String>,
+    /// `group/project` on GitLab.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gitlab: Option<String>,
+    /// The github or gitlab source whose API URL and token are used
+    /// [default: the only source of that kind, else the public service
+    /// with the default token variable].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for RepositoryConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RepositoryConfig;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "the path of a local clone, or a table like { github = \"owner/name\" } or { gitlab = \"group/project\" }",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<Self::Value, E> {
+                Ok(RepositoryConfig::Clone(PathBuf::from(v)))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                ForgeRepository::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(RepositoryConfig::Forge)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// A `[[source]]` table, by its `kind`.
@@ -263,6 +317,16 @@ impl SourceConfig {
             SourceConfig::Github(g) => &g.name,
             SourceConfig::Gitlab(g) => &g.name,
             SourceConfig::Kubernetes(k) => &k.name,
+        }
+    }
+
+    /// Its `kind`, as written in the file.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SourceConfig::File(_) => "file",
+            SourceConfig::Github(_) => "github",
+            SourceConfig::Gitlab(_) => "gitlab",
+            SourceConfig::Kubernetes(_) => "kubernetes",
         }
     }
 }
@@ -334,8 +398,42 @@ fn check_gitlab(g: &GitlabSourceConfig, at: &str) -> Result<()> {
     Ok(())
 }
 
-/// The checks of a `kubernetes` source.
-fn check_kubernetes(k: &KubernetesSourceConfig, at: &str) -> Result<()> {
+/// The checks of a `kubernetes` source (`sources`: all of them, for the
+/// sources its repositories name).
+fn check_kubernetes(k: &KubernetesSourceConfig, at: &str, sources: &[SourceConfig]) -> Result<()> {
+    for (service, repository) in &k.repositories {
+        let RepositoryConfig::Forge(f) = repository else { continue };
+        let at = format!("{at}.repositories.{service:?}");
+        let (kind, name) = match (&f.github, &f.gitlab) {
+            (Some(r), None) => ("github", r),
+            (None, Some(r)) => ("gitlab", r),
+            _ => {
+                return Err(usage(format!(
+                    "{at}: give exactly one of github = \"owner/name\", gitlab = \"group/project\""
+                )));
+            }
+        };
+        if name.trim_matches('/').split('/').filter(|p| !p.is_empty()).count() < 2 {
+            let shape = if kind == "github" { "owner/name" } else { "group/project" };
+            return Err(usage(format!("{at}.{kind}: {name:?} is not {shape}")));
+        }
+        if let Some(wanted) = &f.source {
+            match sources.iter().find(|s| s.name() == wanted) {
+                None => return Err(usage(format!("{at}.source: no source is named `{wanted}`"))),
+                Some(s) if s.kind() != kind => {
+                    return Err(usage(format!(
+                        "{at}.source: `{wanted}` is a {} source, not a {kind} one",
+                        s.kind()
+                    )));
+                }
+                Some(_) => {}
+            }
+        } else if sources.iter().filter(|s| s.kind() == kind).count() > 1 {
+            return Err(usage(format!(
+                "{at}.source: several {kind} sources are configured: name the one to use"
+            )));
+        }
+    }
     if let Some(p) = &k.image_commit_pattern {
         match regex::Regex::new(p) {
             Err(e) => return Err(usage(format!("{at}.image_commit_pattern: {e}"))),
@@ -548,7 +646,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config> {
         let at = format!("{}: source[{i}]", path.display());
         match s {
             SourceConfig::Gitlab(g) => check_gitlab(g, &at)?,
-            SourceConfig::Kubernetes(k) => check_kubernetes(k, &at)?,
+            SourceConfig::Kubernetes(k) => check_kubernetes(k, &at, &config.sources)?,
             _ => {}
         }
     }

@@ -576,6 +576,10 @@ fn a_whole_organisation_with_include_and_exclude() {
     assert_eq!(out.requests, 3);
     let received = r.rt.block_on(r.server.received_requests()).unwrap();
     assert!(received.iter().all(|q| !q.url.path().contains("legacy") && !q.url.path().contains("docs")));
+    // The token goes to the configured server (octocrab sends it only to
+    // its base URI's host), including the pages a Link header names.
+    let bearer = format!("Bearer {TOKEN}");
+    assert!(received.iter().all(|q| q.headers.get("authorization").is_some_and(|v| v == bearer.as_str())));
 }
 
 #[test]

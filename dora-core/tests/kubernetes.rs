@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 
-use dora_core::source::kubernetes::{ClusterConfig, KubernetesConfig, KubernetesSource};
+use dora_core::source::kubernetes::{ClusterConfig, KubernetesConfig, KubernetesSource, ServiceRepository};
 use dora_core::source::{NoProgress, Source};
 use dora_core::{DeploymentStatus, DeploymentType, EventKind};
 use serde_json::{Value, json};
@@ -477,7 +477,7 @@ fn change_sets_from_a_local_clone() {
     );
     let mut cfg = config(&s.server.uri(), &["shop"]);
     cfg.argo_rollouts = false;
-    cfg.repositories.insert("web".into(), repo.path().to_path_buf());
+    cfg.repositories.insert("web".into(), ServiceRepository::Clone(repo.path().to_path_buf()));
     let out = KubernetesSource::new("k8s", cfg).collect(None, &NoProgress).unwrap();
     let first = out.events.deployment("k8s:prod-eu/shop/Deployment/web:rev:1").unwrap();
     assert_eq!(first.changes, [shas[0].clone()], "the first rollout seen: its own commit");
@@ -486,4 +486,183 @@ fn change_sets_from_a_local_clone() {
     let c2 = out.events.change(&shas[1]).unwrap();
     assert_eq!(c2.committed_at.to_rfc3339(), "2026-11-02T10:00:00+00:00");
     assert_eq!(out.events.count(EventKind::Change), 3);
+}
+
+/// A Deployment `web` in namespace `shop` whose two ReplicaSets deployed
+/// `first` and `second` (full SHAs, in the version label), served by `s`.
+fn two_rollouts(s: &Server, first: &str, second: &str) {
+    let mut deployment = web(false);
+    deployment["metadata"]["labels"] = json!({"app.kubernetes.io/name": "web"});
+    let rs = |n: usize, sha: &str| {
+        let mut r =
+            replicaset(&deployment, &format!("web-{n}"), n as u64, &format!("2026-11-0{}T12:00:00Z", n + 3));
+        r["metadata"]["labels"]["app.kubernetes.io/version"] = sha.into();
+        r
+    };
+    let ns = "/apis/apps/v1/namespaces/shop";
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{ns}/deployments")))
+            .respond_with(list("Deployment", vec![deployment.clone()])),
+    );
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{ns}/replicasets")))
+            .respond_with(list("ReplicaSet", vec![rs(1, first), rs(2, second)])),
+    );
+}
+
+/// Change sets through GitHub's API (a configured `github` source's
+/// settings): the first rollout lists its commit's history (one commit),
+/// the second is GitHub's comparison of the two commits. The comparison is
+/// GitHub's recorded example (`github_openapi_examples`), so the rollouts
+/// deploy its base and head commits.
+#[cfg(feature = "github")]
+#[test]
+fn change_sets_through_the_github_api() {
+    use std::sync::Arc;
+
+    use dora_core::source::github::{GithubConfig, GithubHistory};
+    use dora_core::source::kubernetes::ServiceRepository;
+    let Some(compare) = peer("github_openapi_examples/repos__compare-commits.200.default.json") else {
+        return;
+    };
+    let base = compare["base_commit"]["sha"].as_str().unwrap().to_string();
+    let head = "0328041d1152db8ae77652d1618a02e57f745f17";
+    assert!(compare["permalink_url"].as_str().unwrap().ends_with(head), "the recorded comparison's head");
+    let s = Server::new();
+    two_rollouts(&s, &base, head);
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path("/repos/octocat/Hello-World/commits"))
+            .and(query_param("sha", base.as_str()))
+            .and(query_param("per_page", "1"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"sha": base,
+                "commit": {"author": {"date": "2011-04-10T20:09:31Z"}, "committer": {"date": "2011-04-10T20:09:31Z"}},
+                "parents": []}]))),
+    );
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/octocat/Hello-World/compare/{base}...{head}")))
+            .and(query_param("page", "1"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(compare.clone())),
+    );
+    let mut github = GithubConfig::new(Vec::new());
+    github.api_url = s.server.uri();
+    github.allow_http = true;
+    let history = Arc::new(GithubHistory::new("octocat/Hello-World", github, Some("t0ken".into())).unwrap());
+    let mut cfg = config(&s.server.uri(), &["shop"]);
+    cfg.argo_rollouts = false;
+    cfg.repositories.insert("web".into(), ServiceRepository::History(history.clone()));
+    let out = KubernetesSource::new("k8s", cfg).collect(None, &NoProgress).unwrap();
+    let first = out.events.deployment("k8s:prod-eu/shop/Deployment/web:rev:1").unwrap();
+    assert_eq!(first.changes, std::slice::from_ref(&base), "the first rollout seen: its own commit");
+    let second = out.events.deployment("k8s:prod-eu/shop/Deployment/web:rev:2").unwrap();
+    let shipped: Vec<&str> =
+        compare["commits"].as_array().unwrap().iter().map(|c| c["sha"].as_str().unwrap()).collect();
+    assert_eq!(second.changes, shipped, "the comparison's commits");
+    let c = out.events.change(shipped[0]).unwrap();
+    assert_eq!(c.committed_at.to_rfc3339(), "2011-04-14T16:00:49+00:00");
+    assert_eq!(c.service, "web");
+    assert_eq!(history.requests(), 2, "one request per rollout");
+    let sent = s.requests();
+    let to_github: Vec<_> = sent.iter().filter(|r| r.url.path().starts_with("/repos/")).collect();
+    assert!(to_github.iter().all(|r| r.headers.get("authorization").is_some_and(|v| v == "Bearer t0ken")));
+}
+
+/// Change sets through GitLab's API: the first rollout lists its commit
+/// (GitLab's recorded commit, `gitlab_rust_gitlab`), the second is the
+/// comparison `from...to`.
+#[cfg(feature = "gitlab")]
+#[test]
+fn change_sets_through_the_gitlab_api() {
+    use std::sync::Arc;
+
+    use dora_core::source::gitlab::{GitlabConfig, GitlabHistory};
+    use dora_core::source::kubernetes::ServiceRepository;
+    let Some(commit) = peer("gitlab_rust_gitlab/repo_commit_detail.json") else { return };
+    let first_sha = commit["id"].as_str().unwrap().to_string();
+    let next = |sha: &str, day: u32| {
+        json!({"id": sha, "short_id": &sha[..8], "title": "t", "authored_date": format!("2026-11-0{day}T09:00:00.000+01:00"),
+               "committed_date": format!("2026-11-0{day}T10:00:00.000+01:00"), "created_at": format!("2026-11-0{day}T10:00:00.000+01:00")})
+    };
+    let (c2, c3) = ("2222222222222222222222222222222222222222", "3333333333333333333333333333333333333333");
+    let s = Server::new();
+    two_rollouts(&s, &first_sha, c3);
+    let project = "/api/v4/projects/utils%2Frust-gitlab/repository";
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{project}/commits")))
+            .and(query_param("ref_name", first_sha.as_str()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([commit]))),
+    );
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{project}/compare")))
+            .and(query_param("from", first_sha.as_str()))
+            .and(query_param("to", c3))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"commit": next(c3, 2),
+                "commits": [next(c2, 1), next(c3, 2)], "diffs": [], "compare_timeout": false, "compare_same_ref": false}))),
+    );
+    let mut gitlab = GitlabConfig::new(Vec::new());
+    gitlab.api_url = s.server.uri();
+    gitlab.allow_http = true;
+    let history = Arc::new(GitlabHistory::new("utils/rust-gitlab", gitlab, Some("t0ken".into())).unwrap());
+    let mut cfg = config(&s.server.uri(), &["shop"]);
+    cfg.argo_rollouts = false;
+    cfg.repositories.insert("web".into(), ServiceRepository::History(history.clone()));
+    let out = KubernetesSource::new("k8s", cfg).collect(None, &NoProgress).unwrap();
+    let first = out.events.deployment("k8s:prod-eu/shop/Deployment/web:rev:1").unwrap();
+    assert_eq!(first.changes, std::slice::from_ref(&first_sha));
+    let c1 = out.events.change(&first_sha).unwrap();
+    assert_eq!(c1.committed_at.to_rfc3339(), "2016-11-08T14:30:13+00:00", "the recorded commit's time");
+    let second = out.events.deployment("k8s:prod-eu/shop/Deployment/web:rev:2").unwrap();
+    assert_eq!(second.changes, [c2, c3], "oldest first");
+    assert_eq!(out.events.change(c2).unwrap().committed_at.to_rfc3339(), "2026-11-01T09:00:00+00:00");
+    assert_eq!(history.requests(), 2);
+    let sent = s.requests();
+    assert!(
+        sent.iter()
+            .filter(|r| r.url.path().starts_with("/api/v4/"))
+            .all(|r| r.headers.get("private-token").is_some_and(|v| v == "t0ken"))
+    );
+}
+
+/// A history that does not know a commit leaves the rollout with its own
+/// commit and says why, once per rollout.
+#[cfg(feature = "github")]
+#[test]
+fn an_unknown_commit_leaves_a_note() {
+    use std::sync::Arc;
+
+    use dora_core::source::github::{GithubConfig, GithubHistory};
+    use dora_core::source::kubernetes::ServiceRepository;
+    let (a, b) = ("a".repeat(40), "b".repeat(40));
+    let s = Server::new();
+    two_rollouts(&s, &a, &b);
+    s.mount(Mock::given(method("GET")).and(path("/repos/acme/web/commits")).respond_with(
+        ResponseTemplate::new(404).set_body_json(json!({"message": "No commit found for SHA"})),
+    ));
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/acme/web/compare/{a}...{b}")))
+            .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"}))),
+    );
+    let mut github = GithubConfig::new(Vec::new());
+    github.api_url = s.server.uri();
+    github.allow_http = true;
+    let history = Arc::new(GithubHistory::new("acme/web", github, Some("t0ken".into())).unwrap());
+    let mut cfg = config(&s.server.uri(), &["shop"]);
+    cfg.argo_rollouts = false;
+    cfg.repositories.insert("web".into(), ServiceRepository::History(history));
+    let out = KubernetesSource::new("k8s", cfg).collect(None, &NoProgress).unwrap();
+    let second = out.events.deployment("k8s:prod-eu/shop/Deployment/web:rev:2").unwrap();
+    assert_eq!(second.changes, std::slice::from_ref(&b), "keeps its deployed commit");
+    assert_eq!(
+        out.notes.iter().filter(|n| n.contains("no change set") && n.contains("HTTP 404")).count(),
+        2,
+        "{:?}",
+        out.notes
+    );
+    assert!(out.notes.iter().all(|n| !n.contains("t0ken")));
 }

@@ -52,9 +52,20 @@ fn github(
     loaded: &LoadedConfig,
     max_requests: Option<u64>,
 ) -> Result<Box<dyn Source>> {
+    let cfg = github_config(g, loaded, max_requests)?;
+    Ok(Box::new(dora_core::source::github::GithubSource::new(&g.name, cfg)))
+}
+
+/// The settings of a `kind = "github"` source.
+#[cfg(feature = "github")]
+fn github_config(
+    g: &crate::config::GithubSourceConfig,
+    loaded: &LoadedConfig,
+    max_requests: Option<u64>,
+) -> Result<dora_core::source::github::GithubConfig> {
     use std::collections::BTreeMap;
 
-    use dora_core::source::github::{GithubConfig, GithubSource, RepoConfig, Strategy};
+    use dora_core::source::github::{GithubConfig, RepoConfig, Strategy};
     let repos = g
         .repos
         .iter()
@@ -127,7 +138,7 @@ fn github(
         cfg.production =
             dora_core::ProductionPatterns::new(p).map_err(|e| usage(format!("production_patterns: {e}")))?;
     }
-    Ok(Box::new(GithubSource::new(&g.name, cfg)))
+    Ok(cfg)
 }
 
 #[cfg(not(feature = "github"))]
@@ -148,10 +159,21 @@ fn gitlab(
     loaded: &LoadedConfig,
     max_requests: Option<u64>,
 ) -> Result<Box<dyn Source>> {
+    let cfg = gitlab_config(g, loaded, max_requests)?;
+    Ok(Box::new(dora_core::source::gitlab::GitlabSource::new(&g.name, cfg)))
+}
+
+/// The settings of a `kind = "gitlab"` source.
+#[cfg(feature = "gitlab")]
+fn gitlab_config(
+    g: &crate::config::GitlabSourceConfig,
+    loaded: &LoadedConfig,
+    max_requests: Option<u64>,
+) -> Result<dora_core::source::gitlab::GitlabConfig> {
     use std::collections::BTreeMap;
 
     use dora_core::source::PathServices;
-    use dora_core::source::gitlab::{GitlabConfig, GitlabSource, GroupConfig, ProjectConfig};
+    use dora_core::source::gitlab::{GitlabConfig, GroupConfig, ProjectConfig};
     let projects = g
         .projects
         .iter()
@@ -207,7 +229,7 @@ fn gitlab(
         cfg.production =
             dora_core::ProductionPatterns::new(p).map_err(|e| usage(format!("production_patterns: {e}")))?;
     }
-    Ok(Box::new(GitlabSource::new(&g.name, cfg)))
+    Ok(cfg)
 }
 
 #[cfg(not(feature = "gitlab"))]
@@ -267,14 +289,119 @@ pub fn kubernetes_config(
     if let Some(a) = k.argo_rollouts {
         cfg.argo_rollouts = a;
     }
-    cfg.repositories =
-        k.repositories.iter().map(|(service, path)| (service.clone(), loaded.resolve(path))).collect();
+    for (service, repository) in &k.repositories {
+        let at = format!("source `{}`: repositories.{service:?}", k.name);
+        cfg.repositories.insert(service.clone(), service_repository(repository, loaded, &at)?);
+    }
     if let Some(w) = &k.merge_window {
         let seconds = dora_core::parse_duration(w)
             .map_err(|e| usage(format!("source `{}`: merge_window: {e}", k.name)))?;
         cfg.merge_window = (seconds > 0).then(|| chrono::Duration::seconds(seconds));
     }
     Ok(cfg)
+}
+
+/// Where a service's history is read: a local clone, or a forge's API
+/// through the settings (API URL, token variable) of the source named, or
+/// of the only source of that kind, or the defaults.
+#[cfg(feature = "kubernetes")]
+fn service_repository(
+    repository: &crate::config::RepositoryConfig,
+    loaded: &LoadedConfig,
+    at: &str,
+) -> Result<dora_core::source::kubernetes::ServiceRepository> {
+    use dora_core::source::kubernetes::ServiceRepository;
+    let forge = match repository {
+        crate::config::RepositoryConfig::Clone(path) => {
+            return Ok(ServiceRepository::Clone(loaded.resolve(path)));
+        }
+        crate::config::RepositoryConfig::Forge(f) => f,
+    };
+    let kind = if forge.github.is_some() { "github" } else { "gitlab" };
+    let chosen = loaded
+        .config
+        .sources
+        .iter()
+        .filter(|s| s.kind() == kind)
+        .find(|s| forge.source.as_deref().is_none_or(|wanted| s.name() == wanted));
+    let history = match (&forge.github, &forge.gitlab) {
+        (Some(repo), _) => forge_history::github(repo, chosen, loaded, at)?,
+        (None, Some(project)) => forge_history::gitlab(project, chosen, loaded, at)?,
+        (None, None) => {
+            return Err(usage(format!("{at}: give github = \"owner/name\" or gitlab = \"group/project\"")));
+        }
+    };
+    Ok(ServiceRepository::History(history))
+}
+
+/// A forge's history, when dora is built with that forge's feature.
+#[cfg(feature = "kubernetes")]
+mod forge_history {
+    use std::sync::Arc;
+
+    use anyhow::Result;
+    use dora_core::source::changesets::CommitHistory;
+
+    use crate::config::{LoadedConfig, SourceConfig};
+    use crate::settings::usage;
+
+    #[cfg(feature = "github")]
+    pub(super) fn github(
+        repo: &str,
+        source: Option<&SourceConfig>,
+        loaded: &LoadedConfig,
+        at: &str,
+    ) -> Result<Arc<dyn CommitHistory>> {
+        use dora_core::source::github::{GithubConfig, GithubHistory};
+        let cfg = match source {
+            Some(SourceConfig::Github(g)) => super::github_config(g, loaded, None)?,
+            _ => GithubConfig::new(Vec::new()),
+        };
+        let history =
+            GithubHistory::new(repo.trim_matches('/'), cfg, None).map_err(|e| usage(format!("{at}: {e}")))?;
+        Ok(Arc::new(history))
+    }
+
+    #[cfg(not(feature = "github"))]
+    pub(super) fn github(
+        _: &str,
+        _: Option<&SourceConfig>,
+        _: &LoadedConfig,
+        at: &str,
+    ) -> Result<Arc<dyn CommitHistory>> {
+        Err(usage(format!(
+            "{at}: a GitHub repository needs dora built with the github feature: cargo build --release -p dora-cli --features kubernetes,github"
+        )))
+    }
+
+    #[cfg(feature = "gitlab")]
+    pub(super) fn gitlab(
+        project: &str,
+        source: Option<&SourceConfig>,
+        loaded: &LoadedConfig,
+        at: &str,
+    ) -> Result<Arc<dyn CommitHistory>> {
+        use dora_core::source::gitlab::{GitlabConfig, GitlabHistory};
+        let cfg = match source {
+            Some(SourceConfig::Gitlab(g)) => super::gitlab_config(g, loaded, None)?,
+            _ => GitlabConfig::new(Vec::new()),
+        };
+        let history = GitlabHistory::new(project.trim_matches('/'), cfg, None)
+            .map_err(|e| usage(format!("{at}: {e}")))?;
+        Ok(Arc::new(history))
+    }
+
+    #[cfg(not(feature = "gitlab"))]
+    pub(super) fn gitlab(
+        _: &str,
+        _: Option<&SourceConfig>,
+        _: &LoadedConfig,
+        at: &str,
+    ) -> Result<Arc<dyn CommitHistory>> {
+        Err(usage(format!(
+            "{at}: a GitLab project needs dora built with the gitlab feature: cargo build --release -p dora-cli --features kubernetes,gitlab"
+        )))
+    }
 }
 
 #[cfg(not(feature = "kubernetes"))]

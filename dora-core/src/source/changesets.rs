@@ -2,8 +2,12 @@
 //! not which commits it shipped (Kubernetes rollouts, for one): the commits
 //! between the previous successful deployment's commit and this one, read
 //! from a repository's history. One piece of code for every such source;
-//! the history comes from a [`CommitHistory`] (a local clone:
-//! [`GitHistory`], with the `git` feature).
+//! the history comes from a [`CommitHistory`]: a local clone
+//! ([`GitHistory`], with the `git` feature), or a forge's API
+//! (`source::github::GithubHistory`, `source::gitlab::GitlabHistory`).
+
+use std::future::Future;
+use std::pin::Pin;
 
 use chrono::{DateTime, Utc};
 
@@ -21,13 +25,51 @@ pub struct HistoryCommit {
     pub authored_at: Option<DateTime<Utc>>,
 }
 
+/// What [`CommitHistory::between`] returns: a future, since a history read
+/// through an API waits on the network (a local clone's is ready at once).
+pub type HistoryFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<HistoryCommit>>> + Send + 'a>>;
+
 /// Where the commits between two deployed revisions come from.
-pub trait CommitHistory {
+pub trait CommitHistory: std::fmt::Debug + Send + Sync {
     /// The commits reachable from `to` and not from `from` (all of `to`'s
     /// history when `from` is `None`, newest first, at most `limit`).
     /// `from` and `to` may be abbreviated SHAs or any revision the
     /// repository understands.
-    fn between(&self, from: Option<&str>, to: &str, limit: usize) -> Result<Vec<HistoryCommit>>;
+    fn between<'a>(&'a self, from: Option<&'a str>, to: &'a str, limit: usize) -> HistoryFuture<'a>;
+}
+
+/// One query of a [`CommitHistory`]: `from`, `to`, `limit`.
+type HistoryQuery = (Option<String>, String, usize);
+
+/// The answers of a history read over the network, kept for the run:
+/// asking twice costs one request.
+#[derive(Debug, Default)]
+pub struct HistoryCache {
+    known: std::sync::Mutex<std::collections::BTreeMap<HistoryQuery, Vec<HistoryCommit>>>,
+}
+
+impl HistoryCache {
+    /// The kept answer to this query, else `fetch`'s (kept when it succeeds).
+    pub async fn get_or_fetch<F>(
+        &self,
+        from: Option<&str>,
+        to: &str,
+        limit: usize,
+        fetch: impl FnOnce() -> F,
+    ) -> Result<Vec<HistoryCommit>>
+    where
+        F: Future<Output = Result<Vec<HistoryCommit>>>,
+    {
+        let query = (from.map(str::to_string), to.to_string(), limit);
+        if let Some(known) = self.known.lock().ok().and_then(|k| k.get(&query).cloned()) {
+            return Ok(known);
+        }
+        let commits = fetch().await?;
+        if let Ok(mut known) = self.known.lock() {
+            known.insert(query, commits.clone());
+        }
+        Ok(commits)
+    }
 }
 
 /// Fills the change sets of one service's deployments to one environment,
@@ -38,7 +80,7 @@ pub trait CommitHistory {
 /// is false keep their change set (they were recorded before), but still
 /// count as the previous deployment. Returns the change events, and a note
 /// for each commit the history does not know.
-pub fn fill_change_sets(
+pub async fn fill_change_sets(
     deployments: &mut [(&mut Deployment, bool)],
     history: &dyn CommitHistory,
     first_limit: usize,
@@ -55,7 +97,7 @@ pub fn fill_change_sets(
             d.changes.clear();
         } else if *fill {
             let limit = if previous.is_some() { usize::MAX } else { first_limit };
-            match history.between(previous.as_deref(), &commit, limit) {
+            match history.between(previous.as_deref(), &commit, limit).await {
                 Ok(mut commits) => {
                     commits.reverse();
                     d.changes = commits.iter().map(|c| c.sha.clone()).collect();
@@ -77,10 +119,11 @@ pub fn fill_change_sets(
     (changes, notes)
 }
 
-/// The history of a local clone, read with gix.
+/// The history of a local clone, read with gix. The repository is opened
+/// for each query (a few milliseconds), so a fetch between queries is seen
+/// and the history can be shared between threads.
 #[cfg(feature = "git")]
 pub struct GitHistory {
-    repo: gix::ThreadSafeRepository,
     path: std::path::PathBuf,
 }
 
@@ -95,20 +138,33 @@ impl std::fmt::Debug for GitHistory {
 impl GitHistory {
     /// Opens the clone at `path` (a working tree or a bare repository).
     pub fn open(path: &std::path::Path) -> Result<Self> {
-        let repo = gix::open(path).map_err(|e| crate::Error::Source {
-            message: format!("{}: not a git repository ({e})", path.display()),
-        })?;
-        Ok(Self { repo: repo.into_sync(), path: path.to_path_buf() })
+        let history = Self { path: path.to_path_buf() };
+        history.repository()?;
+        Ok(history)
+    }
+
+    fn repository(&self) -> Result<gix::Repository> {
+        gix::open(&self.path).map_err(|e| crate::Error::Source {
+            message: format!("{}: not a git repository ({e})", self.path.display()),
+        })
     }
 }
 
 #[cfg(feature = "git")]
 impl CommitHistory for GitHistory {
-    fn between(&self, from: Option<&str>, to: &str, limit: usize) -> Result<Vec<HistoryCommit>> {
+    fn between<'a>(&'a self, from: Option<&'a str>, to: &'a str, limit: usize) -> HistoryFuture<'a> {
+        Box::pin(std::future::ready(self.walk(from, to, limit)))
+    }
+}
+
+#[cfg(feature = "git")]
+impl GitHistory {
+    /// [`CommitHistory::between`], read from the clone at once.
+    fn walk(&self, from: Option<&str>, to: &str, limit: usize) -> Result<Vec<HistoryCommit>> {
         let fail = |what: &str, e: &dyn std::fmt::Display| crate::Error::Source {
             message: format!("{}: {what}: {e}", self.path.display()),
         };
-        let repo = self.repo.to_thread_local();
+        let repo = self.repository()?;
         let resolve = |rev: &str| {
             repo.rev_parse_single(rev)
                 .map(|id| id.detach())
@@ -182,8 +238,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn change_sets_from_a_local_clone() {
+    #[tokio::test]
+    async fn change_sets_from_a_local_clone() {
         let dir = tempfile::tempdir().unwrap();
         let shas = repository(dir.path());
         let history = GitHistory::open(dir.path()).unwrap();
@@ -197,7 +253,7 @@ mod tests {
         let mut unknown = deployment("r5", "0123456789abcdef0123456789abcdef01234567");
         let mut list =
             vec![(&mut d1, true), (&mut d2, true), (&mut d3, true), (&mut d4, true), (&mut unknown, true)];
-        let (changes, notes) = fill_change_sets(&mut list, &history, 1);
+        let (changes, notes) = fill_change_sets(&mut list, &history, 1).await;
         assert_eq!(d1.changes, [shas[0].clone()]);
         assert_eq!(d2.changes, [shas[1].clone(), shas[2].clone()], "oldest first, full SHAs");
         assert!(d3.changes.is_empty(), "a rollback ships nothing");
@@ -215,7 +271,7 @@ mod tests {
         let mut old = deployment("o1", &shas[1]);
         old.changes = vec!["kept".into()];
         let mut new = deployment("o2", &shas[3]);
-        let (changes, _) = fill_change_sets(&mut [(&mut old, false), (&mut new, true)], &history, 10);
+        let (changes, _) = fill_change_sets(&mut [(&mut old, false), (&mut new, true)], &history, 10).await;
         assert_eq!(old.changes, ["kept"]);
         assert_eq!(new.changes, [shas[2].clone(), shas[3].clone()]);
         assert_eq!(changes.len(), 2);

@@ -64,6 +64,12 @@ impl Secret {
         Self(token.into())
     }
 
+    /// The token itself, to hand to an HTTP client.
+    #[allow(dead_code)]
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+
     /// The token given in code, else the one in the environment variable
     /// `env` (`what` names it in the error when neither is there).
     pub(crate) fn resolve(given: Option<&Secret>, env: &str, what: &str) -> Result<String> {

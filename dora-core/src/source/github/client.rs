@@ -24,6 +24,7 @@ use crate::engine::options::ProductionPatterns;
 use crate::error::{Error, Result};
 use crate::event::{DeploymentStatus, DeploymentType, EventSet};
 use crate::source::Secret;
+use crate::source::changesets::{CommitHistory, HistoryCache, HistoryCommit, HistoryFuture};
 use crate::source::monorepo::{self, PathServices};
 use crate::source::{Collected, Progress, Source};
 use crate::store::SyncState;
@@ -225,6 +226,17 @@ fn err(message: impl Into<String>) -> Error {
     Error::Source { message: message.into() }
 }
 
+/// Refuses a plain `http://` API URL unless the settings allow it.
+fn check_api_url(cfg: &GithubConfig) -> Result<()> {
+    if cfg.api_url.starts_with("http://") && !cfg.allow_http {
+        return Err(err(format!(
+            "api_url {}: plain http:// is refused (the token would travel in clear)",
+            cfg.api_url
+        )));
+    }
+    Ok(())
+}
+
 /// A fetched page: its JSON, or "not modified".
 enum Fetched {
     NotModified,
@@ -262,7 +274,23 @@ fn path_of(url: &str) -> &str {
     path.split('?').next().unwrap_or(path)
 }
 
-impl Api<'_> {
+impl<'a> Api<'a> {
+    /// The client for `config`'s API, authenticated with `token`.
+    fn new(config: &'a GithubConfig, token: String, progress: &'a dyn Progress) -> Result<Self> {
+        let base = config.api_url.trim_end_matches('/').to_string();
+        // octocrab sends the token only to its base URI's host: without it,
+        // a GitHub Enterprise server would get no token at all.
+        let octo = octocrab::Octocrab::builder()
+            .personal_token(token)
+            .base_uri(base.as_str())
+            .map_err(|e| err(format!("api_url {base}: {}", short_error(&e))))?
+            .set_connect_timeout(Some(Duration::from_secs(10)))
+            .set_read_timeout(Some(config.read_timeout))
+            .build()
+            .map_err(|e| err(format!("cannot build the HTTP client: {}", short_error(&e))))?;
+        Ok(Api { octo, base, config, progress, requests: 0 })
+    }
+
     fn url(&self, path: &str) -> String {
         if path.starts_with("http://") || path.starts_with("https://") {
             path.to_string()
@@ -988,12 +1016,7 @@ impl Source for GithubSource {
 
     fn collect(&mut self, state: Option<&SyncState>, progress: &dyn Progress) -> Result<Collected> {
         let cfg = &self.config;
-        if cfg.api_url.starts_with("http://") && !cfg.allow_http {
-            return Err(err(format!(
-                "api_url {}: plain http:// is refused (the token would travel in clear)",
-                cfg.api_url
-            )));
-        }
+        check_api_url(cfg)?;
         let token = Secret::resolve(self.token.as_ref(), &cfg.token_env, "the GitHub token")?;
         let mut state: State =
             state.and_then(|s| serde_json::from_value(s.0.clone()).ok()).unwrap_or_default();
@@ -1004,14 +1027,7 @@ impl Source for GithubSource {
             .map_err(|e| err(format!("cannot start the HTTP runtime: {e}")))?;
         let started = Utc::now();
         let (events, requests) = runtime.block_on(async {
-            let octo = octocrab::Octocrab::builder()
-                .personal_token(token)
-                .set_connect_timeout(Some(Duration::from_secs(10)))
-                .set_read_timeout(Some(cfg.read_timeout))
-                .build()
-                .map_err(|e| err(format!("cannot build the HTTP client: {}", short_error(&e))))?;
-            let base = cfg.api_url.trim_end_matches('/').to_string();
-            let mut api = Api { octo, base, config: cfg, progress, requests: 0 };
+            let mut api = Api::new(cfg, token, progress)?;
             let mut events = EventSet::new();
             let mut repos = cfg.repos.clone();
             if let Some(org) = &cfg.org {
@@ -1038,5 +1054,90 @@ impl Source for GithubSource {
         })?;
         let state = serde_json::to_value(&state).map(SyncState).unwrap_or_default();
         Ok(Collected { events, state, requests, notes: Vec::new() })
+    }
+}
+
+/// A repository's history read through GitHub's API: the change sets of a
+/// source that knows only which commit it deployed (Kubernetes rollouts).
+///
+/// `between(Some(from), to)` is the comparison `from...to` (all its pages);
+/// `between(None, to)` lists `to`'s history. Answers are kept, so asking
+/// twice costs one request. The token is resolved when the history is made.
+pub struct GithubHistory {
+    repo: String,
+    config: GithubConfig,
+    token: Secret,
+    known: HistoryCache,
+    requests: std::sync::atomic::AtomicU64,
+}
+
+impl std::fmt::Debug for GithubHistory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GithubHistory")
+            .field("repo", &self.repo)
+            .field("api_url", &self.config.api_url)
+            .finish()
+    }
+}
+
+impl GithubHistory {
+    /// The history of `repo` (`owner/name`) through the API of `config`,
+    /// with the token given, else the one in `config.token_env`.
+    pub fn new(repo: &str, config: GithubConfig, token: Option<String>) -> Result<Self> {
+        check_api_url(&config)?;
+        let given = token.map(Secret::new);
+        let token = Secret::new(Secret::resolve(given.as_ref(), &config.token_env, "the GitHub token")?);
+        Ok(Self {
+            repo: repo.to_string(),
+            config,
+            token,
+            known: Default::default(),
+            requests: Default::default(),
+        })
+    }
+
+    /// Requests made so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    async fn fetch(&self, from: Option<&str>, to: &str, limit: usize) -> Result<Vec<HistoryCommit>> {
+        crate::source::install_tls_provider();
+        let mut api = Api::new(&self.config, self.token.expose().to_string(), &crate::source::NoProgress)?;
+        let repo = &self.repo;
+        let result = match from {
+            Some(from) => compare_commits(&mut api, repo, from, to).await.map(|(_, mut commits)| {
+                commits.reverse();
+                commits
+            }),
+            None => {
+                let mut seen = 0;
+                let path = format!("/repos/{repo}/commits?sha={to}&per_page={}", limit.clamp(1, 100));
+                api.list::<GhCommit>(&path, None, None, |page| {
+                    seen += page.len();
+                    seen < limit
+                })
+                .await
+                .map(Option::unwrap_or_default)
+                .map(|(commits, _)| commits)
+            }
+        };
+        self.requests.fetch_add(api.requests, std::sync::atomic::Ordering::Relaxed);
+        let commits = result.map_err(|e| err(format!("{repo}: {e}")))?;
+        Ok(commits
+            .into_iter()
+            .filter_map(|c| {
+                let authored_at = c.commit.author.as_ref().and_then(|a| a.date);
+                let committed_at = c.commit.committer.as_ref().and_then(|a| a.date).or(authored_at)?;
+                Some(HistoryCommit { sha: c.sha, committed_at, authored_at })
+            })
+            .take(limit)
+            .collect())
+    }
+}
+
+impl CommitHistory for GithubHistory {
+    fn between<'a>(&'a self, from: Option<&'a str>, to: &'a str, limit: usize) -> HistoryFuture<'a> {
+        Box::pin(self.known.get_or_fetch(from, to, limit, move || self.fetch(from, to, limit)))
     }
 }

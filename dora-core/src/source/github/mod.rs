@@ -13,4 +13,4 @@ pub mod model;
 pub mod normalize;
 
 pub use crate::source::monorepo::PathServices;
-pub use client::{GithubConfig, GithubSource, OrgConfig, RepoConfig, Strategy};
+pub use client::{GithubConfig, GithubHistory, GithubSource, OrgConfig, RepoConfig, Strategy};

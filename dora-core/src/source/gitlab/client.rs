@@ -26,6 +26,7 @@ use crate::engine::options::ProductionPatterns;
 use crate::error::{Error, Result};
 use crate::event::{DeploymentStatus, DeploymentType, EventSet};
 use crate::source::Secret;
+use crate::source::changesets::{CommitHistory, HistoryCache, HistoryCommit, HistoryFuture};
 use crate::source::hotfix::HotfixRule;
 use crate::source::monorepo::{self, PathServices};
 use crate::source::{Collected, Progress, Source};
@@ -225,6 +226,52 @@ fn header<'h>(headers: &'h http::HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The token (given, else from `cfg.token_env`) as a sensitive header
+/// value, after checking the API URL.
+fn token_header(given: Option<&Secret>, cfg: &GitlabConfig) -> Result<HeaderValue> {
+    let (_, http) = server(&cfg.api_url)?;
+    if http && !cfg.allow_http {
+        return Err(err(format!(
+            "api_url {}: plain http:// is refused (the token would travel in clear)",
+            cfg.api_url
+        )));
+    }
+    let token = Secret::resolve(given, &cfg.token_env, "the GitLab token")?;
+    let mut token = HeaderValue::from_str(token.trim()).map_err(|_| {
+        err(format!("{}: the token holds characters no HTTP header can carry", cfg.token_env))
+    })?;
+    token.set_sensitive(true);
+    Ok(token)
+}
+
+impl<'a> Api<'a> {
+    /// The client for `config`'s server (its URL checked by [`token_header`]).
+    async fn connect(
+        config: &'a GitlabConfig,
+        token: HeaderValue,
+        progress: &'a dyn Progress,
+    ) -> Result<Self> {
+        let (host, http) = server(&config.api_url)?;
+        let mut builder = gitlab::GitlabBuilder::new_unauthenticated(host);
+        if http {
+            builder.insecure();
+        }
+        builder.user_agent(concat!("dora/", env!("CARGO_PKG_VERSION")));
+        let inner = builder
+            .build_async()
+            .await
+            .map_err(|e| err(format!("cannot build the HTTP client: {}", short(&e))))?;
+        Ok(Api {
+            inner,
+            token,
+            config,
+            progress,
+            requests: AtomicU64::new(0),
+            current: Mutex::new(String::new()),
+        })
+    }
+}
+
 impl Api<'_> {
     /// The wait before retry `attempt` (0-based), or an error past the bound.
     fn backoff(
@@ -267,6 +314,18 @@ impl Api<'_> {
         T: DeserializeOwned + Send + 'static,
     {
         api::paged(endpoint, Pagination::AllPerPageLimit(self.config.per_page.clamp(1, 100)))
+            .query_async(self)
+            .await
+            .map_err(|e| self.wrap(what, e))
+    }
+
+    /// The first `limit` items of a paged endpoint.
+    async fn first<E, T>(&self, what: &str, endpoint: E, limit: usize) -> Result<Vec<T>>
+    where
+        E: Endpoint + Pageable + Sync,
+        T: DeserializeOwned + Send + 'static,
+    {
+        api::paged(endpoint, Pagination::Limit(limit.max(1)))
             .query_async(self)
             .await
             .map_err(|e| self.wrap(what, e))
@@ -878,18 +937,7 @@ impl Source for GitlabSource {
 
     fn collect(&mut self, state: Option<&SyncState>, progress: &dyn Progress) -> Result<Collected> {
         let cfg = &self.config;
-        let (host, http) = server(&cfg.api_url)?;
-        if http && !cfg.allow_http {
-            return Err(err(format!(
-                "api_url {}: plain http:// is refused (the token would travel in clear)",
-                cfg.api_url
-            )));
-        }
-        let token = Secret::resolve(self.token.as_ref(), &cfg.token_env, "the GitLab token")?;
-        let mut token = HeaderValue::from_str(token.trim()).map_err(|_| {
-            err(format!("{}: the token holds characters no HTTP header can carry", cfg.token_env))
-        })?;
-        token.set_sensitive(true);
+        let token = token_header(self.token.as_ref(), cfg)?;
         crate::source::install_tls_provider();
         let mut state: State =
             state.and_then(|s| serde_json::from_value(s.0.clone()).ok()).unwrap_or_default();
@@ -900,23 +948,7 @@ impl Source for GitlabSource {
         let started = Utc::now();
         let mut notes = Vec::new();
         let (events, requests) = runtime.block_on(async {
-            let mut builder = gitlab::GitlabBuilder::new_unauthenticated(host);
-            if http {
-                builder.insecure();
-            }
-            builder.user_agent(concat!("dora/", env!("CARGO_PKG_VERSION")));
-            let inner = builder
-                .build_async()
-                .await
-                .map_err(|e| err(format!("cannot build the HTTP client: {}", short(&e))))?;
-            let api = Api {
-                inner,
-                token,
-                config: cfg,
-                progress,
-                requests: AtomicU64::new(0),
-                current: Mutex::new(String::new()),
-            };
+            let api = Api::connect(cfg, token, progress).await?;
             let mut events = EventSet::new();
             let mut projects = cfg.projects.clone();
             if let Some(group) = &cfg.group {
@@ -952,6 +984,86 @@ impl Source for GitlabSource {
         })?;
         let state = serde_json::to_value(&state).map(SyncState).unwrap_or_default();
         Ok(Collected { events, state, requests, notes })
+    }
+}
+
+/// A project's history read through GitLab's API: the change sets of a
+/// source that knows only which commit it deployed (Kubernetes rollouts).
+///
+/// `between(Some(from), to)` is the comparison `from...to` (a paged commit
+/// list when the comparison times out); `between(None, to)` lists `to`'s
+/// history. Answers are kept, so asking twice costs one request. The token
+/// is resolved when the history is made.
+pub struct GitlabHistory {
+    project: String,
+    config: GitlabConfig,
+    token: HeaderValue,
+    known: HistoryCache,
+    requests: AtomicU64,
+}
+
+impl std::fmt::Debug for GitlabHistory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitlabHistory")
+            .field("project", &self.project)
+            .field("api_url", &self.config.api_url)
+            .finish()
+    }
+}
+
+impl GitlabHistory {
+    /// The history of `project` (`group/name`) through the server of
+    /// `config`, with the token given, else the one in `config.token_env`.
+    pub fn new(project: &str, config: GitlabConfig, token: Option<String>) -> Result<Self> {
+        let given = token.map(Secret::new);
+        let token = token_header(given.as_ref(), &config)?;
+        Ok(Self {
+            project: project.to_string(),
+            config,
+            token,
+            known: Default::default(),
+            requests: Default::default(),
+        })
+    }
+
+    /// Requests made so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    async fn fetch(&self, from: Option<&str>, to: &str, limit: usize) -> Result<Vec<HistoryCommit>> {
+        use api::projects::repository::commits::Commits;
+        crate::source::install_tls_provider();
+        let api = Api::connect(&self.config, self.token.clone(), &crate::source::NoProgress).await?;
+        let project = self.project.as_str();
+        let result = match from {
+            Some(from) => compare(&api, project, from, to).await.map(|cmp| {
+                let mut commits = cmp.map(|c| c.commits).unwrap_or_default();
+                commits.reverse();
+                commits
+            }),
+            None => match Commits::builder().project(project).ref_name(to).build() {
+                Ok(endpoint) => {
+                    api.first::<_, GlCommit>(&format!("{project}: commits of {to}"), endpoint, limit).await
+                }
+                Err(e) => Err(err(format!("{project}: {e}"))),
+            },
+        };
+        self.requests.fetch_add(api.requests.load(Ordering::Relaxed), Ordering::Relaxed);
+        Ok(result?
+            .into_iter()
+            .filter_map(|c| {
+                let committed_at = c.committed_date.or(c.created_at).or(c.authored_date)?;
+                Some(HistoryCommit { sha: c.id, committed_at, authored_at: c.authored_date })
+            })
+            .take(limit)
+            .collect())
+    }
+}
+
+impl CommitHistory for GitlabHistory {
+    fn between<'a>(&'a self, from: Option<&'a str>, to: &'a str, limit: usize) -> HistoryFuture<'a> {
+        Box::pin(self.known.get_or_fetch(from, to, limit, move || self.fetch(from, to, limit)))
     }
 }
 

@@ -14,4 +14,4 @@ pub mod client;
 pub mod model;
 pub mod normalize;
 
-pub use client::{GitlabConfig, GitlabSource, GroupConfig, ProjectConfig};
+pub use client::{GitlabConfig, GitlabHistory, GitlabSource, GroupConfig, ProjectConfig};

@@ -19,7 +19,7 @@ use serde_json::Value;
 use super::normalize::{self, Naming, WorkloadKind};
 use crate::error::{Error, Result};
 use crate::event::{Change, Deployment, DeploymentStatus, EventSet};
-use crate::source::changesets::{GitHistory, fill_change_sets};
+use crate::source::changesets::{CommitHistory, GitHistory, fill_change_sets};
 use crate::source::{Collected, Progress, Source};
 use crate::store::SyncState;
 
@@ -88,10 +88,20 @@ pub struct KubernetesConfig {
     /// that finish within this window of the first into one logical
     /// deployment [default: off].
     pub merge_window: Option<chrono::Duration>,
-    /// Service -> a local clone of its repository: each rollout's change
-    /// set becomes the commits since the previous successful rollout's
-    /// commit (without one, the deployed commit alone).
-    pub repositories: BTreeMap<String, std::path::PathBuf>,
+    /// Service -> its repository: each rollout's change set becomes the
+    /// commits since the previous successful rollout's commit (without
+    /// one, the deployed commit alone).
+    pub repositories: BTreeMap<String, ServiceRepository>,
+}
+
+/// Where a service's commit history is read.
+#[derive(Debug, Clone)]
+pub enum ServiceRepository {
+    /// A local clone (a working tree or a bare repository), read with gix.
+    Clone(std::path::PathBuf),
+    /// Any other history, e.g. a forge's API
+    /// (`source::github::GithubHistory`, `source::gitlab::GitlabHistory`).
+    History(std::sync::Arc<dyn CommitHistory>),
 }
 
 impl KubernetesConfig {
@@ -318,17 +328,17 @@ pub(crate) async fn client_for(cluster: &ClusterConfig) -> Result<(Client, Strin
     Ok((client, name))
 }
 
-/// The local clones of the services' repositories, opened once.
+/// The services' histories, each opened once.
 #[derive(Debug, Default)]
 pub(crate) struct Histories {
-    open: BTreeMap<String, Option<GitHistory>>,
+    open: BTreeMap<String, Option<std::sync::Arc<dyn CommitHistory>>>,
 }
 
 impl Histories {
     /// Fills the change sets of a workload's revisions from its service's
-    /// clone, when one is configured; returns the change events of the
+    /// history, when one is configured; returns the change events of the
     /// revisions not recorded yet.
-    pub(crate) fn fill(
+    pub(crate) async fn fill(
         &mut self,
         cfg: &KubernetesConfig,
         revisions: &mut [normalize::RevisionEvent],
@@ -339,15 +349,18 @@ impl Histories {
         else {
             return Vec::new();
         };
-        let Some(path) = cfg.repositories.get(&service) else { return Vec::new() };
-        let history = self.open.entry(service).or_insert_with(|| match GitHistory::open(path) {
-            Ok(h) => Some(h),
-            Err(e) => {
-                notes.push(e.to_string());
-                None
-            }
+        let Some(repository) = cfg.repositories.get(&service) else { return Vec::new() };
+        let history = self.open.entry(service).or_insert_with(|| match repository {
+            ServiceRepository::History(h) => Some(h.clone()),
+            ServiceRepository::Clone(path) => match GitHistory::open(path) {
+                Ok(h) => Some(std::sync::Arc::new(h)),
+                Err(e) => {
+                    notes.push(e.to_string());
+                    None
+                }
+            },
         });
-        let Some(history) = history.as_ref() else { return Vec::new() };
+        let Some(history) = history.clone() else { return Vec::new() };
         let mut list: Vec<(&mut Deployment, bool)> = revisions
             .iter_mut()
             .filter_map(|r| r.deployment.as_mut())
@@ -358,7 +371,7 @@ impl Histories {
             .collect();
         // The first rollout seen ships its own commit only: what ran before
         // it is unknown.
-        let (changes, problems) = fill_change_sets(&mut list, history, 1);
+        let (changes, problems) = fill_change_sets(&mut list, history.as_ref(), 1).await;
         notes.extend(problems);
         let fresh: BTreeSet<&str> = list
             .iter()
@@ -455,7 +468,7 @@ async fn collect_cluster(
         }
         for (kind, workload) in &workloads {
             let mut revisions = normalize::revision_events(&naming, *kind, workload, &replicasets);
-            for change in histories.fill(cfg, &mut revisions, &state.done, notes) {
+            for change in histories.fill(cfg, &mut revisions, &state.done, notes).await {
                 events.push(change);
             }
             for revision in revisions {

@@ -14,4 +14,4 @@ pub mod health;
 pub mod normalize;
 pub mod watch;
 
-pub use client::{ClusterConfig, KubernetesConfig, KubernetesSource};
+pub use client::{ClusterConfig, KubernetesConfig, KubernetesSource, ServiceRepository};

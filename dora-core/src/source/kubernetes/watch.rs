@@ -266,7 +266,7 @@ where
                     .collect();
                 let mut revisions = normalize::revision_events(&namings[cluster], kind, workload, &owned);
                 let mut notes = Vec::new();
-                let changes = histories.fill(config, &mut revisions, &next.done, &mut notes);
+                let changes = histories.fill(config, &mut revisions, &next.done, &mut notes).await;
                 for note in notes {
                     progress.message(&note);
                 }
