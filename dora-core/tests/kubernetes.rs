@@ -666,3 +666,141 @@ fn an_unknown_commit_leaves_a_note() {
     );
     assert!(out.notes.iter().all(|n| !n.contains("t0ken")));
 }
+
+/// A Deployment rolled through three revisions, an undo of the third
+/// (`kubectl rollout undo`: revision 2's ReplicaSet comes back as revision
+/// 4) and a rollout that misses its progress deadline, seen by a collection
+/// after each step (as a scheduled `dora collect` sees them). The engine
+/// then reports: 4 deployments, revision 3 failed (remediated by the undo),
+/// recovered when the undo finished, 1 rework (the undo) and 1 failed
+/// attempt.
+#[test]
+fn three_revisions_an_undo_and_a_failed_rollout_through_the_engine() {
+    use dora_core::{EventSet, GroupKind, Options, Window, compute};
+    let at = |h: u32| format!("2026-11-20T{h:02}:00:00Z");
+    // The Deployment at revision `n`, its rollout done at `at(done)`, or
+    // past its progress deadline at `at(deadline)`.
+    let deployment = |n: u64, rs: &str, finished: u32, failed: bool| {
+        let condition = if failed {
+            json!({"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
+                   "message": format!("ReplicaSet \"{rs}\" has timed out progressing."),
+                   "lastUpdateTime": at(finished), "lastTransitionTime": at(finished)})
+        } else {
+            json!({"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
+                   "message": format!("ReplicaSet \"{rs}\" has successfully progressed."),
+                   "lastUpdateTime": at(finished), "lastTransitionTime": at(1)})
+        };
+        let (updated, available) = if failed { (1, 1) } else { (2, 2) };
+        json!({"metadata": {"name": "web", "namespace": "shop", "uid": "u-web", "generation": n,
+                "labels": {"app.kubernetes.io/name": "web"},
+                "annotations": {"deployment.kubernetes.io/revision": n.to_string()}},
+            "spec": {"replicas": 2, "progressDeadlineSeconds": 600, "selector": {"matchLabels": {"app": "web"}},
+                     "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "web"}]}}},
+            "status": {"observedGeneration": n, "replicas": 2, "updatedReplicas": updated, "availableReplicas": available,
+                       "conditions": [condition]}})
+    };
+    let owner = deployment(1, "web-1", 2, false);
+    // ReplicaSet `name` at revision `n`, made at `at(created)`; `history`:
+    // the revisions its template had before (an undo brings one back).
+    let rs = |name: &str, n: u64, created: u32, version: &str, history: Option<&str>| {
+        let mut r = replicaset(&owner, name, n, &at(created));
+        r["metadata"]["labels"]["app.kubernetes.io/version"] = version.into();
+        if let Some(h) = history {
+            r["metadata"]["annotations"]["deployment.kubernetes.io/revision-history"] = h.into();
+        }
+        r
+    };
+    let steps = [
+        (deployment(1, "web-1", 2, false), vec![rs("web-1", 1, 1, "v1", None)]),
+        (
+            deployment(2, "web-2", 4, false),
+            vec![rs("web-1", 1, 1, "v1", None), rs("web-2", 2, 3, "v2", None)],
+        ),
+        (
+            deployment(3, "web-3", 6, false),
+            vec![rs("web-1", 1, 1, "v1", None), rs("web-2", 2, 3, "v2", None), rs("web-3", 3, 5, "v3", None)],
+        ),
+        // v3 misbehaves: `kubectl rollout undo` brings web-2 back as revision 4.
+        (
+            deployment(4, "web-2", 8, false),
+            vec![
+                rs("web-1", 1, 1, "v1", None),
+                rs("web-3", 3, 5, "v3", None),
+                rs("web-2", 4, 3, "v2", Some("2")),
+            ],
+        ),
+        // v5 never becomes available: the deadline passes.
+        (
+            deployment(5, "web-5", 11, true),
+            vec![
+                rs("web-1", 1, 1, "v1", None),
+                rs("web-3", 3, 5, "v3", None),
+                rs("web-2", 4, 3, "v2", Some("2")),
+                rs("web-5", 5, 10, "v5", None),
+            ],
+        ),
+    ];
+    let s = Server::new();
+    let mut source = KubernetesSource::new("k8s", {
+        let mut cfg = config(&s.server.uri(), &["shop"]);
+        cfg.argo_rollouts = false;
+        cfg
+    });
+    let mut store = EventSet::new();
+    let mut state = None;
+    let mut recorded = Vec::new();
+    for (workload, replicasets) in steps {
+        s.rt.block_on(s.server.reset());
+        let ns = "/apis/apps/v1/namespaces/shop";
+        s.mount(
+            Mock::given(method("GET"))
+                .and(path(format!("{ns}/deployments")))
+                .respond_with(list("Deployment", vec![workload])),
+        );
+        s.mount(
+            Mock::given(method("GET"))
+                .and(path(format!("{ns}/replicasets")))
+                .respond_with(list("ReplicaSet", replicasets)),
+        );
+        let out = source.collect(state.as_ref(), &NoProgress).unwrap();
+        let mut ids: Vec<String> = out
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                dora_core::Event::Deployment(d) => Some(d.id),
+                _ => None,
+            })
+            .collect();
+        ids.sort();
+        recorded.push(ids);
+        store.extend(out.events.iter());
+        state = Some(out.state);
+    }
+    let rev = |n: u32| format!("k8s:prod-eu/shop/Deployment/web:rev:{n}");
+    assert_eq!(
+        recorded,
+        [vec![rev(1)], vec![rev(2)], vec![rev(3)], vec![rev(4)], vec![rev(5)]],
+        "each revision once, when it finished"
+    );
+    let undo = store.deployment(&rev(4)).unwrap();
+    assert_eq!(undo.deployment_type, DeploymentType::Rollback);
+    assert_eq!(undo.remediates, [rev(3)]);
+    assert_eq!(undo.finished_at.to_rfc3339(), "2026-11-20T08:00:00+00:00");
+    let failed = store.deployment(&rev(5)).unwrap();
+    assert_eq!(failed.status, DeploymentStatus::Failure);
+    assert_eq!(failed.finished_at.to_rfc3339(), "2026-11-20T11:00:00+00:00", "when the deadline passed");
+
+    let window =
+        Window::new("2026-11-20T00:00:00Z".parse().unwrap(), "2026-11-21T00:00:00Z".parse().unwrap())
+            .unwrap();
+    let computation = compute(&store, &Options::new(window)).unwrap();
+    let web = &computation.report.group(GroupKind::Service, "web").unwrap().summary.figures;
+    assert_eq!(web.deployments, 4, "revisions 1 to 4 went live");
+    assert_eq!(web.failed_attempts, 1, "revision 5 never did");
+    assert_eq!((web.change_failure_rate.failed, web.change_failure_rate.deployments), (1, 4));
+    assert_eq!(web.change_failure_rate.rate, Some(0.25));
+    assert_eq!(web.recovery_time.count, 1);
+    assert_eq!(web.recovery_time.median, Some(2.0 * 3600.0), "revision 3 at 06:00, undone at 08:00");
+    assert_eq!((web.rework_rate.rework, web.rework_rate.deployments), (1, 4));
+    assert_eq!(web.rework_rate.rate, Some(0.25));
+}

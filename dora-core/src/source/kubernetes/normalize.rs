@@ -189,8 +189,8 @@ pub struct RevisionEvent {
 
 /// The deployment events of a workload's revisions, oldest first, from the
 /// workload and the ReplicaSets it owns (others are ignored). A revision
-/// still rolling out gives no event. `kubernetes.io/change-cause` is not
-/// part of the event schema; it is left out.
+/// still rolling out gives no event. `kubernetes.io/change-cause` becomes
+/// the event's `note`.
 pub fn revision_events(
     naming: &Naming,
     kind: WorkloadKind,
