@@ -80,10 +80,28 @@ impl Classified {
         sort_by_deployment_order(set, &mut ok_sorted, |_| ());
 
         let shipped_by = lead_time::shipping(set, &ok_sorted, warnings);
-        let lead_times = lead_time::lead_times(set, &shipped_by, opts.lead_time_start, warnings);
-        let remediated_by = change_failure::remediations(set, &ok_production, &ok_sorted, warnings);
-        let attribution =
-            change_failure::attribute_incidents(set, &ok_production, &ok_sorted, &shipped_by, opts, warnings);
+        // Lead times (one per change) and the failure rules (deployments
+        // and incidents) are independent: one runs on a second core. Each
+        // keeps its own warnings, merged in the order they ran in before.
+        let (mut lead_warnings, mut failure_warnings) = (Warnings::default(), Warnings::default());
+        let (lead_times, (remediated_by, attribution)) = std::thread::scope(|scope| {
+            let lead = scope
+                .spawn(|| lead_time::lead_times(set, &shipped_by, opts.lead_time_start, &mut lead_warnings));
+            let remediated_by =
+                change_failure::remediations(set, &ok_production, &ok_sorted, &mut failure_warnings);
+            let attribution = change_failure::attribute_incidents(
+                set,
+                &ok_production,
+                &ok_sorted,
+                &shipped_by,
+                opts,
+                &mut failure_warnings,
+            );
+            let lead_times = lead.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (lead_times, (remediated_by, attribution))
+        });
+        warnings.merge(lead_warnings);
+        warnings.merge(failure_warnings);
         let mut incidents_of: Vec<Vec<u32>> = vec![Vec::new(); n];
         for (incident, a) in attribution.iter().enumerate() {
             if let Some((d, _)) = a {

@@ -228,9 +228,16 @@ fn incident_facts(set: &EventSet, opts: &Options, warnings: &mut Warnings) -> Re
 
 impl Facts {
     fn new(set: &EventSet, cls: &Classified, opts: &Options, warnings: &mut Warnings) -> Result<Self> {
-        let (deployments, recovery) = deployment_facts(set, cls, opts)?;
-        let [lead, coding, review, deploy] = lead_facts(set, cls, opts)?;
-        let (incidents, restore) = incident_facts(set, opts, warnings)?;
+        // The lead-time tables (one row per change) are built on a second
+        // core while this one builds the deployment and incident tables.
+        let (lead_tables, others) = std::thread::scope(|scope| {
+            let lead = scope.spawn(|| lead_facts(set, cls, opts));
+            let others = deployment_facts(set, cls, opts)
+                .and_then(|d| incident_facts(set, opts, warnings).map(|i| (d, i)));
+            (lead.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), others)
+        });
+        let ((deployments, recovery), (incidents, restore)) = others?;
+        let [lead, coding, review, deploy] = lead_tables?;
         Ok(Self { deployments, recovery, lead, coding, review, deploy, incidents, restore })
     }
 }

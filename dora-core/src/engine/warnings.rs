@@ -48,6 +48,16 @@ impl Warnings {
         *count += 1;
     }
 
+    /// Adds `later`'s warnings after these (as if they were added later).
+    pub fn merge(&mut self, later: Warnings) {
+        for (kind, (examples, count)) in later.by_kind {
+            let (mine, total) = self.by_kind.entry(kind).or_default();
+            let room = EXAMPLES_PER_KIND.saturating_sub(mine.len());
+            mine.extend(examples.into_iter().take(room));
+            *total += count;
+        }
+    }
+
     pub fn into_messages(self) -> Vec<String> {
         let mut out = Vec::new();
         for (kind, (examples, count)) in self.by_kind {
@@ -58,5 +68,31 @@ impl Warnings {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merged_warnings_read_as_if_added_in_order() {
+        let add = |w: &mut Warnings, kind, range: std::ops::Range<usize>| {
+            for i in range {
+                w.add(kind, || format!("{kind:?} {i}"));
+            }
+        };
+        let mut one_by_one = Warnings::default();
+        add(&mut one_by_one, WarningKind::UnknownChange, 0..15);
+        add(&mut one_by_one, WarningKind::UnknownChange, 15..30);
+        add(&mut one_by_one, WarningKind::BrokenRemediates, 0..2);
+        let (mut first, mut later) = (Warnings::default(), Warnings::default());
+        add(&mut first, WarningKind::UnknownChange, 0..15);
+        add(&mut later, WarningKind::UnknownChange, 15..30);
+        add(&mut later, WarningKind::BrokenRemediates, 0..2);
+        first.merge(later);
+        let merged = first.into_messages();
+        assert_eq!(merged, one_by_one.into_messages());
+        assert!(merged.iter().any(|m| m.starts_with("... and 10 more")), "{merged:?}");
     }
 }
