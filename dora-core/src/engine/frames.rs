@@ -119,10 +119,6 @@ struct Values {
 }
 
 impl Values {
-    fn with_capacity(n: usize) -> Self {
-        Self { keys: Keys::with_capacity(n), v: Vec::with_capacity(n) }
-    }
-
     fn push(&mut self, service: u32, team: Option<u32>, t: Micros, v: Option<Micros>) {
         if let Some(v) = v {
             self.keys.push(service, team, t);
@@ -146,9 +142,6 @@ struct Facts {
     /// Lead times of the changes shipped by those deployments, and their
     /// stages where known.
     lead: DataFrame,
-    coding: DataFrame,
-    review: DataFrame,
-    deploy: DataFrame,
     /// Incidents opened in the window.
     incidents: DataFrame,
     /// Restore times of the resolved ones.
@@ -187,23 +180,33 @@ fn deployment_facts(set: &EventSet, cls: &Classified, opts: &Options) -> Result<
     Ok((frame(columns)?, recovery.frame()?))
 }
 
-/// Returns the lead, coding, review and deploy frames.
-fn lead_facts(set: &EventSet, cls: &Classified, opts: &Options) -> Result<[DataFrame; 4]> {
+/// Returns the lead-time frame: the total (`v`, never null) and the three
+/// stages (`coding`, `review`, `deploy`, null where unknown), one row per
+/// change, so each grouping hashes its keys once for all four.
+fn lead_facts(set: &EventSet, cls: &Classified, opts: &Options) -> Result<DataFrame> {
     let n = cls.lead_times.len();
-    let mut lead = Values::with_capacity(n);
-    let [mut coding, mut review, mut deploy] = [(); 3].map(|_| Values::with_capacity(n));
+    let mut keys = Keys::with_capacity(n);
+    let mut v = Vec::with_capacity(n);
+    let [mut coding, mut review, mut deploy] = [(); 3].map(|_| Vec::with_capacity(n));
     for lt in &cls.lead_times {
         let Some(d) = &set.deployments[lt.deployment as usize] else { continue };
         if !opts.window.contains(d.finished_at) {
             continue;
         }
-        let (s, team, t) = (d.service, d.team, d.finished_at);
-        lead.push(s, team, t, Some(lt.total));
-        coding.push(s, team, t, lt.coding);
-        review.push(s, team, t, lt.review);
-        deploy.push(s, team, t, lt.deploy);
+        keys.push(d.service, d.team, d.finished_at);
+        v.push(seconds(lt.total));
+        coding.push(lt.coding.map(seconds));
+        review.push(lt.review.map(seconds));
+        deploy.push(lt.deploy.map(seconds));
     }
-    Ok([lead.frame()?, coding.frame()?, review.frame()?, deploy.frame()?])
+    let mut columns = keys.into_columns();
+    columns.extend([
+        Column::new("v".into(), v),
+        Column::new("coding".into(), coding),
+        Column::new("review".into(), review),
+        Column::new("deploy".into(), deploy),
+    ]);
+    frame(columns)
 }
 
 fn incident_facts(set: &EventSet, opts: &Options, warnings: &mut Warnings) -> Result<(DataFrame, DataFrame)> {
@@ -237,8 +240,8 @@ impl Facts {
             (lead.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), others)
         });
         let ((deployments, recovery), (incidents, restore)) = others?;
-        let [lead, coding, review, deploy] = lead_tables?;
-        Ok(Self { deployments, recovery, lead, coding, review, deploy, incidents, restore })
+        let lead = lead_tables?;
+        Ok(Self { deployments, recovery, lead, incidents, restore })
     }
 }
 
@@ -450,13 +453,22 @@ pub(crate) fn aggregate(
     ];
     let values = [
         (facts.recovery, vec![median("recovery_median"), p90("recovery_p90")]),
-        (facts.lead, vec![u64_(col("v").count(), "lead_count"), median("lead_median"), p90("lead_p90")]),
-        (facts.coding, vec![median("coding")]),
-        (facts.review, vec![median("review")]),
-        (facts.deploy, vec![median("deploy")]),
         (facts.restore, vec![median("restore_median"), p90("restore_p90")]),
     ];
     tables.extend(values.into_iter().map(|(df, aggs)| (bucket(df, cal, false).cache(), vec!["v"], aggs)));
+    let stage = |name: &'static str| f64_(col(name).drop_nulls().median(), name);
+    tables.push((
+        bucket(facts.lead, cal, false).cache(),
+        vec!["v", "coding", "review", "deploy"],
+        vec![
+            u64_(col("v").count(), "lead_count"),
+            median("lead_median"),
+            p90("lead_p90"),
+            stage("coding"),
+            stage("review"),
+            stage("deploy"),
+        ],
+    ));
     let mut plans = Vec::new();
     for (lf, inputs, aggs) in &tables {
         for by_period in [true, false] {
