@@ -438,6 +438,14 @@ fn a_kubernetes_source_is_checked_and_needs_its_feature() {
             "source[0].repositories.\"web\".github: \"acme\" is not owner/name",
         ),
         (
+            "[source.repositories]\nweb = { github = \"acme/web/x\" }\n",
+            "source[0].repositories.\"web\".github: \"acme/web/x\" is not owner/name",
+        ),
+        (
+            "[source.repositories]\nweb = { gitlab = \"shop//web\" }\n",
+            "source[0].repositories.\"web\".gitlab: \"shop//web\" is not group/project",
+        ),
+        (
             "[source.repositories]\nweb = { gitlab = \"shop/web\", source = \"gl\" }\n",
             "source[0].repositories.\"web\".source: no source is named `gl`",
         ),

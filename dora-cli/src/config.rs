@@ -413,7 +413,10 @@ fn check_kubernetes(k: &KubernetesSourceConfig, at: &str, sources: &[SourceConfi
                 )));
             }
         };
-        if name.trim_matches('/').split('/').filter(|p| !p.is_empty()).count() < 2 {
+        let parts: Vec<&str> = name.split('/').collect();
+        let well_formed = parts.iter().all(|p| !p.trim().is_empty())
+            && if kind == "github" { parts.len() == 2 } else { parts.len() >= 2 };
+        if !well_formed {
             let shape = if kind == "github" { "owner/name" } else { "group/project" };
             return Err(usage(format!("{at}.{kind}: {name:?} is not {shape}")));
         }

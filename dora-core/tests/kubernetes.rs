@@ -523,7 +523,6 @@ fn change_sets_through_the_github_api() {
     use std::sync::Arc;
 
     use dora_core::source::github::{GithubConfig, GithubHistory};
-    use dora_core::source::kubernetes::ServiceRepository;
     let Some(compare) = peer("github_openapi_examples/repos__compare-commits.200.default.json") else {
         return;
     };
@@ -579,7 +578,6 @@ fn change_sets_through_the_gitlab_api() {
     use std::sync::Arc;
 
     use dora_core::source::gitlab::{GitlabConfig, GitlabHistory};
-    use dora_core::source::kubernetes::ServiceRepository;
     let Some(commit) = peer("gitlab_rust_gitlab/repo_commit_detail.json") else { return };
     let first_sha = commit["id"].as_str().unwrap().to_string();
     let next = |sha: &str, day: u32| {
@@ -636,7 +634,6 @@ fn an_unknown_commit_leaves_a_note() {
     use std::sync::Arc;
 
     use dora_core::source::github::{GithubConfig, GithubHistory};
-    use dora_core::source::kubernetes::ServiceRepository;
     let (a, b) = ("a".repeat(40), "b".repeat(40));
     let s = Server::new();
     two_rollouts(&s, &a, &b);
@@ -803,4 +800,142 @@ fn three_revisions_an_undo_and_a_failed_rollout_through_the_engine() {
     assert_eq!(web.recovery_time.median, Some(2.0 * 3600.0), "revision 3 at 06:00, undone at 08:00");
     assert_eq!((web.rework_rate.rework, web.rework_rate.deployments), (1, 4));
     assert_eq!(web.rework_rate.rate, Some(0.25));
+}
+
+/// A forge that fails (a 502, after the retries) fails the run: nothing is
+/// recorded, so the next run, once the forge answers, fills the change set
+/// instead of leaving the rollout with its deployed commit for good.
+#[cfg(feature = "github")]
+#[test]
+fn a_failing_forge_fails_the_run_and_the_next_run_fills_it() {
+    use std::sync::Arc;
+
+    use dora_core::source::github::{GithubConfig, GithubHistory};
+    let (a, b) = ("a".repeat(40), "b".repeat(40));
+    let s = Server::new();
+    let mount_cluster_and_commits = |s: &Server| {
+        two_rollouts(s, &a, &b);
+        s.mount(
+            Mock::given(method("GET"))
+                .and(path("/repos/acme/web/commits"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"sha": a,
+                    "commit": {"committer": {"date": "2026-11-01T10:00:00Z"}}}]))),
+        );
+    };
+    mount_cluster_and_commits(&s);
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/acme/web/compare/{a}...{b}")))
+            .respond_with(ResponseTemplate::new(502)),
+    );
+    let mut github = GithubConfig::new(Vec::new());
+    github.api_url = s.server.uri();
+    github.allow_http = true;
+    github.retry_base = std::time::Duration::from_millis(1);
+    let history = Arc::new(GithubHistory::new("acme/web", github, Some("t0ken".into())).unwrap());
+    let mut cfg = config(&s.server.uri(), &["shop"]);
+    cfg.argo_rollouts = false;
+    cfg.repositories.insert("web".into(), ServiceRepository::History(history.clone()));
+    let mut source = KubernetesSource::new("k8s", cfg);
+    let err = source.collect(None, &NoProgress).unwrap_err().to_string();
+    assert!(
+        err.contains("k8s:prod-eu/shop/Deployment/web:rev:2: its change set") && err.contains("HTTP 502"),
+        "{err}"
+    );
+    // The forge is back.
+    s.rt.block_on(s.server.reset());
+    mount_cluster_and_commits(&s);
+    s.mount(
+        Mock::given(method("GET")).and(path(format!("/repos/acme/web/compare/{a}...{b}"))).respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"status": "ahead", "ahead_by": 1, "behind_by": 0,
+                "total_commits": 1, "commits": [{"sha": b, "commit": {"committer": {"date": "2026-11-02T10:00:00Z"}}}]})),
+        ),
+    );
+    let out = source.collect(None, &NoProgress).unwrap();
+    let second = out.events.deployment("k8s:prod-eu/shop/Deployment/web:rev:2").unwrap();
+    assert_eq!(second.changes, std::slice::from_ref(&b));
+    assert!(out.events.change(&b).is_some());
+    // 2 Kubernetes lists and the comparison; the first rollout's commit
+    // was kept from the first run.
+    assert_eq!(out.requests, 3);
+}
+
+/// `dora watch` with a history that fails at first: the finished revision
+/// waits (it is not recorded without its change set) and is recorded, with
+/// its change set, once the history answers.
+#[test]
+fn the_watcher_waits_for_a_change_set_that_failed() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use dora_core::source::changesets::{CommitHistory, HistoryCommit, HistoryFuture, HistoryRange};
+
+    /// Fails its first two answers, then knows every commit.
+    #[derive(Debug, Default)]
+    struct Flaky(AtomicUsize);
+    impl CommitHistory for Flaky {
+        fn between<'a>(&'a self, _: Option<&'a str>, to: &'a str, _: usize) -> HistoryFuture<'a> {
+            let answer = if self.0.fetch_add(1, Ordering::Relaxed) < 2 {
+                Err(dora_core::Error::Source { message: "HTTP 503".into() })
+            } else {
+                Ok(HistoryRange::Commits(vec![HistoryCommit {
+                    sha: format!("{to}-full"),
+                    committed_at: "2026-11-20T00:00:00Z".parse().unwrap(),
+                    authored_at: None,
+                }]))
+            };
+            Box::pin(std::future::ready(answer))
+        }
+    }
+
+    let s = Server::new();
+    let mut deployment = web(false);
+    deployment["metadata"]["labels"] = json!({"app.kubernetes.io/name": "web"});
+    let ns = "/apis/apps/v1/namespaces/shop";
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{ns}/deployments")))
+            .and(query_param_is_missing("watch"))
+            .respond_with(list("Deployment", vec![deployment.clone()])),
+    );
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{ns}/replicasets")))
+            .and(query_param_is_missing("watch"))
+            .respond_with(list(
+                "ReplicaSet",
+                vec![replicaset(&deployment, "web-2", 2, "2026-11-24T08:00:00Z")],
+            )),
+    );
+    s.mount(
+        Mock::given(method("GET")).and(query_param("watch", "true")).respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(Vec::new(), "application/json")
+                .set_delay(std::time::Duration::from_secs(30)),
+        ),
+    );
+    let flaky = Arc::new(Flaky::default());
+    let mut cfg = config(&s.server.uri(), &["shop"]);
+    cfg.argo_rollouts = false;
+    cfg.retry_base = std::time::Duration::from_millis(10);
+    cfg.repositories.insert("web".into(), ServiceRepository::History(flaky.clone()));
+    let batches: Arc<Mutex<Vec<dora_core::EventSet>>> = Arc::default();
+    let sunk = batches.clone();
+    let sink = move |events: dora_core::EventSet, _: dora_core::store::SyncState| {
+        sunk.lock().unwrap().push(events);
+        Ok(())
+    };
+    let seen = batches.clone();
+    let started = std::time::Instant::now();
+    let stop = async move {
+        while seen.lock().unwrap().is_empty() && started.elapsed() < std::time::Duration::from_secs(20) {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    dora_core::source::kubernetes::watch::watch(&cfg, None, &NoProgress, sink, stop).unwrap();
+    let batches = batches.lock().unwrap();
+    assert_eq!(batches.len(), 1, "recorded once, after the history answered");
+    let d = batches[0].deployment("k8s:prod-eu/shop/Deployment/web:rev:2").unwrap();
+    assert_eq!(d.changes, ["v2-full"], "with its change set");
+    assert!(flaky.0.load(Ordering::Relaxed) >= 3, "asked again after failing");
 }

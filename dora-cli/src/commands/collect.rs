@@ -42,7 +42,7 @@ fn build(config: &SourceConfig, loaded: &LoadedConfig, max_requests: Option<u64>
         }
         SourceConfig::Github(g) => github(g.as_ref(), loaded, max_requests),
         SourceConfig::Gitlab(g) => gitlab(g.as_ref(), loaded, max_requests),
-        SourceConfig::Kubernetes(k) => kubernetes(k.as_ref(), loaded),
+        SourceConfig::Kubernetes(k) => kubernetes(k.as_ref(), loaded, max_requests),
     }
 }
 
@@ -245,8 +245,12 @@ fn gitlab(
 }
 
 #[cfg(feature = "kubernetes")]
-fn kubernetes(k: &crate::config::KubernetesSourceConfig, loaded: &LoadedConfig) -> Result<Box<dyn Source>> {
-    let cfg = kubernetes_config(k, loaded)?;
+fn kubernetes(
+    k: &crate::config::KubernetesSourceConfig,
+    loaded: &LoadedConfig,
+    max_requests: Option<u64>,
+) -> Result<Box<dyn Source>> {
+    let cfg = kubernetes_config(k, loaded, max_requests)?;
     Ok(Box::new(dora_core::source::kubernetes::KubernetesSource::new(&k.name, cfg)))
 }
 
@@ -255,6 +259,7 @@ fn kubernetes(k: &crate::config::KubernetesSourceConfig, loaded: &LoadedConfig) 
 pub fn kubernetes_config(
     k: &crate::config::KubernetesSourceConfig,
     loaded: &LoadedConfig,
+    max_requests: Option<u64>,
 ) -> Result<dora_core::source::kubernetes::KubernetesConfig> {
     use dora_core::source::kubernetes::{ClusterConfig, KubernetesConfig};
     let cluster = |context: Option<&String>| ClusterConfig {
@@ -291,7 +296,7 @@ pub fn kubernetes_config(
     }
     for (service, repository) in &k.repositories {
         let at = format!("source `{}`: repositories.{service:?}", k.name);
-        cfg.repositories.insert(service.clone(), service_repository(repository, loaded, &at)?);
+        cfg.repositories.insert(service.clone(), service_repository(repository, loaded, &at, max_requests)?);
     }
     if let Some(w) = &k.merge_window {
         let seconds = dora_core::parse_duration(w)
@@ -309,6 +314,7 @@ fn service_repository(
     repository: &crate::config::RepositoryConfig,
     loaded: &LoadedConfig,
     at: &str,
+    max_requests: Option<u64>,
 ) -> Result<dora_core::source::kubernetes::ServiceRepository> {
     use dora_core::source::kubernetes::ServiceRepository;
     let forge = match repository {
@@ -325,8 +331,8 @@ fn service_repository(
         .filter(|s| s.kind() == kind)
         .find(|s| forge.source.as_deref().is_none_or(|wanted| s.name() == wanted));
     let history = match (&forge.github, &forge.gitlab) {
-        (Some(repo), _) => forge_history::github(repo, chosen, loaded, at)?,
-        (None, Some(project)) => forge_history::gitlab(project, chosen, loaded, at)?,
+        (Some(repo), _) => forge_history::github(repo, chosen, loaded, at, max_requests)?,
+        (None, Some(project)) => forge_history::gitlab(project, chosen, loaded, at, max_requests)?,
         (None, None) => {
             return Err(usage(format!("{at}: give github = \"owner/name\" or gitlab = \"group/project\"")));
         }
@@ -351,11 +357,12 @@ mod forge_history {
         source: Option<&SourceConfig>,
         loaded: &LoadedConfig,
         at: &str,
+        max_requests: Option<u64>,
     ) -> Result<Arc<dyn CommitHistory>> {
         use dora_core::source::github::{GithubConfig, GithubHistory};
         let cfg = match source {
-            Some(SourceConfig::Github(g)) => super::github_config(g, loaded, None)?,
-            _ => GithubConfig::new(Vec::new()),
+            Some(SourceConfig::Github(g)) => super::github_config(g, loaded, max_requests)?,
+            _ => GithubConfig { max_requests, ..GithubConfig::new(Vec::new()) },
         };
         let history =
             GithubHistory::new(repo.trim_matches('/'), cfg, None).map_err(|e| usage(format!("{at}: {e}")))?;
@@ -368,6 +375,7 @@ mod forge_history {
         _: Option<&SourceConfig>,
         _: &LoadedConfig,
         at: &str,
+        _: Option<u64>,
     ) -> Result<Arc<dyn CommitHistory>> {
         Err(usage(format!(
             "{at}: a GitHub repository needs dora built with the github feature: cargo build --release -p dora-cli --features kubernetes,github"
@@ -380,11 +388,12 @@ mod forge_history {
         source: Option<&SourceConfig>,
         loaded: &LoadedConfig,
         at: &str,
+        max_requests: Option<u64>,
     ) -> Result<Arc<dyn CommitHistory>> {
         use dora_core::source::gitlab::{GitlabConfig, GitlabHistory};
         let cfg = match source {
-            Some(SourceConfig::Gitlab(g)) => super::gitlab_config(g, loaded, None)?,
-            _ => GitlabConfig::new(Vec::new()),
+            Some(SourceConfig::Gitlab(g)) => super::gitlab_config(g, loaded, max_requests)?,
+            _ => GitlabConfig { max_requests, ..GitlabConfig::new(Vec::new()) },
         };
         let history = GitlabHistory::new(project.trim_matches('/'), cfg, None)
             .map_err(|e| usage(format!("{at}: {e}")))?;
@@ -397,6 +406,7 @@ mod forge_history {
         _: Option<&SourceConfig>,
         _: &LoadedConfig,
         at: &str,
+        _: Option<u64>,
     ) -> Result<Arc<dyn CommitHistory>> {
         Err(usage(format!(
             "{at}: a GitLab project needs dora built with the gitlab feature: cargo build --release -p dora-cli --features kubernetes,gitlab"
@@ -405,7 +415,11 @@ mod forge_history {
 }
 
 #[cfg(not(feature = "kubernetes"))]
-fn kubernetes(k: &crate::config::KubernetesSourceConfig, _: &LoadedConfig) -> Result<Box<dyn Source>> {
+fn kubernetes(
+    k: &crate::config::KubernetesSourceConfig,
+    _: &LoadedConfig,
+    _: Option<u64>,
+) -> Result<Box<dyn Source>> {
     Err(usage(format!(
         "source `{}`: kind \"kubernetes\" needs dora built with the kubernetes feature: cargo build --release -p dora-cli --features kubernetes",
         k.name

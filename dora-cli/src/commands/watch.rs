@@ -63,7 +63,7 @@ fn run(
         }
     }
 
-    let config = super::collect::kubernetes_config(source, loaded)?;
+    let config = super::collect::kubernetes_config(source, loaded, None)?;
     let store_path = loaded.store_path(args.store.store.as_deref());
     let mut store = Store::open(&store_path)?;
     let state = store.sync_state(&source.name)?;

@@ -108,8 +108,8 @@ impl Keys {
     }
 }
 
-/// The values of one statistic (a lead time, a stage, a recovery or a
-/// restore time), one row per value, no nulls. Null-free matters: polars'
+/// The values of one statistic (a recovery or a restore time), one row
+/// per value, no nulls (the lead-time table is built on its own). Null-free matters: polars'
 /// median and quantile select in linear time over a group's slice, but sort
 /// the whole group when it holds a null.
 #[derive(Debug, Default)]

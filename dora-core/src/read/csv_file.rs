@@ -8,8 +8,9 @@
 //!   `pull_request.first_commit_at`.
 //! - The lists `changes` and `remediates` are ids separated by spaces,
 //!   commas or semicolons, or a JSON array (`["a","b"]`).
-//! - An empty cell is an absent field. Unknown columns are ignored, as
-//!   unknown fields of a JSON line are.
+//! - An empty cell is an absent field, and cells are trimmed: a `note`
+//!   keeps no leading or trailing spaces, and an empty one is no note.
+//!   Unknown columns are ignored, as unknown fields of a JSON line are.
 //!
 //! Each row is checked exactly as a JSON line is (the same messages); errors
 //! name the file, the line and the column.
@@ -193,6 +194,16 @@ mod tests {
         let opts = ReadOptions { skip_bad_lines: skip, ..ReadOptions::default() };
         let s = read_csv(text.as_bytes(), Path::new(name), &mut set, &opts)?;
         Ok((set, s))
+    }
+
+    #[test]
+    fn a_note_column_is_read() {
+        let text = "id,service,environment,finished_at,status,note\n\
+            d1,api,production,2026-03-02T12:00:00Z,success,\"undo, \"\"v2\"\"\"\n\
+            d2,api,production,2026-03-02T13:00:00Z,success,\n";
+        let (set, _) = read("deployments.csv", text, false).unwrap();
+        assert_eq!(set.deployment("d1").unwrap().note.as_deref(), Some("undo, \"v2\""));
+        assert_eq!(set.deployment("d2").unwrap().note, None, "an empty cell is no note");
     }
 
     #[test]

@@ -372,6 +372,9 @@ mod tests {
         r#"{"kind":"deployment","id":"d","service":"a","environment":"p","finished_at":"2026-03-02T14:05:00Z","status":"success","note":7}"#,
         r#"{"kind":"deployment","id":"d","service":"a","environment":"p","finished_at":"2026-03-02T14:05:00Z","status":"success","note":null}"#,
         r#"{"kind":"change","id":"c","service":"a","committed_at":"2026-03-02T14:05:00Z","note":"x"}"#,
+        r#"{"kind":"deployment","id":"d","service":"a","environment":"p","finished_at":"2026-03-02T14:05:00Z","status":"success","note":"undo \"v2\"\n"}"#,
+        r#"{"kind":"deployment","id":"d","service":"a","environment":"p","finished_at":"2026-03-02T14:05:00Z","status":"success","note":"a","note":7}"#,
+        r#"{"kind":"deployment","id":"d","service":"a","environment":"p","finished_at":"2026-03-02T14:05:00Z","status":"success","note":{"x":["y"]}}"#,
     ];
 
     /// Whatever the fast path accepts, the serde path accepts with the same result.

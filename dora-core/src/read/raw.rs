@@ -11,7 +11,6 @@ use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::value::RawValue;
 
 use crate::event::time::{Micros, parse_rfc3339};
 use crate::event::{DeploymentStatus, DeploymentType, EventKind};
@@ -153,12 +152,66 @@ fn opt_str<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Option<Cow<'de, str>>,
 /// A string, or nothing for any other value: for fields outside the spec
 /// (`note`), which must stay as ignorable as an unknown field.
 fn lenient_str<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Option<Cow<'de, str>>, A::Error> {
-    let raw = map.next_value::<&'de RawValue>()?;
-    if !raw.get().starts_with('"') {
-        return Ok(None);
+    map.next_value_seed(LenientStr)
+}
+
+/// Reads any value: a string is kept, anything else (maps and arrays
+/// drained) is `None`. Works on any deserializer, borrowing or not.
+struct LenientStr;
+
+impl<'de> DeserializeSeed<'de> for LenientStr {
+    type Value = Option<Cow<'de, str>>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Option<Cow<'de, str>>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Some(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Some(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Some(Cow::Owned(v)))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                d.deserialize_any(self)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(None)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(None)
+            }
+        }
+        d.deserialize_any(V)
     }
-    let mut de = serde_json::Deserializer::from_str(raw.get());
-    Ok(Str::deserialize(&mut de).ok().map(|s| s.0))
 }
 
 /// `null` or an RFC 3339 time.
@@ -381,18 +434,18 @@ fn read_field<'de, A: MapAccess<'de>>(
 }
 
 /// A map access over one stashed value, so a field seen before `kind` can be
-/// read with the same code once the kind is known.
-struct OneValue<'de>(Option<&'de RawValue>);
+/// read with the same code once the kind is known. The value is owned, so
+/// this works with any deserializer (`serde_json::from_value`, readers),
+/// not only with ones that lend out their input.
+struct OneValue(Option<serde_json::Value>);
 
-impl<'de> MapAccess<'de> for OneValue<'de> {
+impl<'de> MapAccess<'de> for OneValue {
     type Error = serde_json::Error;
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, _: K) -> Result<Option<K::Value>, Self::Error> {
         Ok(None)
     }
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Self::Error> {
-        let raw = self.0.take().expect("one value per stash entry");
-        let mut de = serde_json::Deserializer::from_str(raw.get());
-        seed.deserialize(&mut de)
+        seed.deserialize(self.0.take().unwrap_or(serde_json::Value::Null))
     }
 }
 
@@ -413,7 +466,7 @@ impl<'de> Visitor<'de> for EventVisitor<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut f = Fields::default();
         // Known fields seen before `kind`: kept raw until the kind is known.
-        let mut early: Vec<(&'static str, &'de RawValue)> = Vec::new();
+        let mut early: Vec<(&'static str, serde_json::Value)> = Vec::new();
         while let Some(key) = map.next_key::<Str<'de>>()? {
             if key.0 == "kind" {
                 self.field.set("kind");
@@ -445,7 +498,7 @@ impl<'de> Visitor<'de> for EventVisitor<'_> {
                 }
                 None => {
                     self.field.set(name);
-                    early.push((name, map.next_value::<&'de RawValue>()?));
+                    early.push((name, map.next_value::<serde_json::Value>()?));
                     self.field.set("");
                 }
             }
@@ -578,6 +631,24 @@ mod tests {
             assert_eq!(note(&format!(r#"{{{base},"note":{other}}}"#)), None, "{other}");
             assert_eq!(note(&format!(r#"{{"note":{other},{base}}}"#)), None, "{other}");
         }
+    }
+
+    #[test]
+    fn a_note_survives_deserializers_that_cannot_borrow() {
+        let value = serde_json::json!({"kind": "deployment", "id": "d", "service": "a", "environment": "p",
+            "finished_at": "2026-03-02T14:05:00Z", "status": "success", "note": "undo"});
+        let crate::event::Event::Deployment(d) = serde_json::from_value(value.clone()).unwrap() else {
+            panic!("not a deployment")
+        };
+        assert_eq!(d.note.as_deref(), Some("undo"));
+        let mut map = value;
+        map["note"] = serde_json::json!({"a": [1, {"b": null}]});
+        let crate::event::Event::Deployment(d) = serde_json::from_value(map.clone()).unwrap() else {
+            panic!("not a deployment")
+        };
+        assert_eq!(d.note, None);
+        let from_reader: crate::event::Event = serde_json::from_reader(map.to_string().as_bytes()).unwrap();
+        assert!(matches!(from_reader, crate::event::Event::Deployment(d) if d.note.is_none()));
     }
 
     #[test]

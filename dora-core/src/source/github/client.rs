@@ -24,7 +24,7 @@ use crate::engine::options::ProductionPatterns;
 use crate::error::{Error, Result};
 use crate::event::{DeploymentStatus, DeploymentType, EventSet};
 use crate::source::Secret;
-use crate::source::changesets::{CommitHistory, HistoryCache, HistoryCommit, HistoryFuture};
+use crate::source::changesets::{CommitHistory, HistoryCache, HistoryCommit, HistoryFuture, HistoryRange};
 use crate::source::monorepo::{self, PathServices};
 use crate::source::{Collected, Progress, Source};
 use crate::store::SyncState;
@@ -250,6 +250,9 @@ struct Api<'a> {
     config: &'a GithubConfig,
     progress: &'a dyn Progress,
     requests: u64,
+    /// Whether the last request failed with 404 or 422 (a commit or
+    /// repository GitHub does not know).
+    missing: bool,
 }
 
 fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
@@ -288,7 +291,7 @@ impl<'a> Api<'a> {
             .set_read_timeout(Some(config.read_timeout))
             .build()
             .map_err(|e| err(format!("cannot build the HTTP client: {}", short_error(&e))))?;
-        Ok(Api { octo, base, config, progress, requests: 0 })
+        Ok(Api { octo, base, config, progress, requests: 0, missing: false })
     }
 
     fn url(&self, path: &str) -> String {
@@ -395,6 +398,7 @@ impl<'a> Api<'a> {
                 continue;
             }
             if !status.is_success() {
+                self.missing = matches!(status.as_u16(), 404 | 422);
                 return Err(err(format!("{verb} {}: HTTP {}", path_of(&url), status.as_u16())));
             }
             let body = match response.into_body().collect().await {
@@ -1101,10 +1105,16 @@ impl GithubHistory {
         self.requests.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    async fn fetch(&self, from: Option<&str>, to: &str, limit: usize) -> Result<Vec<HistoryCommit>> {
+    async fn fetch(&self, from: Option<&str>, to: &str, limit: usize) -> Result<HistoryRange> {
+        let repo = &self.repo;
+        // Commits come from annotations: refuse what would change the URL.
+        if let Some(bad) = [Some(to), from].into_iter().flatten().find(|r| !is_revision_name(r)) {
+            return Ok(HistoryRange::Unknown(format!("{bad:?} is not a commit name")));
+        }
         crate::source::install_tls_provider();
         let mut api = Api::new(&self.config, self.token.expose().to_string(), &crate::source::NoProgress)?;
-        let repo = &self.repo;
+        // One budget (`max_requests`) for all of this history's queries.
+        api.requests = self.requests();
         let result = match from {
             Some(from) => compare_commits(&mut api, repo, from, to).await.map(|(_, mut commits)| {
                 commits.reverse();
@@ -1122,22 +1132,40 @@ impl GithubHistory {
                 .map(|(commits, _)| commits)
             }
         };
-        self.requests.fetch_add(api.requests, std::sync::atomic::Ordering::Relaxed);
-        let commits = result.map_err(|e| err(format!("{repo}: {e}")))?;
-        Ok(commits
-            .into_iter()
-            .filter_map(|c| {
-                let authored_at = c.commit.author.as_ref().and_then(|a| a.date);
-                let committed_at = c.commit.committer.as_ref().and_then(|a| a.date).or(authored_at)?;
-                Some(HistoryCommit { sha: c.sha, committed_at, authored_at })
-            })
-            .take(limit)
-            .collect())
+        self.requests.fetch_max(api.requests, std::sync::atomic::Ordering::Relaxed);
+        let commits = match result {
+            Ok(commits) => commits,
+            Err(e) if api.missing => return Ok(HistoryRange::Unknown(format!("{repo}: {e}"))),
+            Err(e) => return Err(err(format!("{repo}: {e}"))),
+        };
+        Ok(HistoryRange::Commits(
+            commits
+                .into_iter()
+                .filter_map(|c| {
+                    let authored_at = c.commit.author.as_ref().and_then(|a| a.date);
+                    let committed_at = c.commit.committer.as_ref().and_then(|a| a.date).or(authored_at)?;
+                    Some(HistoryCommit { sha: c.sha, committed_at, authored_at })
+                })
+                .take(limit)
+                .collect(),
+        ))
     }
+}
+
+/// Whether `r` can go into a URL path or query as it is: a SHA, a tag or a
+/// branch name made of `[0-9A-Za-z._/-]`.
+fn is_revision_name(r: &str) -> bool {
+    !r.is_empty()
+        && !r.contains("..")
+        && r.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'-'))
 }
 
 impl CommitHistory for GithubHistory {
     fn between<'a>(&'a self, from: Option<&'a str>, to: &'a str, limit: usize) -> HistoryFuture<'a> {
         Box::pin(self.known.get_or_fetch(from, to, limit, move || self.fetch(from, to, limit)))
+    }
+
+    fn requests(&self) -> u64 {
+        GithubHistory::requests(self)
     }
 }

@@ -26,7 +26,7 @@ use crate::engine::options::ProductionPatterns;
 use crate::error::{Error, Result};
 use crate::event::{DeploymentStatus, DeploymentType, EventSet};
 use crate::source::Secret;
-use crate::source::changesets::{CommitHistory, HistoryCache, HistoryCommit, HistoryFuture};
+use crate::source::changesets::{CommitHistory, HistoryCache, HistoryCommit, HistoryFuture, HistoryRange};
 use crate::source::hotfix::HotfixRule;
 use crate::source::monorepo::{self, PathServices};
 use crate::source::{Collected, Progress, Source};
@@ -220,6 +220,8 @@ struct Api<'a> {
     requests: AtomicU64,
     /// The path of the request being made, for error messages.
     current: Mutex<String>,
+    /// Whether a request failed with 404 (a commit or project GitLab does not know).
+    missing: std::sync::atomic::AtomicBool,
 }
 
 fn header<'h>(headers: &'h http::HeaderMap, name: &str) -> Option<&'h str> {
@@ -268,6 +270,7 @@ impl<'a> Api<'a> {
             progress,
             requests: AtomicU64::new(0),
             current: Mutex::new(String::new()),
+            missing: Default::default(),
         })
     }
 }
@@ -443,6 +446,7 @@ impl api::AsyncClient for Api<'_> {
                 ))));
             }
             if status == http::StatusCode::FORBIDDEN || status == http::StatusCode::NOT_FOUND {
+                self.missing.store(status == http::StatusCode::NOT_FOUND, Ordering::Relaxed);
                 return Err(ApiError::client(CallError(format!(
                     "{method} {path}: HTTP {}: not found, or the token cannot read it (it needs the read_api scope)",
                     status.as_u16()
@@ -1031,10 +1035,12 @@ impl GitlabHistory {
         self.requests.load(Ordering::Relaxed)
     }
 
-    async fn fetch(&self, from: Option<&str>, to: &str, limit: usize) -> Result<Vec<HistoryCommit>> {
+    async fn fetch(&self, from: Option<&str>, to: &str, limit: usize) -> Result<HistoryRange> {
         use api::projects::repository::commits::Commits;
         crate::source::install_tls_provider();
         let api = Api::connect(&self.config, self.token.clone(), &crate::source::NoProgress).await?;
+        // One budget (`max_requests`) for all of this history's queries.
+        api.requests.store(self.requests(), Ordering::Relaxed);
         let project = self.project.as_str();
         let result = match from {
             Some(from) => compare(&api, project, from, to).await.map(|cmp| {
@@ -1049,21 +1055,32 @@ impl GitlabHistory {
                 Err(e) => Err(err(format!("{project}: {e}"))),
             },
         };
-        self.requests.fetch_add(api.requests.load(Ordering::Relaxed), Ordering::Relaxed);
-        Ok(result?
-            .into_iter()
-            .filter_map(|c| {
-                let committed_at = c.committed_date.or(c.created_at).or(c.authored_date)?;
-                Some(HistoryCommit { sha: c.id, committed_at, authored_at: c.authored_date })
-            })
-            .take(limit)
-            .collect())
+        self.requests.fetch_max(api.requests.load(Ordering::Relaxed), Ordering::Relaxed);
+        let commits = match result {
+            Ok(commits) => commits,
+            Err(e) if api.missing.load(Ordering::Relaxed) => return Ok(HistoryRange::Unknown(e.to_string())),
+            Err(e) => return Err(e),
+        };
+        Ok(HistoryRange::Commits(
+            commits
+                .into_iter()
+                .filter_map(|c| {
+                    let committed_at = c.committed_date.or(c.created_at).or(c.authored_date)?;
+                    Some(HistoryCommit { sha: c.id, committed_at, authored_at: c.authored_date })
+                })
+                .take(limit)
+                .collect(),
+        ))
     }
 }
 
 impl CommitHistory for GitlabHistory {
     fn between<'a>(&'a self, from: Option<&'a str>, to: &'a str, limit: usize) -> HistoryFuture<'a> {
         Box::pin(self.known.get_or_fetch(from, to, limit, move || self.fetch(from, to, limit)))
+    }
+
+    fn requests(&self) -> u64 {
+        GitlabHistory::requests(self)
     }
 }
 

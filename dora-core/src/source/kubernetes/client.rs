@@ -344,12 +344,12 @@ impl Histories {
         revisions: &mut [normalize::RevisionEvent],
         done: &BTreeSet<String>,
         notes: &mut Vec<String>,
-    ) -> Vec<Change> {
+    ) -> Result<Vec<Change>> {
         let Some(service) = revisions.iter().find_map(|r| r.deployment.as_ref()).map(|d| d.service.clone())
         else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
-        let Some(repository) = cfg.repositories.get(&service) else { return Vec::new() };
+        let Some(repository) = cfg.repositories.get(&service) else { return Ok(Vec::new()) };
         let history = self.open.entry(service).or_insert_with(|| match repository {
             ServiceRepository::History(h) => Some(h.clone()),
             ServiceRepository::Clone(path) => match GitHistory::open(path) {
@@ -360,7 +360,7 @@ impl Histories {
                 }
             },
         });
-        let Some(history) = history.clone() else { return Vec::new() };
+        let Some(history) = history.clone() else { return Ok(Vec::new()) };
         let mut list: Vec<(&mut Deployment, bool)> = revisions
             .iter_mut()
             .filter_map(|r| r.deployment.as_mut())
@@ -371,15 +371,26 @@ impl Histories {
             .collect();
         // The first rollout seen ships its own commit only: what ran before
         // it is unknown.
-        let (changes, problems) = fill_change_sets(&mut list, history.as_ref(), 1).await;
+        let (changes, problems) = fill_change_sets(&mut list, history.as_ref(), 1).await?;
         notes.extend(problems);
         let fresh: BTreeSet<&str> = list
             .iter()
             .filter(|(_, fresh)| *fresh)
             .flat_map(|(d, _)| d.changes.iter().map(String::as_str))
             .collect();
-        changes.into_iter().filter(|c| fresh.contains(c.id.as_str())).collect()
+        Ok(changes.into_iter().filter(|c| fresh.contains(c.id.as_str())).collect())
     }
+}
+
+/// Requests the configured histories (forge APIs) made so far.
+pub(crate) fn history_requests(cfg: &KubernetesConfig) -> u64 {
+    cfg.repositories
+        .values()
+        .map(|r| match r {
+            ServiceRepository::History(h) => h.requests(),
+            ServiceRepository::Clone(_) => 0,
+        })
+        .sum()
 }
 
 /// How a cluster's workloads are named.
@@ -468,7 +479,9 @@ async fn collect_cluster(
         }
         for (kind, workload) in &workloads {
             let mut revisions = normalize::revision_events(&naming, *kind, workload, &replicasets);
-            for change in histories.fill(cfg, &mut revisions, &state.done, notes).await {
+            // A history that fails (the network, a server error) fails the
+            // run: nothing is stored, and the next run asks again.
+            for change in histories.fill(cfg, &mut revisions, &state.done, notes).await? {
                 events.push(change);
             }
             for revision in revisions {
@@ -503,6 +516,7 @@ impl Source for KubernetesSource {
         let mut events = EventSet::new();
         let mut notes = Vec::new();
         let mut requests = 0;
+        let forge_requests_before = history_requests(&self.config);
         progress.set_total(self.config.clusters.len() as u64);
         runtime.block_on(async {
             for cluster in &self.config.clusters {
@@ -521,6 +535,8 @@ impl Source for KubernetesSource {
             Ok::<_, Error>(())
         })?;
         let state = serde_json::to_value(&state).map(SyncState).unwrap_or_default();
+        // The histories' requests (GitHub, GitLab) count too.
+        requests += history_requests(&self.config) - forge_requests_before;
         Ok(Collected { events, state, requests, notes })
     }
 }

@@ -278,10 +278,39 @@ pub fn revision_events(
 /// The annotation `kubectl` and CI tools set to say why a rollout happened.
 pub const CHANGE_CAUSE: &str = "kubernetes.io/change-cause";
 
-/// An object's non-blank `kubernetes.io/change-cause`.
+/// An object's non-blank `kubernetes.io/change-cause`, with credentials
+/// blanked: `kubectl --record` writes its whole command line there, flags
+/// like `--token=...` included.
 fn change_cause(object: &Value) -> Option<String> {
     let cause = object["metadata"]["annotations"][CHANGE_CAUSE].as_str()?.trim();
-    (!cause.is_empty()).then(|| cause.to_string())
+    (!cause.is_empty()).then(|| redact_credentials(cause))
+}
+
+/// Command-line flags whose value is a secret.
+const SECRET_FLAGS: [&str; 5] =
+    ["--token", "--password", "--client-key", "--client-certificate", "--auth-provider-arg"];
+
+/// `text` with the values of [`SECRET_FLAGS`] and of `Bearer`/`Basic`
+/// credentials replaced by `***` (words are then joined by one space).
+pub(crate) fn redact_credentials(text: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut hide_next = false;
+    for word in text.split_whitespace() {
+        if std::mem::take(&mut hide_next) {
+            out.push("***".into());
+            continue;
+        }
+        match word.split_once('=') {
+            Some((flag, _)) if SECRET_FLAGS.contains(&flag) => out.push(format!("{flag}=***")),
+            _ => {
+                hide_next = SECRET_FLAGS.contains(&word)
+                    || word.eq_ignore_ascii_case("bearer")
+                    || word.eq_ignore_ascii_case("basic");
+                out.push(word.to_string());
+            }
+        }
+    }
+    out.join(" ")
 }
 
 #[cfg(test)]

@@ -70,6 +70,8 @@ enum Update {
     /// A watcher failed; it retries after a backoff, unless the error is
     /// for good (a missing permission).
     Failed(String, Option<String>),
+    /// Time to try again the workloads whose change sets failed.
+    Retry,
 }
 
 fn key(v: &Value) -> (String, String) {
@@ -188,6 +190,18 @@ where
                 }
             }
         }
+        // Workloads whose revisions wait for their change sets (a history
+        // that failed): tried again at each tick, recorded once it answers.
+        let retry_every = (config.retry_base * 75).min(std::time::Duration::from_secs(60));
+        streams.push(
+            stream::unfold((), move |()| async move {
+                tokio::time::sleep(retry_every).await;
+                Some(((0, Update::Retry), ()))
+            })
+            .boxed(),
+        );
+        let mut pending: std::collections::BTreeSet<(usize, WorkloadKind, String, String)> =
+            Default::default();
         let mut all = stream::select_all(streams);
         // Per cluster: workloads and ReplicaSets as they are now.
         let mut workloads: Vec<BTreeMap<(WorkloadKind, String, String), Value>> =
@@ -201,7 +215,9 @@ where
                 futures::future::Either::Left(_) | futures::future::Either::Right((None, _)) => return Ok(()),
                 futures::future::Either::Right((Some(next), _)) => next,
             };
+            let is_retry = matches!(update, Update::Retry);
             let touched: Vec<(WorkloadKind, String, String)> = match update {
+                Update::Retry => Vec::new(),
                 Update::Init(Some(kind)) => {
                     workloads[cluster].retain(|k, _| k.0 != kind);
                     Vec::new()
@@ -254,11 +270,20 @@ where
                     Vec::new()
                 }
             };
+            let work: Vec<(usize, WorkloadKind, String, String)> = if is_retry {
+                pending.iter().cloned().collect()
+            } else {
+                touched.into_iter().map(|(kind, ns, name)| (cluster, kind, ns, name)).collect()
+            };
             let mut events = EventSet::new();
             let mut recorded = false;
             let mut next = state.clone();
-            for (kind, ns, name) in touched {
-                let Some(workload) = workloads[cluster].get(&(kind, ns.clone(), name)) else { continue };
+            for (cluster, kind, ns, name) in work {
+                let key = (cluster, kind, ns.clone(), name.clone());
+                let Some(workload) = workloads[cluster].get(&(kind, ns.clone(), name)) else {
+                    pending.remove(&key);
+                    continue;
+                };
                 let owned: Vec<Value> = replicasets[cluster]
                     .range((ns.clone(), String::new())..)
                     .take_while(|((n, _), _)| *n == ns)
@@ -266,10 +291,23 @@ where
                     .collect();
                 let mut revisions = normalize::revision_events(&namings[cluster], kind, workload, &owned);
                 let mut notes = Vec::new();
-                let changes = histories.fill(config, &mut revisions, &next.done, &mut notes).await;
+                let filled = histories.fill(config, &mut revisions, &next.done, &mut notes).await;
                 for note in notes {
                     progress.message(&note);
                 }
+                let changes = match filled {
+                    Ok(changes) => {
+                        pending.remove(&key);
+                        changes
+                    }
+                    Err(e) => {
+                        // Recorded without its change set it would stay
+                        // without one: wait and ask again.
+                        progress.message(&format!("{}: {e}; trying again later", namings[cluster].context));
+                        pending.insert(key);
+                        continue;
+                    }
+                };
                 let mut shipped = false;
                 for revision in revisions {
                     if let Some(d) = revision.deployment

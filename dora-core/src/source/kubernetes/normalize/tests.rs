@@ -135,3 +135,27 @@ fn argo_rollouts_revisions() {
     assert_eq!(last.finished_at, at("2020-09-22T09:10:05Z"));
     assert_eq!(events[0].deployment.as_ref().unwrap().status, DeploymentStatus::Success);
 }
+
+#[test]
+fn credentials_in_a_change_cause_are_blanked() {
+    for (cause, kept) in [
+        (
+            "kubectl set image deployment/web web=web:2 --token=eyJhbGciOi --record=true",
+            "kubectl set image deployment/web web=web:2 --token=*** --record=true",
+        ),
+        (
+            "kubectl apply -f web.yaml --password s3cret --server https://k8s",
+            "kubectl apply -f web.yaml --password *** --server https://k8s",
+        ),
+        ("curl -H Authorization: Bearer abc.def.ghi", "curl -H Authorization: Bearer ***"),
+        ("deploy 3f2c1ab by pipeline 48211", "deploy 3f2c1ab by pipeline 48211"),
+        (
+            "kubectl --client-key=/tmp/k --client-certificate /tmp/c apply",
+            "kubectl --client-key=*** --client-certificate *** apply",
+        ),
+    ] {
+        assert_eq!(redact_credentials(cause), kept);
+    }
+    let rs = serde_json::json!({"metadata": {"annotations": {CHANGE_CAUSE: "kubectl rollout undo deployment/web --token abc"}}});
+    assert_eq!(change_cause(&rs).as_deref(), Some("kubectl rollout undo deployment/web --token ***"));
+}
