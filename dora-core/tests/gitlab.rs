@@ -742,3 +742,59 @@ fn a_monorepo_deployment_is_split_by_service() {
     assert_eq!(out.events.deployment(&id(202, "web")).unwrap().changes, [cw]);
     assert_eq!(out.events.change(cw).unwrap().service, "web");
 }
+
+/// `GitlabHistory` when GitLab gives up on a large comparison
+/// (`compare_timeout`): the same range comes as a paged commit list
+/// (`ref_name=from..to`), newest first; an unknown commit (404) is an
+/// answer, not a failure.
+#[test]
+fn a_history_falls_back_to_the_commit_list_when_the_comparison_times_out() {
+    use dora_core::source::changesets::{CommitHistory, HistoryRange};
+    use dora_core::source::gitlab::GitlabHistory;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(MockServer::start());
+    let mount = |m: Mock| rt.block_on(m.mount(&server));
+    let (from, to) = ("a".repeat(40), "c".repeat(40));
+    let repo = "/api/v4/projects/shop%2Fweb/repository";
+    mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{repo}/compare")))
+            .and(query_param("from", from.as_str()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                json!({"commits": [], "diffs": [], "compare_timeout": true, "compare_same_ref": false}),
+            )),
+    );
+    let commit = |sha: String, day: u32| {
+        json!({"id": sha, "title": "t", "committed_date": format!("2026-11-0{day}T10:00:00.000+00:00"),
+               "authored_date": format!("2026-11-0{day}T09:00:00.000+00:00")})
+    };
+    mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{repo}/commits")))
+            .and(query_param("ref_name", format!("{from}..{to}")))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!([commit(to.clone(), 3), commit("b".repeat(40), 2)])),
+            ),
+    );
+    mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{repo}/commits")))
+            .and(query_param("ref_name", "f".repeat(40)))
+            .respond_with(
+                ResponseTemplate::new(404).set_body_json(json!({"message": "404 Commit Not Found"})),
+            ),
+    );
+    let mut cfg = GitlabConfig::new(Vec::new());
+    cfg.api_url = server.uri();
+    cfg.allow_http = true;
+    let history = GitlabHistory::new("shop/web", cfg, Some("t0ken".into())).unwrap();
+    let range = rt.block_on(history.between(Some(&from), &to, usize::MAX)).unwrap();
+    let HistoryRange::Commits(commits) = range else { panic!("{range:?}") };
+    let shas: Vec<&str> = commits.iter().map(|c| &c.sha[..1]).collect();
+    assert_eq!(shas, ["c", "b"], "newest first");
+    assert_eq!(commits[1].committed_at.to_rfc3339(), "2026-11-02T10:00:00+00:00");
+    assert_eq!(history.requests(), 2, "the comparison, then one page of the list");
+    let unknown = rt.block_on(history.between(None, &"f".repeat(40), 1)).unwrap();
+    assert!(matches!(&unknown, HistoryRange::Unknown(why) if why.contains("404")), "{unknown:?}");
+}
