@@ -16,6 +16,13 @@ use clap::Parser;
 
 use args::{Cli, Command};
 
+/// mimalloc keeps freed memory for reuse: with glibc's allocator the
+/// metrics engine (polars) maps about 0.5 GB of fresh pages, each zeroed by
+/// the kernel, for a peak far below that (docs/BENCHMARKS.md). The library
+/// leaves the allocator to its embedder.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit codes, documented in the README.
 mod exit {
     pub const FAILURE: u8 = 1;
