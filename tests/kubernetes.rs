@@ -7,33 +7,50 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::util::{dora, write};
 
+/// `h` hours ago, as the API server writes times.
+fn t(h: i64) -> String {
+    (chrono::Utc::now() - chrono::Duration::hours(h)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A list answer of the API server (one page).
+fn list(items: serde_json::Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(
+        json!({"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": "7"}, "items": items}),
+    )
+}
+
+/// Deployment `web` in namespace `shop` at revision 2 running `image`,
+/// its rollout complete 5 hours ago.
+fn web(labels: serde_json::Value, image: &str) -> serde_json::Value {
+    json!({"metadata": {"name": "web", "namespace": "shop", "uid": "u-web", "generation": 2, "labels": labels,
+            "annotations": {"deployment.kubernetes.io/revision": "2"}},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": image}]}}},
+        "status": {"observedGeneration": 2, "replicas": 1, "updatedReplicas": 1, "availableReplicas": 1,
+            "conditions": [{"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
+                "message": "ReplicaSet \"web-2\" has successfully progressed.", "lastUpdateTime": t(5), "lastTransitionTime": t(50)}]}})
+}
+
+/// ReplicaSet `web-<n>` of [`web`] (revision `n`), made at `created`,
+/// running `image`, with `annotations` besides its revision.
+fn web_replicaset(n: u64, created: &str, image: &str, annotations: serde_json::Value) -> serde_json::Value {
+    let mut all = json!({"deployment.kubernetes.io/revision": n.to_string()});
+    for (k, v) in annotations.as_object().into_iter().flatten() {
+        all[k] = v.clone();
+    }
+    json!({"metadata": {"name": format!("web-{n}"), "namespace": "shop", "creationTimestamp": created, "annotations": all,
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "u-web"}]},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": image}]}}}})
+}
+
 #[test]
 fn collect_from_a_cluster_then_metrics() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let server = rt.block_on(MockServer::start());
     let mount = |m: Mock| rt.block_on(m.mount(&server));
-    let now = chrono::Utc::now();
-    let t = |h: i64| (now - chrono::Duration::hours(h)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let list = |items: serde_json::Value| {
-        ResponseTemplate::new(200).set_body_json(
-            json!({"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": "7"}, "items": items}),
-        )
-    };
-    let web = json!({"metadata": {"name": "web", "namespace": "shop", "uid": "u-web", "generation": 2,
-            "labels": {"app.kubernetes.io/name": "web", "team": "storefront"},
-            "annotations": {"deployment.kubernetes.io/revision": "2"}},
-        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
-                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "web:abc1234"}]}}},
-        "status": {"observedGeneration": 2, "replicas": 1, "updatedReplicas": 1, "availableReplicas": 1,
-            "conditions": [{"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
-                "message": "ReplicaSet \"web-2\" has successfully progressed.", "lastUpdateTime": t(5), "lastTransitionTime": t(50)}]}});
-    let rs = |n: u64, created: String| {
-        json!({"metadata": {"name": format!("web-{n}"), "namespace": "shop", "creationTimestamp": created,
-            "annotations": {"deployment.kubernetes.io/revision": n.to_string()},
-            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "u-web"}]},
-        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
-                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": format!("web:c{n}")}]}}}})
-    };
+    let web = web(json!({"app.kubernetes.io/name": "web", "team": "storefront"}), "web:abc1234");
+    let rs = |n: u64, created: String| web_replicaset(n, &created, &format!("web:c{n}"), json!({}));
     mount(
         Mock::given(method("GET"))
             .and(path("/apis/apps/v1/namespaces/shop/deployments"))
@@ -82,11 +99,6 @@ fn watch_records_then_stops_on_sigterm() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let server = rt.block_on(MockServer::start());
     let mount = |m: Mock| rt.block_on(m.mount(&server));
-    let list = |items: serde_json::Value| {
-        ResponseTemplate::new(200).set_body_json(
-            json!({"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": "7"}, "items": items}),
-        )
-    };
     let rs = json!({"metadata": {"name": "api-1", "namespace": "shop", "resourceVersion": "5", "creationTimestamp": "2026-11-20T10:00:00Z",
             "annotations": {"deployment.kubernetes.io/revision": "1"},
             "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "api", "uid": "u-api"}]},
@@ -174,26 +186,14 @@ fn change_sets_through_a_configured_github_source() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let server = rt.block_on(MockServer::start());
     let mount = |m: Mock| rt.block_on(m.mount(&server));
-    let now = chrono::Utc::now();
-    let t = |h: i64| (now - chrono::Duration::hours(h)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let list = |items: serde_json::Value| {
-        ResponseTemplate::new(200).set_body_json(
-            json!({"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": "7"}, "items": items}),
-        )
-    };
-    let web = json!({"metadata": {"name": "web", "namespace": "shop", "uid": "u-web", "generation": 2,
-            "annotations": {"deployment.kubernetes.io/revision": "2"}},
-        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
-                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": format!("web:{head}")}]}}},
-        "status": {"observedGeneration": 2, "replicas": 1, "updatedReplicas": 1, "availableReplicas": 1,
-            "conditions": [{"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
-                "message": "ReplicaSet \"web-2\" has successfully progressed.", "lastUpdateTime": t(5), "lastTransitionTime": t(50)}]}});
+    let web = web(json!({}), &format!("web:{head}"));
     let rs = |n: u64, created: String, sha: &str| {
-        json!({"metadata": {"name": format!("web-{n}"), "namespace": "shop", "creationTimestamp": created,
-            "annotations": {"deployment.kubernetes.io/revision": n.to_string(), "kubernetes.io/change-cause": format!("deploy {}", &sha[..7])},
-            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "u-web"}]},
-        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
-                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": format!("web:{sha}")}]}}}})
+        web_replicaset(
+            n,
+            &created,
+            &format!("web:{sha}"),
+            json!({"kubernetes.io/change-cause": format!("deploy {}", &sha[..7])}),
+        )
     };
     mount(
         Mock::given(method("GET"))

@@ -455,26 +455,9 @@ fn repository(dir: &std::path::Path) -> Vec<String> {
 fn change_sets_from_a_local_clone() {
     let repo = tempfile::tempdir().unwrap();
     let shas = repository(repo.path());
-    let mut deployment = web(false);
-    deployment["metadata"]["labels"] = json!({"app.kubernetes.io/name": "web"});
-    let rs = |n: usize, sha: &str| {
-        let mut r =
-            replicaset(&deployment, &format!("web-{n}"), n as u64, &format!("2026-11-0{}T12:00:00Z", n + 3));
-        r["metadata"]["labels"]["app.kubernetes.io/version"] = sha[..7].into();
-        r
-    };
     let s = Server::new();
-    let ns = "/apis/apps/v1/namespaces/shop";
-    s.mount(
-        Mock::given(method("GET"))
-            .and(path(format!("{ns}/deployments")))
-            .respond_with(list("Deployment", vec![deployment.clone()])),
-    );
-    s.mount(
-        Mock::given(method("GET"))
-            .and(path(format!("{ns}/replicasets")))
-            .respond_with(list("ReplicaSet", vec![rs(1, &shas[0]), rs(2, &shas[2])])),
-    );
+    // Abbreviated SHAs in the labels: the clone resolves them.
+    two_rollouts(&s, &shas[0][..7], &shas[2][..7]);
     let mut cfg = config(&s.server.uri(), &["shop"]);
     cfg.argo_rollouts = false;
     cfg.repositories.insert("web".into(), ServiceRepository::Clone(repo.path().to_path_buf()));
@@ -489,7 +472,7 @@ fn change_sets_from_a_local_clone() {
 }
 
 /// A Deployment `web` in namespace `shop` whose two ReplicaSets deployed
-/// `first` and `second` (full SHAs, in the version label), served by `s`.
+/// `first` and `second` (commits, in the version label), served by `s`.
 fn two_rollouts(s: &Server, first: &str, second: &str) {
     let mut deployment = web(false);
     deployment["metadata"]["labels"] = json!({"app.kubernetes.io/name": "web"});
