@@ -241,6 +241,7 @@ impl GitHistory {
 
 #[cfg(all(test, feature = "git"))]
 mod tests {
+    use super::fill_tests::deployment;
     use super::*;
 
     /// A repository made with the git command line: commits `c1`..`c4`, one
@@ -269,24 +270,6 @@ mod tests {
                 git(&["rev-parse", "HEAD"], &date)
             })
             .collect()
-    }
-
-    fn deployment(id: &str, commit: &str) -> Deployment {
-        Deployment {
-            id: id.into(),
-            service: "web".into(),
-            team: Some("shop".into()),
-            source: Some("kubernetes".into()),
-            environment: "production".into(),
-            finished_at: "2026-11-10T00:00:00Z".parse().unwrap(),
-            started_at: None,
-            status: DeploymentStatus::Success,
-            commit: Some(commit.into()),
-            changes: vec![commit.into()],
-            deployment_type: DeploymentType::Regular,
-            remediates: vec![],
-            note: None,
-        }
     }
 
     #[tokio::test]
@@ -363,12 +346,13 @@ mod fill_tests {
         }
     }
 
-    fn deployment(id: &str, commit: &str) -> Deployment {
+    /// A successful production deployment of `web` (team `shop`) of `commit`.
+    pub(super) fn deployment(id: &str, commit: &str) -> Deployment {
         Deployment {
             id: id.into(),
             service: "web".into(),
-            team: None,
-            source: None,
+            team: Some("shop".into()),
+            source: Some("kubernetes".into()),
             environment: "production".into(),
             finished_at: "2026-11-10T00:00:00Z".parse().unwrap(),
             started_at: None,

@@ -114,17 +114,20 @@ fn an_uncommitted_writer_changes_nothing() {
     assert_eq!(sources[0].updated_at, "2026-03-02T00:00:00Z");
 }
 
+/// A store at `path` holding one change, its schema version then set to `version`.
+fn store_with_one_change(path: &std::path::Path, version: i64) {
+    let mut store = Store::open(path).unwrap();
+    let mut w = store.writer().unwrap();
+    w.put(&change("c1", "2026-03-02T09:00:00Z")).unwrap();
+    w.commit().unwrap();
+    store.conn.pragma_update(None, "user_version", version).unwrap();
+}
+
 #[test]
 fn a_newer_schema_is_refused_and_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("dora.db");
-    {
-        let mut store = Store::open(&path).unwrap();
-        let mut w = store.writer().unwrap();
-        w.put(&change("c1", "2026-03-02T09:00:00Z")).unwrap();
-        w.commit().unwrap();
-        store.conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
-    }
+    store_with_one_change(&path, SCHEMA_VERSION + 1);
     let before = std::fs::read(&path).unwrap();
     for result in [Store::open(&path), Store::open_read_only(&path)] {
         let err = result.unwrap_err().to_string();
@@ -138,13 +141,7 @@ fn a_newer_schema_is_refused_and_left_alone() {
 fn a_version_1_store_is_read_as_it_is_and_migrated_by_a_writer() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("dora.db");
-    {
-        let mut store = Store::open(&path).unwrap();
-        let mut w = store.writer().unwrap();
-        w.put(&change("c1", "2026-03-02T09:00:00Z")).unwrap();
-        w.commit().unwrap();
-        store.conn.pragma_update(None, "user_version", 1).unwrap();
-    }
+    store_with_one_change(&path, 1);
     let version = |path: &std::path::Path| -> i64 {
         rusqlite::Connection::open(path)
             .unwrap()
