@@ -47,6 +47,17 @@ pub(crate) fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// The single-threaded runtime a network source's requests run on, with
+/// the TLS provider chosen.
+#[cfg(any(feature = "github", feature = "gitlab", feature = "kubernetes"))]
+pub(crate) fn http_runtime() -> crate::Result<tokio::runtime::Runtime> {
+    install_tls_provider();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| crate::Error::Source { message: format!("cannot start the HTTP runtime: {e}") })
+}
+
 /// Nothing to choose between with one TLS provider compiled in.
 #[cfg(not(any(feature = "gitlab", feature = "kubernetes")))]
 #[allow(dead_code)]

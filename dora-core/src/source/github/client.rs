@@ -1024,11 +1024,7 @@ impl Source for GithubSource {
         let token = Secret::resolve(self.token.as_ref(), &cfg.token_env, "the GitHub token")?;
         let mut state: State =
             state.and_then(|s| serde_json::from_value(s.0.clone()).ok()).unwrap_or_default();
-        crate::source::install_tls_provider();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| err(format!("cannot start the HTTP runtime: {e}")))?;
+        let runtime = crate::source::http_runtime()?;
         let started = Utc::now();
         let (events, requests) = runtime.block_on(async {
             let mut api = Api::new(cfg, token, progress)?;

@@ -942,13 +942,9 @@ impl Source for GitlabSource {
     fn collect(&mut self, state: Option<&SyncState>, progress: &dyn Progress) -> Result<Collected> {
         let cfg = &self.config;
         let token = token_header(self.token.as_ref(), cfg)?;
-        crate::source::install_tls_provider();
         let mut state: State =
             state.and_then(|s| serde_json::from_value(s.0.clone()).ok()).unwrap_or_default();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| err(format!("cannot start the HTTP runtime: {e}")))?;
+        let runtime = crate::source::http_runtime()?;
         let started = Utc::now();
         let mut notes = Vec::new();
         let (events, requests) = runtime.block_on(async {

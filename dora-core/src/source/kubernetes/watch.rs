@@ -129,12 +129,8 @@ pub fn watch<F>(
 where
     F: Future<Output = ()>,
 {
-    crate::source::install_tls_provider();
     let mut state: State = state.and_then(|s| serde_json::from_value(s.0.clone()).ok()).unwrap_or_default();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| err(format!("cannot start the HTTP runtime: {e}")))?;
+    let runtime = crate::source::http_runtime()?;
     runtime.block_on(async {
         let mut streams = Vec::new();
         let mut namings = Vec::new();
