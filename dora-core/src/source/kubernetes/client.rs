@@ -48,6 +48,15 @@ pub struct ClusterConfig {
 }
 
 impl ClusterConfig {
+    /// The namespaces to read, `None` standing for all of them.
+    pub(crate) fn namespaces_to_read(&self) -> Vec<Option<&str>> {
+        if self.namespaces.is_empty() {
+            vec![None]
+        } else {
+            self.namespaces.iter().map(|n| Some(n.as_str())).collect()
+        }
+    }
+
     /// The current kubeconfig context (or the in-cluster configuration).
     pub fn current() -> Self {
         Self {
@@ -411,6 +420,34 @@ pub(crate) fn naming_for(cfg: &KubernetesConfig, cluster: &ClusterConfig, name: 
     }
 }
 
+/// The APIs of one namespace's workloads (`None`: every namespace): apps/v1
+/// Deployments and ReplicaSets, and Argo Rollouts read as dynamic objects
+/// (so the CRD is optional).
+pub(crate) struct WorkloadApis {
+    pub deployments: Api<K8sDeployment>,
+    pub replicasets: Api<ReplicaSet>,
+    pub rollouts: Api<DynamicObject>,
+}
+
+impl WorkloadApis {
+    pub(crate) fn new(client: &Client, namespace: Option<&str>) -> Self {
+        let rollout = ApiResource::from_gvk(&GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Rollout"));
+        let client = || client.clone();
+        match namespace {
+            Some(n) => Self {
+                deployments: Api::namespaced(client(), n),
+                replicasets: Api::namespaced(client(), n),
+                rollouts: Api::namespaced_with(client(), n, &rollout),
+            },
+            None => Self {
+                deployments: Api::all(client()),
+                replicasets: Api::all(client()),
+                rollouts: Api::all_with(client(), &rollout),
+            },
+        }
+    }
+}
+
 /// Reads one cluster into `events`.
 async fn collect_cluster(
     cfg: &KubernetesConfig,
@@ -428,30 +465,17 @@ async fn collect_cluster(
     if let Some(l) = &cluster.label_selector {
         params = params.labels(l);
     }
-    let namespaces: Vec<Option<&str>> = if cluster.namespaces.is_empty() {
-        vec![None]
-    } else {
-        cluster.namespaces.iter().map(|n| Some(n.as_str())).collect()
-    };
-    let rollout_resource =
-        ApiResource::from_gvk(&GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Rollout"));
     let mut rollouts_installed = cfg.argo_rollouts;
-    for namespace in namespaces {
+    for namespace in cluster.namespaces_to_read() {
         let part = progress.part(&format!("{name}/{}", namespace.unwrap_or("*")));
-        let api = |ns: Option<&str>| -> (Api<K8sDeployment>, Api<ReplicaSet>) {
-            match ns {
-                Some(n) => (Api::namespaced(client.clone(), n), Api::namespaced(client.clone(), n)),
-                None => (Api::all(client.clone()), Api::all(client.clone())),
-            }
-        };
-        let (deployments_api, replicasets_api) = api(namespace);
+        let apis = WorkloadApis::new(&client, namespace);
         part.message("deployments");
         let listing = |resource| Listing { resource, namespace, cluster: &name };
-        let deployments = list_all(&deployments_api, &params, requests)
+        let deployments = list_all(&apis.deployments, &params, requests)
             .await
             .map_err(|e| listing("deployments.apps").fail(e))?;
         part.message("replicasets");
-        let replicasets = list_all(&replicasets_api, &params, requests)
+        let replicasets = list_all(&apis.replicasets, &params, requests)
             .await
             .map_err(|e| listing("replicasets.apps").fail(e))?;
         let replicasets = to_values(&replicasets);
@@ -459,11 +483,7 @@ async fn collect_cluster(
             to_values(&deployments).into_iter().map(|d| (WorkloadKind::Deployment, d)).collect();
         if rollouts_installed {
             part.message("rollouts");
-            let rollouts_api: Api<DynamicObject> = match namespace {
-                Some(n) => Api::namespaced_with(client.clone(), n, &rollout_resource),
-                None => Api::all_with(client.clone(), &rollout_resource),
-            };
-            match list_all(&rollouts_api, &params, requests).await {
+            match list_all(&apis.rollouts, &params, requests).await {
                 Ok(rollouts) => {
                     workloads.extend(to_values(&rollouts).into_iter().map(|r| (WorkloadKind::Rollout, r)))
                 }

@@ -14,16 +14,14 @@ use std::future::Future;
 use std::time::Duration;
 
 use futures::{StreamExt, stream};
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use kube::Resource;
-use kube::api::{Api, DynamicObject};
-use kube::core::{ApiResource, GroupVersionKind};
+use kube::api::Api;
 use kube::runtime::watcher::{self, Event};
 use kube::runtime::{WatchStreamExt, utils::Backoff};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::client::{KubernetesConfig, State, client_for, naming_for};
+use super::client::{KubernetesConfig, State, WorkloadApis, client_for, naming_for};
 use super::normalize::{self, WorkloadKind};
 use crate::error::{Error, Result};
 use crate::event::EventSet;
@@ -141,18 +139,10 @@ where
             if let Some(l) = &cluster.label_selector {
                 wc = wc.labels(l);
             }
-            let namespaces: Vec<Option<&str>> = if cluster.namespaces.is_empty() {
-                vec![None]
-            } else {
-                cluster.namespaces.iter().map(|n| Some(n.as_str())).collect()
-            };
             let backoff = Retry { base: config.retry_base, next: config.retry_base };
-            let rollout = ApiResource::from_gvk(&GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Rollout"));
-            for ns in namespaces {
-                let (d, r): (Api<Deployment>, Api<ReplicaSet>) = match ns {
-                    Some(n) => (Api::namespaced(client.clone(), n), Api::namespaced(client.clone(), n)),
-                    None => (Api::all(client.clone()), Api::all(client.clone())),
-                };
+            for ns in cluster.namespaces_to_read() {
+                let WorkloadApis { deployments: d, replicasets: r, rollouts: ro } =
+                    WorkloadApis::new(&client, ns);
                 let tag = move |u| (index, u);
                 streams.push(
                     updates(
@@ -168,10 +158,6 @@ where
                 streams
                     .push(updates(r, wc.clone(), None, "replicasets.apps", backoff.clone()).map(tag).boxed());
                 if config.argo_rollouts {
-                    let ro: Api<DynamicObject> = match ns {
-                        Some(n) => Api::namespaced_with(client.clone(), n, &rollout),
-                        None => Api::all_with(client.clone(), &rollout),
-                    };
                     streams.push(
                         updates(
                             ro,
