@@ -76,7 +76,7 @@ impl Secret {
     }
 
     /// The token itself, to hand to an HTTP client.
-    #[allow(dead_code)]
+    #[cfg(feature = "github")]
     pub(crate) fn expose(&self) -> &str {
         &self.0
     }
