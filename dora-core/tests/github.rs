@@ -3,15 +3,18 @@
 //! a rollback, an incident with a root cause, the faults (500, rate limits,
 //! a truncated body) and an incremental run that costs only 304s.
 
+mod common;
+
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use common::MockApi;
 use dora_core::source::github::{GithubConfig, GithubSource, RepoConfig, Strategy};
 use dora_core::source::{NoProgress, Source};
 use dora_core::{DeploymentStatus, DeploymentType, Options, Window, compute};
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path, query_param};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, ResponseTemplate};
 
 const SHA1: &str = "1111111111111111111111111111111111111111";
 const SHA2: &str = "2222222222222222222222222222222222222222";
@@ -39,30 +42,16 @@ fn commit(sha: &str, at: DateTime<Utc>) -> Value {
     json!({"sha": sha, "commit": {"author": {"date": ts(at)}, "committer": {"date": ts(at)}, "message": "m"}, "parents": []})
 }
 
-struct Repo {
-    server: MockServer,
-    rt: tokio::runtime::Runtime,
-}
-
-impl Repo {
-    fn mount(&self, mock: Mock) {
-        self.rt.block_on(mock.mount(&self.server));
-    }
-
-    fn requests(&self) -> usize {
-        self.rt.block_on(self.server.received_requests()).map_or(0, |r| r.len())
-    }
-}
+/// The server standing in for GitHub.
+type Repo = MockApi;
 
 /// A repository with three production deployments: d1 (the first seen, one
 /// commit), d2 (ships c2 and c3 through pull request #5, squash-merged),
 /// d3 (a rollback to d1's commit); and an incident naming c2 as root cause.
 /// Each fault happens once on the way.
 fn repo() -> Repo {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt.block_on(MockServer::start());
-    let r = Repo { server, rt };
-    let uri = r.server.uri();
+    let r = Repo::new();
+    let uri = r.uri();
     let (t1, t2, t3) = (ago(3, 0), ago(2, 0), ago(1, 0));
     // Deployments, newest first, over two pages (the Link header points at the mock).
     r.mount(
@@ -228,7 +217,7 @@ fn source(uri: &str) -> GithubSource {
 #[test]
 fn a_full_run_then_an_incremental_one() {
     let r = repo();
-    let mut gh = source(&r.server.uri());
+    let mut gh = source(&r.uri());
     let first = gh.collect(None, &NoProgress).unwrap();
     let set = &first.events;
     let d2 = set.deployment("github:acme/api:deployment:2").unwrap();
@@ -282,12 +271,12 @@ fn a_full_run_then_an_incremental_one() {
 #[test]
 fn a_spent_budget_a_missing_token_and_http_fail_cleanly() {
     let r = repo();
-    let mut cfg = config(&r.server.uri());
+    let mut cfg = config(&r.uri());
     cfg.max_requests = Some(3);
     let mut limited = GithubSource::new("gh", cfg).with_token(TOKEN);
     let e = limited.collect(None, &NoProgress).unwrap_err().to_string();
     assert!(e.contains("request budget of 3 is spent"), "{e}");
-    let mut cfg = config(&r.server.uri());
+    let mut cfg = config(&r.uri());
     cfg.token_env = "DORA_TEST_NO_SUCH_TOKEN_VARIABLE".into();
     let e = GithubSource::new("gh", cfg).collect(None, &NoProgress).unwrap_err().to_string();
     assert_eq!(e, "the environment variable DORA_TEST_NO_SUCH_TOKEN_VARIABLE (the GitHub token) is not set");
@@ -311,9 +300,7 @@ fn a_spent_budget_a_missing_token_and_http_fail_cleanly() {
 /// first seen, with no commits in the look-back) and d2 (at SHA2); returns
 /// it and d2's time.
 fn two_deployments() -> (Repo, DateTime<Utc>) {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt.block_on(MockServer::start());
-    let r = Repo { server, rt };
+    let r = Repo::new();
     let (t1, t2) = (ago(3, 0), ago(1, 0));
     r.mount(
         Mock::given(method("GET")).and(path("/repos/acme/api/deployments")).respond_with(
@@ -365,7 +352,7 @@ fn a_release_of_more_than_250_commits_is_complete() {
             .and(path("/repos/acme/api/issues"))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
     );
-    let out = source(&r.server.uri()).collect(None, &NoProgress).unwrap();
+    let out = source(&r.uri()).collect(None, &NoProgress).unwrap();
     let d2 = out.events.deployment("github:acme/api:deployment:2").unwrap();
     assert_eq!(d2.changes, shas);
     assert_eq!(out.events.count(dora_core::EventKind::Change), 260);
@@ -411,7 +398,7 @@ fn graphql_finds_the_pull_requests_of_many_commits_at_once() {
             .and(path("/repos/acme/api/issues"))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
     );
-    let mut cfg = config(&r.server.uri());
+    let mut cfg = config(&r.uri());
     cfg.use_graphql = true;
     let out = GithubSource::new("gh", cfg).with_token(TOKEN).collect(None, &NoProgress).unwrap();
     assert_eq!(out.events.count(dora_core::EventKind::Change), 120);
@@ -462,9 +449,7 @@ fn run(id: u64, sha: &str, conclusion: &str, at: DateTime<Utc>) -> Value {
 
 #[test]
 fn workflow_runs_as_deployments() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt.block_on(MockServer::start());
-    let r = Repo { server, rt };
+    let r = Repo::new();
     let (t1, t2, t3) = (ago(3, 0), ago(2, 0), ago(1, 0));
     r.mount(
         Mock::given(method("GET"))
@@ -477,7 +462,7 @@ fn workflow_runs_as_deployments() {
         ResponseTemplate::new(200).set_body_json(json!([commit(SHA1, t1 - chrono::Duration::hours(1))])),
     ));
     sha2_adds_one_commit(&r, t2);
-    let mut cfg = config(&r.server.uri());
+    let mut cfg = config(&r.uri());
     cfg.strategy = Strategy::WorkflowRuns {
         workflows: vec!["deploy.yml".into()],
         branch: Some("main".into()),
@@ -495,9 +480,7 @@ fn workflow_runs_as_deployments() {
 
 #[test]
 fn releases_as_deployments() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt.block_on(MockServer::start());
-    let r = Repo { server, rt };
+    let r = Repo::new();
     let (t1, t2) = (ago(3, 0), ago(1, 0));
     let release = |id: u64, tag: &str, target: &str, at: DateTime<Utc>, draft: bool, pre: bool| {
         json!({"id": id, "tag_name": tag, "target_commitish": target, "draft": draft, "prerelease": pre,
@@ -523,7 +506,7 @@ fn releases_as_deployments() {
             .respond_with(ResponseTemplate::new(200).set_body_json(json!([commit(SHA1, t1)]))),
     );
     sha2_adds_one_commit(&r, t2);
-    let mut cfg = config(&r.server.uri());
+    let mut cfg = config(&r.uri());
     cfg.strategy = Strategy::Releases {
         tag_pattern: Some(regex::Regex::new(r"^v\d+\.\d+\.\d+").unwrap()),
         prereleases: false,
@@ -539,9 +522,7 @@ fn releases_as_deployments() {
 
 #[test]
 fn a_whole_organisation_with_include_and_exclude() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt.block_on(MockServer::start());
-    let r = Repo { server, rt };
+    let r = Repo::new();
     r.mount(Mock::given(method("GET")).and(path("/orgs/acme/repos")).respond_with(
         ResponseTemplate::new(200).insert_header("etag", "\"org-v1\"").set_body_json(json!([
             {"name": "api", "full_name": "acme/api", "archived": false},
@@ -562,7 +543,7 @@ fn a_whole_organisation_with_include_and_exclude() {
                 .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
         );
     }
-    let mut cfg = config(&r.server.uri());
+    let mut cfg = config(&r.uri());
     cfg.repos.clear();
     cfg.org = Some(dora_core::source::github::OrgConfig {
         name: "acme".into(),
@@ -600,14 +581,14 @@ fn the_store_holds_exactly_the_successful_runs_events() {
         Ok((s.added, s.unchanged))
     };
     // A run cut short (its request budget) stores nothing.
-    let mut cfg = config(&r.server.uri());
+    let mut cfg = config(&r.uri());
     cfg.max_requests = Some(6);
     let e = run(&mut GithubSource::new("gh", cfg).with_token(TOKEN), &mut store).unwrap_err();
     assert!(e.contains("request budget"), "{e}");
     assert_eq!(store.len().unwrap(), 0);
     assert_eq!(store.sync_state("gh").unwrap(), None);
     // The next run reads everything.
-    let mut gh = source(&r.server.uri());
+    let mut gh = source(&r.uri());
     let (added, _) = run(&mut gh, &mut store).unwrap();
     let stored = store.len().unwrap();
     assert_eq!(added, stored);
@@ -619,7 +600,7 @@ fn the_store_holds_exactly_the_successful_runs_events() {
     let mut w = store.writer().unwrap();
     w.set_sync_state("gh", &dora_core::store::SyncState::default(), "2026-11-25T00:00:00Z").unwrap();
     w.commit().unwrap();
-    let (added, unchanged) = run(&mut source(&r.server.uri()), &mut store).unwrap();
+    let (added, unchanged) = run(&mut source(&r.uri()), &mut store).unwrap();
     assert_eq!((added, unchanged), (0, stored));
     assert_eq!(store.len().unwrap(), stored);
 }
@@ -636,9 +617,7 @@ fn commit_with_files(sha: &str, at: DateTime<Utc>, files: &[&str]) -> Value {
 /// docs), d3 (a rollback to SHA1), d4 (a failure at SHA3, touching web only).
 #[test]
 fn a_monorepo_deployment_becomes_one_deployment_per_service_touched() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt.block_on(MockServer::start());
-    let r = Repo { server, rt };
+    let r = Repo::new();
     const SHA3: &str = "3333333333333333333333333333333333333333";
     let (ca, cw, cb) = (
         "a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0",
@@ -719,7 +698,7 @@ fn a_monorepo_deployment_becomes_one_deployment_per_service_touched() {
             .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
     );
 
-    let mut cfg = config(&r.server.uri());
+    let mut cfg = config(&r.uri());
     cfg.repos =
         vec![RepoConfig { full_name: "acme/mono".into(), service: Some("platform".into()), team: None }];
     cfg.monorepo.insert(
@@ -773,9 +752,7 @@ fn a_monorepo_deployment_becomes_one_deployment_per_service_touched() {
 /// the listing.
 #[test]
 fn tags_as_deployments() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt.block_on(MockServer::start());
-    let r = Repo { server, rt };
+    let r = Repo::new();
     let (t1, t2) = (ago(3, 0), ago(1, 0));
     let tagged = t2 + chrono::Duration::minutes(30);
     let old = ago(400, 0);
@@ -807,7 +784,7 @@ fn tags_as_deployments() {
             .respond_with(ResponseTemplate::new(200).set_body_json(json!([commit(SHA1, t1)]))),
     );
     sha2_adds_one_commit(&r, t2);
-    let mut cfg = config(&r.server.uri());
+    let mut cfg = config(&r.uri());
     cfg.strategy = Strategy::Tags {
         tag_pattern: Some(regex::Regex::new(r"^v\d+\.\d+\.\d+$").unwrap()),
         environment: "production".into(),
@@ -839,7 +816,7 @@ fn one_new_deployment_costs_only_what_it_needs_even_after_a_timeout() {
     const SHA3: &str = "3333333333333333333333333333333333333333";
     let (r, t2) = two_deployments();
     sha2_adds_one_commit(&r, t2);
-    let mut cfg = config(&r.server.uri());
+    let mut cfg = config(&r.uri());
     cfg.read_timeout = Duration::from_millis(300);
     let mut gh = GithubSource::new("gh", cfg).with_token(TOKEN);
     let first = gh.collect(None, &NoProgress).unwrap();

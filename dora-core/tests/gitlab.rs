@@ -7,16 +7,18 @@
 //! incremental run, and the recorded bodies of `../shared/fixtures/peer`
 //! (read from there, not copied; the tests say so when it is absent).
 
-use std::path::PathBuf;
+mod common;
+
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use common::{MockApi, peer_text};
 use dora_core::source::gitlab::{GitlabConfig, GitlabSource, ProjectConfig};
 use dora_core::source::{NoProgress, Source};
 use dora_core::{DeploymentStatus, DeploymentType, EventKind, Options, Window, compute};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, Request, ResponseTemplate};
 
 const P: &str = "/api/v4/projects/acme%2Fshop";
 const S1: &str = "1111111111111111111111111111111111111111";
@@ -27,20 +29,9 @@ const C2: &str = "c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2";
 const SQUASH: &str = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
 const TOKEN: &str = "glpat-not-a-real-token-0123";
 
-fn peer(rel: &str) -> Option<String> {
-    let full = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/peer").join(rel);
-    match std::fs::read_to_string(&full) {
-        Ok(t) => Some(t),
-        Err(_) => {
-            eprintln!("note: {} is absent; this check is skipped", full.display());
-            None
-        }
-    }
-}
-
 /// The API bodies DevLake recorded (the `data` column of its raw tables).
 fn devlake_raw(rel: &str) -> Option<Vec<Value>> {
-    let text = peer(rel)?;
+    let text = peer_text(rel)?;
     let mut rows = csv::Reader::from_reader(text.as_bytes());
     let data = rows.headers().unwrap().iter().position(|h| h == "data").unwrap();
     Some(rows.records().map(|r| serde_json::from_str(&r.unwrap()[data]).unwrap()).collect())
@@ -106,31 +97,6 @@ fn commit(sha: &str, at: DateTime<Utc>) -> Value {
            "created_at": ts_minus4(at)})
 }
 
-struct Server {
-    server: MockServer,
-    rt: tokio::runtime::Runtime,
-}
-
-impl Server {
-    fn new() -> Self {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let server = rt.block_on(MockServer::start());
-        Self { server, rt }
-    }
-
-    fn mount(&self, mock: Mock) {
-        self.rt.block_on(mock.mount(&self.server));
-    }
-
-    fn requests(&self) -> usize {
-        self.rt.block_on(self.server.received_requests()).map_or(0, |r| r.len())
-    }
-
-    fn uri(&self) -> String {
-        self.server.uri()
-    }
-}
-
 fn config(uri: &str, path: &str) -> GitlabConfig {
     let mut cfg = GitlabConfig::new(vec![ProjectConfig {
         path: path.into(),
@@ -157,13 +123,13 @@ struct Served {
     incident: Value,
 }
 
-fn shop() -> (Server, [DateTime<Utc>; 4]) {
+fn shop() -> (MockApi, [DateTime<Utc>; 4]) {
     let (s, t, _) = shop_served();
     (s, t)
 }
 
-fn shop_served() -> (Server, [DateTime<Utc>; 4], Served) {
-    let s = Server::new();
+fn shop_served() -> (MockApi, [DateTime<Utc>; 4], Served) {
+    let s = MockApi::new();
     let t = [ago(72), ago(48), ago(30), ago(24)];
     let deployments = vec![
         deployment(101, S1, "production", "success", t[0]),
@@ -397,8 +363,8 @@ fn devlakes_recorded_deployments() {
     let Some(raw) = devlake_raw("devlake/adapters/gitlab_deployment/_raw_gitlab_api_deployments.csv") else {
         return;
     };
-    let expected = peer("devlake/adapters/gitlab_deployment/cicd_deployments.csv").unwrap();
-    let s = Server::new();
+    let expected = peer_text("devlake/adapters/gitlab_deployment/cicd_deployments.csv").unwrap();
+    let s = MockApi::new();
     let p = "/api/v4/projects/gitlab-data%2Fsnowflake_spend";
     s.mount(Mock::given(method("GET")).and(path(format!("{p}/deployments"))).respond_with(listing(raw)));
     s.mount(Mock::given(method("GET")).and(path(format!("{p}/environments"))).respond_with(listing(vec![])));
@@ -444,13 +410,13 @@ fn devlakes_recorded_deployments() {
 #[test]
 fn a_created_deployment_is_picked_up_when_it_finishes() {
     let (Some(list), Some(one)) =
-        (peer("gitlab_docs/deployments_list.json"), peer("gitlab_docs/deployment_get.json"))
+        (peer_text("gitlab_docs/deployments_list.json"), peer_text("gitlab_docs/deployment_get.json"))
     else {
         return;
     };
     let list: Vec<Value> = serde_json::from_str(&list).unwrap();
     let one: Value = serde_json::from_str(&one).unwrap();
-    let s = Server::new();
+    let s = MockApi::new();
     let p = "/api/v4/projects/acme%2Fshop";
     s.mount(
         Mock::given(method("GET"))
@@ -485,7 +451,7 @@ fn a_created_deployment_is_picked_up_when_it_finishes() {
 /// token fails the run by name, never showing it.
 #[test]
 fn a_group_with_keyset_paging_and_a_refused_token() {
-    let s = Server::new();
+    let s = MockApi::new();
     let uri = s.uri();
     let projects = [
         json!({"id": 1, "path_with_namespace": "acme/backend/api", "archived": false}),
@@ -557,7 +523,7 @@ fn a_group_with_keyset_paging_and_a_refused_token() {
     );
 
     // A refused token: the error says which variable to check, not the token.
-    let refusing = Server::new();
+    let refusing = MockApi::new();
     refusing.mount(
         Mock::given(method("GET"))
             .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "401 Unauthorized"}))),
@@ -698,7 +664,7 @@ fn the_store_holds_exactly_the_successful_runs_events() {
 /// is read; the deployment becomes one per service touched.
 #[test]
 fn a_monorepo_deployment_is_split_by_service() {
-    let s = Server::new();
+    let s = MockApi::new();
     let p = "/api/v4/projects/acme%2Fmono";
     let (t1, t2) = (ago(50), ago(20));
     s.mount(Mock::given(method("GET")).and(path(format!("{p}/deployments"))).respond_with(listing(vec![
@@ -751,9 +717,8 @@ fn a_monorepo_deployment_is_split_by_service() {
 fn a_history_falls_back_to_the_commit_list_when_the_comparison_times_out() {
     use dora_core::source::changesets::{CommitHistory, HistoryRange};
     use dora_core::source::gitlab::GitlabHistory;
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt.block_on(MockServer::start());
-    let mount = |m: Mock| rt.block_on(m.mount(&server));
+    let api = MockApi::new();
+    let mount = |m: Mock| api.mount(m);
     let (from, to) = ("a".repeat(40), "c".repeat(40));
     let repo = "/api/v4/projects/shop%2Fweb/repository";
     mount(
@@ -786,15 +751,15 @@ fn a_history_falls_back_to_the_commit_list_when_the_comparison_times_out() {
             ),
     );
     let mut cfg = GitlabConfig::new(Vec::new());
-    cfg.api_url = server.uri();
+    cfg.api_url = api.uri();
     cfg.allow_http = true;
     let history = GitlabHistory::new("shop/web", cfg, Some("t0ken".into())).unwrap();
-    let range = rt.block_on(history.between(Some(&from), &to, usize::MAX)).unwrap();
+    let range = api.rt.block_on(history.between(Some(&from), &to, usize::MAX)).unwrap();
     let HistoryRange::Commits(commits) = range else { panic!("{range:?}") };
     let shas: Vec<&str> = commits.iter().map(|c| &c.sha[..1]).collect();
     assert_eq!(shas, ["c", "b"], "newest first");
     assert_eq!(commits[1].committed_at.to_rfc3339(), "2026-11-02T10:00:00+00:00");
     assert_eq!(history.requests(), 2, "the comparison, then one page of the list");
-    let unknown = rt.block_on(history.between(None, &"f".repeat(40), 1)).unwrap();
+    let unknown = api.rt.block_on(history.between(None, &"f".repeat(40), 1)).unwrap();
     assert!(matches!(&unknown, HistoryRange::Unknown(why) if why.contains("404")), "{unknown:?}");
 }

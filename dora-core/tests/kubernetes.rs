@@ -6,24 +6,18 @@
 //! the recorded ones of `../shared/fixtures/peer/k8s_*` (read from there,
 //! not copied; skipped with a note when absent) and objects built here.
 
-use std::path::PathBuf;
+mod common;
 
+use common::{MockApi, peer_text};
 use dora_core::source::kubernetes::{ClusterConfig, KubernetesConfig, KubernetesSource, ServiceRepository};
 use dora_core::source::{NoProgress, Source};
 use dora_core::{DeploymentStatus, DeploymentType, EventKind};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param, query_param_is_missing};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, Request, ResponseTemplate};
 
 fn peer(rel: &str) -> Option<Value> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/peer").join(rel);
-    match std::fs::read_to_string(&p) {
-        Ok(t) => Some(serde_json::from_str(&t).unwrap()),
-        Err(_) => {
-            eprintln!("note: {} is absent; this check is skipped", p.display());
-            None
-        }
-    }
+    peer_text(rel).map(|t| serde_json::from_str(&t).unwrap())
 }
 
 /// A list as the API server answers it: `limit` items a page, a `continue`
@@ -65,25 +59,6 @@ fn replicaset(owner: &Value, name: &str, n: u64, created: &str) -> Value {
                  "template": {"metadata": {"labels": {"app": "x"}}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}})
 }
 
-struct Server {
-    server: MockServer,
-    rt: tokio::runtime::Runtime,
-}
-
-impl Server {
-    fn new() -> Self {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let server = rt.block_on(MockServer::start());
-        Self { server, rt }
-    }
-    fn mount(&self, m: Mock) {
-        self.rt.block_on(m.mount(&self.server));
-    }
-    fn requests(&self) -> Vec<Request> {
-        self.rt.block_on(self.server.received_requests()).unwrap_or_default()
-    }
-}
-
 fn config(uri: &str, namespaces: &[&str]) -> KubernetesConfig {
     let mut cluster = ClusterConfig::current();
     cluster.server = Some(uri.to_string());
@@ -105,7 +80,7 @@ fn deployments_and_their_revisions_over_paged_lists() {
     };
     let mut guestbook = guestbook;
     guestbook["metadata"]["namespace"] = "default".into();
-    let s = Server::new();
+    let s = MockApi::new();
     let replicasets = vec![
         replicaset(&nginx, "nginx-deployment-648fdd98d4", 1, "2018-07-05T09:29:50Z"),
         replicaset(&guestbook, "guestbook-ui-1", 3, "2018-07-10T10:00:00Z"),
@@ -150,7 +125,7 @@ fn deployments_and_their_revisions_over_paged_lists() {
     assert!(out.notes.iter().any(|n| n.contains("Argo Rollouts is not installed")), "{:?}", out.notes);
     // Pages of 2: 1 deployment page (2 items, then none: the list says so),
     // 2 ReplicaSet pages, 1 rollout list (404: the CRD is absent).
-    let received = s.requests();
+    let received = s.received();
     let replicaset_pages: Vec<Vec<(String, String)>> = received
         .iter()
         .filter(|r| r.url.path().ends_with("/replicasets"))
@@ -181,7 +156,7 @@ fn argo_rollouts_as_dynamic_objects() {
             r
         })
         .collect();
-    let s = Server::new();
+    let s = MockApi::new();
     let ns = rollout["metadata"]["namespace"].as_str().unwrap().to_string();
     s.mount(
         Mock::given(method("GET"))
@@ -212,7 +187,7 @@ fn argo_rollouts_as_dynamic_objects() {
 
 #[test]
 fn a_missing_permission_is_named() {
-    let s = Server::new();
+    let s = MockApi::new();
     s.mount(
         Mock::given(method("GET"))
             .and(path("/apis/apps/v1/namespaces/prod/deployments"))
@@ -260,7 +235,7 @@ fn web(progressing: bool) -> Value {
 #[test]
 fn the_watcher_records_a_rollout_when_it_finishes() {
     use std::sync::{Arc, Mutex};
-    let s = Server::new();
+    let s = MockApi::new();
     let ns = "/apis/apps/v1/namespaces/shop";
     let rs = |n: u64| {
         let mut r = replicaset(&web(true), &format!("web-{n}"), n, &format!("2026-11-2{n}T08:00:00Z"));
@@ -374,7 +349,7 @@ fn the_watcher_records_a_rollout_when_it_finishes() {
     // Each batch comes with the state that lists it as recorded.
     let last_state = &batches.last().unwrap().1;
     assert!(last_state.0["done"].as_array().unwrap().len() == 2, "{:?}", last_state.0);
-    let received = s.requests();
+    let received = s.received();
     let lists = received
         .iter()
         .filter(|r| r.url.path().ends_with("/deployments") && !r.url.query().unwrap_or("").contains("watch"))
@@ -384,7 +359,7 @@ fn the_watcher_records_a_rollout_when_it_finishes() {
 
 #[test]
 fn the_watcher_stops_on_a_missing_permission() {
-    let s = Server::new();
+    let s = MockApi::new();
     s.mount(
         Mock::given(method("GET"))
             .and(path("/apis/apps/v1/namespaces/prod/replicasets"))
@@ -455,7 +430,7 @@ fn repository(dir: &std::path::Path) -> Vec<String> {
 fn change_sets_from_a_local_clone() {
     let repo = tempfile::tempdir().unwrap();
     let shas = repository(repo.path());
-    let s = Server::new();
+    let s = MockApi::new();
     // Abbreviated SHAs in the labels: the clone resolves them.
     two_rollouts(&s, &shas[0][..7], &shas[2][..7]);
     let mut cfg = config(&s.server.uri(), &["shop"]);
@@ -473,7 +448,7 @@ fn change_sets_from_a_local_clone() {
 
 /// A Deployment `web` in namespace `shop` whose two ReplicaSets deployed
 /// `first` and `second` (commits, in the version label), served by `s`.
-fn two_rollouts(s: &Server, first: &str, second: &str) {
+fn two_rollouts(s: &MockApi, first: &str, second: &str) {
     let mut deployment = web(false);
     deployment["metadata"]["labels"] = json!({"app.kubernetes.io/name": "web"});
     let rs = |n: usize, sha: &str| {
@@ -512,7 +487,7 @@ fn change_sets_through_the_github_api() {
     let base = compare["base_commit"]["sha"].as_str().unwrap().to_string();
     let head = "0328041d1152db8ae77652d1618a02e57f745f17";
     assert!(compare["permalink_url"].as_str().unwrap().ends_with(head), "the recorded comparison's head");
-    let s = Server::new();
+    let s = MockApi::new();
     two_rollouts(&s, &base, head);
     s.mount(
         Mock::given(method("GET"))
@@ -547,7 +522,7 @@ fn change_sets_through_the_github_api() {
     assert_eq!(c.committed_at.to_rfc3339(), "2011-04-14T16:00:49+00:00");
     assert_eq!(c.service, "web");
     assert_eq!(history.requests(), 2, "one request per rollout");
-    let sent = s.requests();
+    let sent = s.received();
     let to_github: Vec<_> = sent.iter().filter(|r| r.url.path().starts_with("/repos/")).collect();
     assert!(to_github.iter().all(|r| r.headers.get("authorization").is_some_and(|v| v == "Bearer t0ken")));
 }
@@ -568,7 +543,7 @@ fn change_sets_through_the_gitlab_api() {
                "committed_date": format!("2026-11-0{day}T10:00:00.000+01:00"), "created_at": format!("2026-11-0{day}T10:00:00.000+01:00")})
     };
     let (c2, c3) = ("2222222222222222222222222222222222222222", "3333333333333333333333333333333333333333");
-    let s = Server::new();
+    let s = MockApi::new();
     two_rollouts(&s, &first_sha, c3);
     let project = "/api/v4/projects/utils%2Frust-gitlab/repository";
     s.mount(
@@ -601,7 +576,7 @@ fn change_sets_through_the_gitlab_api() {
     assert_eq!(second.changes, [c2, c3], "oldest first");
     assert_eq!(out.events.change(c2).unwrap().committed_at.to_rfc3339(), "2026-11-01T09:00:00+00:00");
     assert_eq!(history.requests(), 2);
-    let sent = s.requests();
+    let sent = s.received();
     assert!(
         sent.iter()
             .filter(|r| r.url.path().starts_with("/api/v4/"))
@@ -618,7 +593,7 @@ fn an_unknown_commit_leaves_a_note() {
 
     use dora_core::source::github::{GithubConfig, GithubHistory};
     let (a, b) = ("a".repeat(40), "b".repeat(40));
-    let s = Server::new();
+    let s = MockApi::new();
     two_rollouts(&s, &a, &b);
     s.mount(Mock::given(method("GET")).and(path("/repos/acme/web/commits")).respond_with(
         ResponseTemplate::new(404).set_body_json(json!({"message": "No commit found for SHA"})),
@@ -720,7 +695,7 @@ fn three_revisions_an_undo_and_a_failed_rollout_through_the_engine() {
             ],
         ),
     ];
-    let s = Server::new();
+    let s = MockApi::new();
     let mut source = KubernetesSource::new("k8s", {
         let mut cfg = config(&s.server.uri(), &["shop"]);
         cfg.argo_rollouts = false;
@@ -795,8 +770,8 @@ fn a_failing_forge_fails_the_run_and_the_next_run_fills_it() {
 
     use dora_core::source::github::{GithubConfig, GithubHistory};
     let (a, b) = ("a".repeat(40), "b".repeat(40));
-    let s = Server::new();
-    let mount_cluster_and_commits = |s: &Server| {
+    let s = MockApi::new();
+    let mount_cluster_and_commits = |s: &MockApi| {
         two_rollouts(s, &a, &b);
         s.mount(
             Mock::given(method("GET"))
@@ -871,7 +846,7 @@ fn the_watcher_waits_for_a_change_set_that_failed() {
         }
     }
 
-    let s = Server::new();
+    let s = MockApi::new();
     let mut deployment = web(false);
     deployment["metadata"]["labels"] = json!({"app.kubernetes.io/name": "web"});
     let ns = "/apis/apps/v1/namespaces/shop";
