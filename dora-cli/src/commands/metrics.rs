@@ -59,12 +59,16 @@ pub fn run(args: &MetricsArgs) -> Result<()> {
     let timings = std::env::var_os("DORA_TIMINGS").is_some_and(|v| !v.is_empty());
     let t0 = std::time::Instant::now();
     let faults0 = minor_faults();
+    let cpu0 = cpu_seconds();
     let set = load_events(&settings)?;
     let loaded = t0.elapsed();
     let faults1 = minor_faults();
+    let rss_read = memory_mb("VmRSS:");
+    let cpu1 = cpu_seconds();
     let computation = compute(&set, &settings.options)?;
     let computed = t0.elapsed();
     let faults2 = minor_faults();
+    let cpu2 = cpu_seconds();
     let report = &computation.report;
     let stdout = std::io::stdout().lock();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
@@ -88,12 +92,36 @@ pub fn run(args: &MetricsArgs) -> Result<()> {
             // Each fault maps a fresh page the kernel zeroes: memory churn.
             eprintln!("page faults: read {}, compute {}", b - a, c - b);
         }
+        if let (Some(a), Some(b), Some(c)) = (cpu0, cpu1, cpu2) {
+            eprintln!("cpu time (user + system): read {:.3} s, compute {:.3} s", b - a, c - b);
+        }
+        if let (Some(read), Some(peak)) = (rss_read, memory_mb("VmHWM:")) {
+            eprintln!("memory: {read} MB resident after read, peak {peak} MB");
+        }
     }
     // The process ends right after this: freeing hundreds of megabytes of
     // events piece by piece would only delay the exit.
     std::mem::forget(computation);
     std::mem::forget(set);
     Ok(())
+}
+
+/// The process's CPU time so far, user plus system, in seconds (Linux; `None` elsewhere).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    let user: f64 = fields.next()?.parse().ok()?;
+    let system: f64 = fields.next()?.parse().ok()?;
+    // Clock ticks: 100 per second on every Linux this runs on.
+    Some((user + system) / 100.0)
+}
+
+/// A memory figure of `/proc/self/status` in MB (Linux; `None` elsewhere).
+fn memory_mb(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    let kb: u64 = line[field.len()..].trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kb / 1024)
 }
 
 /// The process's minor page faults so far (Linux; `None` elsewhere).

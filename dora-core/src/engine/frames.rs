@@ -14,6 +14,8 @@ use crate::error::Result;
 use crate::event::EventSet;
 use crate::event::time::{MICROS_PER_SECOND, Micros};
 
+mod lead;
+
 /// A group: its kind and (for services and teams) the interned name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct GroupKey(u64);
@@ -89,10 +91,6 @@ struct Keys {
 }
 
 impl Keys {
-    fn with_capacity(n: usize) -> Self {
-        Self { service: Vec::with_capacity(n), team: Vec::with_capacity(n), t: Vec::with_capacity(n) }
-    }
-
     fn push(&mut self, service: u32, team: Option<u32>, t: Micros) {
         self.service.push(service);
         self.team.push(team);
@@ -139,9 +137,8 @@ struct Facts {
     deployments: DataFrame,
     /// Recovery times of the failed ones that recovered.
     recovery: DataFrame,
-    /// Lead times of the changes shipped by those deployments, and their
-    /// stages where known.
-    lead: DataFrame,
+    /// The lead-time plans (see [`lead`]).
+    lead: Vec<(LazyFrame, lead::LeadResult)>,
     /// Incidents opened in the window.
     incidents: DataFrame,
     /// Restore times of the resolved ones.
@@ -180,33 +177,28 @@ fn deployment_facts(set: &EventSet, cls: &Classified, opts: &Options) -> Result<
     Ok((frame(columns)?, recovery.frame()?))
 }
 
-/// Returns the lead-time frame: the total (`v`, never null) and the three
-/// stages (`coding`, `review`, `deploy`, null where unknown), one row per
-/// change, so each grouping hashes its keys once for all four.
-fn lead_facts(set: &EventSet, cls: &Classified, opts: &Options) -> Result<DataFrame> {
+/// The lead-time rows: one per change shipped by a deployment finishing
+/// in the window (total, and each stage where known), bucketed and ordered
+/// by period.
+fn lead_facts(set: &EventSet, cls: &Classified, cal: &Calendar, opts: &Options) -> Result<lead::ByPeriod> {
     let n = cls.lead_times.len();
-    let mut keys = Keys::with_capacity(n);
-    let mut v = Vec::with_capacity(n);
-    let [mut coding, mut review, mut deploy] = [(); 3].map(|_| Vec::with_capacity(n));
+    let mut lead = lead::LeadRows { rows: Vec::with_capacity(n), t: Vec::with_capacity(n) };
+    let nan_if_unknown = |v: Option<Micros>| v.map_or(f64::NAN, seconds);
     for lt in &cls.lead_times {
         let Some(d) = &set.deployments[lt.deployment as usize] else { continue };
         if !opts.window.contains(d.finished_at) {
             continue;
         }
-        keys.push(d.service, d.team, d.finished_at);
-        v.push(seconds(lt.total));
-        coding.push(lt.coding.map(seconds));
-        review.push(lt.review.map(seconds));
-        deploy.push(lt.deploy.map(seconds));
+        lead.t.push(d.finished_at);
+        lead.rows.push(lead::LeadRow {
+            service: d.service,
+            team: d.team.unwrap_or(lead::NO_TEAM),
+            period: 0,
+            total: seconds(lt.total),
+            stages: [lt.coding, lt.review, lt.deploy].map(nan_if_unknown),
+        });
     }
-    let mut columns = keys.into_columns();
-    columns.extend([
-        Column::new("v".into(), v),
-        Column::new("coding".into(), coding),
-        Column::new("review".into(), review),
-        Column::new("deploy".into(), deploy),
-    ]);
-    frame(columns)
+    lead::ByPeriod::new(lead, cal)
 }
 
 fn incident_facts(set: &EventSet, opts: &Options, warnings: &mut Warnings) -> Result<(DataFrame, DataFrame)> {
@@ -229,18 +221,47 @@ fn incident_facts(set: &EventSet, opts: &Options, warnings: &mut Warnings) -> Re
     Ok((frame(columns)?, restore.frame()?))
 }
 
+/// The result of a scoped thread (its panic goes on).
+fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+}
+
 impl Facts {
-    fn new(set: &EventSet, cls: &Classified, opts: &Options, warnings: &mut Warnings) -> Result<Self> {
-        // The lead-time tables (one row per change) are built on a second
-        // core while this one builds the deployment and incident tables.
-        let (lead_tables, others) = std::thread::scope(|scope| {
-            let lead = scope.spawn(|| lead_facts(set, cls, opts));
+    fn new(
+        set: &EventSet,
+        cls: &Classified,
+        cal: &Calendar,
+        opts: &Options,
+        warnings: &mut Warnings,
+    ) -> Result<Self> {
+        // The lead-time rows (one per change) are prepared on a second core
+        // while this one builds the deployment and incident tables; then
+        // the two cores lay out the lead-time tables of the group kinds.
+        let (by_period, others) = std::thread::scope(|scope| {
+            let lead = scope.spawn(|| lead_facts(set, cls, cal, opts));
             let others = deployment_facts(set, cls, opts)
                 .and_then(|d| incident_facts(set, opts, warnings).map(|i| (d, i)));
-            (lead.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), others)
+            (join(lead), others)
         });
         let ((deployments, recovery), (incidents, restore)) = others?;
-        let lead = lead_tables?;
+        let by_period = by_period?;
+        let names = set.names.len();
+        let kinds: Vec<GroupKind> = [GroupKind::All, GroupKind::Service, GroupKind::Team]
+            .into_iter()
+            .filter(|k| opts.wants(*k))
+            .collect();
+        // The largest kind (by service) on its own core, the others here.
+        let (mine, theirs): (Vec<GroupKind>, Vec<GroupKind>) =
+            kinds.iter().partition(|k| **k != GroupKind::Service);
+        let (theirs, mine) = std::thread::scope(|scope| {
+            let by_period = &by_period;
+            let theirs = scope.spawn(move || {
+                theirs.into_iter().map(|k| by_period.plans(k, names)).collect::<Result<Vec<_>>>()
+            });
+            let mine = mine.into_iter().map(|k| by_period.plans(k, names)).collect::<Result<Vec<_>>>();
+            (join(theirs), mine)
+        });
+        let lead = theirs?.into_iter().chain(mine?).flatten().collect();
         Ok(Self { deployments, recovery, lead, incidents, restore })
     }
 }
@@ -331,10 +352,12 @@ fn grouped(
             None => (lf.clone(), if by_period { Some(period()) } else { None }),
             Some((column, _)) => {
                 let key = col(column).cast(DataType::UInt64);
-                (
-                    lf.clone().filter(col(column).is_not_null()),
-                    Some(if by_period { key * lit(1u64 << 20) + period() } else { key }),
-                )
+                // Every row has a service; only the team can be missing.
+                let input = match kind {
+                    GroupKind::Team => lf.clone().filter(col(column).is_not_null()),
+                    _ => lf.clone(),
+                };
+                (input, Some(if by_period { key * lit(1u64 << 20) + period() } else { key }))
             }
         };
         let aggregated = match k {
@@ -440,7 +463,7 @@ pub(crate) fn aggregate(
     opts: &Options,
     warnings: &mut Warnings,
 ) -> Result<Aggregates> {
-    let facts = Facts::new(set, cls, opts, warnings)?;
+    let facts = Facts::new(set, cls, cal, opts, warnings)?;
     let deployments = bucket(facts.deployments, cal, true).cache();
     let incidents = bucket(facts.incidents, cal, false).cache();
     let mut tables: Vec<(LazyFrame, Vec<&str>, Vec<Agg>)> = vec![
@@ -456,19 +479,6 @@ pub(crate) fn aggregate(
         (facts.restore, vec![median("restore_median"), p90("restore_p90")]),
     ];
     tables.extend(values.into_iter().map(|(df, aggs)| (bucket(df, cal, false).cache(), vec!["v"], aggs)));
-    let stage = |name: &'static str| f64_(col(name).drop_nulls().median(), name);
-    tables.push((
-        bucket(facts.lead, cal, false).cache(),
-        vec!["v", "coding", "review", "deploy"],
-        vec![
-            u64_(col("v").count(), "lead_count"),
-            median("lead_median"),
-            p90("lead_p90"),
-            stage("coding"),
-            stage("review"),
-            stage("deploy"),
-        ],
-    ));
     let mut plans = Vec::new();
     for (lf, inputs, aggs) in &tables {
         for by_period in [true, false] {
@@ -477,10 +487,23 @@ pub(crate) fn aggregate(
     }
     // Plans alternate: by period, then for the window.
     plans.push(deploy_days(&deployments, opts)?);
+    let (lead_plans, lead_results): (Vec<_>, Vec<_>) = facts.lead.into_iter().unzip();
+    let first_lead = plans.len();
+    plans.extend(lead_plans);
     let plans = plans.into_iter().map(|lf| lf.logical_plan).collect();
     let mut frames = LazyFrame::collect_all_with_engine(plans, Engine::InMemory, OptFlags::default())?;
+    let lead_frames = frames.split_off(first_lead);
     let days = frames.pop().unwrap_or_default();
     let mut out = Aggregates::default();
+    for (df, result) in lead_frames.iter().zip(&lead_results) {
+        result.read(df, |g, p, name, v| {
+            let cell = match result.by_period() {
+                true => out.periods.entry((g, p)).or_default(),
+                false => out.summary.entry(g).or_default(),
+            };
+            set_field(cell, name, v);
+        })?;
+    }
     for (i, df) in frames.iter().enumerate() {
         if i % 2 == 0 {
             read_cells(df, true, |g, p, name, v| set_field(out.periods.entry((g, p)).or_default(), name, v))?;

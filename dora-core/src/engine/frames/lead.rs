@@ -1,0 +1,336 @@
+//! Lead-time statistics through sorted group keys.
+//!
+//! The lead-time rows (one per shipped change) are the engine's largest
+//! table, and every group kind needs five statistics of them (count,
+//! median and p90 of the total, the median of each stage) for each period
+//! and for the window. Grouped by hashing, polars gathers each group's
+//! values once per statistic, and a stage column holding nulls sends its
+//! median down a path that sorts every group.
+//!
+//! So the rows are laid out once per group kind, ordered by (group,
+//! period) with a counting sort, as one null-free table per value (the
+//! total, and each stage where it is known). The key columns carry polars'
+//! sorted flag: polars then groups by slicing, without hashing, and takes
+//! each median by selection over a contiguous slice.
+
+use polars::prelude::*;
+use polars::series::IsSorted;
+
+use super::{GroupKey, bucket, f64_, frame, median, p90, u64_};
+use crate::engine::calendar::Calendar;
+use crate::engine::options::GroupKind;
+use crate::error::Result;
+use crate::event::time::Micros;
+
+/// The stage columns, in [`LeadRow::stages`] order.
+pub(super) const STAGES: [&str; 3] = ["coding", "review", "deploy"];
+
+/// Marks a row without a team.
+pub(super) const NO_TEAM: u32 = u32::MAX;
+
+/// One lead time of a change shipped by a deployment finishing in the
+/// window. Rows are moved whole by the counting sorts, so they are small
+/// and flat: a missing team is [`NO_TEAM`], an unknown stage is NaN (a
+/// duration never is).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct LeadRow {
+    pub service: u32,
+    pub team: u32,
+    /// Set by [`plans`] from the bucketed time.
+    pub period: u32,
+    /// Seconds.
+    pub total: f64,
+    /// Seconds, per stage ([`STAGES`]).
+    pub stages: [f64; 3],
+}
+
+/// The lead-time rows and, beside them, when each row's deployment
+/// finished (which places the row in a period).
+#[derive(Debug, Default)]
+pub(super) struct LeadRows {
+    pub rows: Vec<LeadRow>,
+    pub t: Vec<Micros>,
+}
+
+/// How to read a lead-time plan's result back into cells.
+#[derive(Debug, Clone)]
+pub(super) struct LeadResult {
+    kind: GroupKind,
+    /// The interned name of each dense group index.
+    names: std::sync::Arc<Vec<u32>>,
+    /// The number of periods (keys are `group * periods + period`).
+    periods: u64,
+    by_period: bool,
+}
+
+impl LeadResult {
+    /// Whether the result is by period (else for the window).
+    pub fn by_period(&self) -> bool {
+        self.by_period
+    }
+
+    fn group_key(&self, dense: u64) -> GroupKey {
+        let name = || u64::from(self.names.get(dense as usize).copied().unwrap_or_default());
+        match self.kind {
+            GroupKind::All => GroupKey::ALL,
+            GroupKind::Service => GroupKey(GroupKey::SERVICE + name()),
+            GroupKind::Team => GroupKey(GroupKey::TEAM + name()),
+        }
+    }
+
+    /// Calls `put(group, period, statistic, value)` for every cell of `df`
+    /// (the period is 0 for the window).
+    pub fn read(&self, df: &DataFrame, mut put: impl FnMut(GroupKey, u32, &str, Option<f64>)) -> Result<()> {
+        let key_column = match (self.by_period, self.kind) {
+            (true, _) => Some("kp"),
+            (false, GroupKind::All) => None,
+            (false, _) => Some("g"),
+        };
+        let keys: Option<Vec<u64>> = match key_column {
+            Some(name) => {
+                let keys = df.column(name)?.cast(&DataType::UInt64)?;
+                Some(keys.u64()?.iter().map(Option::unwrap_or_default).collect())
+            }
+            None => None,
+        };
+        for column in df.columns() {
+            let name = column.name().as_str();
+            if Some(name) == key_column {
+                continue;
+            }
+            let values = column.cast(&DataType::Float64)?;
+            for (row, v) in values.f64()?.iter().enumerate() {
+                let key = keys.as_ref().map_or(0, |k| k[row]);
+                let (group, period) = match (self.by_period, key_column) {
+                    (true, _) => (key / self.periods, (key % self.periods) as u32),
+                    (false, Some(_)) => (key, 0),
+                    (false, None) => (0, 0),
+                };
+                put(self.group_key(group), period, name, v);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The period of each row's time, bucketed by polars like every other table.
+fn periods(t: Vec<Micros>, cal: &Calendar) -> Result<Vec<u32>> {
+    let df = frame(vec![Column::new("t".into(), t)])?;
+    let out = bucket(df, cal, false).select([col("period")]).collect()?;
+    // Every row lies in the window, so every row has a period.
+    Ok(out.column("period")?.u32()?.iter().map(Option::unwrap_or_default).collect())
+}
+
+/// Moves `rows` into `out` ordered by `bucket(row)` (below `buckets`),
+/// keeping the input order within a bucket; rows without a bucket are left
+/// out. A stable counting sort: with few buckets, its writes go to few
+/// places at a time.
+fn counting_sort(
+    rows: &[LeadRow],
+    buckets: usize,
+    bucket: impl Fn(&LeadRow) -> Option<u32>,
+    out: &mut Vec<LeadRow>,
+) {
+    let mut starts = vec![0usize; buckets + 1];
+    for b in rows.iter().filter_map(&bucket) {
+        starts[b as usize + 1] += 1;
+    }
+    for i in 1..starts.len() {
+        starts[i] += starts[i - 1];
+    }
+    out.clear();
+    let Some(first) = rows.first() else { return };
+    out.resize(starts[buckets], *first);
+    for row in rows {
+        if let Some(b) = bucket(row) {
+            let at = &mut starts[b as usize];
+            out[*at] = *row;
+            *at += 1;
+        }
+    }
+}
+
+/// Group keys: `u32` when every `group * periods + period` fits.
+enum Keys {
+    Narrow(Vec<u32>),
+    Wide(Vec<u64>),
+}
+
+impl Keys {
+    fn new(wide: bool) -> Self {
+        if wide { Keys::Wide(Vec::new()) } else { Keys::Narrow(Vec::new()) }
+    }
+
+    fn push(&mut self, k: u64) {
+        match self {
+            // `new` chose the width that holds every key.
+            Keys::Narrow(v) => v.push(k as u32),
+            Keys::Wide(v) => v.push(k),
+        }
+    }
+
+    /// The key column, flagged as sorted (the caller pushes keys in order).
+    fn sorted_column(self, name: &str) -> Column {
+        let mut s = match self {
+            Keys::Narrow(v) => Series::new(name.into(), v),
+            Keys::Wide(v) => Series::new(name.into(), v),
+        };
+        s.set_sorted_flag(IsSorted::Ascending);
+        s.into()
+    }
+}
+
+/// One table of `(kp, g, v)`: the key of (group, period), the group, a value.
+struct Table {
+    kp: Keys,
+    g: Vec<u32>,
+    v: Vec<f64>,
+}
+
+impl Table {
+    fn into_frame(self) -> Result<DataFrame> {
+        let mut g = Series::new("g".into(), self.g);
+        g.set_sorted_flag(IsSorted::Ascending);
+        frame(vec![self.kp.sorted_column("kp"), g.into(), Column::new("v".into(), self.v)])
+    }
+}
+
+/// The four tables of one group kind (the total, then each stage where
+/// known) from rows sorted by (group, period); `group` gives a row's dense
+/// group index.
+fn tables(
+    rows: &[LeadRow],
+    group: impl Fn(&LeadRow) -> u32,
+    groups: u64,
+    periods: u64,
+) -> Result<Vec<DataFrame>> {
+    let wide = groups.saturating_mul(periods) > u64::from(u32::MAX);
+    let mut out: Vec<Table> =
+        (0..4).map(|_| Table { kp: Keys::new(wide), g: Vec::new(), v: Vec::new() }).collect();
+    out[0].g.reserve(rows.len());
+    out[0].v.reserve(rows.len());
+    for row in rows {
+        let g = group(row);
+        let kp = u64::from(g) * periods + u64::from(row.period);
+        let values = [row.total, row.stages[0], row.stages[1], row.stages[2]];
+        for (table, v) in out.iter_mut().zip(values) {
+            if !v.is_nan() {
+                table.kp.push(kp);
+                table.g.push(g);
+                table.v.push(v);
+            }
+        }
+    }
+    out.into_iter().map(Table::into_frame).collect()
+}
+
+/// The lead-time rows placed in their periods (bucketed by polars) and
+/// ordered by period: each group kind's stable sort by group alone then
+/// orders them by (group, period).
+#[derive(Debug)]
+pub(super) struct ByPeriod {
+    rows: Vec<LeadRow>,
+    periods: usize,
+}
+
+impl ByPeriod {
+    /// Buckets and orders `lead` by period.
+    pub fn new(lead: LeadRows, cal: &Calendar) -> Result<Self> {
+        let LeadRows { mut rows, t } = lead;
+        for (row, p) in rows.iter_mut().zip(periods(t, cal)?) {
+            row.period = p;
+        }
+        let periods = cal.periods().max(1);
+        let mut sorted = Vec::new();
+        counting_sort(&rows, periods, |r| Some(r.period), &mut sorted);
+        Ok(Self { rows: sorted, periods })
+    }
+
+    /// The polars plans of one group kind's lead-time statistics (the
+    /// total's count, median and p90, each stage's median; by period and
+    /// for the window), each with how to read its result. `names` is the
+    /// number of interned names.
+    pub fn plans(&self, kind: GroupKind, names: usize) -> Result<Vec<(LazyFrame, LeadResult)>> {
+        let periods = self.periods as u64;
+        let mut dense_names: Vec<u32> = Vec::new();
+        let frames = match kind {
+            GroupKind::All => tables(&self.rows, |_| 0, 1, periods)?,
+            _ => {
+                let name_of = |r: &LeadRow| match kind {
+                    GroupKind::Service => Some(r.service),
+                    _ => (r.team != NO_TEAM).then_some(r.team),
+                };
+                // Dense group indexes, and the interned name of each.
+                let mut dense = vec![u32::MAX; names];
+                for name in self.rows.iter().filter_map(name_of) {
+                    let d = &mut dense[name as usize];
+                    if *d == u32::MAX {
+                        *d = dense_names.len() as u32;
+                        dense_names.push(name);
+                    }
+                }
+                let mut sorted = Vec::new();
+                counting_sort(
+                    &self.rows,
+                    dense_names.len(),
+                    |r| name_of(r).map(|n| dense[n as usize]),
+                    &mut sorted,
+                );
+                let group = |r: &LeadRow| name_of(r).map_or(0, |n| dense[n as usize]);
+                tables(&sorted, group, dense_names.len() as u64, periods)?
+            }
+        };
+        let names = std::sync::Arc::new(dense_names);
+        let total = vec![u64_(col("v").count(), "lead_count"), median("lead_median"), p90("lead_p90")];
+        let aggs = std::iter::once(total).chain(STAGES.map(|name| vec![f64_(col("v").median(), name)]));
+        let mut out = Vec::new();
+        for (table, aggs) in frames.into_iter().zip(aggs) {
+            let exprs: Vec<Expr> = aggs.into_iter().map(|(_, e)| e).collect();
+            for by_period in [true, false] {
+                let lf = table.clone().lazy();
+                let plan = match (by_period, kind) {
+                    (true, _) => lf.group_by([col("kp")]).agg(exprs.clone()),
+                    (false, GroupKind::All) => lf.select(exprs.clone()),
+                    (false, _) => lf.group_by([col("g")]).agg(exprs.clone()),
+                };
+                out.push((plan, LeadResult { kind, names: names.clone(), periods, by_period }));
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(service: u32, team: u32, period: u32, total: f64) -> LeadRow {
+        LeadRow { service, team, period, total, stages: [f64::NAN; 3] }
+    }
+
+    #[test]
+    fn counting_sort_is_stable_and_leaves_out_rows_without_a_bucket() {
+        let rows =
+            [row(2, 0, 0, 1.0), row(9, 0, 0, 2.0), row(0, 0, 0, 3.0), row(2, 0, 0, 4.0), row(1, 0, 0, 5.0)];
+        let mut out = Vec::new();
+        counting_sort(&rows, 3, |r| (r.service < 3).then_some(r.service), &mut out);
+        let totals: Vec<f64> = out.iter().map(|r| r.total).collect();
+        assert_eq!(totals, [3.0, 5.0, 1.0, 4.0]);
+        counting_sort(&[], 3, |r| Some(r.service), &mut out);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn tables_skip_unknown_stages_and_key_by_group_then_period() {
+        let mut a = row(0, 0, 1, 10.0);
+        a.stages = [1.0, f64::NAN, 3.0];
+        let b = row(0, 0, 2, 20.0);
+        let frames = tables(&[a, b], |r| r.service + 1, 2, 3).unwrap();
+        assert_eq!(frames.iter().map(DataFrame::height).collect::<Vec<_>>(), [2, 1, 0, 1]);
+        let kp: Vec<Option<u32>> = frames[0].column("kp").unwrap().u32().unwrap().iter().collect();
+        assert_eq!(kp, [Some(4), Some(5)]);
+        assert!(
+            frames[0].column("kp").unwrap().as_materialized_series().is_sorted_flag() == IsSorted::Ascending
+        );
+    }
+}
