@@ -157,15 +157,16 @@ enum Keys {
 }
 
 impl Keys {
-    fn new(wide: bool) -> Self {
-        if wide { Keys::Wide(Vec::new()) } else { Keys::Narrow(Vec::new()) }
+    /// `len` zero keys, wide enough for keys up to `max`.
+    fn zeroed(len: usize, max: u64) -> Self {
+        if max > u64::from(u32::MAX) { Keys::Wide(vec![0; len]) } else { Keys::Narrow(vec![0; len]) }
     }
 
-    fn push(&mut self, k: u64) {
+    fn set(&mut self, at: usize, k: u64) {
         match self {
-            // `new` chose the width that holds every key.
-            Keys::Narrow(v) => v.push(k as u32),
-            Keys::Wide(v) => v.push(k),
+            // `zeroed` chose the width that holds every key.
+            Keys::Narrow(v) => v[at] = k as u32,
+            Keys::Wide(v) => v[at] = k,
         }
     }
 
@@ -196,28 +197,49 @@ impl Table {
 }
 
 /// The four tables of one group kind (the total, then each stage where
-/// known) from rows sorted by (group, period); `group` gives a row's dense
-/// group index.
+/// known), ordered by (group, period). `rows` are ordered by period and
+/// `group` gives a row's dense group index (below `groups`; `None` leaves
+/// the row out): each table is filled by a stable counting sort on the
+/// group, straight from `rows`.
 fn tables(
     rows: &[LeadRow],
-    group: impl Fn(&LeadRow) -> u32,
-    groups: u64,
+    group: impl Fn(&LeadRow) -> Option<u32>,
+    groups: usize,
     periods: u64,
 ) -> Result<Vec<DataFrame>> {
-    let wide = groups.saturating_mul(periods) > u64::from(u32::MAX);
-    let mut out: Vec<Table> =
-        (0..4).map(|_| Table { kp: Keys::new(wide), g: Vec::new(), v: Vec::new() }).collect();
-    out[0].g.reserve(rows.len());
-    out[0].v.reserve(rows.len());
+    let values = |r: &LeadRow| [r.total, r.stages[0], r.stages[1], r.stages[2]];
+    // Per table, where each group's rows start.
+    let mut starts = [(); 4].map(|_| vec![0usize; groups + 1]);
     for row in rows {
-        let g = group(row);
+        if let Some(g) = group(row) {
+            for (starts, v) in starts.iter_mut().zip(values(row)) {
+                starts[g as usize + 1] += usize::from(!v.is_nan());
+            }
+        }
+    }
+    for starts in &mut starts {
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+    }
+    let max_key = (groups as u64).saturating_mul(periods);
+    let mut out: Vec<Table> = starts
+        .iter()
+        .map(|s| {
+            let len = s[groups];
+            Table { kp: Keys::zeroed(len, max_key), g: vec![0; len], v: vec![0.0; len] }
+        })
+        .collect();
+    for row in rows {
+        let Some(g) = group(row) else { continue };
         let kp = u64::from(g) * periods + u64::from(row.period);
-        let values = [row.total, row.stages[0], row.stages[1], row.stages[2]];
-        for (table, v) in out.iter_mut().zip(values) {
+        for ((table, starts), v) in out.iter_mut().zip(&mut starts).zip(values(row)) {
             if !v.is_nan() {
-                table.kp.push(kp);
-                table.g.push(g);
-                table.v.push(v);
+                let at = &mut starts[g as usize];
+                table.kp.set(*at, kp);
+                table.g[*at] = g;
+                table.v[*at] = v;
+                *at += 1;
             }
         }
     }
@@ -254,7 +276,7 @@ impl ByPeriod {
         let periods = self.periods as u64;
         let mut dense_names: Vec<u32> = Vec::new();
         let frames = match kind {
-            GroupKind::All => tables(&self.rows, |_| 0, 1, periods)?,
+            GroupKind::All => tables(&self.rows, |_| Some(0), 1, periods)?,
             _ => {
                 let name_of = |r: &LeadRow| match kind {
                     GroupKind::Service => Some(r.service),
@@ -269,15 +291,8 @@ impl ByPeriod {
                         dense_names.push(name);
                     }
                 }
-                let mut sorted = Vec::new();
-                counting_sort(
-                    &self.rows,
-                    dense_names.len(),
-                    |r| name_of(r).map(|n| dense[n as usize]),
-                    &mut sorted,
-                );
-                let group = |r: &LeadRow| name_of(r).map_or(0, |n| dense[n as usize]);
-                tables(&sorted, group, dense_names.len() as u64, periods)?
+                let group = |r: &LeadRow| name_of(r).map(|n| dense[n as usize]);
+                tables(&self.rows, group, dense_names.len(), periods)?
             }
         };
         let names = std::sync::Arc::new(dense_names);
@@ -325,12 +340,23 @@ mod tests {
         let mut a = row(0, 0, 1, 10.0);
         a.stages = [1.0, f64::NAN, 3.0];
         let b = row(0, 0, 2, 20.0);
-        let frames = tables(&[a, b], |r| r.service + 1, 2, 3).unwrap();
+        let frames = tables(&[a, b], |r| Some(r.service + 1), 2, 3).unwrap();
         assert_eq!(frames.iter().map(DataFrame::height).collect::<Vec<_>>(), [2, 1, 0, 1]);
         let kp: Vec<Option<u32>> = frames[0].column("kp").unwrap().u32().unwrap().iter().collect();
         assert_eq!(kp, [Some(4), Some(5)]);
         assert!(
             frames[0].column("kp").unwrap().as_materialized_series().is_sorted_flag() == IsSorted::Ascending
         );
+        // Rows by period, groups interleaved: the tables come out by
+        // (group, period), the input order kept within a group.
+        let rows =
+            [row(1, 0, 0, 1.0), row(0, 0, 1, 2.0), row(1, 0, 1, 3.0), row(2, 0, 1, 9.0), row(0, 0, 2, 4.0)];
+        let frames = tables(&rows, |r| (r.service < 2).then_some(r.service), 2, 3).unwrap();
+        let kp: Vec<Option<u32>> = frames[0].column("kp").unwrap().u32().unwrap().iter().collect();
+        assert_eq!(kp, [Some(1), Some(2), Some(3), Some(4)]);
+        let v: Vec<Option<f64>> = frames[0].column("v").unwrap().f64().unwrap().iter().collect();
+        assert_eq!(v, [Some(2.0), Some(4.0), Some(1.0), Some(3.0)]);
+        let g: Vec<Option<u32>> = frames[0].column("g").unwrap().u32().unwrap().iter().collect();
+        assert_eq!(g, [Some(0), Some(0), Some(1), Some(1)]);
     }
 }
