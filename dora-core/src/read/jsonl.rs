@@ -148,11 +148,17 @@ fn parse_block(block: Block, max_line: usize, spare: Option<Spare>) -> Parsed {
         if raw[le - 1] == b'\r' {
             le -= 1;
         }
-        let parsed = match &text {
-            Ok(t) => {
-                let line = &t[ls..le];
-                super::fast::parse(line).map_or_else(|| parse_line_str(line), Ok)
+        // The common shape goes straight to spans; the rest through serde.
+        if let Ok(t) = &text {
+            let line = &t[ls..le];
+            let span = |s: &str| Span { start: (s.as_ptr() as usize - base) as u32, len: s.len() as u32 };
+            if let Some(ev) = super::fast::parse(line, span) {
+                events.push((line_no, ev));
+                continue;
             }
+        }
+        let parsed = match &text {
+            Ok(t) => parse_line_str(&t[ls..le]),
             Err(_) => parse_line(&raw[ls..le]),
         };
         match parsed {
