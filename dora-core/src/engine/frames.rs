@@ -195,7 +195,7 @@ fn lead_facts(set: &EventSet, cls: &Classified, cal: &Calendar, opts: &Options) 
             team: d.team.unwrap_or(lead::NO_TEAM),
             period: 0,
             total: seconds(lt.total),
-            stages: [lt.coding, lt.review, lt.deploy].map(nan_if_unknown),
+            stages: lt.stages().map(nan_if_unknown),
         });
     }
     lead::ByPeriod::new(lead, cal)
