@@ -57,7 +57,7 @@ fn digits<const N: usize>(b: &[u8], at: usize) -> Option<u32> {
     Some(v)
 }
 
-fn is_leap(y: i64) -> bool {
+const fn is_leap(y: i64) -> bool {
     (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
 }
 
@@ -70,8 +70,40 @@ fn days_in_month(y: i64, m: u32) -> u32 {
     }
 }
 
-/// Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm).
+/// The first year of [`YEAR_STARTS`].
+const TABLE_FROM: i64 = 1970;
+
+/// Days from 1970-01-01 to January 1st of each year from [`TABLE_FROM`],
+/// for 200 years (one more entry ends the last year).
+const YEAR_STARTS: [i32; 201] = {
+    let mut table = [0i32; 201];
+    let mut i = 1;
+    while i < table.len() {
+        let year = TABLE_FROM + i as i64 - 1;
+        table[i] = table[i - 1] + if is_leap(year) { 366 } else { 365 };
+        i += 1;
+    }
+    table
+};
+
+/// Days before the first of each month in a common year.
+const MONTH_STARTS: [u16; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+
+/// Days from 1970-01-01 to a proleptic Gregorian date: from tables for
+/// 1970 to 2169 (every time parsed is there in practice), by H. Hinnant's
+/// algorithm otherwise.
 fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let year = usize::try_from(y - TABLE_FROM).ok().and_then(|i| YEAR_STARTS.get(i..i + 2));
+    if let Some(&[start, next]) = year {
+        let leap_day = i64::from(m > 2 && next - start == 366);
+        return i64::from(start) + i64::from(MONTH_STARTS[(m - 1) as usize % 12]) + leap_day + i64::from(d)
+            - 1;
+    }
+    days_from_civil_hinnant(y, m, d)
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil_hinnant(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -167,6 +199,19 @@ mod tests {
 
     fn chrono_micros(s: &str) -> i64 {
         DateTime::parse_from_rfc3339(s).unwrap().timestamp_micros()
+    }
+
+    #[test]
+    fn day_tables_agree_with_the_algorithm() {
+        for y in 1960..2200 {
+            for m in 1..=12 {
+                for d in 1..=days_in_month(y, m) {
+                    assert_eq!(days_from_civil(y, m, d), days_from_civil_hinnant(y, m, d), "{y}-{m}-{d}");
+                }
+            }
+        }
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2026, 3, 2), 20_514);
     }
 
     #[test]

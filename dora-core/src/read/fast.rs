@@ -419,7 +419,7 @@ mod tests {
 
         #[test]
         fn agrees_with_serde_on_generated_lines(
-            id in "[a-z0-9:/ \\\\\"\u{e9}]{0,8}",
+            id in "[a-z0-9:/ \\\\\"\u{e9}\u{1}]{0,24}",
             num in "-?[0-9]{1,3}(\\.[0-9]{1,2})?([eE][-+]?[0-9])?",
             ws in "[ \t]{0,2}",
             extra in prop_oneof![Just("null"), Just("[]"), Just("{}"), Just("[1,{\"a\":[null]}]"), Just("\"x\\ny\""), Just("truex")],
