@@ -46,7 +46,8 @@ pub(crate) struct Classified {
     pub production: Vec<bool>,
     /// Per deployment slot: a successful production deployment.
     pub ok_production: Vec<bool>,
-    /// Lead times of every shipped change that has a change event.
+    /// Lead times of every shipped change that has a change event, by when
+    /// the shipping deployment finished.
     pub lead_times: Vec<lead_time::LeadTime>,
     /// Per deployment slot: its first remediation.
     pub remediated_by: Vec<Option<change_failure::Remediation>>,
@@ -85,8 +86,9 @@ impl Classified {
         // keeps its own warnings, merged in the order they ran in before.
         let (mut lead_warnings, mut failure_warnings) = (Warnings::default(), Warnings::default());
         let (lead_times, (remediated_by, attribution)) = std::thread::scope(|scope| {
-            let lead = scope
-                .spawn(|| lead_time::lead_times(set, &shipped_by, opts.lead_time_start, &mut lead_warnings));
+            let lead = scope.spawn(|| {
+                lead_time::lead_times(set, &ok_sorted, &shipped_by, opts.lead_time_start, &mut lead_warnings)
+            });
             let remediated_by =
                 change_failure::remediations(set, &ok_production, &ok_sorted, &mut failure_warnings);
             let attribution = change_failure::attribute_incidents(

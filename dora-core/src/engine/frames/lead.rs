@@ -263,6 +263,11 @@ impl ByPeriod {
             row.period = p;
         }
         let periods = cal.periods().max(1);
+        // Lead times come in deployment order, so the rows usually are in
+        // period order already.
+        if rows.is_sorted_by_key(|r| r.period) {
+            return Ok(Self { rows, periods });
+        }
         let mut sorted = Vec::new();
         counting_sort(&rows, periods, |r| Some(r.period), &mut sorted);
         Ok(Self { rows: sorted, periods })
