@@ -137,8 +137,8 @@ struct Facts {
     deployments: DataFrame,
     /// Recovery times of the failed ones that recovered.
     recovery: DataFrame,
-    /// The lead-time plans (see [`lead`]).
-    lead: Vec<(LazyFrame, lead::LeadResult)>,
+    /// The lead-time rows, by period (see [`lead`]).
+    lead: lead::ByPeriod,
     /// Incidents opened in the window.
     incidents: DataFrame,
     /// Restore times of the resolved ones.
@@ -235,33 +235,15 @@ impl Facts {
         warnings: &mut Warnings,
     ) -> Result<Self> {
         // The lead-time rows (one per change) are prepared on a second core
-        // while this one builds the deployment and incident tables; then
-        // the two cores lay out the lead-time tables of the group kinds.
-        let (by_period, others) = std::thread::scope(|scope| {
+        // while this one builds the deployment and incident tables.
+        let (lead, others) = std::thread::scope(|scope| {
             let lead = scope.spawn(|| lead_facts(set, cls, cal, opts));
             let others = deployment_facts(set, cls, opts)
                 .and_then(|d| incident_facts(set, opts, warnings).map(|i| (d, i)));
             (join(lead), others)
         });
         let ((deployments, recovery), (incidents, restore)) = others?;
-        let by_period = by_period?;
-        let names = set.names.len();
-        let kinds: Vec<GroupKind> = [GroupKind::All, GroupKind::Service, GroupKind::Team]
-            .into_iter()
-            .filter(|k| opts.wants(*k))
-            .collect();
-        // The largest kind (by service) on its own core, the others here.
-        let (mine, theirs): (Vec<GroupKind>, Vec<GroupKind>) =
-            kinds.iter().partition(|k| **k != GroupKind::Service);
-        let (theirs, mine) = std::thread::scope(|scope| {
-            let by_period = &by_period;
-            let theirs = scope.spawn(move || {
-                theirs.into_iter().map(|k| by_period.plans(k, names)).collect::<Result<Vec<_>>>()
-            });
-            let mine = mine.into_iter().map(|k| by_period.plans(k, names)).collect::<Result<Vec<_>>>();
-            (join(theirs), mine)
-        });
-        let lead = theirs?.into_iter().chain(mine?).flatten().collect();
+        let lead = lead?;
         Ok(Self { deployments, recovery, lead, incidents, restore })
     }
 }
@@ -455,6 +437,46 @@ fn set_field(cell: &mut Cell, name: &str, v: Option<f64>) {
     }
 }
 
+/// Runs `plans` and the lead-time plans of every wanted group kind, and
+/// reads the lead-time results into `out`; returns the frames of `plans`.
+///
+/// One group kind at a time: polars runs a kind's plans while the next
+/// kind's tables are laid out beside it, and a kind's tables are dropped
+/// once read, so the next but one reuses their memory instead of fresh
+/// pages (each table set is about 16 bytes per lead time and value).
+fn collect_with_lead_kinds(
+    plans: Vec<LazyFrame>,
+    lead: &lead::ByPeriod,
+    names: usize,
+    opts: &Options,
+    out: &mut Aggregates,
+) -> Result<Vec<DataFrame>> {
+    let run = |plans: Vec<LazyFrame>| {
+        let plans = plans.into_iter().map(|lf| lf.logical_plan).collect();
+        LazyFrame::collect_all_with_engine(plans, Engine::InMemory, OptFlags::default())
+    };
+    let mut kinds =
+        [GroupKind::All, GroupKind::Service, GroupKind::Team].into_iter().filter(|k| opts.wants(*k));
+    std::thread::scope(|scope| {
+        let mut next = kinds.next().map(|k| scope.spawn(move || lead.plans(k, names)));
+        let frames = run(plans)?;
+        while let Some(building) = next.take() {
+            let (lead_plans, results): (Vec<_>, Vec<_>) = join(building)?.into_iter().unzip();
+            next = kinds.next().map(|k| scope.spawn(move || lead.plans(k, names)));
+            for (df, result) in run(lead_plans)?.iter().zip(&results) {
+                result.read(df, |g, p, name, v| {
+                    let cell = match result.by_period() {
+                        true => out.periods.entry((g, p)).or_default(),
+                        false => out.summary.entry(g).or_default(),
+                    };
+                    set_field(cell, name, v);
+                })?;
+            }
+        }
+        Ok(frames)
+    })
+}
+
 /// Runs the polars stage.
 pub(crate) fn aggregate(
     set: &EventSet,
@@ -487,23 +509,9 @@ pub(crate) fn aggregate(
     }
     // Plans alternate: by period, then for the window.
     plans.push(deploy_days(&deployments, opts)?);
-    let (lead_plans, lead_results): (Vec<_>, Vec<_>) = facts.lead.into_iter().unzip();
-    let first_lead = plans.len();
-    plans.extend(lead_plans);
-    let plans = plans.into_iter().map(|lf| lf.logical_plan).collect();
-    let mut frames = LazyFrame::collect_all_with_engine(plans, Engine::InMemory, OptFlags::default())?;
-    let lead_frames = frames.split_off(first_lead);
-    let days = frames.pop().unwrap_or_default();
     let mut out = Aggregates::default();
-    for (df, result) in lead_frames.iter().zip(&lead_results) {
-        result.read(df, |g, p, name, v| {
-            let cell = match result.by_period() {
-                true => out.periods.entry((g, p)).or_default(),
-                false => out.summary.entry(g).or_default(),
-            };
-            set_field(cell, name, v);
-        })?;
-    }
+    let mut frames = collect_with_lead_kinds(plans, &facts.lead, set.names.len(), opts, &mut out)?;
+    let days = frames.pop().unwrap_or_default();
     for (i, df) in frames.iter().enumerate() {
         if i % 2 == 0 {
             read_cells(df, true, |g, p, name, v| set_field(out.periods.entry((g, p)).or_default(), name, v))?;
