@@ -21,6 +21,16 @@ impl RefRange {
     }
 }
 
+/// Where a deployment's commit is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CommitRef {
+    /// The id of the change at this slot (the usual case: the commit is
+    /// one of the changes the deployment lists, so it is not stored twice).
+    Change(u32),
+    /// Into `texts`.
+    Text(u32),
+}
+
 /// A stored deployment. Strings are indexes into the set's interners.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct DeploymentRec {
@@ -33,8 +43,8 @@ pub(crate) struct DeploymentRec {
     pub started_at: Option<Micros>,
     pub status: DeploymentStatus,
     pub deployment_type: DeploymentType,
-    pub commit: Option<u32>,
-    /// Into `texts`, like `commit`.
+    pub commit: Option<CommitRef>,
+    /// Into `texts`.
     pub note: Option<u32>,
     /// Into `change_refs`: change slots.
     pub changes: RefRange,
@@ -154,7 +164,7 @@ pub struct EventSet {
     pub(crate) deployment_ids: Interner,
     pub(crate) change_ids: Interner,
     pub(crate) incident_ids: Interner,
-    /// Deployments' commits and notes.
+    /// Deployments' notes, and their commits when not among their changes.
     pub(crate) texts: TextArena,
     /// By deployment slot; `None` for ids only referenced, never defined.
     pub(crate) deployments: Vec<Option<DeploymentRec>>,
@@ -187,7 +197,6 @@ impl EventSet {
         let (changes, deployments) = (events * 2 / 3, events / 3);
         self.change_ids.reserve(changes, changes * 40);
         self.deployment_ids.reserve(deployments, deployments * 40);
-        self.texts.reserve(deployments, deployments * 40);
         self.changes.reserve(changes);
         self.deployments.reserve(deployments);
         self.change_refs.reserve(changes);
@@ -243,10 +252,21 @@ impl EventSet {
                 let slot = self.deployment_ids.intern(resolve(&ev.id));
                 let changes_range =
                     RefRange { start: self.change_refs.len() as u32, len: changes.len() as u32 };
+                let commit_text = commit.as_ref().map(&resolve);
+                let mut commit_ref = None;
                 for c in changes {
-                    let c = self.change_ids.intern(resolve(c));
+                    let text = resolve(c);
+                    let c = self.change_ids.intern(text);
                     self.change_refs.push(c);
+                    if commit_text == Some(text) {
+                        commit_ref = Some(CommitRef::Change(c));
+                    }
                 }
+                let commit = match (commit_text, commit_ref) {
+                    (_, Some(r)) => Some(r),
+                    (Some(text), None) => Some(CommitRef::Text(self.texts.push(text))),
+                    (None, None) => None,
+                };
                 let remediates_range =
                     RefRange { start: self.deployment_refs.len() as u32, len: remediates.len() as u32 };
                 for r in remediates {
@@ -263,7 +283,7 @@ impl EventSet {
                     started_at: *started_at,
                     status: *status,
                     deployment_type: *deployment_type,
-                    commit: commit.as_ref().map(|c| self.texts.push(resolve(c))),
+                    commit,
                     note: note.as_ref().map(|n| self.texts.push(resolve(n))),
                     changes: changes_range,
                     remediates: remediates_range,
@@ -325,6 +345,14 @@ impl EventSet {
         self.incident_at(slot)
     }
 
+    /// The text of a deployment's commit.
+    pub(crate) fn commit_text(&self, commit: CommitRef) -> &str {
+        match commit {
+            CommitRef::Change(slot) => self.change_ids.resolve(slot),
+            CommitRef::Text(i) => self.texts.get(i),
+        }
+    }
+
     pub(crate) fn deployment_at(&self, slot: u32) -> Option<Deployment> {
         let d = self.deployments.get(slot as usize)?.as_ref()?;
         Some(Deployment {
@@ -336,7 +364,7 @@ impl EventSet {
             finished_at: from_micros(d.finished_at),
             started_at: d.started_at.map(from_micros),
             status: d.status,
-            commit: d.commit.map(|c| self.texts.get(c).to_owned()),
+            commit: d.commit.map(|c| self.commit_text(c).to_owned()),
             changes: d
                 .changes
                 .of(&self.change_refs)
