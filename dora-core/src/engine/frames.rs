@@ -132,13 +132,13 @@ impl Values {
 }
 
 /// The fact tables, built from the classification in one pass per kind.
-struct Facts {
+struct Facts<'a> {
     /// Production deployments (any status) finishing in the window.
     deployments: DataFrame,
     /// Recovery times of the failed ones that recovered.
     recovery: DataFrame,
     /// The lead-time rows, by period (see [`lead`]).
-    lead: lead::ByPeriod,
+    lead: lead::ByPeriod<'a>,
     /// Incidents opened in the window.
     incidents: DataFrame,
     /// Restore times of the resolved ones.
@@ -180,25 +180,24 @@ fn deployment_facts(set: &EventSet, cls: &Classified, opts: &Options) -> Result<
 /// The lead-time rows: one per change shipped by a deployment finishing
 /// in the window (total, and each stage where known), bucketed and ordered
 /// by period.
-fn lead_facts(set: &EventSet, cls: &Classified, cal: &Calendar, opts: &Options) -> Result<lead::ByPeriod> {
+fn lead_facts<'a>(
+    set: &EventSet,
+    cls: &'a Classified,
+    cal: &Calendar,
+    opts: &Options,
+) -> Result<lead::ByPeriod<'a>> {
     let n = cls.lead_times.len();
     let mut lead = lead::LeadRows { rows: Vec::with_capacity(n), t: Vec::with_capacity(n) };
-    let nan_if_unknown = |v: Option<Micros>| v.map_or(f64::NAN, seconds);
-    for lt in &cls.lead_times {
+    for (i, lt) in cls.lead_times.iter().enumerate() {
         let Some(d) = &set.deployments[lt.deployment as usize] else { continue };
         if !opts.window.contains(d.finished_at) {
             continue;
         }
         lead.t.push(d.finished_at);
-        lead.rows.push(lead::LeadRow {
-            service: d.service,
-            team: d.team.unwrap_or(lead::NO_TEAM),
-            period: 0,
-            total: seconds(lt.total),
-            stages: lt.stages().map(nan_if_unknown),
-        });
+        let team = d.team.unwrap_or(lead::NO_TEAM);
+        lead.rows.push(lead::LeadRow { service: d.service, team, period: 0, lead: i as u32 });
     }
-    lead::ByPeriod::new(lead, cal)
+    lead::ByPeriod::new(lead, &cls.lead_times, cal)
 }
 
 fn incident_facts(set: &EventSet, opts: &Options, warnings: &mut Warnings) -> Result<(DataFrame, DataFrame)> {
@@ -226,10 +225,10 @@ fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
     handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
 }
 
-impl Facts {
+impl<'a> Facts<'a> {
     fn new(
         set: &EventSet,
-        cls: &Classified,
+        cls: &'a Classified,
         cal: &Calendar,
         opts: &Options,
         warnings: &mut Warnings,
@@ -446,7 +445,7 @@ fn set_field(cell: &mut Cell, name: &str, v: Option<f64>) {
 /// pages (each table set is about 16 bytes per lead time and value).
 fn collect_with_lead_kinds(
     plans: Vec<LazyFrame>,
-    lead: &lead::ByPeriod,
+    lead: &lead::ByPeriod<'_>,
     names: usize,
     opts: &Options,
     out: &mut Aggregates,

@@ -16,32 +16,32 @@
 use polars::prelude::*;
 use polars::series::IsSorted;
 
-use super::{GroupKey, bucket, f64_, frame, median, p90, u64_};
+use super::{GroupKey, bucket, f64_, frame, median, p90, seconds, u64_};
 use crate::engine::calendar::Calendar;
+use crate::engine::metrics::lead_time::LeadTime;
 use crate::engine::options::GroupKind;
 use crate::error::Result;
 use crate::event::time::Micros;
 
-/// The stage columns, in [`LeadRow::stages`] order.
+/// The stage columns, in [`LeadTime::stages`] order.
 pub(super) const STAGES: [&str; 3] = ["coding", "review", "deploy"];
 
 /// Marks a row without a team.
 pub(super) const NO_TEAM: u32 = u32::MAX;
 
 /// One lead time of a change shipped by a deployment finishing in the
-/// window. Rows are moved whole by the counting sorts, so they are small
-/// and flat: a missing team is [`NO_TEAM`], an unknown stage is NaN (a
-/// duration never is).
+/// window: what places it in a group and a period, and which lead time it
+/// is. Rows are moved whole by the counting sort, so they are small and
+/// flat (a missing team is [`NO_TEAM`]); the values are read from the lead
+/// time itself when the tables are laid out.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct LeadRow {
     pub service: u32,
     pub team: u32,
-    /// Set by [`plans`] from the bucketed time.
+    /// Set by [`ByPeriod::new`] from the bucketed time.
     pub period: u32,
-    /// Seconds.
-    pub total: f64,
-    /// Seconds, per stage ([`STAGES`]).
-    pub stages: [f64; 3],
+    /// Into the lead times.
+    pub lead: u32,
 }
 
 /// The lead-time rows and, beside them, when each row's deployment
@@ -50,6 +50,13 @@ pub(super) struct LeadRow {
 pub(super) struct LeadRows {
     pub rows: Vec<LeadRow>,
     pub t: Vec<Micros>,
+}
+
+/// A lead time's values in seconds: the total, then each stage (NaN where
+/// unknown; a duration never is).
+fn values(lt: &LeadTime) -> [f64; 4] {
+    let [coding, review, deploy] = lt.stages().map(|s| s.map_or(f64::NAN, seconds));
+    [seconds(lt.total), coding, review, deploy]
 }
 
 /// How to read a lead-time plan's result back into cells.
@@ -203,11 +210,12 @@ impl Table {
 /// group, straight from `rows`.
 fn tables(
     rows: &[LeadRow],
+    lead_times: &[LeadTime],
     group: impl Fn(&LeadRow) -> Option<u32>,
     groups: usize,
     periods: u64,
 ) -> Result<Vec<DataFrame>> {
-    let values = |r: &LeadRow| [r.total, r.stages[0], r.stages[1], r.stages[2]];
+    let values = |r: &LeadRow| values(&lead_times[r.lead as usize]);
     // Per table, where each group's rows start.
     let mut starts = [(); 4].map(|_| vec![0usize; groups + 1]);
     for row in rows {
@@ -250,14 +258,15 @@ fn tables(
 /// ordered by period: each group kind's stable sort by group alone then
 /// orders them by (group, period).
 #[derive(Debug)]
-pub(super) struct ByPeriod {
+pub(super) struct ByPeriod<'a> {
     rows: Vec<LeadRow>,
+    lead_times: &'a [LeadTime],
     periods: usize,
 }
 
-impl ByPeriod {
-    /// Buckets and orders `lead` by period.
-    pub fn new(lead: LeadRows, cal: &Calendar) -> Result<Self> {
+impl<'a> ByPeriod<'a> {
+    /// Buckets and orders `lead` (rows of `lead_times`) by period.
+    pub fn new(lead: LeadRows, lead_times: &'a [LeadTime], cal: &Calendar) -> Result<Self> {
         let LeadRows { mut rows, t } = lead;
         for (row, p) in rows.iter_mut().zip(periods(t, cal)?) {
             row.period = p;
@@ -265,12 +274,12 @@ impl ByPeriod {
         let periods = cal.periods().max(1);
         // Lead times come in deployment order, so the rows usually are in
         // period order already.
-        if rows.is_sorted_by_key(|r| r.period) {
-            return Ok(Self { rows, periods });
+        if !rows.is_sorted_by_key(|r| r.period) {
+            let mut sorted = Vec::new();
+            counting_sort(&rows, periods, |r| Some(r.period), &mut sorted);
+            rows = sorted;
         }
-        let mut sorted = Vec::new();
-        counting_sort(&rows, periods, |r| Some(r.period), &mut sorted);
-        Ok(Self { rows: sorted, periods })
+        Ok(Self { rows, lead_times, periods })
     }
 
     /// The polars plans of one group kind's lead-time statistics (the
@@ -281,7 +290,7 @@ impl ByPeriod {
         let periods = self.periods as u64;
         let mut dense_names: Vec<u32> = Vec::new();
         let frames = match kind {
-            GroupKind::All => tables(&self.rows, |_| Some(0), 1, periods)?,
+            GroupKind::All => tables(&self.rows, self.lead_times, |_| Some(0), 1, periods)?,
             _ => {
                 let name_of = |r: &LeadRow| match kind {
                     GroupKind::Service => Some(r.service),
@@ -297,7 +306,7 @@ impl ByPeriod {
                     }
                 }
                 let group = |r: &LeadRow| name_of(r).map(|n| dense[n as usize]);
-                tables(&self.rows, group, dense_names.len(), periods)?
+                tables(&self.rows, self.lead_times, group, dense_names.len(), periods)?
             }
         };
         let names = std::sync::Arc::new(dense_names);
@@ -323,44 +332,50 @@ impl ByPeriod {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::time::MICROS_PER_SECOND;
 
-    fn row(service: u32, team: u32, period: u32, total: f64) -> LeadRow {
-        LeadRow { service, team, period, total, stages: [f64::NAN; 3] }
+    /// A row for the lead time at `lead`, whose total is `lead + 1` seconds.
+    fn row(service: u32, period: u32, lead: u32) -> LeadRow {
+        LeadRow { service, team: NO_TEAM, period, lead }
+    }
+
+    fn lead_times(n: u32, stages: impl Fn(u32) -> [Option<Micros>; 3]) -> Vec<LeadTime> {
+        (0..n).map(|i| LeadTime::new((i64::from(i) + 1) * MICROS_PER_SECOND, stages(i))).collect()
     }
 
     #[test]
     fn counting_sort_is_stable_and_leaves_out_rows_without_a_bucket() {
-        let rows =
-            [row(2, 0, 0, 1.0), row(9, 0, 0, 2.0), row(0, 0, 0, 3.0), row(2, 0, 0, 4.0), row(1, 0, 0, 5.0)];
+        let rows = [row(2, 0, 0), row(9, 0, 1), row(0, 0, 2), row(2, 0, 3), row(1, 0, 4)];
         let mut out = Vec::new();
         counting_sort(&rows, 3, |r| (r.service < 3).then_some(r.service), &mut out);
-        let totals: Vec<f64> = out.iter().map(|r| r.total).collect();
-        assert_eq!(totals, [3.0, 5.0, 1.0, 4.0]);
+        let leads: Vec<u32> = out.iter().map(|r| r.lead).collect();
+        assert_eq!(leads, [2, 4, 0, 3]);
         counting_sort(&[], 3, |r| Some(r.service), &mut out);
         assert!(out.is_empty());
     }
 
     #[test]
     fn tables_skip_unknown_stages_and_key_by_group_then_period() {
-        let mut a = row(0, 0, 1, 10.0);
-        a.stages = [1.0, f64::NAN, 3.0];
-        let b = row(0, 0, 2, 20.0);
-        let frames = tables(&[a, b], |r| Some(r.service + 1), 2, 3).unwrap();
+        let s = MICROS_PER_SECOND;
+        let lts = lead_times(2, |i| if i == 0 { [Some(s), None, Some(3 * s)] } else { [None; 3] });
+        let frames = tables(&[row(0, 1, 0), row(0, 2, 1)], &lts, |r| Some(r.service + 1), 2, 3).unwrap();
         assert_eq!(frames.iter().map(DataFrame::height).collect::<Vec<_>>(), [2, 1, 0, 1]);
         let kp: Vec<Option<u32>> = frames[0].column("kp").unwrap().u32().unwrap().iter().collect();
         assert_eq!(kp, [Some(4), Some(5)]);
         assert!(
             frames[0].column("kp").unwrap().as_materialized_series().is_sorted_flag() == IsSorted::Ascending
         );
+        let coding: Vec<Option<f64>> = frames[1].column("v").unwrap().f64().unwrap().iter().collect();
+        assert_eq!(coding, [Some(1.0)]);
         // Rows by period, groups interleaved: the tables come out by
         // (group, period), the input order kept within a group.
-        let rows =
-            [row(1, 0, 0, 1.0), row(0, 0, 1, 2.0), row(1, 0, 1, 3.0), row(2, 0, 1, 9.0), row(0, 0, 2, 4.0)];
-        let frames = tables(&rows, |r| (r.service < 2).then_some(r.service), 2, 3).unwrap();
+        let lts = lead_times(5, |_| [None; 3]);
+        let rows = [row(1, 0, 0), row(0, 1, 1), row(1, 1, 2), row(2, 1, 3), row(0, 2, 4)];
+        let frames = tables(&rows, &lts, |r| (r.service < 2).then_some(r.service), 2, 3).unwrap();
         let kp: Vec<Option<u32>> = frames[0].column("kp").unwrap().u32().unwrap().iter().collect();
         assert_eq!(kp, [Some(1), Some(2), Some(3), Some(4)]);
         let v: Vec<Option<f64>> = frames[0].column("v").unwrap().f64().unwrap().iter().collect();
-        assert_eq!(v, [Some(2.0), Some(4.0), Some(1.0), Some(3.0)]);
+        assert_eq!(v, [Some(2.0), Some(5.0), Some(1.0), Some(3.0)]);
         let g: Vec<Option<u32>> = frames[0].column("g").unwrap().u32().unwrap().iter().collect();
         assert_eq!(g, [Some(0), Some(0), Some(1), Some(1)]);
     }

@@ -30,6 +30,12 @@ pub(crate) struct LeadTime {
 }
 
 impl LeadTime {
+    /// A lead time with these values (for tests elsewhere in the engine).
+    #[cfg(test)]
+    pub fn new(total: Micros, stages: [Option<Micros>; 3]) -> Self {
+        Self { change: 0, deployment: 0, total, stages: stages.map(|s| s.unwrap_or(NO_SPAN)) }
+    }
+
     /// The coding, review and deploy stages, where known.
     pub fn stages(&self) -> [Option<Micros>; 3] {
         self.stages.map(|s| (s != NO_SPAN).then_some(s))
