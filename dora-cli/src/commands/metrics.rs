@@ -58,17 +58,14 @@ pub fn run(args: &MetricsArgs) -> Result<()> {
     let settings = MetricsSettings::resolve(args, Utc::now())?;
     let timings = std::env::var_os("DORA_TIMINGS").is_some_and(|v| !v.is_empty());
     let t0 = std::time::Instant::now();
-    let faults0 = minor_faults();
-    let cpu0 = cpu_seconds();
+    let probe = || timings.then(Probe::now).flatten();
+    let before_read = probe();
     let set = load_events(&settings)?;
     let loaded = t0.elapsed();
-    let faults1 = minor_faults();
-    let rss_read = memory_mb("VmRSS:");
-    let cpu1 = cpu_seconds();
+    let after_read = probe();
     let computation = compute(&set, &settings.options)?;
     let computed = t0.elapsed();
-    let faults2 = minor_faults();
-    let cpu2 = cpu_seconds();
+    let after_compute = probe();
     let report = &computation.report;
     let stdout = std::io::stdout().lock();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
@@ -88,15 +85,15 @@ pub fn run(args: &MetricsArgs) -> Result<()> {
             total.as_secs_f64(),
             set.len()
         );
-        if let (Some(a), Some(b), Some(c)) = (faults0, faults1, faults2) {
+        if let (Some(a), Some(b), Some(c)) = (before_read, after_read, after_compute) {
             // Each fault maps a fresh page the kernel zeroes: memory churn.
-            eprintln!("page faults: read {}, compute {}", b - a, c - b);
-        }
-        if let (Some(a), Some(b), Some(c)) = (cpu0, cpu1, cpu2) {
-            eprintln!("cpu time (user + system): read {:.3} s, compute {:.3} s", b - a, c - b);
-        }
-        if let (Some(read), Some(peak)) = (rss_read, memory_mb("VmHWM:")) {
-            eprintln!("memory: {read} MB resident after read, peak {peak} MB");
+            eprintln!("page faults: read {}, compute {}", b.faults - a.faults, c.faults - b.faults);
+            eprintln!(
+                "cpu time (user + system): read {:.3} s, compute {:.3} s",
+                b.cpu - a.cpu,
+                c.cpu - b.cpu
+            );
+            eprintln!("memory: {} MB resident after read, peak {} MB", b.resident_mb, c.peak_mb);
         }
     }
     // The process ends right after this: freeing hundreds of megabytes of
@@ -106,28 +103,34 @@ pub fn run(args: &MetricsArgs) -> Result<()> {
     Ok(())
 }
 
-/// The process's CPU time so far, user plus system, in seconds (Linux; `None` elsewhere).
-fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
-    let user: f64 = fields.next()?.parse().ok()?;
-    let system: f64 = fields.next()?.parse().ok()?;
-    // Clock ticks: 100 per second on every Linux this runs on.
-    Some((user + system) / 100.0)
+/// Figures of this process from `/proc` (Linux only), for `DORA_TIMINGS`.
+#[derive(Debug, Clone, Copy)]
+struct Probe {
+    /// Minor page faults so far.
+    faults: u64,
+    /// CPU time so far, user plus system, in seconds.
+    cpu: f64,
+    /// Resident memory now, in MB.
+    resident_mb: u64,
+    /// Peak resident memory so far, in MB.
+    peak_mb: u64,
 }
 
-/// A memory figure of `/proc/self/status` in MB (Linux; `None` elsewhere).
-fn memory_mb(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
-    let kb: u64 = line[field.len()..].trim().trim_end_matches("kB").trim().parse().ok()?;
-    Some(kb / 1024)
-}
-
-/// The process's minor page faults so far (Linux; `None` elsewhere).
-fn minor_faults() -> Option<u64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the command name (which may hold spaces) in parentheses;
-    // minflt is the 10th field of the line, the 8th after `)`.
-    stat.rsplit_once(')')?.1.split_whitespace().nth(7)?.parse().ok()
+impl Probe {
+    fn now() -> Option<Self> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // Fields after the command name (which may hold spaces) in
+        // parentheses: minflt is the 8th, utime and stime the 12th and 13th.
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let number = |i: usize| fields.get(i)?.parse::<u64>().ok();
+        // Clock ticks: 100 per second on every Linux this runs on.
+        let cpu = (number(11)? + number(12)?) as f64 / 100.0;
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let mb = |field: &str| -> Option<u64> {
+            let line = status.lines().find(|l| l.starts_with(field))?;
+            let kb: u64 = line[field.len()..].trim().trim_end_matches("kB").trim().parse().ok()?;
+            Some(kb / 1024)
+        };
+        Some(Self { faults: number(7)?, cpu, resident_mb: mb("VmRSS:")?, peak_mb: mb("VmHWM:")? })
+    }
 }

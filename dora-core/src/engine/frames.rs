@@ -107,9 +107,9 @@ impl Keys {
 }
 
 /// The values of one statistic (a recovery or a restore time), one row
-/// per value, no nulls (the lead-time table is built on its own). Null-free matters: polars'
-/// median and quantile select in linear time over a group's slice, but sort
-/// the whole group when it holds a null.
+/// per value, no nulls (lead times have tables of their own, see [`lead`]).
+/// Null-free matters: polars' median and quantile select in linear time
+/// over a group's slice, but sort the whole group when it holds a null.
 #[derive(Debug, Default)]
 struct Values {
     keys: Keys,
@@ -464,9 +464,10 @@ fn collect_with_lead_kinds(
             next = kinds.next().map(|k| scope.spawn(move || lead.plans(k, names)));
             for (df, result) in run(lead_plans)?.iter().zip(&results) {
                 result.read(df, |g, p, name, v| {
-                    let cell = match result.by_period() {
-                        true => out.periods.entry((g, p)).or_default(),
-                        false => out.summary.entry(g).or_default(),
+                    let cell = if result.by_period() {
+                        out.periods.entry((g, p)).or_default()
+                    } else {
+                        out.summary.entry(g).or_default()
                     };
                     set_field(cell, name, v);
                 })?;

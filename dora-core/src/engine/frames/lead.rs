@@ -197,6 +197,16 @@ struct Table {
 
 impl Table {
     fn into_frame(self) -> Result<DataFrame> {
+        // The sorted flags below make polars group by slices: wrong flags
+        // would split groups silently.
+        debug_assert!(self.g.is_sorted(), "lead-time groups out of order");
+        debug_assert!(
+            match &self.kp {
+                Keys::Narrow(k) => k.is_sorted(),
+                Keys::Wide(k) => k.is_sorted(),
+            },
+            "lead-time keys out of order"
+        );
         let mut g = Series::new("g".into(), self.g);
         g.set_sorted_flag(IsSorted::Ascending);
         frame(vec![self.kp.sorted_column("kp"), g.into(), Column::new("v".into(), self.v)])
@@ -378,5 +388,59 @@ mod tests {
         assert_eq!(v, [Some(2.0), Some(5.0), Some(1.0), Some(3.0)]);
         let g: Vec<Option<u32>> = frames[0].column("g").unwrap().u32().unwrap().iter().collect();
         assert_eq!(g, [Some(0), Some(0), Some(1), Some(1)]);
+    }
+
+    #[test]
+    fn plans_order_rows_from_any_order_and_read_back_into_their_cells() {
+        use chrono::{TimeZone, Utc};
+
+        use crate::engine::options::{Period, Window};
+
+        let s = MICROS_PER_SECOND;
+        let window = Window::new(
+            Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(2026, 3, 16, 0, 0, 0).unwrap(),
+        )
+        .unwrap();
+        let cal = Calendar::new(&window, Period::Week, chrono_tz::UTC);
+        let week = |w: i64| window.since_micros() + w * 7 * 86_400 * s + s;
+        // Totals 1, 2, 3, 4 s; the rows out of period order.
+        let lts = lead_times(4, |i| if i == 3 { [Some(5 * s), None, None] } else { [None; 3] });
+        let rows = vec![row(0, 0, 0), row(1, 0, 1), row(0, 0, 2), row(0, 0, 3)];
+        let t = vec![week(1), week(0), week(0), week(1)];
+        let by_period = ByPeriod::new(LeadRows { rows, t }, &lts, &cal).unwrap();
+        assert!(by_period.rows.is_sorted_by_key(|r| r.period));
+        let mut cells = std::collections::BTreeMap::new();
+        for (plan, result) in by_period.plans(GroupKind::Service, 2).unwrap() {
+            let df = plan.collect().unwrap();
+            result
+                .read(&df, |g, p, name, v| {
+                    let p = result.by_period().then_some(p);
+                    cells.insert((g.name_id(), p, name.to_string()), v);
+                })
+                .unwrap();
+        }
+        let cell = |service: u32, period: Option<u32>, name: &str| {
+            cells.get(&(service, period, name.to_string())).copied().flatten()
+        };
+        assert_eq!(cell(0, Some(0), "lead_count"), Some(1.0));
+        assert_eq!(cell(0, Some(0), "lead_median"), Some(3.0));
+        assert_eq!(cell(0, Some(1), "lead_count"), Some(2.0));
+        assert_eq!(cell(0, Some(1), "lead_median"), Some(2.5));
+        assert_eq!(cell(0, Some(1), "coding"), Some(5.0));
+        assert_eq!(cell(0, Some(0), "coding"), None);
+        assert_eq!(cell(0, None, "lead_median"), Some(3.0));
+        assert_eq!(cell(1, Some(0), "lead_median"), Some(2.0));
+        assert_eq!(cell(1, None, "lead_count"), Some(1.0));
+        assert_eq!(cell(1, Some(1), "lead_count"), None);
+    }
+
+    #[test]
+    fn wide_keys_when_groups_times_periods_overflow_u32() {
+        let lts = lead_times(2, |_| [None; 3]);
+        let rows = [row(0, 0, 0), row(1, 0, 1)];
+        let frames = tables(&rows, &lts, |r| Some(r.service), 2, 1 << 32).unwrap();
+        let kp: Vec<Option<u64>> = frames[0].column("kp").unwrap().u64().unwrap().iter().collect();
+        assert_eq!(kp, [Some(0), Some(1 << 32)]);
     }
 }
