@@ -125,8 +125,10 @@ fn parse_block(block: Block, max_line: usize, spare: Option<Spare>) -> Parsed {
     let base = raw.as_ptr() as usize;
     let mut lines = 0u64;
     let mut start = 0usize;
+    // A string inside the block, as its place there.
+    let block_span = |b: &str| Span { start: (b.as_ptr() as usize - base) as u32, len: b.len() as u32 };
     let to_span = |s: Cow<'_, str>, side: &mut String| match s {
-        Cow::Borrowed(b) => Span { start: (b.as_ptr() as usize - base) as u32, len: b.len() as u32 },
+        Cow::Borrowed(b) => block_span(b),
         Cow::Owned(o) => {
             let span = Span { start: side.len() as u32 | SIDE_FLAG, len: o.len() as u32 };
             side.push_str(&o);
@@ -149,13 +151,11 @@ fn parse_block(block: Block, max_line: usize, spare: Option<Spare>) -> Parsed {
             le -= 1;
         }
         // The common shape goes straight to spans; the rest through serde.
-        if let Ok(t) = &text {
-            let line = &t[ls..le];
-            let span = |s: &str| Span { start: (s.as_ptr() as usize - base) as u32, len: s.len() as u32 };
-            if let Some(ev) = super::fast::parse(line, span) {
-                events.push((line_no, ev));
-                continue;
-            }
+        if let Ok(t) = &text
+            && let Some(ev) = super::fast::parse(&t[ls..le], block_span)
+        {
+            events.push((line_no, ev));
+            continue;
         }
         let parsed = match &text {
             Ok(t) => parse_line_str(&t[ls..le]),

@@ -24,7 +24,7 @@ use crate::error::Result;
 use crate::event::time::Micros;
 
 /// The stage columns, in [`LeadTime::stages`] order.
-pub(super) const STAGES: [&str; 3] = ["coding", "review", "deploy"];
+const STAGES: [&str; 3] = ["coding", "review", "deploy"];
 
 /// Marks a row without a team.
 pub(super) const NO_TEAM: u32 = u32::MAX;
@@ -158,30 +158,41 @@ fn counting_sort(
 }
 
 /// Group keys: `u32` when every `group * periods + period` fits.
-enum Keys {
+enum KeyColumn {
     Narrow(Vec<u32>),
     Wide(Vec<u64>),
 }
 
-impl Keys {
+impl KeyColumn {
     /// `len` zero keys, wide enough for keys up to `max`.
     fn zeroed(len: usize, max: u64) -> Self {
-        if max > u64::from(u32::MAX) { Keys::Wide(vec![0; len]) } else { Keys::Narrow(vec![0; len]) }
+        if max > u64::from(u32::MAX) {
+            KeyColumn::Wide(vec![0; len])
+        } else {
+            KeyColumn::Narrow(vec![0; len])
+        }
     }
 
     fn set(&mut self, at: usize, k: u64) {
         match self {
             // `zeroed` chose the width that holds every key.
-            Keys::Narrow(v) => v[at] = k as u32,
-            Keys::Wide(v) => v[at] = k,
+            KeyColumn::Narrow(v) => v[at] = k as u32,
+            KeyColumn::Wide(v) => v[at] = k,
+        }
+    }
+
+    fn is_sorted(&self) -> bool {
+        match self {
+            KeyColumn::Narrow(k) => k.is_sorted(),
+            KeyColumn::Wide(k) => k.is_sorted(),
         }
     }
 
     /// The key column, flagged as sorted (the caller pushes keys in order).
     fn sorted_column(self, name: &str) -> Column {
         let mut s = match self {
-            Keys::Narrow(v) => Series::new(name.into(), v),
-            Keys::Wide(v) => Series::new(name.into(), v),
+            KeyColumn::Narrow(v) => Series::new(name.into(), v),
+            KeyColumn::Wide(v) => Series::new(name.into(), v),
         };
         s.set_sorted_flag(IsSorted::Ascending);
         s.into()
@@ -190,7 +201,7 @@ impl Keys {
 
 /// One table of `(kp, g, v)`: the key of (group, period), the group, a value.
 struct Table {
-    kp: Keys,
+    kp: KeyColumn,
     g: Vec<u32>,
     v: Vec<f64>,
 }
@@ -200,13 +211,7 @@ impl Table {
         // The sorted flags below make polars group by slices: wrong flags
         // would split groups silently.
         debug_assert!(self.g.is_sorted(), "lead-time groups out of order");
-        debug_assert!(
-            match &self.kp {
-                Keys::Narrow(k) => k.is_sorted(),
-                Keys::Wide(k) => k.is_sorted(),
-            },
-            "lead-time keys out of order"
-        );
+        debug_assert!(self.kp.is_sorted(), "lead-time keys out of order");
         let mut g = Series::new("g".into(), self.g);
         g.set_sorted_flag(IsSorted::Ascending);
         frame(vec![self.kp.sorted_column("kp"), g.into(), Column::new("v".into(), self.v)])
@@ -245,7 +250,7 @@ fn tables(
         .iter()
         .map(|s| {
             let len = s[groups];
-            Table { kp: Keys::zeroed(len, max_key), g: vec![0; len], v: vec![0.0; len] }
+            Table { kp: KeyColumn::zeroed(len, max_key), g: vec![0; len], v: vec![0.0; len] }
         })
         .collect();
     for row in rows {
