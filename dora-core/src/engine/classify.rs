@@ -40,6 +40,27 @@ pub(crate) fn sort_by_deployment_order<K: Ord + Copy>(
 }
 
 /// The result of classifying an event set.
+/// `items` (in deployment order) stably ordered by `key`, an interned name
+/// (below `names`): the order of sorting by (key, `finished_at`, `seq`),
+/// found by a counting sort in linear time.
+pub(crate) fn group_by_name<T: Copy>(items: &[T], names: usize, key: impl Fn(&T) -> u32) -> Vec<T> {
+    let mut next = vec![0usize; names + 1];
+    for item in items {
+        next[key(item) as usize + 1] += 1;
+    }
+    for i in 1..next.len() {
+        next[i] += next[i - 1];
+    }
+    // Every place is written once below: the copy only sizes the vector.
+    let mut out = items.to_vec();
+    for item in items {
+        let at = &mut next[key(item) as usize];
+        out[*at] = *item;
+        *at += 1;
+    }
+    out
+}
+
 #[derive(Debug)]
 pub(crate) struct Classified {
     /// Per deployment slot: a production deployment (of any status).
@@ -82,13 +103,14 @@ impl Classified {
 
         let shipped_by = lead_time::shipping(set, &ok_sorted, warnings);
         // Lead times (one per change) and the failure rules (deployments
-        // and incidents) are independent: one runs on a second core. Each
-        // keeps its own warnings, merged in the order they ran in before.
+        // and incidents) are independent: a second core starts on the lead
+        // times while this one runs the failure rules, then joins in from
+        // the other end. Each keeps its own warnings, merged in the order
+        // they ran in before.
         let (mut lead_warnings, mut failure_warnings) = (Warnings::default(), Warnings::default());
+        let lead = lead_time::LeadTimeJob::new(set, &ok_sorted, &shipped_by, opts.lead_time_start);
         let (lead_times, (remediated_by, attribution)) = std::thread::scope(|scope| {
-            let lead = scope.spawn(|| {
-                lead_time::lead_times(set, &ok_sorted, &shipped_by, opts.lead_time_start, &mut lead_warnings)
-            });
+            let front = scope.spawn(|| lead.run_front());
             let remediated_by =
                 change_failure::remediations(set, &ok_production, &ok_sorted, &mut failure_warnings);
             let attribution = change_failure::attribute_incidents(
@@ -99,8 +121,11 @@ impl Classified {
                 opts,
                 &mut failure_warnings,
             );
-            let lead_times = lead.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-            (lead_times, (remediated_by, attribution))
+            // Then this core helps with the lead times, from the last
+            // deployments back.
+            let back = lead.run_back();
+            let front = front.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (lead.finish(front, back, &mut lead_warnings), (remediated_by, attribution))
         });
         warnings.merge(lead_warnings);
         warnings.merge(failure_warnings);
@@ -123,5 +148,23 @@ impl Classified {
             failed,
             recovery,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::group_by_name;
+
+    #[test]
+    fn grouping_by_name_keeps_the_order_within_each_name() {
+        // (name, position in deployment order)
+        let items = [(2, 0), (0, 1), (2, 2), (1, 3), (0, 4), (2, 5)];
+        let grouped = group_by_name(&items, 3, |&(name, _)| name);
+        assert_eq!(grouped, [(0, 1), (0, 4), (1, 3), (2, 0), (2, 2), (2, 5)]);
+        // Twice, by the second key and then the first: ordered by both.
+        let pairs = [(1, 1, 0), (0, 1, 1), (1, 0, 2), (0, 0, 3), (1, 1, 4)];
+        let by_both = group_by_name(&group_by_name(&pairs, 2, |p| p.1), 2, |p| p.0);
+        assert_eq!(by_both, [(0, 0, 3), (0, 1, 1), (1, 0, 2), (1, 1, 0), (1, 1, 4)]);
+        assert!(group_by_name::<(u32, u32)>(&[], 0, |p| p.0).is_empty());
     }
 }

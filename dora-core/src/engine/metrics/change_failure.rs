@@ -19,10 +19,11 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::engine::classify::{deployment_order, sort_by_deployment_order};
+use crate::engine::classify::{deployment_order, group_by_name};
 use crate::engine::options::Options;
 use crate::engine::warnings::{WarningKind, Warnings};
 use crate::event::EventSet;
+use crate::event::time::Micros;
 
 /// Why an incident is attributed to a deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -54,14 +55,23 @@ pub(crate) fn remediations(
 ) -> Vec<Option<Remediation>> {
     let dep = |slot: u32| set.deployments[slot as usize].as_ref().expect("successful deployments exist");
     let mut remediated_by: Vec<Option<Remediation>> = vec![None; set.deployments.len()];
-    // The previous successful deployment of the same service and environment.
-    let mut by_env = ok_sorted.to_vec();
-    sort_by_deployment_order(set, &mut by_env, |d| (d.service, d.environment));
-    let mut previous: FxHashMap<u32, u32> = FxHashMap::default();
+    // The previous successful deployment of the same service and environment
+    // (by slot; `NONE` for the first), from the deployments grouped by
+    // environment, then by service, each group in deployment order.
+    const NONE: u32 = u32::MAX;
+    let keyed: Vec<(u32, u32, u32)> = ok_sorted
+        .iter()
+        .map(|&d| {
+            let rec = dep(d);
+            (d, rec.service, rec.environment)
+        })
+        .collect();
+    let names = set.names.len();
+    let by_env = group_by_name(&group_by_name(&keyed, names, |k| k.2), names, |k| k.1);
+    let mut previous = vec![NONE; set.deployments.len()];
     for w in by_env.windows(2) {
-        let (a, b) = (dep(w[0]), dep(w[1]));
-        if (a.service, a.environment) == (b.service, b.environment) {
-            previous.insert(w[1], w[0]);
+        if (w[0].1, w[0].2) == (w[1].1, w[1].2) {
+            previous[w[1].0 as usize] = w[0].0;
         }
     }
     // In deployment order, so the first remediation of a target is the earliest.
@@ -70,7 +80,8 @@ pub(crate) fn remediations(
         let listed = rec.remediates.of(&set.deployment_refs);
         if listed.is_empty() {
             if rec.deployment_type.is_rework()
-                && let Some(&target) = previous.get(&d)
+                && let target = previous[d as usize]
+                && target != NONE
             {
                 remediated_by[target as usize].get_or_insert(Remediation { by: d, explicit: false });
             }
@@ -105,14 +116,21 @@ pub(crate) fn attribute_incidents(
     warnings: &mut Warnings,
 ) -> Vec<Option<(u32, Attribution)>> {
     let dep = |slot: u32| set.deployments[slot as usize].as_ref().expect("successful deployments exist");
-    // Successful production deployments per service, in deployment order.
-    let mut by_service = ok_sorted.to_vec();
-    sort_by_deployment_order(set, &mut by_service, |d| d.service);
+    // Successful production deployments per service, in deployment order,
+    // with the service and finish time (no record lookups in the searches).
+    let keyed: Vec<(u32, u32, Micros)> = ok_sorted
+        .iter()
+        .map(|&d| {
+            let rec = dep(d);
+            (d, rec.service, rec.finished_at)
+        })
+        .collect();
+    let by_service = group_by_name(&keyed, set.names.len(), |k| k.1);
     let mut ranges: FxHashMap<u32, (usize, usize)> = FxHashMap::default();
     let mut start = 0;
     for i in 1..=by_service.len() {
-        if i == by_service.len() || dep(by_service[i]).service != dep(by_service[start]).service {
-            ranges.insert(dep(by_service[start]).service, (start, i));
+        if i == by_service.len() || by_service[i].1 != by_service[start].1 {
+            ranges.insert(by_service[start].1, (start, i));
             start = i;
         }
     }
@@ -151,9 +169,9 @@ pub(crate) fn attribute_incidents(
         } else if window > 0 {
             ranges.get(&inc.service).and_then(|&(a, b)| {
                 let run = &by_service[a..b];
-                let i = run.partition_point(|&d| dep(d).finished_at <= inc.opened_at);
-                let d = *run.get(i.checked_sub(1)?)?;
-                (inc.opened_at - dep(d).finished_at <= window).then_some((d, Attribution::Inferred))
+                let i = run.partition_point(|&(_, _, finished_at)| finished_at <= inc.opened_at);
+                let (d, _, finished_at) = *run.get(i.checked_sub(1)?)?;
+                (inc.opened_at - finished_at <= window).then_some((d, Attribution::Inferred))
             })
         } else {
             None

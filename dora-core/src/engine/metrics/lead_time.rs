@@ -7,6 +7,8 @@
 //! and is warned about. Stages (coding, review, deploy) come from the pull
 //! request's times, leaving out negative spans.
 
+use std::sync::{Mutex, PoisonError};
+
 use crate::engine::options::LeadTimeStart;
 use crate::engine::warnings::{WarningKind, Warnings};
 use crate::event::EventSet;
@@ -78,69 +80,159 @@ fn span(from: Option<Micros>, to: Option<Micros>) -> Option<Micros> {
     }
 }
 
-/// The lead time of every shipped change that has a change event, in the
-/// order of `ok_sorted` (the successful production deployments in
-/// deployment order), so by when the shipping deployment finished.
-pub(crate) fn lead_times(
-    set: &EventSet,
-    ok_sorted: &[u32],
-    shipped_by: &[Option<u32>],
+/// Deployments claimed at a time by one side of a [`LeadTimeJob`].
+const CLAIM: usize = 4096;
+
+/// The lead times of the changes shipped by successful production
+/// deployments, computed from both ends of the deployments (in
+/// deployment order) by two threads: each claims runs of deployments until
+/// they meet. A change is computed by its shipping deployment only, so the
+/// runs are independent, and put together in order they give exactly
+/// what one pass would.
+pub(crate) struct LeadTimeJob<'a> {
+    set: &'a EventSet,
+    ok_sorted: &'a [u32],
+    shipped_by: &'a [Option<u32>],
     start: LeadTimeStart,
-    warnings: &mut Warnings,
-) -> Vec<LeadTime> {
-    let mut out = Vec::with_capacity(set.changes.len());
-    // A deployment may list a change twice: each change counts once.
-    let mut done = vec![false; shipped_by.len()];
-    // Negative lead times, warned about in change order afterwards.
-    let mut negative: Vec<(u32, u32)> = Vec::new();
-    for &d in ok_sorted {
-        let Some(dep) = &set.deployments[d as usize] else { continue };
-        for &slot in dep.changes.of(&set.change_refs) {
-            let s = slot as usize;
-            if shipped_by.get(s) != Some(&Some(d)) || std::mem::replace(&mut done[s], true) {
-                continue;
-            }
-            let Some(Some(change)) = set.changes.get(s) else { continue };
-            let pr = change.pull_request().unwrap_or_default();
-            let from = match start {
-                LeadTimeStart::Commit => change.committed_at,
-                LeadTimeStart::FirstCommit => pr.first_commit_at.unwrap_or(change.committed_at),
-            };
-            let mut total = dep.finished_at - from;
-            if total < 0 {
-                negative.push((slot, d));
-                total = 0;
-            }
-            out.push(LeadTime {
-                change: slot,
-                deployment: d,
-                total,
-                stages: [
-                    span(pr.first_commit_at, pr.opened_at),
-                    span(pr.opened_at, pr.merged_at),
-                    span(pr.merged_at, Some(dep.finished_at)),
-                ]
-                .map(|s| s.unwrap_or(NO_SPAN)),
-            });
+    /// The deployments not claimed yet: `ok_sorted[front..back]`.
+    unclaimed: Mutex<(usize, usize)>,
+}
+
+/// What one side of a [`LeadTimeJob`] computed.
+pub(crate) struct LeadTimePart {
+    /// Runs of lead times, in deployment order.
+    runs: Vec<Vec<LeadTime>>,
+    /// Negative lead times: (change slot, deployment slot).
+    negative: Vec<(u32, u32)>,
+}
+
+impl<'a> LeadTimeJob<'a> {
+    pub fn new(
+        set: &'a EventSet,
+        ok_sorted: &'a [u32],
+        shipped_by: &'a [Option<u32>],
+        start: LeadTimeStart,
+    ) -> Self {
+        Self { set, ok_sorted, shipped_by, start, unclaimed: Mutex::new((0, ok_sorted.len())) }
+    }
+
+    /// The next run of deployments for the front or the back side.
+    fn claim(&self, front: bool) -> Option<std::ops::Range<usize>> {
+        let mut unclaimed = self.unclaimed.lock().unwrap_or_else(PoisonError::into_inner);
+        let (a, b) = *unclaimed;
+        if a >= b {
+            return None;
+        }
+        if front {
+            unclaimed.0 = (a + CLAIM).min(b);
+            Some(a..unclaimed.0)
+        } else {
+            unclaimed.1 = b.saturating_sub(CLAIM).max(a);
+            Some(unclaimed.1..b)
         }
     }
-    negative.sort_unstable();
-    for (slot, d) in negative {
-        warnings.add(WarningKind::NegativeLeadTime, || {
-            format!(
-                "change {}: committed after its shipping deployment {}; lead time counted as 0",
-                set.change_ids.resolve(slot),
-                set.deployment_ids.resolve(d)
-            )
-        });
+
+    /// Works from the first deployments on until all are claimed.
+    pub fn run_front(&self) -> LeadTimePart {
+        let mut out = Vec::with_capacity(self.set.changes.len());
+        let mut part = LeadTimePart { runs: Vec::new(), negative: Vec::new() };
+        let mut done = vec![false; self.shipped_by.len()];
+        while let Some(run) = self.claim(true) {
+            self.compute(&self.ok_sorted[run], &mut done, &mut out, &mut part.negative);
+        }
+        part.runs.push(out);
+        part
     }
-    out
+
+    /// Works from the last deployments back until all are claimed.
+    pub fn run_back(&self) -> LeadTimePart {
+        let mut part = LeadTimePart { runs: Vec::new(), negative: Vec::new() };
+        let mut done = vec![false; self.shipped_by.len()];
+        while let Some(run) = self.claim(false) {
+            let mut out = Vec::new();
+            self.compute(&self.ok_sorted[run], &mut done, &mut out, &mut part.negative);
+            part.runs.push(out);
+        }
+        part.runs.reverse();
+        part
+    }
+
+    /// Puts both sides together, in deployment order, and warns about the
+    /// negative lead times (in change order).
+    pub fn finish(&self, front: LeadTimePart, back: LeadTimePart, warnings: &mut Warnings) -> Vec<LeadTime> {
+        let mut runs = front.runs.into_iter().chain(back.runs);
+        let mut out = runs.next().unwrap_or_default();
+        for run in runs {
+            out.extend(run);
+        }
+        let mut negative = front.negative;
+        negative.extend(back.negative);
+        negative.sort_unstable();
+        let set = self.set;
+        for (slot, d) in negative {
+            warnings.add(WarningKind::NegativeLeadTime, || {
+                format!(
+                    "change {}: committed after its shipping deployment {}; lead time counted as 0",
+                    set.change_ids.resolve(slot),
+                    set.deployment_ids.resolve(d)
+                )
+            });
+        }
+        out
+    }
+
+    /// The lead times of the changes `deployments` shipped, in order.
+    fn compute(
+        &self,
+        deployments: &[u32],
+        done: &mut [bool],
+        out: &mut Vec<LeadTime>,
+        negative: &mut Vec<(u32, u32)>,
+    ) {
+        let set = self.set;
+        for &d in deployments {
+            let Some(dep) = &set.deployments[d as usize] else { continue };
+            for &slot in dep.changes.of(&set.change_refs) {
+                let s = slot as usize;
+                // A deployment may list a change twice: each change counts once.
+                if self.shipped_by.get(s) != Some(&Some(d)) || std::mem::replace(&mut done[s], true) {
+                    continue;
+                }
+                let Some(Some(change)) = set.changes.get(s) else { continue };
+                let pr = change.pull_request().unwrap_or_default();
+                let from = match self.start {
+                    LeadTimeStart::Commit => change.committed_at,
+                    LeadTimeStart::FirstCommit => pr.first_commit_at.unwrap_or(change.committed_at),
+                };
+                let mut total = dep.finished_at - from;
+                if total < 0 {
+                    negative.push((slot, d));
+                    total = 0;
+                }
+                out.push(LeadTime {
+                    change: slot,
+                    deployment: d,
+                    total,
+                    stages: [
+                        span(pr.first_commit_at, pr.opened_at),
+                        span(pr.opened_at, pr.merged_at),
+                        span(pr.merged_at, Some(dep.finished_at)),
+                    ]
+                    .map(|s| s.unwrap_or(NO_SPAN)),
+                });
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use chrono::{DateTime, TimeZone, Utc};
 
+    use super::{CLAIM, LeadTimeJob, shipping};
+    use crate::engine::classify::sort_by_deployment_order;
+    use crate::engine::options::LeadTimeStart;
+    use crate::engine::warnings::Warnings;
     use crate::{Change, Deployment, DeploymentStatus, DeploymentType, EventSet, Options, Window, compute};
 
     fn at(h: u32) -> DateTime<Utc> {
@@ -195,5 +287,62 @@ mod tests {
             report.warnings.iter().filter(|w| w.contains("committed after")).collect();
         assert_eq!(negative.len(), 2, "{:?}", report.warnings);
         assert!(negative[0].starts_with("change z:") && negative[1].starts_with("change a:"), "{negative:?}");
+    }
+
+    #[test]
+    fn both_sides_of_the_job_put_together_give_the_one_pass_order() {
+        // More deployments than three claims, each shipping its own change
+        // and listing the previous one again (already shipped).
+        let n = 3 * CLAIM + 17;
+        let mut set = EventSet::new();
+        for i in 0..n {
+            let mut c = change(&format!("c{i}"), 0);
+            // Every seventh change is committed after its deployment.
+            if i % 7 == 0 {
+                c.committed_at = at(22);
+            }
+            set.push(c);
+            let previous = format!("c{}", i.saturating_sub(1));
+            let mut d = deployment(&format!("d{i}"), 0, &[&format!("c{i}"), &previous]);
+            d.finished_at = at(1) + chrono::Duration::seconds(i as i64);
+            set.push(d);
+        }
+        let mut ok_sorted: Vec<u32> = (0..n as u32).collect();
+        sort_by_deployment_order(&set, &mut ok_sorted, |_| ());
+        let shipped_by = shipping(&set, &ok_sorted, &mut Warnings::default());
+        let order = |lead: &[super::LeadTime]| {
+            lead.iter().map(|l| (l.change, l.deployment, l.total)).collect::<Vec<_>>()
+        };
+        let run = |front: bool, back: bool| {
+            let job = LeadTimeJob::new(&set, &ok_sorted, &shipped_by, LeadTimeStart::Commit);
+            let (mut f, mut b) = (None, None);
+            if front {
+                f = Some(job.run_front());
+            }
+            if back {
+                b = Some(job.run_back());
+            }
+            let empty = || LeadTimeJob::new(&set, &[], &shipped_by, LeadTimeStart::Commit).run_back();
+            let mut warnings = Warnings::default();
+            let lead = job.finish(f.unwrap_or_else(empty), b.unwrap_or_else(empty), &mut warnings);
+            (order(&lead), warnings.into_messages())
+        };
+        let (front_only, warned) = run(true, false);
+        assert_eq!(front_only.len(), n);
+        assert!(front_only.windows(2).all(|w| w[0].1 < w[1].1), "in deployment order");
+        // In change order: c0 first; the rest are counted.
+        assert!(warned[0].starts_with("change c0:"), "{warned:?}");
+        let more = format!("and {} more", n.div_ceil(7) - (warned.len() - 1));
+        assert!(warned.last().is_some_and(|w| w.contains(&more)), "{warned:?}");
+        assert_eq!(run(false, true), (front_only.clone(), warned.clone()), "the back side alone");
+        let job = LeadTimeJob::new(&set, &ok_sorted, &shipped_by, LeadTimeStart::Commit);
+        let both = std::thread::scope(|scope| {
+            let front = scope.spawn(|| job.run_front());
+            let back = job.run_back();
+            let mut warnings = Warnings::default();
+            let lead = job.finish(front.join().unwrap(), back, &mut warnings);
+            (order(&lead), warnings.into_messages())
+        });
+        assert_eq!(both, (front_only, warned), "both sides at once");
     }
 }
