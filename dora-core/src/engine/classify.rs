@@ -61,6 +61,43 @@ pub(crate) fn group_by_name<T: Copy>(items: &[T], names: usize, key: impl Fn(&T)
     out
 }
 
+/// The incidents attributed to each deployment, in incident order: one
+/// list of incident slots, cut by deployment (a few bytes per deployment,
+/// where a list each would take 24).
+#[derive(Debug)]
+pub(crate) struct IncidentsOf {
+    /// Per deployment slot, where its incidents start in `incidents`; one more at the end.
+    starts: Vec<u32>,
+    incidents: Vec<u32>,
+}
+
+impl IncidentsOf {
+    fn new(deployments: usize, attribution: &[Option<(u32, change_failure::Attribution)>]) -> Self {
+        let mut starts = vec![0u32; deployments + 1];
+        for (d, _) in attribution.iter().flatten() {
+            starts[*d as usize + 1] += 1;
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        let mut next = starts.clone();
+        let mut incidents = vec![0u32; starts[deployments] as usize];
+        for (incident, a) in attribution.iter().enumerate() {
+            if let Some((d, _)) = a {
+                let at = &mut next[*d as usize];
+                incidents[*at as usize] = incident as u32;
+                *at += 1;
+            }
+        }
+        Self { starts, incidents }
+    }
+
+    /// The incidents attributed to the deployment at `slot`.
+    pub fn of(&self, slot: usize) -> &[u32] {
+        &self.incidents[self.starts[slot] as usize..self.starts[slot + 1] as usize]
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Classified {
     /// Per deployment slot: a production deployment (of any status).
@@ -75,7 +112,7 @@ pub(crate) struct Classified {
     /// Per incident slot: the deployment it is attributed to.
     pub attribution: Vec<Option<(u32, change_failure::Attribution)>>,
     /// Per deployment slot: the incidents attributed to it.
-    pub incidents_of: Vec<Vec<u32>>,
+    pub incidents_of: IncidentsOf,
     /// Per deployment slot: failed in production.
     pub failed: Vec<bool>,
     /// Per deployment slot: when and how it recovered (failed ones only).
@@ -129,14 +166,9 @@ impl Classified {
         });
         warnings.merge(lead_warnings);
         warnings.merge(failure_warnings);
-        let mut incidents_of: Vec<Vec<u32>> = vec![Vec::new(); n];
-        for (incident, a) in attribution.iter().enumerate() {
-            if let Some((d, _)) = a {
-                incidents_of[*d as usize].push(incident as u32);
-            }
-        }
+        let incidents_of = IncidentsOf::new(n, &attribution);
         let failed: Vec<bool> =
-            (0..n).map(|d| !incidents_of[d].is_empty() || remediated_by[d].is_some()).collect();
+            (0..n).map(|d| !incidents_of.of(d).is_empty() || remediated_by[d].is_some()).collect();
         let recovery = recovery::recoveries(set, &failed, &remediated_by, &incidents_of, warnings);
         Self {
             production,

@@ -192,7 +192,9 @@ impl Computation<'_> {
                         continue;
                     }
                     let failure_reasons = || {
-                        let mut why: Vec<String> = cls.incidents_of[slot]
+                        let mut why: Vec<String> = cls
+                            .incidents_of
+                            .of(slot)
                             .iter()
                             .map(|&i| {
                                 let rule = match cls.attribution[i as usize].map(|a| a.1) {

@@ -6,6 +6,7 @@
 //! are resolved, the latest `resolved_at`. Failures with neither are
 //! unrecovered. A recovery before the failure counts as 0 (warned).
 
+use crate::engine::classify::IncidentsOf;
 use crate::engine::metrics::change_failure::Remediation;
 use crate::engine::warnings::{WarningKind, Warnings};
 use crate::event::EventSet;
@@ -33,7 +34,7 @@ pub(crate) fn recoveries(
     set: &EventSet,
     failed: &[bool],
     remediated_by: &[Option<Remediation>],
-    incidents_of: &[Vec<u32>],
+    incidents_of: &IncidentsOf,
     warnings: &mut Warnings,
 ) -> Vec<Option<Recovery>> {
     let mut out = vec![None; failed.len()];
@@ -45,7 +46,7 @@ pub(crate) fn recoveries(
         let by_remediation = remediated_by[slot].and_then(|r| {
             set.deployments[r.by as usize].as_ref().map(|d| (d.finished_at, RecoveredBy::Remediation(r.by)))
         });
-        let incidents = &incidents_of[slot];
+        let incidents = incidents_of.of(slot);
         let by_incidents = if incidents.is_empty() {
             None
         } else {
