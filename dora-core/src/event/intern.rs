@@ -3,16 +3,23 @@
 
 use std::hash::BuildHasher;
 
-use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 
 /// Maps strings to dense `u32` indexes, in order of first sight: each
-/// distinct string is stored once in a [`TextArena`], found again through a
-/// hash table of indexes.
+/// distinct string is stored once in a [`TextArena`], found again through an
+/// open-addressing table of indexes.
+///
+/// The table is the reader's hottest memory: a new id's probe misses the
+/// cache. [`Interner::touch`] loads the slot a string's probe starts at, so
+/// a reader can touch the ids of several events first (the processor
+/// overlaps those misses) and intern them after.
 #[derive(Clone, Default)]
 pub(crate) struct Interner {
     strings: TextArena,
-    table: HashTable<u32>,
+    /// Linear probing over a power-of-two number of slots, at most three
+    /// quarters full: 0 for an empty slot, else the high 32 bits of the
+    /// string's hash and its index plus one.
+    slots: Vec<u64>,
 }
 
 impl std::fmt::Debug for Interner {
@@ -26,12 +33,41 @@ fn hash(s: &str) -> u64 {
     FxBuildHasher.hash_one(s)
 }
 
+const HIGH: u64 = !0xffff_ffff;
+
+#[inline]
+fn slot_entry(h: u64, index: u32) -> u64 {
+    (h & HIGH) | (u64::from(index) + 1)
+}
+
+/// Slots for `strings` strings: a power of two, at most three quarters full.
+fn slots_for(strings: usize) -> usize {
+    (strings + strings / 3 + 1).next_power_of_two().max(8)
+}
+
 impl Interner {
     /// Makes room for `strings` more strings of `bytes` bytes in all.
     pub fn reserve(&mut self, strings: usize, bytes: usize) {
         self.strings.reserve(strings, bytes);
-        let Self { strings: arena, table } = self;
-        table.reserve(strings, |&i| hash(arena.get(i)));
+        let slots = slots_for(self.len() + strings);
+        if slots > self.slots.len() {
+            self.rebuild(slots);
+        }
+    }
+
+    /// Lays the table out again over `slots` slots.
+    fn rebuild(&mut self, slots: usize) {
+        let mut table = vec![0u64; slots];
+        let mask = slots - 1;
+        for index in 0..self.strings.len() as u32 {
+            let h = hash(self.strings.get(index));
+            let mut at = h as usize & mask;
+            while table[at] != 0 {
+                at = (at + 1) & mask;
+            }
+            table[at] = slot_entry(h, index);
+        }
+        self.slots = table;
     }
 
     /// The number of distinct strings.
@@ -45,22 +81,65 @@ impl Interner {
         self.strings.get(index)
     }
 
+    /// Where the probe for hash `h` starts.
+    #[inline]
+    fn home(&self, h: u64) -> usize {
+        h as usize & (self.slots.len() - 1)
+    }
+
+    /// `s`'s index, or the empty slot where it would go.
+    #[inline]
+    fn find(&self, h: u64, s: &str) -> Result<u32, usize> {
+        let mask = self.slots.len() - 1;
+        let mut at = self.home(h);
+        loop {
+            let e = self.slots[at];
+            if e == 0 {
+                return Err(at);
+            }
+            if (e ^ h) & HIGH == 0 {
+                let index = (e as u32).wrapping_sub(1);
+                if self.strings.get_bytes(index) == s.as_bytes() {
+                    return Ok(index);
+                }
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
     /// The index of `s`, if it was interned.
     pub fn get(&self, s: &str) -> Option<u32> {
-        self.table.find(hash(s), |&i| self.strings.get(i) == s).copied()
+        if self.slots.is_empty() {
+            return None;
+        }
+        self.find(hash(s), s).ok()
+    }
+
+    /// Loads the slot where the probe for `s` starts (a hint: the value is
+    /// meaningless).
+    #[inline]
+    pub fn touch(&self, s: &str) -> u64 {
+        if self.slots.is_empty() {
+            return 0;
+        }
+        self.slots[self.home(hash(s))]
     }
 
     /// The index of `s`, adding it when new.
     #[inline]
     pub fn intern(&mut self, s: &str) -> u32 {
-        let h = hash(s);
-        let Self { strings, table } = self;
-        if let Some(&i) = table.find(h, |&i| strings.get(i) == s) {
-            return i;
+        if (self.len() + 1) * 4 > self.slots.len() * 3 {
+            self.rebuild(slots_for(self.len() + 1).max(self.slots.len() * 2));
         }
-        let index = strings.push(s);
-        table.insert_unique(h, index, |&i| hash(strings.get(i)));
-        index
+        let h = hash(s);
+        match self.find(h, s) {
+            Ok(index) => index,
+            Err(at) => {
+                let index = self.strings.push(s);
+                self.slots[at] = slot_entry(h, index);
+                index
+            }
+        }
     }
 }
 
@@ -80,14 +159,27 @@ impl std::fmt::Debug for TextArena {
 impl TextArena {
     /// Stores `s`, returning its index.
     pub fn push(&mut self, s: &str) -> u32 {
+        let index = u32::try_from(self.ends.len())
+            .ok()
+            .filter(|&i| i < u32::MAX)
+            .expect("more than 4 billion strings");
         self.arena.push_str(s);
         self.ends.push(self.arena.len());
-        u32::try_from(self.ends.len() - 1).expect("more than 4 billion strings")
+        index
     }
 
     /// The number of strings stored.
     pub fn len(&self) -> usize {
         self.ends.len()
+    }
+
+    /// The bytes of the string at `index` (equality tests need no check
+    /// for a character boundary).
+    #[inline]
+    pub fn get_bytes(&self, index: u32) -> &[u8] {
+        let i = index as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.arena.as_bytes()[start..self.ends[i]]
     }
 
     /// The string at `index`.
@@ -126,5 +218,23 @@ mod tests {
         assert_eq!(t.resolve(t.get("s9999").unwrap()), "s9999");
         assert_eq!(t.intern(""), 10_002);
         assert_eq!(t.resolve(10_002), "");
+        // Every string is found again after the table grew many times.
+        for i in 0..10_000 {
+            assert_eq!(t.get(&format!("s{i}")), Some(i + 2));
+        }
+    }
+
+    #[test]
+    fn touching_and_reserving_change_nothing() {
+        let mut t = Interner::default();
+        assert_eq!(t.touch("alpha"), 0);
+        assert_eq!(t.get("alpha"), None);
+        t.intern("alpha");
+        t.reserve(100_000, 1_000_000);
+        assert_eq!(t.get("alpha"), Some(0));
+        let _ = t.touch("alpha");
+        assert_eq!(t.intern("beta"), 1);
+        assert_eq!(t.intern("alpha"), 0);
+        assert_eq!(t.len(), 2);
     }
 }

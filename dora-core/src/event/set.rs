@@ -230,6 +230,20 @@ impl EventSet {
     }
 
     /// Interns one validated event.
+    /// Loads the table slots of the ids `ev` defines or lists (a hint for
+    /// the reader, see [`Interner::touch`]; the value is meaningless).
+    pub(crate) fn touch_raw<'a, S>(&self, ev: &'a RawEvent<S>, resolve: impl Fn(&'a S) -> &'a str) -> u64 {
+        match &ev.body {
+            RawBody::Deployment { changes, .. } => {
+                changes.iter().take(4).fold(self.deployment_ids.touch(resolve(&ev.id)), |t, c| {
+                    t ^ self.change_ids.touch(resolve(c))
+                })
+            }
+            RawBody::Change { .. } => self.change_ids.touch(resolve(&ev.id)),
+            RawBody::Incident { .. } => self.incident_ids.touch(resolve(&ev.id)),
+        }
+    }
+
     pub(crate) fn insert_raw<'a, S>(&mut self, ev: &'a RawEvent<S>, resolve: impl Fn(&'a S) -> &'a str) {
         let seq = self.next_seq;
         self.next_seq += 1;

@@ -22,6 +22,8 @@ use crate::event::EventSet;
 const BLOCK_BYTES: usize = 1 << 17;
 /// Blocks in flight between the reader and the interner (bounds memory).
 const BLOCKS_IN_FLIGHT: usize = 8;
+/// Events whose ids are touched together before they are inserted.
+const TOUCH_AHEAD: usize = 8;
 /// Upper bound of [`ReadOptions::max_line_bytes`].
 const MAX_LINE_LIMIT: usize = 1 << 30;
 const SIDE_FLAG: u32 = 1 << 31;
@@ -337,8 +339,18 @@ fn intern_blocks(
                     message: message.clone(),
                 });
             }
-            for (_, ev) in &block.events {
-                set.insert_raw(ev, |s| block.resolve(s));
+            // The ids of a few events are touched first: their table
+            // slots miss the cache independently, so the processor
+            // overlaps the misses, and the insertions find the slots in cache.
+            for batch in block.events.chunks(TOUCH_AHEAD) {
+                let mut touched = 0u64;
+                for (_, ev) in batch {
+                    touched ^= set.touch_raw(ev, |s| block.resolve(s));
+                }
+                std::hint::black_box(touched);
+                for (_, ev) in batch {
+                    set.insert_raw(ev, |s| block.resolve(s));
+                }
             }
             summary.events += block.events.len() as u64;
             summary.lines += block.lines;
