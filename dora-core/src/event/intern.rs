@@ -10,9 +10,10 @@ use rustc_hash::FxBuildHasher;
 /// open-addressing table of indexes.
 ///
 /// The table is the reader's hottest memory: a new id's probe misses the
-/// cache. [`Interner::touch`] loads the slot a string's probe starts at, so
-/// a reader can touch the ids of several events first (the processor
-/// overlaps those misses) and intern them after.
+/// cache. [`Interner::touch`] loads the slot a string's probe starts at
+/// ([`Interner::home_of`]), so a reader can touch the ids of several events
+/// first, one load after another (the processor overlaps those misses), and
+/// intern them after.
 #[derive(Clone, Default)]
 pub(crate) struct Interner {
     strings: TextArena,
@@ -115,14 +116,19 @@ impl Interner {
         self.find(hash(s), s).ok()
     }
 
-    /// Loads the slot where the probe for `s` starts (a hint: the value is
-    /// meaningless).
+    /// The slot where the probe for `s` starts, for [`Interner::touch`].
     #[inline]
-    pub fn touch(&self, s: &str) -> u64 {
+    pub fn home_of(&self, s: &str) -> usize {
         if self.slots.is_empty() {
             return 0;
         }
-        self.slots[self.home(hash(s))]
+        self.home(hash(s))
+    }
+
+    /// Loads slot `at` (a hint: the value is meaningless).
+    #[inline]
+    pub fn touch(&self, at: usize) -> u64 {
+        self.slots.get(at).copied().unwrap_or(0)
     }
 
     /// The index of `s`, adding it when new.
@@ -227,12 +233,12 @@ mod tests {
     #[test]
     fn touching_and_reserving_change_nothing() {
         let mut t = Interner::default();
-        assert_eq!(t.touch("alpha"), 0);
+        assert_eq!(t.touch(t.home_of("alpha")), 0);
         assert_eq!(t.get("alpha"), None);
         t.intern("alpha");
         t.reserve(100_000, 1_000_000);
         assert_eq!(t.get("alpha"), Some(0));
-        let _ = t.touch("alpha");
+        assert_ne!(t.touch(t.home_of("alpha")), 0);
         assert_eq!(t.intern("beta"), 1);
         assert_eq!(t.intern("alpha"), 0);
         assert_eq!(t.len(), 2);

@@ -139,6 +139,14 @@ pub(crate) struct IncidentRec {
     pub severity: Option<u32>,
 }
 
+/// Which id table a planned touch loads from ([`EventSet::plan_touches`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum IdTable {
+    Deployments,
+    Changes,
+    Incidents,
+}
+
 /// The events of one computation.
 ///
 /// `(kind, id)` identifies an event: inserting an event whose kind and id are
@@ -230,18 +238,36 @@ impl EventSet {
     }
 
     /// Interns one validated event.
-    /// Loads the table slots of the ids `ev` defines or lists (a hint for
-    /// the reader, see [`Interner::touch`]; the value is meaningless).
-    pub(crate) fn touch_raw<'a, S>(&self, ev: &'a RawEvent<S>, resolve: impl Fn(&'a S) -> &'a str) -> u64 {
+    /// Adds the table slots of the ids `ev` defines or lists to `plan`, for
+    /// [`EventSet::touch`] (see [`Interner::touch`]).
+    pub(crate) fn plan_touches<'a, S>(
+        &self,
+        ev: &'a RawEvent<S>,
+        resolve: impl Fn(&'a S) -> &'a str,
+        plan: &mut Vec<(IdTable, usize)>,
+    ) {
+        let id = resolve(&ev.id);
         match &ev.body {
             RawBody::Deployment { changes, .. } => {
-                changes.iter().take(4).fold(self.deployment_ids.touch(resolve(&ev.id)), |t, c| {
-                    t ^ self.change_ids.touch(resolve(c))
-                })
+                plan.push((IdTable::Deployments, self.deployment_ids.home_of(id)));
+                plan.extend(
+                    changes.iter().take(4).map(|c| (IdTable::Changes, self.change_ids.home_of(resolve(c)))),
+                );
             }
-            RawBody::Change { .. } => self.change_ids.touch(resolve(&ev.id)),
-            RawBody::Incident { .. } => self.incident_ids.touch(resolve(&ev.id)),
+            RawBody::Change { .. } => plan.push((IdTable::Changes, self.change_ids.home_of(id))),
+            RawBody::Incident { .. } => plan.push((IdTable::Incidents, self.incident_ids.home_of(id))),
         }
+    }
+
+    /// Loads the planned table slots (a hint: the value is meaningless).
+    pub(crate) fn touch(&self, plan: &[(IdTable, usize)]) -> u64 {
+        plan.iter().fold(0, |t, &(table, at)| {
+            t ^ match table {
+                IdTable::Deployments => self.deployment_ids.touch(at),
+                IdTable::Changes => self.change_ids.touch(at),
+                IdTable::Incidents => self.incident_ids.touch(at),
+            }
+        })
     }
 
     pub(crate) fn insert_raw<'a, S>(&mut self, ev: &'a RawEvent<S>, resolve: impl Fn(&'a S) -> &'a str) {

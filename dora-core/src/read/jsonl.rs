@@ -319,6 +319,7 @@ fn intern_blocks(
         line,
         field: (!field.is_empty()).then(|| field.to_string()),
     };
+    let mut plan = Vec::new();
     for parsed in results.iter() {
         pending.insert(parsed.index, parsed);
         while let Some(block) = pending.remove(&next) {
@@ -343,11 +344,11 @@ fn intern_blocks(
             // slots miss the cache independently, so the processor
             // overlaps the misses, and the insertions find the slots in cache.
             for batch in block.events.chunks(TOUCH_AHEAD) {
-                let mut touched = 0u64;
+                plan.clear();
                 for (_, ev) in batch {
-                    touched ^= set.touch_raw(ev, |s| block.resolve(s));
+                    set.plan_touches(ev, |s| block.resolve(s), &mut plan);
                 }
-                std::hint::black_box(touched);
+                std::hint::black_box(set.touch(&plan));
                 for (_, ev) in batch {
                     set.insert_raw(ev, |s| block.resolve(s));
                 }
