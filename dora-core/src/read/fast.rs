@@ -14,6 +14,21 @@ use crate::event::{DeploymentStatus, DeploymentType, EventKind};
 /// Nesting deeper than this in an unknown field falls back to serde_json.
 const MAX_DEPTH: u32 = 64;
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// High bit set in the bytes of `w` below `n` (n <= 128); the lowest is exact.
+#[inline]
+fn has_below(w: u64, n: u8) -> u64 {
+    w.wrapping_sub(ONES * u64::from(n)) & !w & HIGHS
+}
+
+/// High bit set in the bytes of `w` equal to `c`; the lowest is exact.
+#[inline]
+fn has_byte(w: u64, c: u8) -> u64 {
+    has_below(w ^ (ONES * u64::from(c)), 1)
+}
+
 struct Cursor<'a> {
     s: &'a str,
     b: &'a [u8],
@@ -45,8 +60,19 @@ impl<'a> Cursor<'a> {
     fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.i;
-        // Strings here are short (ids, names, times): a plain loop beats SIMD set-up.
+        // Eight bytes at a time while no quote, backslash or control
+        // character is among them (strings here are short: no SIMD set-up).
         let mut end = start;
+        while let Some(word) = self.b.get(end..end + 8) {
+            let w = u64::from_le_bytes(word.try_into().ok()?);
+            let stop = has_byte(w, b'"') | has_byte(w, b'\\') | has_below(w, 0x20);
+            if stop != 0 {
+                // The lowest flagged byte is exact (higher ones may not be).
+                end += (stop.trailing_zeros() / 8) as usize;
+                break;
+            }
+            end += 8;
+        }
         loop {
             match *self.b.get(end)? {
                 b'"' => break,
@@ -397,6 +423,28 @@ mod tests {
         for line in text.lines() {
             assert!(parse(line, Cow::Borrowed).is_some(), "fell back: {line}");
             agrees(line).unwrap();
+        }
+    }
+
+    #[test]
+    fn strings_stop_at_the_first_quote_backslash_or_control_character() {
+        // The eight-bytes-at-a-time scan against a plain one, with the
+        // stopping byte at every place of strings up to 40 bytes.
+        let plain = |body: &str| -> Option<String> {
+            let end = body.find(['"', '\\']).filter(|&i| body.as_bytes()[i] == b'"');
+            let end = end?;
+            (!body[..end].bytes().any(|c| c < 0x20)).then(|| body[..end].to_string())
+        };
+        for len in 0..40 {
+            for at in 0..=len {
+                for stop in ["\"", "\\", "\u{1}", "\u{1f}", "\u{7f}", "é"] {
+                    let body: String =
+                        (0..len).map(|i| if i == at { stop } else { "a" }).collect::<String>() + "\"x";
+                    let line = format!("\"{body}");
+                    let mut cursor = Cursor { s: &line, b: line.as_bytes(), i: 0 };
+                    assert_eq!(cursor.string().map(str::to_string), plain(&body), "{line:?}");
+                }
+            }
         }
     }
 
