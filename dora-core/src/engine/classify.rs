@@ -140,36 +140,41 @@ impl Classified {
 
         let shipped_by = lead_time::shipping(set, &ok_sorted, warnings);
         // Lead times (one per change) and the failure rules (deployments
-        // and incidents) are independent: a second core starts on the lead
-        // times while this one runs the failure rules, then joins in from
-        // the other end. Each keeps its own warnings, merged in the order
-        // they ran in before.
+        // and incidents, then recoveries) are independent: a second core
+        // starts on the lead times while this one runs the failure rules,
+        // then joins in from the other end. Each keeps its own warnings,
+        // merged in the order they ran in before.
         let (mut lead_warnings, mut failure_warnings) = (Warnings::default(), Warnings::default());
         let lead = lead_time::LeadTimeJob::new(set, &ok_sorted, &shipped_by, opts.lead_time_start);
-        let (lead_times, (remediated_by, attribution)) = std::thread::scope(|scope| {
-            let front = scope.spawn(|| lead.run_front());
-            let remediated_by =
-                change_failure::remediations(set, &ok_production, &ok_sorted, &mut failure_warnings);
-            let attribution = change_failure::attribute_incidents(
-                set,
-                &ok_production,
-                &ok_sorted,
-                &shipped_by,
-                opts,
-                &mut failure_warnings,
-            );
-            // Then this core helps with the lead times, from the last
-            // deployments back.
-            let back = lead.run_back();
-            let front = front.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-            (lead.finish(front, back, &mut lead_warnings), (remediated_by, attribution))
-        });
+        let mut recovery_warnings = Warnings::default();
+        let (lead_times, (remediated_by, attribution, incidents_of, failed, recovery)) =
+            std::thread::scope(|scope| {
+                let front = scope.spawn(|| lead.run_front());
+                let remediated_by =
+                    change_failure::remediations(set, &ok_production, &ok_sorted, &mut failure_warnings);
+                let attribution = change_failure::attribute_incidents(
+                    set,
+                    &ok_production,
+                    &ok_sorted,
+                    &shipped_by,
+                    opts,
+                    &mut failure_warnings,
+                );
+                let incidents_of = IncidentsOf::new(n, &attribution);
+                let failed: Vec<bool> =
+                    (0..n).map(|d| !incidents_of.of(d).is_empty() || remediated_by[d].is_some()).collect();
+                let recovery =
+                    recovery::recoveries(set, &failed, &remediated_by, &incidents_of, &mut recovery_warnings);
+                // Then this core helps with the lead times, from the last
+                // deployments back.
+                let back = lead.run_back();
+                let front = front.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+                let lead_times = lead.finish(front, back, &mut lead_warnings);
+                (lead_times, (remediated_by, attribution, incidents_of, failed, recovery))
+            });
         warnings.merge(lead_warnings);
         warnings.merge(failure_warnings);
-        let incidents_of = IncidentsOf::new(n, &attribution);
-        let failed: Vec<bool> =
-            (0..n).map(|d| !incidents_of.of(d).is_empty() || remediated_by[d].is_some()).collect();
-        let recovery = recovery::recoveries(set, &failed, &remediated_by, &incidents_of, warnings);
+        warnings.merge(recovery_warnings);
         Self {
             production,
             ok_production,
