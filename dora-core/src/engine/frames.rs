@@ -285,8 +285,10 @@ fn incident_aggs() -> Vec<Agg> {
 /// Adds the `period` and `day` bucket indexes (by binary search over the
 /// calendar's bounds, which are instants in the configured time zone).
 fn bucket(df: DataFrame, cal: &Calendar, with_day: bool) -> LazyFrame {
+    // Every fact lies in the window, so at or after the first bound: the
+    // search lands past it and the index is at least 0.
     let index = |s: Series| {
-        (lit(s).search_sorted(col("t"), SearchSortedSide::Right, false).cast(DataType::Int64) - lit(1i64))
+        (lit(s).search_sorted(col("t"), SearchSortedSide::Right, false) - lit(1).cast(IDX_DTYPE))
             .cast(DataType::UInt32)
     };
     let mut columns =

@@ -121,11 +121,9 @@ impl LeadResult {
 }
 
 /// The period of each row's time, bucketed by polars like every other table.
-fn periods(t: Vec<Micros>, cal: &Calendar) -> Result<Vec<u32>> {
+fn periods(t: Vec<Micros>, cal: &Calendar) -> Result<DataFrame> {
     let df = frame(vec![Column::new("t".into(), t)])?;
-    let out = bucket(df, cal, false).select([col("period")]).collect()?;
-    // Every row lies in the window, so every row has a period.
-    Ok(out.column("period")?.u32()?.iter().map(Option::unwrap_or_default).collect())
+    Ok(bucket(df, cal, false).select([col("period")]).collect()?)
 }
 
 /// Moves `rows` into `out` ordered by `bucket(row)` (below `buckets`),
@@ -283,8 +281,15 @@ impl<'a> ByPeriod<'a> {
     /// Buckets and orders `lead` (rows of `lead_times`) by period.
     pub fn new(lead: LeadRows, lead_times: &'a [LeadTime], cal: &Calendar) -> Result<Self> {
         let LeadRows { mut rows, t } = lead;
-        for (row, p) in rows.iter_mut().zip(periods(t, cal)?) {
-            row.period = p;
+        let periods_of = periods(t, cal)?;
+        // Every row lies in the window, so every row has a period.
+        let periods_of = periods_of.column("period")?.u32()?;
+        debug_assert_eq!(periods_of.null_count(), 0);
+        let mut at = rows.iter_mut();
+        for chunk in periods_of.downcast_iter() {
+            for (row, &p) in (&mut at).zip(chunk.values().iter()) {
+                row.period = p;
+            }
         }
         let periods = cal.periods().max(1);
         // Lead times come in deployment order, so the rows usually are in
