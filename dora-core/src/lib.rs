@@ -49,6 +49,8 @@ pub mod result;
 pub mod source;
 #[cfg(feature = "store")]
 pub mod store;
+#[cfg(test)]
+mod test_events;
 
 pub use engine::levels::Level;
 pub use engine::options::{

@@ -1,40 +1,17 @@
 use super::*;
-use crate::event::{Change, Deployment, DeploymentStatus, DeploymentType, Incident};
+use crate::event::{Change, Incident};
+use crate::test_events;
 
 fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
     s.parse().unwrap()
 }
 
 fn change(id: &str, committed: &str) -> Event {
-    Change {
-        id: id.into(),
-        service: "api".into(),
-        team: Some("core".into()),
-        source: None,
-        committed_at: at(committed),
-        authored_at: None,
-        pull_request: None,
-    }
-    .into()
+    Change { team: Some("core".into()), ..test_events::change(id, at(committed)) }.into()
 }
 
 fn deployment(id: &str, finished: &str, changes: &[&str]) -> Event {
-    Deployment {
-        id: id.into(),
-        service: "api".into(),
-        team: None,
-        source: None,
-        environment: "production".into(),
-        finished_at: at(finished),
-        started_at: None,
-        status: DeploymentStatus::Success,
-        commit: None,
-        changes: changes.iter().map(|c| c.to_string()).collect(),
-        deployment_type: DeploymentType::Regular,
-        remediates: vec![],
-        note: None,
-    }
-    .into()
+    test_events::deployment(id, at(finished), changes).into()
 }
 
 fn load(store: &Store) -> EventSet {

@@ -205,48 +205,37 @@ impl<'a> LeadTimeJob<'a> {
                 }
             }
             std::hint::black_box(touched);
-            self.compute_group(group, done, out, negative);
-        }
-    }
-
-    fn compute_group(
-        &self,
-        deployments: &[u32],
-        done: &mut [bool],
-        out: &mut Vec<LeadTime>,
-        negative: &mut Vec<(u32, u32)>,
-    ) {
-        let set = self.set;
-        for &d in deployments {
-            let Some(dep) = &set.deployments[d as usize] else { continue };
-            for &slot in dep.changes.of(&set.change_refs) {
-                let s = slot as usize;
-                // A deployment may list a change twice: each change counts once.
-                if self.shipped_by.get(s) != Some(&Some(d)) || std::mem::replace(&mut done[s], true) {
-                    continue;
+            for &d in group {
+                let Some(dep) = &set.deployments[d as usize] else { continue };
+                for &slot in dep.changes.of(&set.change_refs) {
+                    let s = slot as usize;
+                    // A deployment may list a change twice: each change counts once.
+                    if self.shipped_by.get(s) != Some(&Some(d)) || std::mem::replace(&mut done[s], true) {
+                        continue;
+                    }
+                    let Some(Some(change)) = set.changes.get(s) else { continue };
+                    let pr = change.pull_request().unwrap_or_default();
+                    let from = match self.start {
+                        LeadTimeStart::Commit => change.committed_at,
+                        LeadTimeStart::FirstCommit => pr.first_commit_at.unwrap_or(change.committed_at),
+                    };
+                    let mut total = dep.finished_at - from;
+                    if total < 0 {
+                        negative.push((slot, d));
+                        total = 0;
+                    }
+                    out.push(LeadTime {
+                        change: slot,
+                        deployment: d,
+                        total,
+                        stages: [
+                            span(pr.first_commit_at, pr.opened_at),
+                            span(pr.opened_at, pr.merged_at),
+                            span(pr.merged_at, Some(dep.finished_at)),
+                        ]
+                        .map(|s| s.unwrap_or(NO_SPAN)),
+                    });
                 }
-                let Some(Some(change)) = set.changes.get(s) else { continue };
-                let pr = change.pull_request().unwrap_or_default();
-                let from = match self.start {
-                    LeadTimeStart::Commit => change.committed_at,
-                    LeadTimeStart::FirstCommit => pr.first_commit_at.unwrap_or(change.committed_at),
-                };
-                let mut total = dep.finished_at - from;
-                if total < 0 {
-                    negative.push((slot, d));
-                    total = 0;
-                }
-                out.push(LeadTime {
-                    change: slot,
-                    deployment: d,
-                    total,
-                    stages: [
-                        span(pr.first_commit_at, pr.opened_at),
-                        span(pr.opened_at, pr.merged_at),
-                        span(pr.merged_at, Some(dep.finished_at)),
-                    ]
-                    .map(|s| s.unwrap_or(NO_SPAN)),
-                });
             }
         }
     }
@@ -260,40 +249,18 @@ mod tests {
     use crate::engine::classify::sort_by_deployment_order;
     use crate::engine::options::LeadTimeStart;
     use crate::engine::warnings::Warnings;
-    use crate::{Change, Deployment, DeploymentStatus, DeploymentType, EventSet, Options, Window, compute};
+    use crate::{Change, Deployment, EventSet, Options, Window, compute, test_events};
 
     fn at(h: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 3, 2, h, 0, 0).unwrap()
     }
 
     fn change(id: &str, h: u32) -> Change {
-        Change {
-            id: id.into(),
-            service: "api".into(),
-            team: None,
-            source: None,
-            committed_at: at(h),
-            authored_at: None,
-            pull_request: None,
-        }
+        test_events::change(id, at(h))
     }
 
     fn deployment(id: &str, h: u32, changes: &[&str]) -> Deployment {
-        Deployment {
-            id: id.into(),
-            service: "api".into(),
-            team: None,
-            source: None,
-            environment: "production".into(),
-            finished_at: at(h),
-            started_at: None,
-            status: DeploymentStatus::Success,
-            commit: None,
-            changes: changes.iter().map(|c| c.to_string()).collect(),
-            deployment_type: DeploymentType::Regular,
-            remediates: vec![],
-            note: None,
-        }
+        test_events::deployment(id, at(h), changes)
     }
 
     #[test]
