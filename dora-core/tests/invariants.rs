@@ -244,6 +244,49 @@ proptest! {
         }
     }
 
+    /// Deployment counts and deploy days of every group, period and the
+    /// window against a count straight from the events (services deploy
+    /// under several teams and none).
+    #[test]
+    fn deployment_counts_and_deploy_days_match_a_direct_count((spec, slots, _) in input(), period in prop_oneof![Just(Period::Day), Just(Period::Week), Just(Period::Month)]) {
+        let evs = events(&spec, &slots);
+        let opts = options(period);
+        let r = report(&evs, &opts);
+        let deployments: Vec<&Deployment> = evs.iter().filter_map(|e| match e {
+            Event::Deployment(d) if d.environment != "staging" => Some(d),
+            _ => None,
+        }).collect();
+        let (since, until) = (base() + Duration::days(7), base() + Duration::days(42));
+        let mut groups_seen = std::collections::BTreeSet::new();
+        for g in &r.groups {
+            let in_group = |d: &Deployment| match g.group_by {
+                GroupKind::All => true,
+                GroupKind::Service => d.service == g.name,
+                GroupKind::Team => d.team.as_deref() == Some(g.name.as_str()),
+            };
+            let spans = g.periods.iter().map(|p| (p.start.with_timezone(&Utc), p.end.with_timezone(&Utc), &p.figures));
+            for (start, end, f) in spans.chain([(since, until, &g.summary.figures)]) {
+                let these: Vec<&&Deployment> = deployments.iter()
+                    .filter(|d| in_group(d) && start <= d.finished_at && d.finished_at < end).collect();
+                let ok: Vec<_> = these.iter().filter(|d| d.status == DeploymentStatus::Success).collect();
+                let days: std::collections::BTreeSet<_> = ok.iter().map(|d| d.finished_at.date_naive()).collect();
+                prop_assert_eq!(
+                    (f.deployments, f.failed_attempts, f.deploy_days),
+                    (ok.len() as u64, (these.len() - ok.len()) as u64, days.len() as u64),
+                    "{:?} {} from {}", g.group_by, g.name, start
+                );
+            }
+            groups_seen.insert((g.group_by, g.name.clone()));
+        }
+        // Every service and team with a production deployment in the window has a group.
+        for d in deployments.iter().filter(|d| since <= d.finished_at && d.finished_at < until) {
+            prop_assert!(groups_seen.contains(&(GroupKind::Service, d.service.clone())));
+            if let Some(team) = &d.team {
+                prop_assert!(groups_seen.contains(&(GroupKind::Team, team.clone())));
+            }
+        }
+    }
+
     #[test]
     fn an_unrelated_event_outside_the_window_changes_nothing((spec, slots, _) in input(), period in prop_oneof![Just(Period::Day), Just(Period::Week), Just(Period::Month)]) {
         let evs = events(&spec, &slots);

@@ -145,8 +145,43 @@ struct Facts<'a> {
     restore: DataFrame,
 }
 
+/// Dense ids of the (service, team) pairs of deployments: the deployment
+/// table is first aggregated by (pair, period) and by (pair, day), whose
+/// few rows then roll up into every group kind.
+struct Pairs {
+    /// Per service name: the pair of the first team seen with it.
+    first: Vec<Option<(Option<u32>, u32)>>,
+    /// Any other (service, team) pair.
+    others: FxHashMap<(u32, Option<u32>), u32>,
+    count: u32,
+}
+
+impl Pairs {
+    fn new(names: usize) -> Self {
+        Self { first: vec![None; names], others: FxHashMap::default(), count: 0 }
+    }
+
+    fn id(&mut self, service: u32, team: Option<u32>) -> u32 {
+        let next = self.count;
+        let id = match self.first[service as usize] {
+            Some((t, id)) if t == team => return id,
+            None => {
+                self.first[service as usize] = Some((team, next));
+                next
+            }
+            Some(_) => *self.others.entry((service, team)).or_insert(next),
+        };
+        if id == next {
+            self.count += 1;
+        }
+        id
+    }
+}
+
 fn deployment_facts(set: &EventSet, cls: &Classified, opts: &Options) -> Result<(DataFrame, DataFrame)> {
     let mut keys = Keys::default();
+    let mut pairs = Pairs::new(set.names.len());
+    let mut pair = Vec::new();
     let (mut ok, mut failed, mut rework_, mut recovered, mut unrecovered) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut recovery = Values::default();
@@ -158,6 +193,7 @@ fn deployment_facts(set: &EventSet, cls: &Classified, opts: &Options) -> Result<
         let good = cls.ok_production[slot];
         let is_failed = good && cls.failed[slot];
         keys.push(d.service, d.team, d.finished_at);
+        pair.push(pairs.id(d.service, d.team));
         ok.push(good);
         failed.push(is_failed);
         rework_.push(good && rework::is_rework(d));
@@ -168,6 +204,7 @@ fn deployment_facts(set: &EventSet, cls: &Classified, opts: &Options) -> Result<
     }
     let mut columns = keys.into_columns();
     columns.extend([
+        Column::new("pair".into(), pair),
         Column::new("ok".into(), ok),
         Column::new("failed".into(), failed),
         Column::new("rework".into(), rework_),
@@ -266,16 +303,29 @@ fn p90(name: &'static str) -> Agg {
     f64_(col("v").quantile(lit(0.9), QuantileMethod::Linear), name)
 }
 
-fn deployment_aggs() -> Vec<Agg> {
+/// The deployment counts of one (pair, period): the first aggregation of
+/// the deployment table, which every group kind then sums up.
+fn deployment_counts() -> Vec<Expr> {
+    let count = |e: Expr, name: &str| e.sum().cast(DataType::UInt64).alias(name);
     vec![
-        u64_(col("ok").sum(), "deployments"),
-        u64_(col("ok").not().sum(), "failed_attempts"),
-        u64_(col("day").filter(col("ok")).n_unique(), "deploy_days"),
-        u64_(col("failed").sum(), "failed"),
-        u64_(col("rework").sum(), "rework"),
-        u64_(col("recovered").sum(), "recovered"),
-        u64_(col("unrecovered").sum(), "unrecovered"),
+        col("service").first(),
+        col("team").first(),
+        col("period").first(),
+        count(col("ok"), "deployments"),
+        count(col("ok").not(), "failed_attempts"),
+        count(col("failed"), "failed"),
+        count(col("rework"), "rework"),
+        count(col("recovered"), "recovered"),
+        count(col("unrecovered"), "unrecovered"),
     ]
+}
+
+/// The columns of [`deployment_counts`] summed up by group (and period).
+const DEPLOYMENT_COUNTS: [&str; 6] =
+    ["deployments", "failed_attempts", "failed", "rework", "recovered", "unrecovered"];
+
+fn deployment_aggs() -> Vec<Agg> {
+    DEPLOYMENT_COUNTS.iter().map(|&name| u64_(col(name).sum(), name)).collect()
 }
 
 fn incident_aggs() -> Vec<Agg> {
@@ -369,24 +419,44 @@ fn grouped(
     Ok(concat(parts, UnionArgs::default())?)
 }
 
-/// The distinct (group, day) pairs with a successful deployment.
-fn deploy_days(lf: &LazyFrame, opts: &Options) -> Result<LazyFrame> {
-    let ok = lf.clone().filter(col("ok"));
+/// The distinct (group, day) pairs with a successful deployment, per
+/// wanted group kind, with each day's period (a day lies in one period):
+/// columns `g`, `day` and `period`. `days` is the number of days.
+///
+/// Deployments are first made distinct by (pair, day), a few rows per
+/// service and day, which every kind then makes distinct by (group, day).
+fn deploy_days(lf: &LazyFrame, opts: &Options, days: u64) -> Result<Vec<LazyFrame>> {
+    let day = || col("day").cast(DataType::UInt64);
+    let pair_days = lf
+        .clone()
+        .filter(col("ok"))
+        .group_by([(col("pair").cast(DataType::UInt64) * lit(days) + day()).alias("k")])
+        .agg([col("service").first(), col("team").first(), col("day").first(), col("period").first()])
+        .cache();
     let mut parts = Vec::new();
     for kind in [GroupKind::All, GroupKind::Service, GroupKind::Team] {
         if !opts.wants(kind) {
             continue;
         }
         let part = match key_of(kind) {
-            None => ok.clone().select([lit(GroupKey::ALL.0).cast(DataType::UInt64).alias("g"), col("day")]),
-            Some((column, offset)) => ok.clone().filter(col(column).is_not_null()).select([
-                (col(column).cast(DataType::UInt64) + lit(offset)).cast(DataType::UInt64).alias("g"),
-                col("day"),
-            ]),
+            None => pair_days
+                .clone()
+                .group_by([col("day")])
+                .agg([col("period").first()])
+                .with_column(lit(GroupKey::ALL.0).cast(DataType::UInt64).alias("g")),
+            Some((column, offset)) => pair_days
+                .clone()
+                .filter(col(column).is_not_null())
+                .group_by([(col(column).cast(DataType::UInt64) * lit(days) + day()).alias("k")])
+                .agg([col(column).first(), col("day").first(), col("period").first()])
+                .with_column((col(column).cast(DataType::UInt64) + lit(offset)).alias("g")),
         };
-        parts.push(part.unique(None, UniqueKeepStrategy::Any));
+        parts.push(part.select([col("g"), col("day"), col("period")]));
     }
-    Ok(concat(parts, UnionArgs::default())?)
+    if parts.is_empty() {
+        return Err(crate::Error::option("group-by", "no group kind chosen"));
+    }
+    Ok(parts)
 }
 
 fn read_cells(
@@ -489,13 +559,19 @@ pub(crate) fn aggregate(
 ) -> Result<Aggregates> {
     let facts = Facts::new(set, cls, cal, opts, warnings)?;
     let deployments = bucket(facts.deployments, cal, true).cache();
+    // The deployment counts by (pair, period): each group kind sums up
+    // these few rows instead of grouping every deployment again.
+    let periods = cal.periods().max(1) as u64;
+    let counts = deployments
+        .clone()
+        .group_by([(col("pair").cast(DataType::UInt64) * lit(periods)
+            + col("period").cast(DataType::UInt64))
+        .alias("k")])
+        .agg(deployment_counts())
+        .cache();
     let incidents = bucket(facts.incidents, cal, false).cache();
     let mut tables: Vec<(LazyFrame, Vec<&str>, Vec<Agg>)> = vec![
-        (
-            deployments.clone(),
-            vec!["ok", "day", "failed", "rework", "recovered", "unrecovered"],
-            deployment_aggs(),
-        ),
+        (counts, DEPLOYMENT_COUNTS.to_vec(), deployment_aggs()),
         (incidents, vec!["resolved"], incident_aggs()),
     ];
     let values = [
@@ -509,8 +585,15 @@ pub(crate) fn aggregate(
             plans.push(grouped(lf, opts, by_period, inputs, aggs)?);
         }
     }
-    // Plans alternate: by period, then for the window.
-    plans.push(deploy_days(&deployments, opts)?);
+    // Deploy days: the distinct (group, day) pairs, counted by period and
+    // for the window, then listed for the frequency band.
+    let days = deploy_days(&deployments, opts, cal.day_starts.len() as u64)?;
+    let days = concat(days, UnionArgs::default())?.cache();
+    let count = || [len().cast(DataType::UInt64).alias("deploy_days")];
+    plans.push(days.clone().group_by([col("g"), col("period")]).agg(count()));
+    plans.push(days.clone().group_by([col("g")]).agg(count()));
+    // Plans alternate: by period, then for the window; the list comes last.
+    plans.push(days.select([col("g"), col("day")]));
     let mut out = Aggregates::default();
     let mut frames = collect_with_lead_kinds(plans, &facts.lead, set.names.len(), opts, &mut out)?;
     let days = frames.pop().unwrap_or_default();

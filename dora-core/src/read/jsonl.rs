@@ -669,12 +669,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ev.jsonl");
         std::fs::write(&path, &text).unwrap();
-        let opts = ReadOptions {
-            max_line_bytes: 1 << 20,
-            skip_bad_lines: true,
-            threads: 2,
-            ..ReadOptions::default()
-        };
+        let opts = ReadOptions { max_line_bytes: 1 << 20, skip_bad_lines: true, threads: 2 };
         let mut from_file = EventSet::new();
         let file_summary = read_jsonl_path(&path, &mut from_file, &opts).unwrap();
         let mut trickled = EventSet::new();
