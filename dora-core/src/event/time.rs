@@ -92,6 +92,7 @@ const MONTH_STARTS: [u16; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 30
 /// Days from 1970-01-01 to a proleptic Gregorian date: from tables for
 /// 1970 to 2169 (every time parsed is there in practice), by H. Hinnant's
 /// algorithm otherwise.
+#[inline]
 fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let year = usize::try_from(y - TABLE_FROM).ok().and_then(|i| YEAR_STARTS.get(i..i + 2));
     if let Some(&[start, next]) = year {
@@ -111,6 +112,31 @@ fn days_from_civil_hinnant(y: i64, m: u32, d: u32) -> i64 {
     let doy = (153 * mp + 2) / 5 + d as i64 - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+/// The most common layout of all, `YYYY-MM-DDTHH:MM:SSZ`, from exactly its
+/// 20 bytes: what [`parse_rfc3339`] gives for it, or `None` for any other
+/// text (whatever it is, the caller then asks [`parse_rfc3339`]).
+#[inline]
+pub(crate) fn parse_utc_seconds(b: &[u8; 20]) -> Option<Micros> {
+    if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'Z' {
+        return None;
+    }
+    let d = |i: usize| u32::from(b[i].wrapping_sub(b'0'));
+    if [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18].iter().any(|&i| d(i) > 9) {
+        return None;
+    }
+    let two = |i: usize| d(i) * 10 + d(i + 1);
+    let year = i64::from(two(0) * 100 + two(2));
+    let (month, day, hour, minute, second) = (two(5), two(8), two(11), two(14), two(17));
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let secs = days_from_civil(year, month, day) * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
+    Some(secs * MICROS_PER_SECOND)
 }
 
 /// The common layout `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, without
@@ -228,6 +254,34 @@ mod tests {
         ] {
             assert_eq!(parse_fast(s), Some(chrono_micros(s)), "{s}");
             assert_eq!(parse_rfc3339(s), Ok(chrono_micros(s)), "{s}");
+        }
+    }
+
+    #[test]
+    fn the_utc_seconds_layout_agrees_with_the_general_parser() {
+        let mut checked = 0;
+        for y in ["0000", "0001", "1969", "1970", "2024", "2026", "2100", "2169", "2170", "9999"] {
+            for m in ["00", "01", "02", "09", "12", "13"] {
+                for d in ["00", "01", "28", "29", "30", "31", "32"] {
+                    for hms in ["00:00:00", "23:59:59", "24:00:00", "12:60:00", "12:00:60", "07:3a:00"] {
+                        let s = format!("{y}-{m}-{d}T{hms}Z");
+                        let b: &[u8; 20] = s.as_bytes().try_into().unwrap();
+                        match (parse_utc_seconds(b), parse_rfc3339(&s)) {
+                            (Some(t), general) => assert_eq!(Ok(t), general, "{s}"),
+                            // Left to the general parser: chrono's leap seconds.
+                            (None, general) => assert!(general.is_err() || hms.ends_with(":60"), "{s}"),
+                        }
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 10 * 6 * 7 * 6);
+        for s in
+            ["2026-03-02T14:05:00+0", "2026-03-02t14:05:00Z", "2026-03-02 14:05:00Z", "2026-03-02T14:05:00z"]
+        {
+            let b: &[u8; 20] = s.as_bytes()[..20].try_into().unwrap();
+            assert_eq!(parse_utc_seconds(b), None, "{s}");
         }
     }
 
