@@ -81,6 +81,11 @@ fn frame(columns: Vec<Column>) -> Result<DataFrame> {
     Ok(DataFrame::new(height, columns)?)
 }
 
+/// A column that takes `values` over (`Column::new` would copy a `Vec`).
+pub(super) fn owned<T: PolarsNumericType>(name: &str, values: Vec<T::Native>) -> Column {
+    ChunkedArray::<T>::from_vec(name.into(), values).into_column()
+}
+
 /// The columns every fact table starts with: the group names and the time
 /// that places the fact in a period.
 #[derive(Debug, Default)]
@@ -99,9 +104,9 @@ impl Keys {
 
     fn into_columns(self) -> Vec<Column> {
         vec![
-            Column::new("service".into(), self.service),
+            owned::<UInt32Type>("service", self.service),
             Column::new("team".into(), self.team),
-            Column::new("t".into(), self.t),
+            owned::<Int64Type>("t", self.t),
         ]
     }
 }
@@ -126,7 +131,7 @@ impl Values {
 
     fn frame(self) -> Result<DataFrame> {
         let mut columns = self.keys.into_columns();
-        columns.push(Column::new("v".into(), self.v));
+        columns.push(owned::<Float64Type>("v", self.v));
         frame(columns)
     }
 }
@@ -204,7 +209,7 @@ fn deployment_facts(set: &EventSet, cls: &Classified, opts: &Options) -> Result<
     }
     let mut columns = keys.into_columns();
     columns.extend([
-        Column::new("pair".into(), pair),
+        owned::<UInt32Type>("pair", pair),
         Column::new("ok".into(), ok),
         Column::new("failed".into(), failed),
         Column::new("rework".into(), rework_),

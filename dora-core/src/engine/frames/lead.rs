@@ -16,7 +16,7 @@
 use polars::prelude::*;
 use polars::series::IsSorted;
 
-use super::{GroupKey, bucket, f64_, frame, median, p90, seconds, u64_};
+use super::{GroupKey, bucket, f64_, frame, median, owned, p90, seconds, u64_};
 use crate::engine::calendar::Calendar;
 use crate::engine::metrics::lead_time::LeadTime;
 use crate::engine::options::GroupKind;
@@ -122,7 +122,7 @@ impl LeadResult {
 
 /// The period of each row's time, bucketed by polars like every other table.
 fn periods(t: Vec<Micros>, cal: &Calendar) -> Result<DataFrame> {
-    let df = frame(vec![Column::new("t".into(), t)])?;
+    let df = frame(vec![owned::<Int64Type>("t", t)])?;
     Ok(bucket(df, cal, false).select([col("period")]).collect()?)
 }
 
@@ -189,8 +189,8 @@ impl KeyColumn {
     /// The key column, flagged as sorted (the caller pushes keys in order).
     fn sorted_column(self, name: &str) -> Column {
         let mut s = match self {
-            KeyColumn::Narrow(v) => Series::new(name.into(), v),
-            KeyColumn::Wide(v) => Series::new(name.into(), v),
+            KeyColumn::Narrow(v) => UInt32Chunked::from_vec(name.into(), v).into_series(),
+            KeyColumn::Wide(v) => UInt64Chunked::from_vec(name.into(), v).into_series(),
         };
         s.set_sorted_flag(IsSorted::Ascending);
         s.into()
@@ -210,9 +210,9 @@ impl Table {
         // would split groups silently.
         debug_assert!(self.g.is_sorted(), "lead-time groups out of order");
         debug_assert!(self.kp.is_sorted(), "lead-time keys out of order");
-        let mut g = Series::new("g".into(), self.g);
+        let mut g = UInt32Chunked::from_vec("g".into(), self.g).into_series();
         g.set_sorted_flag(IsSorted::Ascending);
-        frame(vec![self.kp.sorted_column("kp"), g.into(), Column::new("v".into(), self.v)])
+        frame(vec![self.kp.sorted_column("kp"), g.into(), owned::<Float64Type>("v", self.v)])
     }
 }
 
