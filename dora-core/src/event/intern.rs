@@ -11,7 +11,7 @@ use rustc_hash::FxBuildHasher;
 ///
 /// The table is the reader's hottest memory: a new id's probe misses the
 /// cache. [`Interner::touch`] loads the slot a string's probe starts at
-/// ([`Interner::home_of`]), so a reader can touch the ids of several events
+/// (from its [`Interner::hash_of`]), so a reader can touch the ids of several events
 /// first, one load after another (the processor overlaps those misses), and
 /// intern them after.
 #[derive(Clone, Default)]
@@ -58,7 +58,11 @@ impl Interner {
 
     /// Lays the table out again over `slots` slots.
     fn rebuild(&mut self, slots: usize) {
-        let mut table = vec![0u64; slots];
+        // Written out, not `vec![0; n]`: zeroed memory from the system is
+        // first read (the probes map the shared zero page) and then
+        // written, a second fault that also flushes every core's TLB.
+        let mut table = Vec::with_capacity(slots);
+        table.resize(slots, 0u64);
         let mask = slots - 1;
         for index in 0..self.strings.len() as u32 {
             let h = hash(self.strings.get(index));
@@ -116,28 +120,36 @@ impl Interner {
         self.find(hash(s), s).ok()
     }
 
-    /// The slot where the probe for `s` starts, for [`Interner::touch`].
+    /// The hash of `s`, for [`Interner::touch`] and [`Interner::intern_hashed`].
     #[inline]
-    pub fn home_of(&self, s: &str) -> usize {
+    pub fn hash_of(s: &str) -> u64 {
+        hash(s)
+    }
+
+    /// Loads the slot where the probe for hash `h` starts (a hint: the
+    /// value is meaningless).
+    #[inline]
+    pub fn touch(&self, h: u64) -> u64 {
         if self.slots.is_empty() {
             return 0;
         }
-        self.home(hash(s))
-    }
-
-    /// Loads slot `at` (a hint: the value is meaningless).
-    #[inline]
-    pub fn touch(&self, at: usize) -> u64 {
-        self.slots.get(at).copied().unwrap_or(0)
+        self.slots[self.home(h)]
     }
 
     /// The index of `s`, adding it when new.
     #[inline]
     pub fn intern(&mut self, s: &str) -> u32 {
+        self.intern_hashed(s, hash(s))
+    }
+
+    /// [`Interner::intern`] with `s`'s hash already at hand (`h` must be
+    /// [`Interner::hash_of`] `s`).
+    #[inline]
+    pub fn intern_hashed(&mut self, s: &str, h: u64) -> u32 {
+        debug_assert_eq!(h, hash(s));
         if (self.len() + 1) * 4 > self.slots.len() * 3 {
             self.rebuild(slots_for(self.len() + 1).max(self.slots.len() * 2));
         }
-        let h = hash(s);
         match self.find(h, s) {
             Ok(index) => index,
             Err(at) => {
@@ -233,12 +245,12 @@ mod tests {
     #[test]
     fn touching_and_reserving_change_nothing() {
         let mut t = Interner::default();
-        assert_eq!(t.touch(t.home_of("alpha")), 0);
+        assert_eq!(t.touch(Interner::hash_of("alpha")), 0);
         assert_eq!(t.get("alpha"), None);
         t.intern("alpha");
         t.reserve(100_000, 1_000_000);
         assert_eq!(t.get("alpha"), Some(0));
-        assert_ne!(t.touch(t.home_of("alpha")), 0);
+        assert_ne!(t.touch(Interner::hash_of("alpha")), 0);
         assert_eq!(t.intern("beta"), 1);
         assert_eq!(t.intern("alpha"), 0);
         assert_eq!(t.len(), 2);

@@ -146,6 +146,9 @@ pub(crate) struct IncidentRec {
     pub severity: Option<u32>,
 }
 
+/// The changes of a deployment whose ids [`EventSet::plan_touches`] plans.
+const PLANNED_CHANGES: usize = 4;
+
 /// Which id table a planned touch loads from ([`EventSet::plan_touches`]).
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum IdTable {
@@ -241,43 +244,64 @@ impl EventSet {
     pub fn push(&mut self, event: impl Into<Event>) {
         let event = event.into();
         let raw = owned_to_raw(&event);
-        self.insert_raw(&raw, |s| *s);
+        self.insert_raw(&raw, |s| *s, &[]);
     }
 
-    /// Interns one validated event.
-    /// Adds the table slots of the ids `ev` defines or lists to `plan`, for
-    /// [`EventSet::touch`] (see [`Interner::touch`]).
+    /// Adds the hashes of the ids `ev` defines or lists to `plan` (its
+    /// id, then its first changes: [`EventSet::planned`] of them), for
+    /// [`EventSet::touch`] (see [`Interner::touch`]) and then
+    /// [`EventSet::insert_raw`], so each id is hashed once.
     pub(crate) fn plan_touches<'a, S>(
         &self,
         ev: &'a RawEvent<S>,
         resolve: impl Fn(&'a S) -> &'a str,
-        plan: &mut Vec<(IdTable, usize)>,
+        plan: &mut Vec<(IdTable, u64)>,
     ) {
-        let id = resolve(&ev.id);
+        let id = Interner::hash_of(resolve(&ev.id));
         match &ev.body {
             RawBody::Deployment { changes, .. } => {
-                plan.push((IdTable::Deployments, self.deployment_ids.home_of(id)));
+                plan.push((IdTable::Deployments, id));
                 plan.extend(
-                    changes.iter().take(4).map(|c| (IdTable::Changes, self.change_ids.home_of(resolve(c)))),
+                    changes
+                        .iter()
+                        .take(PLANNED_CHANGES)
+                        .map(|c| (IdTable::Changes, Interner::hash_of(resolve(c)))),
                 );
             }
-            RawBody::Change { .. } => plan.push((IdTable::Changes, self.change_ids.home_of(id))),
-            RawBody::Incident { .. } => plan.push((IdTable::Incidents, self.incident_ids.home_of(id))),
+            RawBody::Change { .. } => plan.push((IdTable::Changes, id)),
+            RawBody::Incident { .. } => plan.push((IdTable::Incidents, id)),
+        }
+    }
+
+    /// How many entries [`EventSet::plan_touches`] adds for `ev`.
+    pub(crate) fn planned<S>(ev: &RawEvent<S>) -> usize {
+        match &ev.body {
+            RawBody::Deployment { changes, .. } => 1 + changes.len().min(PLANNED_CHANGES),
+            _ => 1,
         }
     }
 
     /// Loads the planned table slots (a hint: the value is meaningless).
-    pub(crate) fn touch(&self, plan: &[(IdTable, usize)]) -> u64 {
-        plan.iter().fold(0, |t, &(table, at)| {
+    pub(crate) fn touch(&self, plan: &[(IdTable, u64)]) -> u64 {
+        plan.iter().fold(0, |t, &(table, h)| {
             t ^ match table {
-                IdTable::Deployments => self.deployment_ids.touch(at),
-                IdTable::Changes => self.change_ids.touch(at),
-                IdTable::Incidents => self.incident_ids.touch(at),
+                IdTable::Deployments => self.deployment_ids.touch(h),
+                IdTable::Changes => self.change_ids.touch(h),
+                IdTable::Incidents => self.incident_ids.touch(h),
             }
         })
     }
 
-    pub(crate) fn insert_raw<'a, S>(&mut self, ev: &'a RawEvent<S>, resolve: impl Fn(&'a S) -> &'a str) {
+    /// Interns one validated event. `planned` holds the hashes that
+    /// [`EventSet::plan_touches`] planned for it, or is empty.
+    pub(crate) fn insert_raw<'a, S>(
+        &mut self,
+        ev: &'a RawEvent<S>,
+        resolve: impl Fn(&'a S) -> &'a str,
+        planned: &[(IdTable, u64)],
+    ) {
+        // The planned hash of the id at `i` (0: the event's own), else its hash.
+        let hash = |i: usize, s: &str| planned.get(i).map_or_else(|| Interner::hash_of(s), |p| p.1);
         let seq = self.next_seq;
         self.next_seq += 1;
         let kind = ev.kind();
@@ -296,14 +320,15 @@ impl EventSet {
                 remediates,
                 note,
             } => {
-                let slot = self.deployment_ids.intern(resolve(&ev.id));
+                let id = resolve(&ev.id);
+                let slot = self.deployment_ids.intern_hashed(id, hash(0, id));
                 let changes_range =
                     RefRange { start: self.change_refs.len() as u32, len: changes.len() as u32 };
                 let commit_text = commit.as_ref().map(&resolve);
                 let mut commit_ref = None;
-                for c in changes {
+                for (i, c) in changes.iter().enumerate() {
                     let text = resolve(c);
-                    let c = self.change_ids.intern(text);
+                    let c = self.change_ids.intern_hashed(text, hash(i + 1, text));
                     self.change_refs.push(c);
                     if commit_text == Some(text) {
                         commit_ref = Some(CommitRef::Change(c));
@@ -338,13 +363,15 @@ impl EventSet {
                 put(&mut self.deployments, slot, rec)
             }
             RawBody::Change { committed_at, authored_at, pull_request } => {
-                let slot = self.change_ids.intern(resolve(&ev.id));
+                let id = resolve(&ev.id);
+                let slot = self.change_ids.intern_hashed(id, hash(0, id));
                 let rec =
                     ChangeRec::new(seq, (service, team, source), *committed_at, *authored_at, *pull_request);
                 put(&mut self.changes, slot, rec)
             }
             RawBody::Incident { opened_at, resolved_at, caused_by, caused_by_change, severity } => {
-                let slot = self.incident_ids.intern(resolve(&ev.id));
+                let id = resolve(&ev.id);
+                let slot = self.incident_ids.intern_hashed(id, hash(0, id));
                 let rec = IncidentRec {
                     seq,
                     service,

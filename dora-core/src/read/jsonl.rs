@@ -365,8 +365,11 @@ fn intern_blocks(
                     set.plan_touches(ev, |s| block.resolve(s), &mut plan);
                 }
                 std::hint::black_box(set.touch(&plan));
+                let mut planned = &plan[..];
                 for (_, ev) in batch {
-                    set.insert_raw(ev, |s| block.resolve(s));
+                    let (these, rest) = planned.split_at(EventSet::planned(ev).min(planned.len()));
+                    set.insert_raw(ev, |s| block.resolve(s), these);
+                    planned = rest;
                 }
             }
             summary.events += block.events.len() as u64;
@@ -394,9 +397,9 @@ pub fn read_jsonl<R: BufRead>(
         .map_err(|error| Error::Io { path: path.map(Path::to_path_buf), error })?
         .starts_with(&[0x1f, 0x8b]);
     if gz {
-        read_plain(flate2::bufread::MultiGzDecoder::new(input), path, set, opts)
+        read_plain(flate2::bufread::MultiGzDecoder::new(input), path, set, opts, 0)
     } else {
-        read_plain(input, path, set, opts)
+        read_plain(input, path, set, opts, 0)
     }
 }
 
@@ -438,15 +441,17 @@ impl BlockSink<'_> {
     }
 }
 
-/// Reads uncompressed JSON Lines.
+/// Reads uncompressed JSON Lines; `expected_events` sizes the set's tables.
 fn read_plain<R: Read>(
     input: R,
     path: Option<&Path>,
     set: &mut EventSet,
     opts: &ReadOptions,
+    expected_events: usize,
 ) -> Result<ReadSummary> {
     let max_line = opts.max_line_bytes.clamp(1, MAX_LINE_LIMIT);
-    read_with(|jobs, permits, pool| read_blocks(input, jobs, permits, pool, max_line), path, set, opts)
+    let produce = |jobs, permits, pool| read_blocks(input, jobs, permits, pool, max_line);
+    read_with(produce, path, set, opts, expected_events)
 }
 
 /// Reads the blocks that `produce` hands to a [`BlockSink`].
@@ -462,16 +467,21 @@ pub(crate) fn read_blocks_from(
         path,
         set,
         opts,
+        0,
     )
 }
 
 /// The pipeline: `produce` (on this thread) cuts blocks, parser threads
 /// parse them, one thread interns them in order.
+///
+/// `expected_events` (a hint, or 0) sizes the set's tables: the interning
+/// thread does it while the first blocks are read and parsed.
 fn read_with(
     produce: impl FnOnce(Sender<Block>, Sender<()>, Receiver<Vec<u8>>) -> std::io::Result<()>,
     path: Option<&Path>,
     set: &mut EventSet,
     opts: &ReadOptions,
+    expected_events: usize,
 ) -> Result<ReadSummary> {
     let max_line = opts.max_line_bytes.clamp(1, MAX_LINE_LIMIT);
     let threads = match opts.threads {
@@ -499,8 +509,10 @@ fn read_with(
         }
         drop((job_rx, result_tx));
         drop(spare_rx);
-        let interner =
-            scope.spawn(|| intern_blocks(result_rx, permit_rx, text_pool_tx, spare_tx, set, path, opts));
+        let interner = scope.spawn(|| {
+            set.reserve(expected_events);
+            intern_blocks(result_rx, permit_rx, text_pool_tx, spare_tx, set, path, opts)
+        });
         let read = produce(job_tx, permit_tx, text_pool_rx);
         let interned = interner.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
         // A data error found first wins over a read error that came after it.
@@ -528,9 +540,7 @@ pub fn read_jsonl_path(path: &Path, set: &mut EventSet, opts: &ReadOptions) -> R
     let io = |error| Error::Io { path: Some(path.to_path_buf()), error };
     let file = File::open(path).map_err(io)?;
     // Size the tables up front (about 300 bytes a line) to avoid rehashing.
-    if let Ok(meta) = file.metadata() {
-        set.reserve((meta.len() / 300).min(50_000_000) as usize);
-    }
+    let expected_events = file.metadata().map_or(0, |meta| (meta.len() / 300).min(50_000_000) as usize);
     // Plain files are read straight into the blocks (a buffered reader
     // would copy every byte once more); gzip goes through a buffer.
     let mut file = file;
@@ -538,9 +548,10 @@ pub fn read_jsonl_path(path: &Path, set: &mut EventSet, opts: &ReadOptions) -> R
     let n = read_up_to(&mut file, &mut magic).map_err(io)?;
     file.seek(SeekFrom::Start(0)).map_err(io)?;
     if magic[..n] == [0x1f, 0x8b] {
+        set.reserve(expected_events);
         read_jsonl(BufReader::with_capacity(256 * 1024, file), Some(path), set, opts)
     } else {
-        read_plain(file, Some(path), set, opts)
+        read_plain(file, Some(path), set, opts, expected_events)
     }
 }
 
