@@ -61,6 +61,7 @@ impl Interner {
         // Written out, not `vec![0; n]`: zeroed memory from the system is
         // first read (the probes map the shared zero page) and then
         // written, a second fault that also flushes every core's TLB.
+        #[expect(clippy::slow_vector_initialization, reason = "zeroed memory is what this avoids")]
         let mut table = Vec::with_capacity(slots);
         table.resize(slots, 0u64);
         let mask = slots - 1;
