@@ -138,20 +138,30 @@ impl Classified {
         }
         sort_by_deployment_order(set, &mut ok_sorted, |_| ());
 
-        let shipped_by = lead_time::shipping(set, &ok_sorted, warnings);
-        // Lead times (one per change) and the failure rules (deployments
-        // and incidents, then recoveries) are independent: a second core
-        // starts on the lead times while this one runs the failure rules,
-        // then joins in from the other end. Each keeps its own warnings,
-        // merged in the order they ran in before.
+        // Which deployment shipped each change, and which remediated each
+        // deployment, are independent: a second core finds the first while
+        // this one finds the second. Lead times (one per change) and the
+        // rest of the failure rules (incidents, then recoveries) are
+        // independent too: a second core starts on the lead times while
+        // this one runs the failure rules, then joins in from the other
+        // end. Each keeps its own warnings, merged in the order they ran
+        // in before.
         let (mut lead_warnings, mut failure_warnings) = (Warnings::default(), Warnings::default());
+        let ((shipped_by, shipping_warnings), remediated_by) = std::thread::scope(|scope| {
+            let shipping = scope.spawn(|| {
+                let mut shipping_warnings = Warnings::default();
+                (lead_time::shipping(set, &ok_sorted, &mut shipping_warnings), shipping_warnings)
+            });
+            let remediated_by =
+                change_failure::remediations(set, &ok_production, &ok_sorted, &mut failure_warnings);
+            (shipping.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), remediated_by)
+        });
+        warnings.merge(shipping_warnings);
         let lead = lead_time::LeadTimeJob::new(set, &ok_sorted, &shipped_by, opts.lead_time_start);
         let mut recovery_warnings = Warnings::default();
         let (lead_times, (remediated_by, attribution, incidents_of, failed, recovery)) =
             std::thread::scope(|scope| {
                 let front = scope.spawn(|| lead.run_front());
-                let remediated_by =
-                    change_failure::remediations(set, &ok_production, &ok_sorted, &mut failure_warnings);
                 let attribution = change_failure::attribute_incidents(
                     set,
                     &ok_production,
