@@ -136,20 +136,6 @@ impl Values {
     }
 }
 
-/// The fact tables, built from the classification in one pass per kind.
-struct Facts<'a> {
-    /// Production deployments (any status) finishing in the window.
-    deployments: DataFrame,
-    /// Recovery times of the failed ones that recovered.
-    recovery: DataFrame,
-    /// The lead-time rows, by period (see [`lead`]).
-    lead: lead::ByPeriod<'a>,
-    /// Incidents opened in the window.
-    incidents: DataFrame,
-    /// Restore times of the resolved ones.
-    restore: DataFrame,
-}
-
 /// Dense ids of the (service, team) pairs of deployments: the deployment
 /// table is first aggregated by (pair, period) and by (pair, day), whose
 /// few rows then roll up into every group kind.
@@ -265,28 +251,6 @@ fn incident_facts(set: &EventSet, opts: &Options, warnings: &mut Warnings) -> Re
 /// The result of a scoped thread (its panic goes on).
 fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
     handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
-}
-
-impl<'a> Facts<'a> {
-    fn new(
-        set: &EventSet,
-        cls: &'a Classified,
-        cal: &Calendar,
-        opts: &Options,
-        warnings: &mut Warnings,
-    ) -> Result<Self> {
-        // The lead-time rows (one per change) are prepared on a second core
-        // while this one builds the deployment and incident tables.
-        let (lead, others) = std::thread::scope(|scope| {
-            let lead = scope.spawn(|| lead_facts(set, cls, cal, opts));
-            let others = deployment_facts(set, cls, opts)
-                .and_then(|d| incident_facts(set, opts, warnings).map(|i| (d, i)));
-            (join(lead), others)
-        });
-        let ((deployments, recovery), (incidents, restore)) = others?;
-        let lead = lead?;
-        Ok(Self { deployments, recovery, lead, incidents, restore })
-    }
 }
 
 /// An aggregation and the name of its output column.
@@ -513,57 +477,26 @@ fn set_field(cell: &mut Cell, name: &str, v: Option<f64>) {
     }
 }
 
-/// Runs `plans` and the lead-time plans of every wanted group kind, and
-/// reads the lead-time results into `out`; returns the frames of `plans`.
-///
-/// One group kind at a time: polars runs a kind's plans while the next
-/// kind's tables are laid out beside it, and a kind's tables are dropped
-/// once read, so the next but one reuses their memory instead of fresh
-/// pages (each table set is about 16 bytes per lead time and value).
-fn collect_with_lead_kinds(
-    plans: Vec<LazyFrame>,
-    lead: &lead::ByPeriod<'_>,
-    names: usize,
-    opts: &Options,
-    out: &mut Aggregates,
-) -> Result<Vec<DataFrame>> {
-    let run = |plans: Vec<LazyFrame>| {
-        let plans = plans.into_iter().map(|lf| lf.logical_plan).collect();
-        LazyFrame::collect_all_with_engine(plans, Engine::InMemory, OptFlags::default())
-    };
-    let mut kinds =
-        [GroupKind::All, GroupKind::Service, GroupKind::Team].into_iter().filter(|k| opts.wants(*k));
-    std::thread::scope(|scope| {
-        let mut next = kinds.next().map(|k| scope.spawn(move || lead.plans(k, names)));
-        let frames = run(plans)?;
-        while let Some(building) = next.take() {
-            let (lead_plans, results): (Vec<_>, Vec<_>) = join(building)?.into_iter().unzip();
-            next = kinds.next().map(|k| scope.spawn(move || lead.plans(k, names)));
-            for (df, result) in run(lead_plans)?.iter().zip(&results) {
-                result.read(df, |g, p, name, v| {
-                    let cell = if result.by_period() {
-                        out.periods.entry((g, p)).or_default()
-                    } else {
-                        out.summary.entry(g).or_default()
-                    };
-                    set_field(cell, name, v);
-                })?;
-            }
-        }
-        Ok(frames)
-    })
+/// Runs `plans` with polars' in-memory engine (several at once).
+fn run(plans: Vec<LazyFrame>) -> Result<Vec<DataFrame>> {
+    let plans = plans.into_iter().map(|lf| lf.logical_plan).collect();
+    Ok(LazyFrame::collect_all_with_engine(plans, Engine::InMemory, OptFlags::default())?)
 }
 
-/// Runs the polars stage.
-pub(crate) fn aggregate(
+/// The plans of every table but the lead times: deployments, incidents,
+/// recovery and restore times, by period and for the window, then the
+/// deploy days. Plans alternate, by period then for the window; the
+/// (group, day) list of deploy days comes last.
+fn first_plans(
     set: &EventSet,
     cls: &Classified,
     cal: &Calendar,
     opts: &Options,
     warnings: &mut Warnings,
-) -> Result<Aggregates> {
-    let facts = Facts::new(set, cls, cal, opts, warnings)?;
-    let deployments = bucket(facts.deployments, cal, true).cache();
+) -> Result<Vec<LazyFrame>> {
+    let (deployments, recovery) = deployment_facts(set, cls, opts)?;
+    let (incidents, restore) = incident_facts(set, opts, warnings)?;
+    let deployments = bucket(deployments, cal, true).cache();
     // The deployment counts by (pair, period): each group kind sums up
     // these few rows instead of grouping every deployment again.
     let periods = cal.periods().max(1) as u64;
@@ -574,14 +507,14 @@ pub(crate) fn aggregate(
         .alias("k")])
         .agg(deployment_counts())
         .cache();
-    let incidents = bucket(facts.incidents, cal, false).cache();
+    let incidents = bucket(incidents, cal, false).cache();
     let mut tables: Vec<(LazyFrame, Vec<&str>, Vec<Agg>)> = vec![
         (counts, DEPLOYMENT_COUNTS.to_vec(), deployment_aggs()),
         (incidents, vec!["resolved"], incident_aggs()),
     ];
     let values = [
-        (facts.recovery, vec![median("recovery_median"), p90("recovery_p90")]),
-        (facts.restore, vec![median("restore_median"), p90("restore_p90")]),
+        (recovery, vec![median("recovery_median"), p90("recovery_p90")]),
+        (restore, vec![median("restore_median"), p90("restore_p90")]),
     ];
     tables.extend(values.into_iter().map(|(df, aggs)| (bucket(df, cal, false).cache(), vec!["v"], aggs)));
     let mut plans = Vec::new();
@@ -597,10 +530,76 @@ pub(crate) fn aggregate(
     let count = || [len().cast(DataType::UInt64).alias("deploy_days")];
     plans.push(days.clone().group_by([col("g"), col("period")]).agg(count()));
     plans.push(days.clone().group_by([col("g")]).agg(count()));
-    // Plans alternate: by period, then for the window; the list comes last.
     plans.push(days.select([col("g"), col("day")]));
+    Ok(plans)
+}
+
+/// Lead-time plans of one group kind, each with how to read its result.
+type LeadPlans = Vec<(LazyFrame, lead::LeadResult)>;
+
+/// Runs the lead-time plans of `first` and of every kind in `kinds`, and
+/// reads their results into `out`.
+///
+/// One group kind at a time: polars runs a kind's plans while the next
+/// kind's tables are laid out beside it, and a kind's tables are dropped
+/// once read, so the next but one reuses their memory instead of fresh
+/// pages (each table set is about 16 bytes per lead time and value).
+fn run_lead_kinds(
+    lead: &lead::ByPeriod<'_>,
+    first: Option<LeadPlans>,
+    mut kinds: impl Iterator<Item = GroupKind>,
+    names: usize,
+    out: &mut Aggregates,
+) -> Result<()> {
+    std::thread::scope(|scope| {
+        let mut current = first;
+        while let Some(plans) = current.take() {
+            let next = kinds.next().map(|k| scope.spawn(move || lead.plans(k, names)));
+            let (lead_plans, results): (Vec<_>, Vec<_>) = plans.into_iter().unzip();
+            for (df, result) in run(lead_plans)?.iter().zip(&results) {
+                result.read(df, |g, p, name, v| {
+                    let cell = if result.by_period() {
+                        out.periods.entry((g, p)).or_default()
+                    } else {
+                        out.summary.entry(g).or_default()
+                    };
+                    set_field(cell, name, v);
+                })?;
+            }
+            current = next.map(join).transpose()?;
+        }
+        Ok(())
+    })
+}
+
+/// Runs the polars stage.
+pub(crate) fn aggregate(
+    set: &EventSet,
+    cls: &Classified,
+    cal: &Calendar,
+    opts: &Options,
+    warnings: &mut Warnings,
+) -> Result<Aggregates> {
+    let names = set.names.len();
+    let mut kinds =
+        [GroupKind::All, GroupKind::Service, GroupKind::Team].into_iter().filter(|k| opts.wants(*k));
+    let first_kind = kinds.next();
+    // The lead-time rows (one per change) and the first kind's lead-time
+    // tables are laid out on a second core while this one builds and runs
+    // every other plan.
+    let (frames, lead) = std::thread::scope(|scope| {
+        let lead = scope.spawn(move || -> Result<_> {
+            let lead = lead_facts(set, cls, cal, opts)?;
+            let first = first_kind.map(|k| lead.plans(k, names)).transpose()?;
+            Ok((lead, first))
+        });
+        let frames = first_plans(set, cls, cal, opts, warnings).and_then(run);
+        (frames, join(lead))
+    });
+    let mut frames = frames?;
+    let (lead, first) = lead?;
     let mut out = Aggregates::default();
-    let mut frames = collect_with_lead_kinds(plans, &facts.lead, set.names.len(), opts, &mut out)?;
+    run_lead_kinds(&lead, first, kinds, names, &mut out)?;
     let days = frames.pop().unwrap_or_default();
     for (i, df) in frames.iter().enumerate() {
         if i % 2 == 0 {
