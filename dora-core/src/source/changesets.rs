@@ -3,7 +3,7 @@
 //! between the previous successful deployment's commit and this one, read
 //! from a repository's history. One piece of code for every such source;
 //! the history comes from a [`CommitHistory`]: a local clone
-//! ([`GitHistory`], with the `git` feature), or a forge's API
+//! (`GitHistory`, with the `git` feature), or a forge's API
 //! (`source::github::GithubHistory`, `source::gitlab::GitlabHistory`).
 
 use std::future::Future;
