@@ -658,7 +658,7 @@ pub(crate) fn raw_to_owned(ev: RawEvent<std::borrow::Cow<'_, str>>) -> Event {
             started_at: started_at.map(from_micros),
             status,
             commit,
-            changes,
+            changes: changes.into_vec(),
             deployment_type,
             remediates,
             note,

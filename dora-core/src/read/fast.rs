@@ -7,7 +7,7 @@
 //! So the fast path only has to be right about the lines it accepts: for
 //! those it must give what the serde path gives (property tests check it).
 
-use super::raw::{RawBody, RawEvent, RawPullRequest};
+use super::raw::{RawBody, RawEvent, RawPullRequest, StrList};
 use crate::event::time::{Micros, parse_rfc3339, parse_utc_seconds};
 use crate::event::{DeploymentStatus, DeploymentType, EventKind};
 
@@ -318,11 +318,11 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    fn string_list<S>(&mut self, str_of: &impl Fn(&'a str) -> S) -> Option<Vec<S>> {
+    fn string_list<S>(&mut self, str_of: &impl Fn(&'a str) -> S) -> Option<StrList<S>> {
         if self.null() {
-            return Some(Vec::new());
+            return Some(StrList::new());
         }
-        let mut out = Vec::new();
+        let mut out = StrList::new();
         if self.open_empty(b'[', b']')? {
             return Some(out);
         }
@@ -468,7 +468,8 @@ pub(crate) fn parse<'a, S>(line: &'a str, str_of: impl Fn(&'a str) -> S) -> Opti
     let mut next = 0;
     let (mut id, mut service, mut team, mut source) = (None, None, None, None);
     let (mut environment, mut finished_at, mut started_at, mut status) = (None, None, None, None);
-    let (mut commit, mut changes, mut deployment_type, mut remediates) = (None, Vec::new(), None, Vec::new());
+    let (mut commit, mut changes, mut deployment_type, mut remediates) =
+        (None, StrList::new(), None, Vec::new());
     let mut note = None;
     let (mut committed_at, mut authored_at, mut pull_request) = (None, None, None);
     let (mut opened_at, mut resolved_at, mut caused_by, mut caused_by_change, mut severity) =
@@ -502,7 +503,7 @@ pub(crate) fn parse<'a, S>(line: &'a str, str_of: impl Fn(&'a str) -> S) -> Opti
                     Some(_) => return None,
                 }
             }
-            (Field::Remediates, Deployment) => remediates = c.string_list(&str_of)?,
+            (Field::Remediates, Deployment) => remediates = c.string_list(&str_of)?.into_vec(),
             // Any other value is ignored by the serde path: hand it over.
             (Field::Note, Deployment) => note = c.opt_string()?,
             (Field::CommittedAt, Change) => committed_at = c.opt_time()?,

@@ -15,6 +15,10 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 use crate::event::time::{Micros, parse_rfc3339};
 use crate::event::{DeploymentStatus, DeploymentType, EventKind};
 
+/// A deployment's list of changes: most list a few, kept inline (reading
+/// a line allocates nothing for them).
+pub(crate) type StrList<S> = smallvec::SmallVec<[S; 4]>;
+
 /// A parsed event whose strings are of type `S` (borrowed while parsing, then
 /// turned into spans or owned strings).
 #[derive(Debug, Clone, PartialEq)]
@@ -35,7 +39,7 @@ pub(crate) enum RawBody<S> {
         started_at: Option<Micros>,
         status: DeploymentStatus,
         commit: Option<S>,
-        changes: Vec<S>,
+        changes: StrList<S>,
         deployment_type: DeploymentType,
         remediates: Vec<S>,
         note: Option<S>,
@@ -532,7 +536,7 @@ impl<'de> Visitor<'de> for EventVisitor<'_> {
                     de::Error::custom("missing required field")
                 })?,
                 commit: f.commit,
-                changes: f.changes,
+                changes: f.changes.into(),
                 deployment_type: f.deployment_type.unwrap_or_default(),
                 remediates: f.remediates,
                 note: f.note,
@@ -611,7 +615,7 @@ mod tests {
         assert_eq!(ev.team, None);
         match ev.body {
             RawBody::Deployment { changes, deployment_type, .. } => {
-                assert_eq!(changes, vec!["a", "b"]);
+                assert_eq!(changes.to_vec(), vec!["a", "b"]);
                 assert_eq!(deployment_type, DeploymentType::Regular);
             }
             _ => panic!("not a deployment"),

@@ -186,7 +186,7 @@ impl<'a, S, F: FnMut(&'a [u8]) -> Option<S>> Reader<'a, F> {
         Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
     }
 
-    fn list(&mut self) -> Option<Vec<S>> {
+    fn list<C: FromIterator<S>>(&mut self) -> Option<C> {
         let n = usize::try_from(self.uleb()?).ok()?;
         // Each string takes at least one byte: a count past that is corrupt.
         if n > self.b.len() - self.i {
