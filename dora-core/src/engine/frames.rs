@@ -581,8 +581,11 @@ pub(crate) fn aggregate(
     warnings: &mut Warnings,
 ) -> Result<Aggregates> {
     let names = set.names.len();
+    // Services first: with the most groups, their tables take the longest
+    // to lay out, and the first kind's are laid out beside the longest
+    // stretch of other work (the order of kinds changes no figure).
     let mut kinds =
-        [GroupKind::All, GroupKind::Service, GroupKind::Team].into_iter().filter(|k| opts.wants(*k));
+        [GroupKind::Service, GroupKind::All, GroupKind::Team].into_iter().filter(|k| opts.wants(*k));
     let first_kind = kinds.next();
     // The lead-time rows (one per change) and the first kind's lead-time
     // tables are laid out on a second core while this one builds and runs
