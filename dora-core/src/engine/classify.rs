@@ -39,26 +39,40 @@ pub(crate) fn sort_by_deployment_order<K: Ord + Copy>(
     }
 }
 
-/// The result of classifying an event set.
-/// `items` (in deployment order) stably ordered by `key`, an interned name
-/// (below `names`): the order of sorting by (key, `finished_at`, `seq`),
-/// found by a counting sort in linear time.
-pub(crate) fn group_by_name<T: Copy>(items: &[T], names: usize, key: impl Fn(&T) -> u32) -> Vec<T> {
-    let mut next = vec![0usize; names + 1];
-    for item in items {
-        next[key(item) as usize + 1] += 1;
+/// `items` ordered by `bucket(item)` (below `buckets`), keeping their order
+/// within a bucket; items without a bucket are left out. A stable counting
+/// sort, in linear time: with few buckets, its writes go to few places at
+/// a time.
+pub(crate) fn counting_sort<T: Copy>(
+    items: &[T],
+    buckets: usize,
+    bucket: impl Fn(&T) -> Option<u32>,
+) -> Vec<T> {
+    let mut next = vec![0usize; buckets + 1];
+    for b in items.iter().filter_map(&bucket) {
+        next[b as usize + 1] += 1;
     }
     for i in 1..next.len() {
         next[i] += next[i - 1];
     }
-    // Every place is written once below: the copy only sizes the vector.
-    let mut out = items.to_vec();
+    let Some(&first) = items.first() else { return Vec::new() };
+    // Every place is written once below: the fill only sizes the vector.
+    let mut out = vec![first; next[buckets]];
     for item in items {
-        let at = &mut next[key(item) as usize];
-        out[*at] = *item;
-        *at += 1;
+        if let Some(b) = bucket(item) {
+            let at = &mut next[b as usize];
+            out[*at] = *item;
+            *at += 1;
+        }
     }
     out
+}
+
+/// `items` (in deployment order) stably ordered by `key`, an interned name
+/// (below `names`): the order of sorting by (key, `finished_at`, `seq`),
+/// found by a counting sort in linear time.
+pub(crate) fn group_by_name<T: Copy>(items: &[T], names: usize, key: impl Fn(&T) -> u32) -> Vec<T> {
+    counting_sort(items, names, |item| Some(key(item)))
 }
 
 /// The incidents attributed to each deployment, in incident order: one
@@ -98,6 +112,7 @@ impl IncidentsOf {
     }
 }
 
+/// The result of classifying an event set.
 #[derive(Debug)]
 pub(crate) struct Classified {
     /// Per deployment slot: a production deployment (of any status).

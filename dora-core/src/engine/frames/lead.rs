@@ -18,6 +18,7 @@ use polars::series::IsSorted;
 
 use super::{GroupKey, bucket, f64_, frame, median, owned, p90, seconds, u64_};
 use crate::engine::calendar::Calendar;
+use crate::engine::classify::counting_sort;
 use crate::engine::metrics::lead_time::LeadTime;
 use crate::engine::options::GroupKind;
 use crate::error::Result;
@@ -124,35 +125,6 @@ impl LeadResult {
 fn periods(t: Vec<Micros>, cal: &Calendar) -> Result<DataFrame> {
     let df = frame(vec![owned::<Int64Type>("t", t)])?;
     Ok(bucket(df, cal, false).select([col("period")]).collect()?)
-}
-
-/// Moves `rows` into `out` ordered by `bucket(row)` (below `buckets`),
-/// keeping the input order within a bucket; rows without a bucket are left
-/// out. A stable counting sort: with few buckets, its writes go to few
-/// places at a time.
-fn counting_sort(
-    rows: &[LeadRow],
-    buckets: usize,
-    bucket: impl Fn(&LeadRow) -> Option<u32>,
-    out: &mut Vec<LeadRow>,
-) {
-    let mut starts = vec![0usize; buckets + 1];
-    for b in rows.iter().filter_map(&bucket) {
-        starts[b as usize + 1] += 1;
-    }
-    for i in 1..starts.len() {
-        starts[i] += starts[i - 1];
-    }
-    out.clear();
-    let Some(first) = rows.first() else { return };
-    out.resize(starts[buckets], *first);
-    for row in rows {
-        if let Some(b) = bucket(row) {
-            let at = &mut starts[b as usize];
-            out[*at] = *row;
-            *at += 1;
-        }
-    }
 }
 
 /// Group keys: `u32` when every `group * periods + period` fits.
@@ -295,9 +267,7 @@ impl<'a> ByPeriod<'a> {
         // Lead times come in deployment order, so the rows usually are in
         // period order already.
         if !rows.is_sorted_by_key(|r| r.period) {
-            let mut sorted = Vec::new();
-            counting_sort(&rows, periods, |r| Some(r.period), &mut sorted);
-            rows = sorted;
+            rows = counting_sort(&rows, periods, |r| Some(r.period));
         }
         Ok(Self { rows, lead_times, periods })
     }
@@ -366,12 +336,10 @@ mod tests {
     #[test]
     fn counting_sort_is_stable_and_leaves_out_rows_without_a_bucket() {
         let rows = [row(2, 0, 0), row(9, 0, 1), row(0, 0, 2), row(2, 0, 3), row(1, 0, 4)];
-        let mut out = Vec::new();
-        counting_sort(&rows, 3, |r| (r.service < 3).then_some(r.service), &mut out);
+        let out = counting_sort(&rows, 3, |r| (r.service < 3).then_some(r.service));
         let leads: Vec<u32> = out.iter().map(|r| r.lead).collect();
         assert_eq!(leads, [2, 4, 0, 3]);
-        counting_sort(&[], 3, |r| Some(r.service), &mut out);
-        assert!(out.is_empty());
+        assert!(counting_sort(&[], 3, |r: &LeadRow| Some(r.service)).is_empty());
     }
 
     #[test]
