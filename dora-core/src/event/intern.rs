@@ -11,9 +11,9 @@ use rustc_hash::FxBuildHasher;
 ///
 /// The table is the reader's hottest memory: a new id's probe misses the
 /// cache. [`Interner::touch`] loads the slot a string's probe starts at
-/// (from its [`Interner::hash_of`]), so a reader can touch the ids of several events
-/// first, one load after another (the processor overlaps those misses), and
-/// intern them after.
+/// (from its [`Interner::hash_of`]), so a reader can touch the ids of
+/// several events first, one load after another (the processor overlaps
+/// those misses), and intern them after.
 #[derive(Clone, Default)]
 pub(crate) struct Interner {
     strings: TextArena,
@@ -27,11 +27,6 @@ impl std::fmt::Debug for Interner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Interner").field("len", &self.len()).finish()
     }
-}
-
-#[inline]
-fn hash(s: &str) -> u64 {
-    FxBuildHasher.hash_one(s)
 }
 
 const HIGH: u64 = !0xffff_ffff;
@@ -66,7 +61,7 @@ impl Interner {
         table.resize(slots, 0u64);
         let mask = slots - 1;
         for index in 0..self.strings.len() as u32 {
-            let h = hash(self.strings.get(index));
+            let h = Self::hash_of(self.strings.get(index));
             let mut at = h as usize & mask;
             while table[at] != 0 {
                 at = (at + 1) & mask;
@@ -118,13 +113,13 @@ impl Interner {
         if self.slots.is_empty() {
             return None;
         }
-        self.find(hash(s), s).ok()
+        self.find(Self::hash_of(s), s).ok()
     }
 
     /// The hash of `s`, for [`Interner::touch`] and [`Interner::intern_hashed`].
     #[inline]
     pub fn hash_of(s: &str) -> u64 {
-        hash(s)
+        FxBuildHasher.hash_one(s)
     }
 
     /// Loads the slot where the probe for hash `h` starts (a hint: the
@@ -140,14 +135,14 @@ impl Interner {
     /// The index of `s`, adding it when new.
     #[inline]
     pub fn intern(&mut self, s: &str) -> u32 {
-        self.intern_hashed(s, hash(s))
+        self.intern_hashed(s, Self::hash_of(s))
     }
 
     /// [`Interner::intern`] with `s`'s hash already at hand (`h` must be
     /// [`Interner::hash_of`] `s`).
     #[inline]
     pub fn intern_hashed(&mut self, s: &str, h: u64) -> u32 {
-        debug_assert_eq!(h, hash(s));
+        debug_assert_eq!(h, Self::hash_of(s));
         if (self.len() + 1) * 4 > self.slots.len() * 3 {
             self.rebuild(slots_for(self.len() + 1).max(self.slots.len() * 2));
         }
