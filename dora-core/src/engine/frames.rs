@@ -388,13 +388,13 @@ fn grouped(
     Ok(concat(parts, UnionArgs::default())?)
 }
 
-/// The distinct (group, day) pairs with a successful deployment, per
+/// The distinct (group, day) pairs with a successful deployment, of every
 /// wanted group kind, with each day's period (a day lies in one period):
 /// columns `g`, `day` and `period`. `days` is the number of days.
 ///
 /// Deployments are first made distinct by (pair, day), a few rows per
 /// service and day, which every kind then makes distinct by (group, day).
-fn deploy_days(lf: &LazyFrame, opts: &Options, days: u64) -> Result<Vec<LazyFrame>> {
+fn deploy_days(lf: &LazyFrame, opts: &Options, days: u64) -> Result<LazyFrame> {
     let day = || col("day").cast(DataType::UInt64);
     let pair_days = lf
         .clone()
@@ -425,7 +425,7 @@ fn deploy_days(lf: &LazyFrame, opts: &Options, days: u64) -> Result<Vec<LazyFram
     if parts.is_empty() {
         return Err(crate::Error::option("group-by", "no group kind chosen"));
     }
-    Ok(parts)
+    Ok(concat(parts, UnionArgs::default())?)
 }
 
 fn read_cells(
@@ -525,8 +525,7 @@ fn first_plans(
     }
     // Deploy days: the distinct (group, day) pairs, counted by period and
     // for the window, then listed for the frequency band.
-    let days = deploy_days(&deployments, opts, cal.day_starts.len() as u64)?;
-    let days = concat(days, UnionArgs::default())?.cache();
+    let days = deploy_days(&deployments, opts, cal.day_starts.len() as u64)?.cache();
     let count = || [len().cast(DataType::UInt64).alias("deploy_days")];
     plans.push(days.clone().group_by([col("g"), col("period")]).agg(count()));
     plans.push(days.clone().group_by([col("g")]).agg(count()));
