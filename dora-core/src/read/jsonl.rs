@@ -28,6 +28,8 @@ const TOUCH_AHEAD: usize = 16;
 /// Upper bound of [`ReadOptions::max_line_bytes`].
 const MAX_LINE_LIMIT: usize = 1 << 30;
 const SIDE_FLAG: u32 = 1 << 31;
+/// The first bytes of a gzip stream.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// A string in a parsed block: a span of the block's bytes, or (with
 /// [`SIDE_FLAG`] set in `start`) of its side arena of unescaped strings.
@@ -260,15 +262,10 @@ fn read_blocks(
         match memchr::memrchr(b'\n', &buf[searched..filled]).map(|i| i + searched) {
             Some(last) => {
                 // The partial line after the last newline starts the next block.
-                let carry = filled - (last + 1);
                 let mut next = fresh();
-                if next.len() < carry {
-                    next.resize(carry, 0);
-                }
-                next[..carry].copy_from_slice(&buf[last + 1..filled]);
+                filled = put_front(&mut next, &buf[last + 1..filled]);
                 let mut block = std::mem::replace(&mut buf, next);
                 block.truncate(last + 1);
-                filled = carry;
                 searched = 0;
                 if !send(Block::Lines { index, bytes: block }) {
                     return Ok(());
@@ -301,11 +298,7 @@ fn read_blocks(
                     }
                     skipped += n as u64;
                 };
-                if buf.len() < rest.len() {
-                    buf.resize(rest.len(), 0);
-                }
-                buf[..rest.len()].copy_from_slice(rest);
-                filled = rest.len();
+                filled = put_front(&mut buf, rest);
                 if !send(Block::Oversized { index, bytes: skipped }) {
                     return Ok(());
                 }
@@ -315,6 +308,16 @@ fn read_blocks(
             None => searched = filled,
         }
     }
+}
+
+/// Copies `bytes` to the start of `buf` (growing it if need be, never
+/// shrinking it: its bytes stay initialized); returns their length.
+fn put_front(buf: &mut Vec<u8>, bytes: &[u8]) -> usize {
+    if buf.len() < bytes.len() {
+        buf.resize(bytes.len(), 0);
+    }
+    buf[..bytes.len()].copy_from_slice(bytes);
+    bytes.len()
 }
 
 /// Receives parsed blocks, puts them back in order and interns them.
@@ -395,7 +398,7 @@ pub fn read_jsonl<R: BufRead>(
     let gz = input
         .fill_buf()
         .map_err(|error| Error::Io { path: path.map(Path::to_path_buf), error })?
-        .starts_with(&[0x1f, 0x8b]);
+        .starts_with(&GZIP_MAGIC);
     if gz {
         read_plain(flate2::bufread::MultiGzDecoder::new(input), path, set, opts, 0)
     } else {
@@ -547,9 +550,9 @@ pub fn read_jsonl_path(path: &Path, set: &mut EventSet, opts: &ReadOptions) -> R
     let mut magic = [0u8; 2];
     let n = read_up_to(&mut file, &mut magic).map_err(io)?;
     file.seek(SeekFrom::Start(0)).map_err(io)?;
-    if magic[..n] == [0x1f, 0x8b] {
-        set.reserve(expected_events);
-        read_jsonl(BufReader::with_capacity(256 * 1024, file), Some(path), set, opts)
+    if magic[..n] == GZIP_MAGIC {
+        let gz = flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(256 * 1024, file));
+        read_plain(gz, Some(path), set, opts, expected_events)
     } else {
         read_plain(file, Some(path), set, opts, expected_events)
     }
