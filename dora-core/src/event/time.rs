@@ -114,12 +114,11 @@ fn days_from_civil_hinnant(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// The most common layout of all, `YYYY-MM-DDTHH:MM:SSZ`, from exactly its
-/// 20 bytes: what [`parse_rfc3339`] gives for it, or `None` for any other
-/// text (whatever it is, the caller then asks [`parse_rfc3339`]).
+/// `YYYY-MM-DDTHH:MM:SS` (a valid date and time of day): seconds since the
+/// epoch, as if in UTC.
 #[inline]
-pub(crate) fn parse_utc_seconds(b: &[u8; 20]) -> Option<Micros> {
-    if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'Z' {
+fn civil_seconds(b: &[u8; 19]) -> Option<i64> {
+    if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
         return None;
     }
     let d = |i: usize| u32::from(b[i].wrapping_sub(b'0'));
@@ -135,8 +134,19 @@ pub(crate) fn parse_utc_seconds(b: &[u8; 20]) -> Option<Micros> {
     if hour > 23 || minute > 59 || second > 59 {
         return None;
     }
-    let secs = days_from_civil(year, month, day) * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
-    Some(secs * MICROS_PER_SECOND)
+    Some(days_from_civil(year, month, day) * 86_400 + i64::from(hour * 3600 + minute * 60 + second))
+}
+
+/// The most common layout of all, `YYYY-MM-DDTHH:MM:SSZ`, from exactly its
+/// 20 bytes: what [`parse_rfc3339`] gives for it, or `None` for any other
+/// text (whatever it is, the caller then asks [`parse_rfc3339`]).
+#[inline]
+pub(crate) fn parse_utc_seconds(b: &[u8; 20]) -> Option<Micros> {
+    let (civil, zone) = b.split_first_chunk::<19>()?;
+    if zone != b"Z" {
+        return None;
+    }
+    Some(civil_seconds(civil)? * MICROS_PER_SECOND)
 }
 
 /// The common layout `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, without
@@ -144,21 +154,7 @@ pub(crate) fn parse_utc_seconds(b: &[u8; 20]) -> Option<Micros> {
 /// general parser.
 fn parse_fast(s: &str) -> Option<Micros> {
     let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let year = digits::<4>(b, 0)? as i64;
-    let month = digits::<2>(b, 5)?;
-    let day = digits::<2>(b, 8)?;
-    let hour = digits::<2>(b, 11)?;
-    let minute = digits::<2>(b, 14)?;
-    let second = digits::<2>(b, 17)?;
-    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
-        return None;
-    }
-    if hour > 23 || minute > 59 || second > 59 {
-        return None;
-    }
+    let secs = civil_seconds(b.first_chunk::<19>()?)?;
     let mut i = 19;
     let mut micros = 0i64;
     if b.get(i) == Some(&b'.') {
@@ -190,9 +186,7 @@ fn parse_fast(s: &str) -> Option<Micros> {
         }
         _ => return None,
     };
-    let days = days_from_civil(year, month, day);
-    let secs = days * 86_400 + (hour * 3600 + minute * 60 + second) as i64 - offset_seconds;
-    Some(secs * MICROS_PER_SECOND + micros)
+    Some((secs - offset_seconds) * MICROS_PER_SECOND + micros)
 }
 
 /// Parses an RFC 3339 time with an offset into microseconds since the epoch.
