@@ -29,6 +29,23 @@ impl NestedPretty {
     fn at(level: usize) -> Self {
         Self { level, has_value: false }
     }
+
+    /// Opens an array or an object with `bracket`.
+    fn open<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.level += 1;
+        self.has_value = false;
+        w.write_all(bracket)
+    }
+
+    /// Closes an array or an object with `bracket`, on a line of its own
+    /// unless it is empty.
+    fn close<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.level -= 1;
+        if self.has_value {
+            newline_and_indent(w, b"\n", self.level)?;
+        }
+        w.write_all(bracket)
+    }
 }
 
 fn newline_and_indent<W: ?Sized + Write>(w: &mut W, prefix: &[u8], level: usize) -> io::Result<()> {
@@ -44,17 +61,11 @@ fn newline_and_indent<W: ?Sized + Write>(w: &mut W, prefix: &[u8], level: usize)
 
 impl Formatter for NestedPretty {
     fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.level += 1;
-        self.has_value = false;
-        w.write_all(b"[")
+        self.open(w, b"[")
     }
 
     fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.level -= 1;
-        if self.has_value {
-            newline_and_indent(w, b"\n", self.level)?;
-        }
-        w.write_all(b"]")
+        self.close(w, b"]")
     }
 
     fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
@@ -67,17 +78,11 @@ impl Formatter for NestedPretty {
     }
 
     fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.level += 1;
-        self.has_value = false;
-        w.write_all(b"{")
+        self.open(w, b"{")
     }
 
     fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.level -= 1;
-        if self.has_value {
-            newline_and_indent(w, b"\n", self.level)?;
-        }
-        w.write_all(b"}")
+        self.close(w, b"}")
     }
 
     fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
