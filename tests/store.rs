@@ -225,6 +225,56 @@ fn a_reader_during_a_write_sees_the_old_or_the_new_data() {
 }
 
 #[test]
+fn several_imports_creating_the_same_store_at_once_all_arrive() {
+    // Processes that find no store all create and migrate it together: each
+    // must wait for the others' locks, not fail with "database is locked".
+    // Repeated, since one round can pass by luck.
+    for round in 0..8 {
+        let dir = tempfile::tempdir().unwrap();
+        let procs = 6;
+        let files: Vec<PathBuf> = (0..procs)
+            .map(|p| {
+                let lines: String = (0..50)
+                    .map(|i| {
+                        format!(
+                            "{{\"kind\":\"change\",\"id\":\"p{p}-c{i}\",\"service\":\"svc{p}\",\"committed_at\":\"2026-03-02T09:00:00Z\"}}\n"
+                        )
+                    })
+                    .collect();
+                write(dir.path(), &format!("p{p}.jsonl"), &lines)
+            })
+            .collect();
+        let children: Vec<_> = files
+            .iter()
+            .map(|f| {
+                std::process::Command::new(assert_cmd::cargo::cargo_bin("dora"))
+                    .current_dir(dir.path())
+                    .arg("import")
+                    .arg(f)
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: a concurrent import failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let exported = export(dir.path());
+        assert_eq!(exported.lines().count(), procs * 50, "round {round}: events were lost");
+        for p in 0..procs {
+            assert!(exported.contains(&format!("\"p{p}-c49\"")), "round {round}: p{p}'s file is missing");
+        }
+        assert_eq!(integrity(&dir.path().join(".dora/dora.db")), "ok");
+    }
+}
+
+#[test]
 fn a_store_from_a_newer_dora_is_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "a.jsonl", &format!("{CHANGE}\n{DEPLOY}\n"));

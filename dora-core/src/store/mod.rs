@@ -149,6 +149,10 @@ pub struct Store {
     path: PathBuf,
 }
 
+/// How long an operation waits for another process's lock on the store
+/// before it fails with "database is locked".
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 fn kind_code(kind: EventKind) -> i64 {
     kind as i64
 }
@@ -165,6 +169,9 @@ impl Store {
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(|e| Error::store(path, e))?;
+        // Wait for other processes' locks from the first read on: another
+        // `dora` may be creating or migrating this very file right now.
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| Error::store(path, e))?;
         // Refuse a newer schema before anything (even the journal mode) is written.
         schema::refuse_unknown(&conn, path)?;
         // A new file gets larger pages (fewer b-tree levels and page
@@ -195,11 +202,11 @@ impl Store {
 
     fn configure(&self) -> Result<()> {
         let e = |e| Error::store(&self.path, e);
-        self.conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(e)?;
+        self.conn.busy_timeout(BUSY_TIMEOUT).map_err(e)?;
         // WAL: readers see the last commit while a writer works; NORMAL
         // synchronous is durable at each checkpoint and never corrupts.
         if !self.conn.is_readonly(rusqlite::MAIN_DB).map_err(e)? {
-            self.conn.pragma_update(None, "journal_mode", "WAL").map_err(e)?;
+            self.wal_mode()?;
         }
         self.conn
             .execute_batch(
@@ -207,6 +214,27 @@ impl Store {
                  PRAGMA mmap_size = 4294967296; PRAGMA foreign_keys = ON;",
             )
             .map_err(e)
+    }
+
+    /// Switches the file to write-ahead logging. The switch takes an
+    /// exclusive lock without waiting (SQLite does not call the busy
+    /// handler for it), so while another process creates or opens the
+    /// same new store it is tried again, for up to [`BUSY_TIMEOUT`].
+    fn wal_mode(&self) -> Result<()> {
+        let started = std::time::Instant::now();
+        let mut pause = std::time::Duration::from_millis(2);
+        loop {
+            match self.conn.pragma_update(None, "journal_mode", "WAL") {
+                Ok(()) => return Ok(()),
+                Err(rusqlite::Error::SqliteFailure(f, _))
+                    if f.code == rusqlite::ErrorCode::DatabaseBusy && started.elapsed() < BUSY_TIMEOUT =>
+                {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(std::time::Duration::from_millis(100));
+                }
+                Err(e) => return Err(Error::store(&self.path, e)),
+            }
+        }
     }
 
     /// The store's file.

@@ -73,23 +73,39 @@ fn is_empty(conn: &Connection, path: &Path) -> Result<bool> {
         .map_err(|e| Error::store(path, e))
 }
 
+/// The schema version, the application id and whether the file is empty,
+/// read in one transaction: another process creating the store commits
+/// its tables and its id together, so these reads must see one state.
+fn snapshot(conn: &Connection, path: &Path) -> Result<(i64, i64, bool)> {
+    let tx = conn.unchecked_transaction().map_err(|e| Error::store(path, e))?;
+    let (version, app) = versions(&tx, path)?;
+    let empty = is_empty(&tx, path)?;
+    tx.finish().map_err(|e| Error::store(path, e))?;
+    Ok((version, app, empty))
+}
+
 /// Refuses, without writing anything, a SQLite file that is not a store or
 /// has a schema newer than this build knows.
 pub(crate) fn refuse_unknown(conn: &Connection, path: &Path) -> Result<()> {
-    let (version, app) = versions(conn, path)?;
-    check(path, version, app, is_empty(conn, path)?)
+    let (version, app, empty) = snapshot(conn, path)?;
+    check(path, version, app, empty)
 }
 
 /// Brings the schema to [`SCHEMA_VERSION`], in one transaction; refuses a
 /// newer schema or a SQLite file that is not a store, without changing it.
 pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<()> {
     let e = |e| Error::store(path, e);
-    let (version, app) = versions(conn, path)?;
-    check(path, version, app, is_empty(conn, path)?)?;
+    let (version, app, empty) = snapshot(conn, path)?;
+    check(path, version, app, empty)?;
     if version == SCHEMA_VERSION {
         return Ok(());
     }
-    let tx = conn.unchecked_transaction().map_err(e)?;
+    // Take the write lock before reading (`BEGIN IMMEDIATE`): a deferred
+    // transaction that reads, then writes, cannot wait for a concurrent
+    // writer (SQLite answers "database is locked" at once, whatever the
+    // busy timeout), which is what two processes creating a store do.
+    let tx =
+        rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate).map_err(e)?;
     // Read again inside the transaction: another process may have migrated.
     let (version, app) = versions(&tx, path)?;
     check(path, version, app, is_empty(&tx, path)?)?;
@@ -106,8 +122,8 @@ pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<()> {
 
 /// Checks that a store opened read-only has a schema this build reads.
 pub(crate) fn check_readable(conn: &Connection, path: &Path) -> Result<()> {
-    let (version, app) = versions(conn, path)?;
-    check(path, version, app, is_empty(conn, path)?)?;
+    let (version, app, empty) = snapshot(conn, path)?;
+    check(path, version, app, empty)?;
     if version < OLDEST_READABLE {
         return Err(Error::Store {
             path: path.to_path_buf(),
