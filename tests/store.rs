@@ -543,3 +543,40 @@ fn the_in_cluster_manifests_dora_toml_is_accepted() {
     let out = run_ok(dir.path(), &["config", "check"]);
     assert!(out.contains("kind = \"kubernetes\""), "{out}");
 }
+
+#[test]
+fn a_token_pasted_into_token_env_is_refused_everywhere_and_never_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = "glpat-Qw3rtyFAKEfake99zz";
+    write(
+        dir.path(),
+        "dora.toml",
+        &format!(
+            "[[source]]\nkind = \"gitlab\"\nname = \"gl\"\nprojects = [\"a/b\"]\ntoken_env = \"{token}\"\n"
+        ),
+    );
+    for args in [&["config", "check"][..], &["collect"][..]] {
+        let out = dora(dir.path()).args(args).output().unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("source[0].token_env: looks like a token itself"), "{args:?}: {stderr}");
+        assert!(!stdout.contains("Qw3rty") && !stderr.contains("Qw3rty"), "{args:?} printed the token");
+    }
+    // Credentials in a URL are refused and not shown; plain http is refused
+    // by the check as by collect.
+    for (line, expected) in [
+        ("api_url = \"https://bot:hunter2@gitlab.example.com\"", "credentials in the URL are refused"),
+        ("api_url = \"http://gitlab.example.com\"", "plain http:// is refused"),
+    ] {
+        write(
+            dir.path(),
+            "dora.toml",
+            &format!("[[source]]\nkind = \"gitlab\"\nname = \"gl\"\nprojects = [\"a/b\"]\n{line}\n"),
+        );
+        let out = dora(dir.path()).args(["config", "check"]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(expected), "{stderr}");
+        assert!(!stderr.contains("hunter2") && out.stdout.is_empty(), "{stderr}");
+    }
+}

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
+use dora_core::source::secret::{check_env_name, has_credentials, redact_url};
+
 use crate::settings::usage;
 
 /// The `[metrics]` table: the options of `dora metrics` (and `dora report`).
@@ -356,6 +358,37 @@ pub struct Config {
 const SECRET_KEYS: [&str; 7] =
     ["token", "password", "secret", "api_key", "apikey", "private_key", "client_secret"];
 
+/// The checks shared by the forge sources: `api_url` is an `https://` URL
+/// without credentials (or `http://` with `allow_http`), and `token_env`
+/// names an environment variable. No message repeats a credential or a
+/// value that may be a token.
+fn check_api(at: &str, api_url: Option<&str>, allow_http: bool, token_env: Option<&str>) -> Result<()> {
+    if let Some(u) = api_url {
+        if !(u.starts_with("https://") || u.starts_with("http://")) {
+            return Err(usage(format!("{at}.api_url: {:?} is not an https:// URL", redact_url(u))));
+        }
+        if has_credentials(u) {
+            return Err(usage(format!(
+                "{at}.api_url: credentials in the URL are refused: put the token in an environment variable \
+                 named by token_env (the URL is not shown)"
+            )));
+        }
+        if u.starts_with("http://") && !allow_http {
+            return Err(usage(format!(
+                "{at}.api_url: {:?}: plain http:// is refused (the token would travel in clear); \
+                 set allow_http = true only for a local test server",
+                redact_url(u)
+            )));
+        }
+    }
+    if let Some(name) = token_env
+        && let Err(e) = check_env_name(name)
+    {
+        return Err(usage(format!("{at}.token_env: {e}")));
+    }
+    Ok(())
+}
+
 /// The checks of a `gitlab` source; `at` names it (`dora.toml: source[2]`).
 fn check_gitlab(g: &GitlabSourceConfig, at: &str) -> Result<()> {
     if g.projects.is_empty() && g.group.is_none() {
@@ -371,11 +404,7 @@ fn check_gitlab(g: &GitlabSourceConfig, at: &str) -> Result<()> {
             }
         }
     }
-    if let Some(u) = &g.api_url
-        && !(u.starts_with("https://") || u.starts_with("http://"))
-    {
-        return Err(usage(format!("{at}.api_url: {u:?} is not an https:// URL")));
-    }
+    check_api(at, g.api_url.as_deref(), g.allow_http, g.token_env.as_deref())?;
     for (project, prefixes) in &g.monorepo {
         let known = g.projects.contains(project)
             || g.group
@@ -448,10 +477,16 @@ fn check_kubernetes(k: &KubernetesSourceConfig, at: &str, sources: &[SourceConfi
             Ok(_) => {}
         }
     }
-    if let Some(s) = &k.server
-        && !(s.starts_with("https://") || s.starts_with("http://"))
-    {
-        return Err(usage(format!("{at}.server: {s:?} is not an http(s):// URL")));
+    if let Some(s) = &k.server {
+        if !(s.starts_with("https://") || s.starts_with("http://")) {
+            return Err(usage(format!("{at}.server: {:?} is not an http(s):// URL", redact_url(s))));
+        }
+        if has_credentials(s) {
+            return Err(usage(format!(
+                "{at}.server: credentials in the URL are refused (a server URL such as `kubectl proxy`'s gets none; \
+                 the URL is not shown)"
+            )));
+        }
     }
     if k.server.is_some() && !k.contexts.is_empty() {
         return Err(usage(format!("{at}.server: give either server or contexts, not both")));
@@ -632,6 +667,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Config> {
                         )));
                     }
                 }
+                check_api(
+                    &format!("{}: source[{i}]", path.display()),
+                    g.api_url.as_deref(),
+                    g.allow_http,
+                    g.token_env.as_deref(),
+                )?;
                 if let Some(p) = &g.tag_pattern
                     && let Err(e) = regex::Regex::new(p)
                 {
@@ -694,6 +735,45 @@ mod tests {
             "{}",
             err("[teams]\napi = 3\n")
         );
+    }
+
+    #[test]
+    fn secrets_in_env_names_and_urls_are_refused_and_never_echoed() {
+        let gh =
+            |extra: &str| format!("[[source]]\nkind = \"github\"\nname = \"gh\"\nrepos = [\"a/b\"]\n{extra}");
+        let gl = |extra: &str| {
+            format!("[[source]]\nkind = \"gitlab\"\nname = \"gl\"\nprojects = [\"a/b\"]\n{extra}")
+        };
+        let token = "glpat-Zx9fakeFAKEfake0000";
+        for text in [gh(&format!("token_env = \"{token}\"\n")), gl(&format!("token_env = \"{token}\"\n"))] {
+            let e = err(&text);
+            assert!(e.contains("source[0].token_env: looks like a token itself"), "{e}");
+            assert!(!e.contains("Zx9"), "{e}");
+        }
+        let e = err(&gh("token_env = \"my token\"\n"));
+        assert!(e.contains("token_env: is not an environment variable name"), "{e}");
+        assert!(!e.contains("my token"), "{e}");
+        for text in [
+            gh("api_url = \"https://bot:hunter2@ghe.example.com/api/v3\"\n"),
+            gl("api_url = \"https://bot:hunter2@gitlab.example.com\"\n"),
+            "[[source]]\nkind = \"kubernetes\"\nname = \"k\"\nserver = \"http://u:hunter2@127.0.0.1:8001\"\n"
+                .into(),
+        ] {
+            let e = err(&text);
+            assert!(e.contains("credentials in the URL are refused"), "{e}");
+            assert!(!e.contains("hunter2") && !e.contains("bot"), "{e}");
+        }
+        // What `collect` refuses, the check refuses too.
+        for text in [gh("api_url = \"http://ghe.local/api/v3\"\n"), gl("api_url = \"http://gitlab.local\"\n")]
+        {
+            let e = err(&text);
+            assert!(e.contains("plain http:// is refused"), "{e}");
+        }
+        assert!(
+            parse(&gh("api_url = \"http://127.0.0.1:1/api/v3\"\nallow_http = true\n"), Path::new("d"))
+                .is_ok()
+        );
+        assert!(parse(&gl("token_env = \"CI_JOB_TOKEN\"\n"), Path::new("d")).is_ok());
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub mod hotfix;
 #[cfg(feature = "kubernetes")]
 pub mod kubernetes;
 pub mod monorepo;
+pub mod secret;
 
 pub use file::FileSource;
 pub use monorepo::PathServices;
@@ -87,6 +88,9 @@ impl Secret {
         match given {
             Some(t) => Ok(t.0.clone()),
             None => {
+                secret::check_env_name(env).map_err(|e| crate::Error::Source {
+                    message: format!("the token's variable ({what}) {e}"),
+                })?;
                 std::env::var(env).ok().filter(|t| !t.trim().is_empty()).ok_or_else(|| crate::Error::Source {
                     message: format!("the environment variable {env} ({what}) is not set"),
                 })

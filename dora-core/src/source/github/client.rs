@@ -26,6 +26,7 @@ use crate::event::{DeploymentStatus, DeploymentType, EventSet};
 use crate::source::Secret;
 use crate::source::changesets::{CommitHistory, HistoryCache, HistoryCommit, HistoryFuture, HistoryRange};
 use crate::source::monorepo::{self, PathServices};
+use crate::source::secret::redact_url;
 use crate::source::{Collected, Progress, Source};
 use crate::store::SyncState;
 
@@ -231,7 +232,7 @@ fn check_api_url(cfg: &GithubConfig) -> Result<()> {
     if cfg.api_url.starts_with("http://") && !cfg.allow_http {
         return Err(err(format!(
             "api_url {}: plain http:// is refused (the token would travel in clear)",
-            cfg.api_url
+            redact_url(&cfg.api_url)
         )));
     }
     Ok(())
@@ -286,7 +287,7 @@ impl<'a> Api<'a> {
         let octo = octocrab::Octocrab::builder()
             .personal_token(token)
             .base_uri(base.as_str())
-            .map_err(|e| err(format!("api_url {base}: {}", short_error(&e))))?
+            .map_err(|e| err(format!("api_url {}: {}", redact_url(&base), short_error(&e))))?
             .set_connect_timeout(Some(Duration::from_secs(10)))
             .set_read_timeout(Some(config.read_timeout))
             .build()

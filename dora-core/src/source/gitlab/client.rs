@@ -29,6 +29,7 @@ use crate::source::Secret;
 use crate::source::changesets::{CommitHistory, HistoryCache, HistoryCommit, HistoryFuture, HistoryRange};
 use crate::source::hotfix::HotfixRule;
 use crate::source::monorepo::{self, PathServices};
+use crate::source::secret::redact_url;
 use crate::source::{Collected, Progress, Source};
 use crate::store::SyncState;
 
@@ -235,7 +236,7 @@ fn token_header(given: Option<&Secret>, cfg: &GitlabConfig) -> Result<HeaderValu
     if http && !cfg.allow_http {
         return Err(err(format!(
             "api_url {}: plain http:// is refused (the token would travel in clear)",
-            cfg.api_url
+            redact_url(&cfg.api_url)
         )));
     }
     let token = Secret::resolve(given, &cfg.token_env, "the GitLab token")?;
@@ -920,12 +921,12 @@ fn server(api_url: &str) -> Result<(String, bool)> {
     } else if let Some(r) = api_url.strip_prefix("http://") {
         (r, true)
     } else {
-        return Err(err(format!("api_url {api_url}: give the server's https:// URL")));
+        return Err(err(format!("api_url {}: give the server's https:// URL", redact_url(api_url))));
     };
     let host = rest.trim_end_matches('/');
     let host = host.strip_suffix("/api/v4").unwrap_or(host).to_string();
     if host.is_empty() || host.contains(['@', '?', '#', ' ']) {
-        return Err(err(format!("api_url {api_url}: not a server URL")));
+        return Err(err(format!("api_url {}: not a server URL", redact_url(api_url))));
     }
     Ok((host, http))
 }

@@ -20,6 +20,7 @@ use super::normalize::{self, Naming, WorkloadKind};
 use crate::error::{Error, Result};
 use crate::event::{Change, Deployment, DeploymentStatus, EventSet};
 use crate::source::changesets::{CommitHistory, GitHistory, fill_change_sets};
+use crate::source::secret::redact_url;
 use crate::source::{Collected, Progress, Source};
 use crate::store::SyncState;
 
@@ -311,7 +312,14 @@ fn to_values<K: Serialize>(objects: &[K]) -> Vec<Value> {
 
 pub(crate) async fn client_for(cluster: &ClusterConfig) -> Result<(Client, String)> {
     let (config, name) = if let Some(server) = &cluster.server {
-        let uri: http::Uri = server.parse().map_err(|e| err(format!("server {server:?}: {e}")))?;
+        if crate::source::secret::has_credentials(server) {
+            return Err(err(format!(
+                "server {:?}: credentials in the URL are refused (a server URL such as `kubectl proxy`'s gets none)",
+                redact_url(server)
+            )));
+        }
+        let uri: http::Uri =
+            server.parse().map_err(|e| err(format!("server {:?}: {e}", redact_url(server))))?;
         let mut config = kube::Config::new(uri);
         config.default_retry = false;
         (config, cluster.name.clone().unwrap_or_else(|| "cluster".into()))
