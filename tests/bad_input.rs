@@ -165,3 +165,72 @@ fn bad_flags_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("the window is longer than 36525 days"));
 }
+
+#[test]
+fn values_that_start_with_a_dash_are_values_and_usage_errors_are_one_line_and_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "events.jsonl", GOOD);
+    for (flag, value, expected) in [
+        ("--attribution-window", "-5h", "--attribution-window: \"-5h\": a duration cannot be negative"),
+        ("--production-pattern", "", "an empty pattern matches every environment"),
+        ("--production-pattern", "-x", ""),
+    ] {
+        let out =
+            dora(dir.path()).args(["metrics", "--events", "events.jsonl", flag, value]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if expected.is_empty() {
+            assert!(out.status.success(), "{flag} {value:?}: {stderr}");
+            continue;
+        }
+        assert_eq!(out.status.code(), Some(2), "{flag}: {stderr}");
+        assert!(stderr.contains(expected), "{flag}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{flag}: {stderr}");
+    }
+    // clap's own errors: one line, then a hint.
+    for (args, expected, hint) in [
+        (&["metrics", "--no-such-flag"][..], "unexpected argument '--no-such-flag'", "hint: "),
+        (&["metrics", "--since"][..], "a value is required for '--since", "hint: `dora metrics --help`"),
+        (&["nonsense"][..], "unrecognized subcommand 'nonsense'", "hint: "),
+    ] {
+        let out = dora(dir.path()).args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 2, "{args:?}: {stderr}");
+        assert!(lines[0].starts_with("dora: error: ") && lines[0].contains(expected), "{args:?}: {stderr}");
+        assert!(lines[1].starts_with(hint), "{args:?}: {stderr}");
+    }
+    // Help still works and exits 0.
+    assert!(dora(dir.path()).args(["metrics", "--help"]).output().unwrap().status.success());
+}
+
+#[test]
+fn an_empty_id_or_service_is_refused() {
+    assert_error(
+        format!("{}\n", GOOD.replace("\"id\":\"d1\"", "\"id\":\"\"")).as_bytes(),
+        "events.jsonl:1: field `id`: must not be empty",
+    );
+    assert_error(
+        format!("{}\n", GOOD.replace("\"service\":\"api\"", "\"service\":\"\"")).as_bytes(),
+        "events.jsonl:1: field `service`: must not be empty",
+    );
+}
+
+#[test]
+fn csv_errors_name_the_same_line_with_windows_line_ends() {
+    let rows = [
+        "id,service,committed_at",
+        "c1,api,2026-03-02T09:00:00Z",
+        "c2,api,2026-03-02T09:00:00Z",
+        "c3,api,bad",
+        "",
+    ];
+    for (name, end) in [("lf", "\n"), ("crlf", "\r\n"), ("cr", "\r")] {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "changes.csv", &rows.join(end));
+        let out = dora(dir.path()).args(["metrics", "--events", "changes.csv"]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{name}: {stderr}");
+        assert!(stderr.contains("changes.csv:4: field `committed_at`"), "{name}: {stderr}");
+    }
+}

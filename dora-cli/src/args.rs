@@ -82,13 +82,18 @@ pub struct EngineArgs {
     #[arg(long, env = "DORA_TIMEZONE", value_name = "IANA_NAME")]
     pub timezone: Option<String>,
     /// How far before an incident a deployment is inferred as its cause (7d, 36h, 90m, 0 = off) [default: 7d].
-    #[arg(long, env = "DORA_ATTRIBUTION_WINDOW", value_name = "DURATION")]
+    #[arg(long, env = "DORA_ATTRIBUTION_WINDOW", value_name = "DURATION", allow_hyphen_values = true)]
     pub attribution_window: Option<String>,
     /// Where lead time starts [default: commit].
     #[arg(long, env = "DORA_LEAD_TIME_START", value_name = "commit|first_commit")]
     pub lead_time_start: Option<String>,
     /// Regular expression of production environment names; repeat for several [default: the spec's].
-    #[arg(long = "production-pattern", env = "DORA_PRODUCTION_PATTERNS", value_name = "REGEX")]
+    #[arg(
+        long = "production-pattern",
+        env = "DORA_PRODUCTION_PATTERNS",
+        value_name = "REGEX",
+        allow_hyphen_values = true
+    )]
     pub production_patterns: Vec<String>,
     /// Group kinds to report, comma-separated [default: all,service,team].
     #[arg(long, env = "DORA_GROUP_BY", value_name = "KINDS", value_delimiter = ',')]
@@ -108,10 +113,10 @@ pub struct EngineArgs {
 #[derive(Debug, Args)]
 pub struct MetricsArgs {
     /// Start of the window: YYYY-MM-DD (midnight in the time zone) or RFC 3339 [default: 12 periods before --until].
-    #[arg(long, env = "DORA_SINCE", value_name = "DATE")]
+    #[arg(long, env = "DORA_SINCE", value_name = "DATE", allow_hyphen_values = true)]
     pub since: Option<String>,
     /// End of the window (excluded) [default: the start of the current period].
-    #[arg(long, env = "DORA_UNTIL", value_name = "DATE")]
+    #[arg(long, env = "DORA_UNTIL", value_name = "DATE", allow_hyphen_values = true)]
     pub until: Option<String>,
     /// Period length [default: week].
     #[arg(long, env = "DORA_PERIOD", value_name = "day|week|month")]
@@ -130,10 +135,10 @@ pub struct ExplainArgs {
     #[arg(value_name = "METRIC")]
     pub metric: String,
     /// Explain a service's figure.
-    #[arg(long, value_name = "NAME", conflicts_with = "team")]
+    #[arg(long, value_name = "NAME", conflicts_with = "team", allow_hyphen_values = true)]
     pub service: Option<String>,
     /// Explain a team's figure [default: all services].
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", allow_hyphen_values = true)]
     pub team: Option<String>,
     /// Explain one period of the window (0 = the first) instead of the whole window.
     #[arg(long, value_name = "N")]
@@ -165,10 +170,10 @@ pub struct ReportArgs {
     #[arg(long, env = "DORA_WEEKS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(6..=104))]
     pub weeks: u32,
     /// Start the trend at the week containing this date (instead of --weeks).
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", allow_hyphen_values = true)]
     pub since: Option<String>,
     /// Report on the last complete week before this date (instead of --week).
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", allow_hyphen_values = true)]
     pub until: Option<String>,
     /// Output format.
     #[arg(long, env = "DORA_REPORT_FORMAT", value_enum, default_value_t = ReportFormat::Table)]
@@ -280,10 +285,10 @@ pub enum ExportWhat {
 #[derive(Debug, Args)]
 pub struct ExportCsvArgs {
     /// Start of the window [default: 12 periods before --until].
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", allow_hyphen_values = true)]
     pub since: Option<String>,
     /// End of the window (excluded) [default: the start of the current period].
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", allow_hyphen_values = true)]
     pub until: Option<String>,
     /// Period of each row.
     #[arg(long, value_name = "day|week|month", default_value = "month")]

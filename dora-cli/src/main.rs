@@ -12,7 +12,7 @@ mod settings;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use args::{Cli, Command};
 
@@ -58,8 +58,49 @@ fn exit_code(err: &anyhow::Error) -> u8 {
     exit::FAILURE
 }
 
+/// Parses the command line. Help and version go to standard output as clap
+/// writes them; a usage error is one line and a hint, exit code 2.
+fn parse_args() -> Result<Cli, ExitCode> {
+    use clap::error::ErrorKind;
+    let err = match Cli::try_parse() {
+        Ok(cli) => return Ok(cli),
+        Err(e) => e,
+    };
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        err.exit();
+    }
+    let text = err.render().to_string();
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("bad usage");
+    let message = first.trim().strip_prefix("error: ").unwrap_or(first.trim());
+    // clap's own tip when it has one (how to pass a value that looks like
+    // a flag, a similar name), else where the flags are listed.
+    let hint =
+        text.lines().map(str::trim).find_map(|l| l.strip_prefix("tip: ")).map(str::to_string).unwrap_or_else(
+            || {
+                let command = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
+                match command {
+                    Some(c) if Cli::command().get_subcommands().any(|s| s.get_name() == c) => {
+                        format!("`dora {c} --help` lists its flags")
+                    }
+                    _ => "`dora --help` lists the commands".to_string(),
+                }
+            },
+        );
+    eprintln!("dora: error: {message}");
+    eprintln!("hint: {hint}");
+    Err(ExitCode::from(exit::USAGE))
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse_args() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     let result = match &cli.command {
         Command::Metrics(a) => commands::metrics::run(a),
         Command::Demo(a) => commands::demo::run(a),

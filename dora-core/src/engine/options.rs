@@ -202,6 +202,9 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
     if t == "0" {
         return Ok(0);
     }
+    if t.starts_with('-') {
+        return Err(format!("{s:?}: a duration cannot be negative (like 7d, 36h, 90m or 0)"));
+    }
     let mut total: i64 = 0;
     let mut num = String::new();
     let mut any = false;
@@ -245,6 +248,13 @@ impl ProductionPatterns {
         let patterns: Vec<String> = patterns.into_iter().map(|p| p.as_ref().to_string()).collect();
         if patterns.is_empty() {
             return Err(Error::option("production-pattern", "at least one pattern is needed"));
+        }
+        if patterns.iter().any(|p| p.trim().is_empty()) {
+            return Err(Error::option(
+                "production-pattern",
+                "an empty pattern matches every environment, so every deployment would count as \
+                 production; give a pattern such as '^prod' (or '.*' to mean every environment)",
+            ));
         }
         let set = RegexSet::new(&patterns).map_err(|e| {
             let lines: Vec<String> =
@@ -350,6 +360,12 @@ mod tests {
         for e in ["preprod", "productions", "staging", "prod eu", ""] {
             assert!(!p.is_production(e), "{e}");
         }
+        for empty in ["", "  "] {
+            let e = ProductionPatterns::new(["^prod", empty]).unwrap_err().to_string();
+            assert!(e.contains("an empty pattern matches every environment"), "{e}");
+        }
+        assert!(ProductionPatterns::new([".*"]).is_ok());
+        assert!(parse_duration("-5h").unwrap_err().contains("cannot be negative"));
     }
 
     #[test]

@@ -24,6 +24,69 @@ use super::{ReadOptions, ReadSummary, SkippedLine, strip_position};
 use crate::error::{Error, Location, Result};
 use crate::event::{Event, EventKind, EventSet};
 
+/// Passes bytes through and remembers where lines end, so a row's line is
+/// found from its byte offset. The `csv` crate's own line numbers run one
+/// behind after a `\r\n` line end (it counts the `\n` when it starts the
+/// next row); here `\n`, `\r\n` and a lone `\r` each end one line.
+struct LineBreaks<R> {
+    inner: R,
+    /// Bytes read so far.
+    offset: u64,
+    /// Offsets of the line ends not yet passed by a query.
+    breaks: std::collections::VecDeque<u64>,
+    /// Line ends before the front of `breaks`.
+    passed: u64,
+    /// The offset of a `\r` whose next byte is not read yet.
+    pending_cr: Option<u64>,
+}
+
+impl<R> LineBreaks<R> {
+    fn new(inner: R) -> Self {
+        Self { inner, offset: 0, breaks: Default::default(), passed: 0, pending_cr: None }
+    }
+
+    /// The line (from 1) of the byte at `byte`; queries come in order. A
+    /// row that starts on the `\n` of a `\r\n` is on the line after it.
+    fn line_at(&mut self, byte: u64) -> u64 {
+        if self.pending_cr.is_some_and(|cr| cr < byte) {
+            self.breaks.push_back(self.pending_cr.take().unwrap_or_default());
+        }
+        while self.breaks.front().is_some_and(|&b| b <= byte) {
+            self.breaks.pop_front();
+            self.passed += 1;
+        }
+        self.passed + 1
+    }
+}
+
+impl<R: Read> Read for LineBreaks<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for (i, &b) in buf[..n].iter().enumerate() {
+            let at = self.offset + i as u64;
+            match b {
+                b'\n' => {
+                    // `\r\n` is one line end, at its `\n`.
+                    self.pending_cr = None;
+                    self.breaks.push_back(at);
+                }
+                b'\r' => {
+                    if let Some(cr) = self.pending_cr.replace(at) {
+                        self.breaks.push_back(cr);
+                    }
+                }
+                _ => {
+                    if let Some(cr) = self.pending_cr.take() {
+                        self.breaks.push_back(cr);
+                    }
+                }
+            }
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
 /// The kind a file name suggests, if any.
 pub fn kind_from_file_name(path: &Path) -> Option<EventKind> {
     let name = path.file_name()?.to_str()?.to_ascii_lowercase();
@@ -100,7 +163,7 @@ pub fn read_csv<R: Read>(
     set: &mut EventSet,
     opts: &ReadOptions,
 ) -> Result<ReadSummary> {
-    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
+    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(LineBreaks::new(input));
     let file = Some(path.to_path_buf());
     let location = |line: u64, field: Option<String>| Location { path: file.clone(), line, field };
     let headers: Vec<String> = reader
@@ -125,11 +188,12 @@ pub fn read_csv<R: Read>(
     let mut summary = ReadSummary { path: file.clone(), lines: 1, ..ReadSummary::default() };
     let mut record = csv::StringRecord::new();
     loop {
-        let line = reader.position().line().max(1);
+        let byte = reader.position().byte();
         let more = match reader.read_record(&mut record) {
             Ok(more) => more,
             Err(e) => {
-                let line = e.position().map_or(line, |p| p.line());
+                let byte = e.position().map_or(byte, |p| p.byte());
+                let line = reader.get_mut().line_at(byte);
                 let message = match e.kind() {
                     csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
                         format!("row has {len} cells, the header has {expected_len}")
@@ -151,7 +215,7 @@ pub fn read_csv<R: Read>(
         if !more {
             break;
         }
-        let line = record.position().map_or(line, |p| p.line());
+        let line = reader.get_mut().line_at(record.position().map_or(byte, |p| p.byte()));
         summary.lines = line;
         let parsed = row_object(&headers, &record, kind).and_then(|obj| {
             // Through JSON text: the event parser is the JSON Lines one.
@@ -194,6 +258,26 @@ mod tests {
         let opts = ReadOptions { skip_bad_lines: skip, ..ReadOptions::default() };
         let s = read_csv(text.as_bytes(), Path::new(name), &mut set, &opts)?;
         Ok((set, s))
+    }
+
+    #[test]
+    fn errors_name_the_line_whatever_the_line_ends() {
+        let rows = [
+            "id,service,committed_at,note",
+            "c1,api,2026-03-02T09:00:00Z,\"two\nlines\"",
+            "c2,api,2026-03-02T09:00:00Z,x",
+            "c3,api,bad,x",
+            "",
+        ];
+        for end in ["\n", "\r\n", "\r"] {
+            // The quoted cell keeps its own line end; line 3 is c2.
+            let text = rows.join(end).replace("two\nlines", &format!("two{end}lines"));
+            let e = read("changes.csv", &text, false).unwrap_err().to_string();
+            assert!(e.starts_with("changes.csv:5: field `committed_at`"), "{end:?}: {e}");
+            let short = text.replacen(",x", "", 1);
+            let e = read("changes.csv", &short, false).unwrap_err().to_string();
+            assert!(e.starts_with("changes.csv:4: row has 3 cells"), "{end:?}: {e}");
+        }
     }
 
     #[test]

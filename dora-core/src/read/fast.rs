@@ -521,6 +521,8 @@ pub(crate) fn parse<'a, S>(line: &'a str, str_of: impl Fn(&'a str) -> S) -> Opti
     if c.i != c.b.len() {
         return None;
     }
+    // An empty id or service is an error: the serde path words it.
+    let (id, service) = (id.filter(|s| !s.is_empty())?, service.filter(|s| !s.is_empty())?);
     let opt = |s: Option<&'a str>| s.map(&str_of);
     let body = match kind {
         Deployment => RawBody::Deployment {
@@ -543,7 +545,7 @@ pub(crate) fn parse<'a, S>(line: &'a str, str_of: impl Fn(&'a str) -> S) -> Opti
             severity: opt(severity),
         },
     };
-    Some(RawEvent { id: str_of(id?), service: str_of(service?), team: opt(team), source: opt(source), body })
+    Some(RawEvent { id: str_of(id), service: str_of(service), team: opt(team), source: opt(source), body })
 }
 
 #[cfg(test)]

@@ -524,8 +524,15 @@ impl<'de> Visitor<'de> for EventVisitor<'_> {
                 de::Error::custom("missing required field")
             })
         };
-        let id = need(f.id, "id")?;
-        let service = need(f.service, "service")?;
+        let not_empty = |v: Cow<'de, str>, name: &'static str| {
+            if v.is_empty() {
+                self.field.set(name);
+                return Err(de::Error::custom("must not be empty"));
+            }
+            Ok(v)
+        };
+        let id = not_empty(need(f.id, "id")?, "id")?;
+        let service = not_empty(need(f.service, "service")?, "service")?;
         let body = match kind {
             EventKind::Deployment => RawBody::Deployment {
                 environment: need(f.environment, "environment")?,
@@ -697,6 +704,10 @@ mod tests {
         assert_eq!(err(r#"{"kind":"deployment","id":"d","service":"a","environment":"p","finished_at":"2026-03-02T14:05:00Z","status":"ok"}"#).0, "status");
         assert_eq!(err(r#"{"kind":"deployment","id":"d","service":"a","environment":"p","finished_at":"2026-03-02T14:05:00Z","status":"success","changes":"abc"}"#).0, "changes");
         assert_eq!(err(r#"{"kind":"incident","id":"i","service":"a","opened_at":null}"#).0, "opened_at");
+        let e = err(r#"{"kind":"incident","id":"","service":"a","opened_at":"2026-03-02T14:05:00Z"}"#);
+        assert_eq!(e, ("id", "must not be empty".to_string()));
+        let e = err(r#"{"service":"","kind":"incident","id":"i","opened_at":"2026-03-02T14:05:00Z"}"#);
+        assert_eq!(e, ("service", "must not be empty".to_string()));
     }
 
     #[test]
