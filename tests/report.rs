@@ -142,3 +142,52 @@ fn explain_lists_the_events_behind_a_figure() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no service named \"nope\""));
 }
+
+#[test]
+fn an_empty_week_says_why_and_which_week_has_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = demo();
+    let text = ok(dir.path(), &["report", "--events", &d, "--week", "2026-W49"]);
+    assert!(
+        text.contains(
+            "No events in this week: the events run from 2026-05-25 to 2026-11-22; try --week 2026-W47."
+        ),
+        "{text}"
+    );
+    let md = ok(dir.path(), &["report", "--events", &d, "--week", "2026-W49", "--format", "markdown"]);
+    assert!(md.contains("> **No events in this week"), "{md}");
+    let json: Value = serde_json::from_str(&ok(
+        dir.path(),
+        &["report", "--events", &d, "--week", "2026-W49", "--format", "json"],
+    ))
+    .unwrap();
+    assert_eq!(json["empty_week"]["suggested_week"], "2026-W47");
+    // A week with events has no such line.
+    let json: Value = serde_json::from_str(&ok(
+        dir.path(),
+        &["report", "--events", &d, "--week", "2026-W47", "--format", "json"],
+    ))
+    .unwrap();
+    assert!(json.get("empty_week").is_none());
+}
+
+#[test]
+fn notable_lines_are_whole_in_a_file_or_a_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = "a-service-with-a-remarkably-long-name-that-goes-on-and-on-past-eighty-columns";
+    write(
+        dir.path(),
+        "e.jsonl",
+        &format!(
+            "{{\"kind\":\"deployment\",\"id\":\"d1\",\"service\":\"{service}\",\"environment\":\"production\",\"finished_at\":\"2026-03-03T12:00:00Z\",\"status\":\"success\"}}\n"
+        ),
+    );
+    let text = ok(dir.path(), &["report", "--events", "e.jsonl", "--week", "2026-W10"]);
+    assert!(text.contains(&format!("d1 {service} 2026-03-03 12:00")), "{text}");
+    let md = ok(dir.path(), &["report", "--events", "e.jsonl", "--week", "2026-W10", "--format", "markdown"]);
+    assert!(
+        md.contains(&format!("`d1` {service} 2026\\-03\\-03 12:00"))
+            || md.contains(&format!("`d1` {service} 2026-03-03 12:00")),
+        "{md}"
+    );
+}

@@ -22,7 +22,7 @@ use crate::engine::options::{GroupKind, Options, Period, Window};
 use crate::engine::{Metric, compute, local_time};
 use crate::error::{Error, Result};
 use crate::event::EventSet;
-use crate::event::time::{from_micros, to_micros};
+use crate::event::time::{Micros, from_micros, to_micros};
 use crate::result::{Figures, Levels, MetricsReport};
 
 /// The JSON schema name of [`Report`].
@@ -186,6 +186,63 @@ pub struct Report {
     pub notable: Notable,
     /// The `dora.metrics/v1` object of the trend (weekly periods).
     pub metrics: MetricsReport,
+    /// Present only when the week holds no event at all: where the events
+    /// are, so the reader can ask for a week that has some.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub empty_week: Option<EmptyWeek>,
+}
+
+/// Where the events are, for a report whose week holds none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EmptyWeek {
+    /// The earliest event's time (a deployment's `finished_at`, a change's
+    /// `committed_at`, an incident's `opened_at`), in the report's zone.
+    pub first_event: DateTime<FixedOffset>,
+    /// The latest event's time.
+    pub last_event: DateTime<FixedOffset>,
+    /// The week of the latest event (or of the earliest, when every event
+    /// comes after the reported week): a week that has events.
+    pub suggested_week: String,
+}
+
+/// Whether a week's figures show nothing at all (no deployment of any
+/// status, change, incident or recovery): only then are the events looked
+/// at one by one.
+fn looks_empty(f: &Figures) -> bool {
+    f.deployments == 0
+        && f.failed_attempts == 0
+        && f.lead_time.count == 0
+        && f.time_to_restore.count == 0
+        && f.time_to_restore.unresolved == 0
+        && f.recovery_time.count == 0
+}
+
+/// [`EmptyWeek`] when no event of `set` lies in `[from, to)`; `None` when
+/// one does, or when there are no events.
+fn empty_week(set: &EventSet, from: Micros, to: Micros, tz: chrono_tz::Tz) -> Option<EmptyWeek> {
+    let (mut first, mut last) = (i64::MAX, i64::MIN);
+    for event in set.iter() {
+        let t = to_micros(match &event {
+            crate::event::Event::Deployment(d) => &d.finished_at,
+            crate::event::Event::Change(c) => &c.committed_at,
+            crate::event::Event::Incident(i) => &i.opened_at,
+        });
+        if (from..to).contains(&t) {
+            return None;
+        }
+        first = first.min(t);
+        last = last.max(t);
+    }
+    if first > last {
+        return None;
+    }
+    let (first, last) = (local_time(first, tz), local_time(last, tz));
+    let target = if first.timestamp_micros() >= to { first } else { last };
+    Some(EmptyWeek {
+        first_event: first,
+        last_event: last,
+        suggested_week: IsoWeek::of(target.date_naive()).to_string(),
+    })
 }
 
 /// A metric's weekly value, from a period's figures.
@@ -327,6 +384,12 @@ pub fn build_report(set: &EventSet, opts: &ReportOptions) -> Result<Report> {
     }
     let notable = now.notable(week_from, week_to, now.member_of(GroupKind::All, "all"), opts.slowest_changes);
     let tz = engine.timezone;
+    let empty_week = groups
+        .iter()
+        .find(|g| g.group_by == GroupKind::All)
+        .is_none_or(|g| looks_empty(&g.week))
+        .then(|| empty_week(set, week_from, week_to, tz))
+        .flatten();
     Ok(Report {
         schema: REPORT_SCHEMA.to_string(),
         week: opts.week.to_string(),
@@ -341,6 +404,7 @@ pub fn build_report(set: &EventSet, opts: &ReportOptions) -> Result<Report> {
         regressions,
         notable,
         metrics: now.report,
+        empty_week,
     })
 }
 

@@ -28,7 +28,7 @@ fn options(week: &str, tz: &str) -> ReportOptions {
 
 fn text(report: &Report) -> String {
     let mut out = Vec::new();
-    write_report_text(report, &mut out, ReportTextOptions { color: false }).unwrap();
+    write_report_text(report, &mut out, ReportTextOptions { color: false, width: Some(80) }).unwrap();
     String::from_utf8(out).unwrap()
 }
 

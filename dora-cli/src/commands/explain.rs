@@ -4,7 +4,7 @@ use std::io::Write;
 
 use anyhow::Result;
 use chrono::Utc;
-use dora_core::render::human_duration;
+use dora_core::render::{human_duration, visible, write_pretty_json};
 use dora_core::{GroupKind, Metric, compute};
 
 use crate::args::{ExplainArgs, Format};
@@ -32,12 +32,12 @@ pub fn run(args: &ExplainArgs) -> Result<()> {
     let explanation = computation.explain(kind, name, args.period_index, metric)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if settings.format == Format::Json {
-        serde_json::to_writer_pretty(&mut out, &explanation)?;
+        write_pretty_json(&explanation, &mut out)?;
         writeln!(out)?;
     } else {
         let who = match kind {
             GroupKind::All => "all services".to_string(),
-            k => format!("{} {name}", k.as_str()),
+            k => format!("{} {}", k.as_str(), visible(name)),
         };
         writeln!(
             out,
@@ -55,10 +55,10 @@ pub fn run(args: &ExplainArgs) -> Result<()> {
                 "{} {:<10} {} {} ({}){value}\n    {}",
                 if e.counted { "+" } else { "-" },
                 e.kind.as_str(),
-                e.id,
+                visible(&e.id),
                 e.time.format("%Y-%m-%d %H:%M"),
-                e.service,
-                e.reason
+                visible(&e.service),
+                visible(&e.reason)
             )?;
             if let Some(note) = &e.note {
                 // Quoted and escaped: a note is free text from the source.

@@ -51,9 +51,19 @@ fn report_options(args: &ReportArgs, settings: &MetricsSettings) -> Result<Repor
     Ok(opts)
 }
 
-fn render(report: &Report, format: ReportFormat, out: &mut dyn Write, color: bool) -> Result<()> {
+/// The width of the terminal on standard output (at least 80 columns), or
+/// `None` when the output is a file or a pipe.
+fn terminal_width() -> Option<usize> {
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    let width = terminal_size::terminal_size().map_or(80, |(w, _)| usize::from(w.0));
+    Some(width.max(80))
+}
+
+fn render(report: &Report, format: ReportFormat, out: &mut dyn Write, text: ReportTextOptions) -> Result<()> {
     match format {
-        ReportFormat::Table => write_report_text(report, out, ReportTextOptions { color })?,
+        ReportFormat::Table => write_report_text(report, out, text)?,
         ReportFormat::Markdown => write_report_markdown(report, out)?,
         ReportFormat::Json => write_report_json(report, out)?,
         ReportFormat::Html => dora_core::render::write_report_html(report, out)?,
@@ -68,12 +78,15 @@ pub fn run(args: &ReportArgs) -> Result<()> {
     let set = load_events(&settings)?;
     let report = build_report(&set, &opts)?;
     match &args.output {
-        Some(path) => atomically(path, |out| render(&report, args.format, out, false))?,
+        Some(path) => {
+            atomically(path, |out| render(&report, args.format, out, ReportTextOptions::default()))?
+        }
         None => {
             let stdout = std::io::stdout().lock();
-            let color = args.format == ReportFormat::Table && use_color() && std::io::stdout().is_terminal();
+            let width = terminal_width();
+            let color = args.format == ReportFormat::Table && use_color() && width.is_some();
             let mut out = std::io::BufWriter::new(stdout);
-            render(&report, args.format, &mut out, color)?;
+            render(&report, args.format, &mut out, ReportTextOptions { color, width })?;
             out.flush()?;
         }
     }

@@ -39,9 +39,12 @@ pub const CSV_COLUMNS: &[&str] = &[
 
 /// Neutralises a cell a spreadsheet would run as a formula (OWASP's advice).
 pub(crate) fn safe_cell(s: &str) -> String {
+    // Control characters first (shown as `\u{1b}`: nothing raw reaches a
+    // terminal that shows the file), then the formula guard.
+    let s = super::visible(s);
     match s.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}"),
-        _ => s.to_string(),
+        Some('=' | '+' | '-' | '@') => format!("'{s}"),
+        _ => s.into_owned(),
     }
 }
 
@@ -99,9 +102,12 @@ mod tests {
     #[test]
     fn formula_cells_are_neutralised() {
         assert_eq!(safe_cell("=HYPERLINK(\"http://x\",\"y\")"), "'=HYPERLINK(\"http://x\",\"y\")");
-        for s in ["+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+        for s in ["+1", "-1", "@SUM(A1)"] {
             assert!(safe_cell(s).starts_with('\''), "{s:?}");
         }
+        // Control characters are shown, never written raw.
+        assert_eq!(safe_cell("\tx"), "\\u{9}x");
+        assert_eq!(safe_cell("\u{1b}[2J=1"), "\\u{1b}[2J=1");
         assert_eq!(safe_cell("api"), "api");
         assert_eq!(num(Some(0.25)), "0.25");
         assert_eq!(num(Some(10800.0)), "10800");

@@ -60,6 +60,22 @@ fn newline_and_indent<W: ?Sized + Write>(w: &mut W, prefix: &[u8], level: usize)
 }
 
 impl Formatter for NestedPretty {
+    /// As `serde_json` writes a string's text, except that the characters
+    /// it leaves raw but a terminal would act on (DEL, C1 controls,
+    /// bidirectional and invisible formatting characters: see
+    /// [`is_unsafe_char`](super::is_unsafe_char)) are written as `\uXXXX`
+    /// escapes: the same string to a JSON reader, harmless on a screen.
+    fn write_string_fragment<W: ?Sized + Write>(&mut self, w: &mut W, fragment: &str) -> io::Result<()> {
+        let mut rest = fragment;
+        while let Some((i, c)) = rest.char_indices().find(|&(_, c)| super::is_unsafe_char(c)) {
+            w.write_all(&rest.as_bytes()[..i])?;
+            // Every such character is in the Basic Multilingual Plane.
+            write!(w, "\\u{:04x}", c as u32)?;
+            rest = &rest[i + c.len_utf8()..];
+        }
+        w.write_all(rest.as_bytes())
+    }
+
     fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
         self.open(w, b"[")
     }
@@ -116,10 +132,21 @@ fn render_groups(groups: &[GroupMetrics], first: bool) -> io::Result<Vec<u8>> {
     Ok(out)
 }
 
+/// Writes any value as pretty JSON, as `serde_json::to_writer_pretty`
+/// does, with the characters a terminal would act on escaped (see
+/// [`write_json`]); no final newline.
+pub fn write_pretty_json<T: Serialize + ?Sized, W: Write>(value: &T, out: W) -> io::Result<()> {
+    value.serialize(&mut Serializer::with_formatter(out, NestedPretty::at(0)))?;
+    Ok(())
+}
+
 /// Writes the `dora.metrics/v1` JSON object (pretty-printed, with a final newline).
 ///
-/// The output is `serde_json::to_writer_pretty`'s, byte for byte; large
-/// reports render their two halves of groups on two threads.
+/// The output is `serde_json::to_writer_pretty`'s, byte for byte, but for
+/// the characters a terminal would act on that `serde_json` leaves raw
+/// (DEL, C1 controls, bidirectional overrides): those are `\uXXXX`
+/// escapes, the same text to any JSON reader. Large reports render their
+/// two halves of groups on two threads.
 pub fn write_json<W: Write>(report: &MetricsReport, mut out: W) -> io::Result<()> {
     if report.groups.len() < PARALLEL_FROM {
         let mut text = Vec::new();

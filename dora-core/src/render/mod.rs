@@ -9,14 +9,16 @@ mod json;
 mod report;
 mod report_html;
 mod table;
+mod text;
 
 pub use self::csv::write_csv;
 pub use duration::human_duration;
 pub use finance::{FINANCE_COLUMNS, FinanceCsvOptions, FinanceRow, finance_rows, write_finance_csv};
-pub use json::write_json;
+pub use json::{write_json, write_pretty_json};
 pub use report::{
     ReportTextOptions, format_delta, format_value, metric_label, sparkline, write_report_json,
     write_report_markdown, write_report_text,
 };
 pub use report_html::write_report_html;
 pub use table::{TableOptions, write_table};
+pub use text::{html_text, is_unsafe_char, markdown_code, markdown_text, visible};

@@ -7,6 +7,7 @@ use anstyle::{AnsiColor, Style};
 
 use super::duration::human_duration;
 use super::table::{DASH, level_style, truncate};
+use super::text::{markdown_code, markdown_text, visible};
 use crate::engine::Metric;
 use crate::engine::notable::Notable;
 use crate::engine::options::GroupKind;
@@ -81,7 +82,15 @@ pub fn sparkline(trend: &[Option<f64>]) -> String {
         .iter()
         .map(|v| match v {
             None => '·',
-            Some(_) if hi <= lo => BARS[3],
+            // A series that never changes: at the bottom when it is zero
+            // throughout, at mid-height otherwise (0 and 1 a week differ).
+            Some(v) if hi <= lo => {
+                if *v == 0.0 {
+                    BARS[0]
+                } else {
+                    BARS[3]
+                }
+            }
             Some(v) => BARS[(((v - lo) / (hi - lo)) * 7.0).round().clamp(0.0, 7.0) as usize],
         })
         .collect()
@@ -90,8 +99,8 @@ pub fn sparkline(trend: &[Option<f64>]) -> String {
 fn group_title(g: &GroupReport) -> String {
     match g.group_by {
         GroupKind::All => "all services".to_string(),
-        GroupKind::Service => format!("service {}", g.name),
-        GroupKind::Team => format!("team {}", g.name),
+        GroupKind::Service => format!("service {}", visible(&g.name)),
+        GroupKind::Team => format!("team {}", visible(&g.name)),
     }
 }
 
@@ -100,6 +109,44 @@ fn group_title(g: &GroupReport) -> String {
 pub struct ReportTextOptions {
     /// Use ANSI colors (on a terminal without `NO_COLOR` only).
     pub color: bool,
+    /// The terminal's width: the Notable lines are cut to fit it. `None`
+    /// (output to a file or a pipe) writes them whole.
+    pub width: Option<usize>,
+}
+
+/// How the Notable lists write text from events: as plain terminal text,
+/// or as Markdown (a list under each heading, ids as code spans).
+#[derive(Debug, Clone, Copy)]
+enum Flavor {
+    /// Terminal text, each line cut to the width when one is given.
+    Text(Option<usize>),
+    /// Markdown: nothing cut, everything escaped.
+    Markdown,
+}
+
+impl Flavor {
+    /// Text from an event (a service, a group's name, a severity).
+    fn text(self, s: &str) -> String {
+        match self {
+            Flavor::Text(_) => visible(s).into_owned(),
+            Flavor::Markdown => markdown_text(s),
+        }
+    }
+
+    /// An id, shown as code.
+    fn code(self, s: &str) -> String {
+        match self {
+            Flavor::Text(_) => visible(s).into_owned(),
+            Flavor::Markdown => markdown_code(s),
+        }
+    }
+
+    fn bullet(self) -> &'static str {
+        match self {
+            Flavor::Text(_) => "  ",
+            Flavor::Markdown => "- ",
+        }
+    }
 }
 
 fn change_style(change: Change, color: bool) -> Style {
@@ -140,14 +187,19 @@ fn write_list<W: Write, T>(
     title: &str,
     items: &[T],
     line: impl Fn(&T) -> String,
-    bullet: &str,
+    flavor: Flavor,
 ) -> io::Result<()> {
     if items.is_empty() {
         return Ok(());
     }
-    writeln!(out, "{bullet}{title} ({})", items.len())?;
+    writeln!(out, "{}{title} ({})", flavor.bullet(), items.len())?;
     for item in items.iter().take(NOTABLE_SHOWN) {
-        writeln!(out, "    {}", truncate(&line(item), 74))?;
+        match flavor {
+            Flavor::Text(Some(width)) => {
+                writeln!(out, "    {}", truncate(&line(item), width.saturating_sub(6)))?
+            }
+            _ => writeln!(out, "    {}", line(item))?,
+        }
     }
     if items.len() > NOTABLE_SHOWN {
         writeln!(out, "    and {} more", items.len() - NOTABLE_SHOWN)?;
@@ -160,7 +212,7 @@ fn minute(t: &chrono::DateTime<chrono::FixedOffset>) -> String {
 }
 
 /// Notable items as plain lines (shared by the text and Markdown renderers).
-fn notable_lists<W: Write>(out: &mut W, report: &Report, bullet: &str, code: &str) -> io::Result<()> {
+fn notable_lists<W: Write>(out: &mut W, report: &Report, f: Flavor) -> io::Result<()> {
     let n: &Notable = &report.notable;
     write_list(
         out,
@@ -170,28 +222,28 @@ fn notable_lists<W: Write>(out: &mut W, report: &Report, bullet: &str, code: &st
             let what = r.metric.map_or("overall", metric_label);
             let who = match r.group_by {
                 GroupKind::All => "all services".to_string(),
-                k => format!("{} {}", k.as_str(), r.name),
+                k => format!("{} {}", k.as_str(), f.text(&r.name)),
             };
             format!("{who}: {what} {} → {}", r.from.as_str(), r.to.as_str())
         },
-        bullet,
+        f,
     )?;
     write_list(
         out,
         "Failed deployments not yet recovered",
         &n.unrecovered_failures,
-        |d| format!("{code}{}{code} {} {}", d.id, d.service, minute(&d.finished_at)),
-        bullet,
+        |d| format!("{} {} {}", f.code(&d.id), f.text(&d.service), minute(&d.finished_at)),
+        f,
     )?;
     write_list(
         out,
         "Open incidents",
         &n.open_incidents,
         |i| {
-            let sev = i.severity.as_deref().map(|s| format!(" [{s}]")).unwrap_or_default();
-            format!("{code}{}{code} {}{sev} opened {}", i.id, i.service, minute(&i.opened_at))
+            let sev = i.severity.as_deref().map(|s| format!(" [{}]", f.text(s))).unwrap_or_default();
+            format!("{} {}{sev} opened {}", f.code(&i.id), f.text(&i.service), minute(&i.opened_at))
         },
-        bullet,
+        f,
     )?;
     write_list(
         out,
@@ -200,23 +252,23 @@ fn notable_lists<W: Write>(out: &mut W, report: &Report, bullet: &str, code: &st
         |c| {
             let pr = c.pull_request.map(|p| format!("#{p} ")).unwrap_or_default();
             let short: String = c.id.chars().take(12).collect();
-            format!("{} {pr}{code}{short}{code} {}", human_duration(c.lead_time_seconds), c.service)
+            format!("{} {pr}{} {}", human_duration(c.lead_time_seconds), f.code(&short), f.text(&c.service))
         },
-        bullet,
+        f,
     )?;
     write_list(
         out,
         "Data quality: deployments listing no changes",
         &n.deployments_without_changes,
-        |d| format!("{code}{}{code} {} {}", d.id, d.service, minute(&d.finished_at)),
-        bullet,
+        |d| format!("{} {} {}", f.code(&d.id), f.text(&d.service), minute(&d.finished_at)),
+        f,
     )?;
     write_list(
         out,
         "Data quality: incidents with no deployment found",
         &n.incidents_without_deployment,
-        |i| format!("{code}{}{code} {} opened {}", i.id, i.service, minute(&i.opened_at)),
-        bullet,
+        |i| format!("{} {} opened {}", f.code(&i.id), f.text(&i.service), minute(&i.opened_at)),
+        f,
     )?;
     let nothing = report.regressions.is_empty()
         && n.unrecovered_failures.is_empty()
@@ -225,9 +277,21 @@ fn notable_lists<W: Write>(out: &mut W, report: &Report, bullet: &str, code: &st
         && n.deployments_without_changes.is_empty()
         && n.incidents_without_deployment.is_empty();
     if nothing {
-        writeln!(out, "{bullet}Nothing notable this week.")?;
+        writeln!(out, "{}Nothing notable this week.", f.bullet())?;
     }
     Ok(())
+}
+
+/// The line that says why the week is empty and which week has events.
+pub(super) fn empty_week_line(report: &Report) -> Option<String> {
+    report.empty_week.as_ref().map(|e| {
+        format!(
+            "No events in this week: the events run from {} to {}; try --week {}.",
+            e.first_event.format("%Y-%m-%d"),
+            e.last_event.format("%Y-%m-%d"),
+            e.suggested_week
+        )
+    })
 }
 
 fn heading_dates(report: &Report) -> String {
@@ -250,6 +314,10 @@ pub fn write_report_text<W: Write>(report: &Report, mut out: W, opts: ReportText
         "{dim}vs prev: against the week before; vs 4 wk: against the median of the 4 weeks\nbefore; trend: {} weeks; levels over the trend (dora-2023).{dim:#}",
         report.trend_weeks.len()
     )?;
+    if let Some(line) = empty_week_line(report) {
+        writeln!(out)?;
+        writeln!(out, "{bold}{line}{bold:#}")?;
+    }
     for g in &report.groups {
         writeln!(out)?;
         let ls = if opts.color { level_style(g.overall) } else { Style::new() };
@@ -272,7 +340,7 @@ pub fn write_report_text<W: Write>(report: &Report, mut out: W, opts: ReportText
     }
     writeln!(out)?;
     writeln!(out, "{bold}Notable{bold:#}")?;
-    notable_lists(&mut out, report, "  ", "")?;
+    notable_lists(&mut out, report, Flavor::Text(opts.width))?;
     if !report.metrics.warnings.is_empty() {
         writeln!(out)?;
         writeln!(
@@ -282,17 +350,6 @@ pub fn write_report_text<W: Write>(report: &Report, mut out: W, opts: ReportText
         )?;
     }
     Ok(())
-}
-
-fn md_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '|' | '\\' | '*' | '_' | '`' | '<' | '>' | '[' | ']' | '#') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn md_cell(row: &MetricRow) -> String {
@@ -318,6 +375,10 @@ pub fn write_report_markdown<W: Write>(report: &Report, mut out: W) -> io::Resul
         report.trend_weeks.len()
     )?;
     writeln!(out)?;
+    if let Some(line) = empty_week_line(report) {
+        writeln!(out, "> **{line}**")?;
+        writeln!(out)?;
+    }
     write!(out, "| group |")?;
     for m in Metric::ALL {
         write!(out, " {} |", metric_label(m))?;
@@ -331,7 +392,7 @@ pub fn write_report_markdown<W: Write>(report: &Report, mut out: W) -> io::Resul
     for g in &report.groups {
         let name = match g.group_by {
             GroupKind::All => "**all**".to_string(),
-            k => format!("{} {}", k.as_str(), md_escape(&g.name)),
+            k => format!("{} {}", k.as_str(), markdown_text(&g.name)),
         };
         write!(out, "| {name} |")?;
         for row in &g.metrics {
@@ -347,7 +408,7 @@ pub fn write_report_markdown<W: Write>(report: &Report, mut out: W) -> io::Resul
     for g in &report.groups {
         let name = match g.group_by {
             GroupKind::All => "**all**".to_string(),
-            k => format!("{} {}", k.as_str(), md_escape(&g.name)),
+            k => format!("{} {}", k.as_str(), markdown_text(&g.name)),
         };
         let spark = |m: Metric| {
             g.metrics.iter().find(|r| r.metric == m).map(|r| sparkline(&r.trend)).unwrap_or_default()
@@ -365,7 +426,7 @@ pub fn write_report_markdown<W: Write>(report: &Report, mut out: W) -> io::Resul
     writeln!(out, "### Notable")?;
     writeln!(out)?;
     let mut text = Vec::new();
-    notable_lists(&mut text, report, "- ", "`")?;
+    notable_lists(&mut text, report, Flavor::Markdown)?;
     // Items under a bullet are indented list items in Markdown.
     let text = String::from_utf8_lossy(&text).replace("\n    ", "\n  - ");
     let text = text.strip_prefix("    ").map(|t| format!("  - {t}")).unwrap_or(text);
@@ -376,7 +437,7 @@ pub fn write_report_markdown<W: Write>(report: &Report, mut out: W) -> io::Resul
 /// Writes the report as JSON (`dora.report/v1`: the report's fields, with
 /// the trend's `dora.metrics/v1` object under `metrics`).
 pub fn write_report_json<W: Write>(report: &Report, mut out: W) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut out, report)?;
+    super::write_pretty_json(report, &mut out)?;
     out.write_all(b"\n")
 }
 
@@ -394,5 +455,7 @@ mod tests {
         assert_eq!(format_delta(Metric::ReworkRate, None, Some(0.1)), "—");
         assert_eq!(sparkline(&[Some(0.0), None, Some(7.0), Some(3.5)]), "▁·█▅");
         assert_eq!(sparkline(&[Some(2.0), Some(2.0)]), "▄▄");
+        assert_eq!(sparkline(&[Some(1.0), None, Some(1.0)]), "▄·▄");
+        assert_eq!(sparkline(&[Some(0.0), Some(0.0)]), "▁▁");
     }
 }

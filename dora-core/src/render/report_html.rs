@@ -7,24 +7,15 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::report::{NOTABLE_SHOWN, format_delta, format_value, metric_label};
+use chrono::{DateTime, FixedOffset};
+
 use crate::Level;
 use crate::engine::Metric;
 use crate::engine::options::GroupKind;
 use crate::report::{Change, GroupReport, MetricRow, Report};
 
 fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    super::html_text(s)
 }
 
 const HOUR: f64 = 3600.0;
@@ -49,9 +40,13 @@ fn level_class(level: Option<Level>) -> &'static str {
 }
 
 /// One chart: the trend as a line (a dot per week with a value, gaps
-/// where a week has none) over the metric's level bands.
-fn chart(row: &MetricRow, title: &str) -> String {
-    let (w, h, pad) = (240.0_f64, 96.0_f64, 6.0_f64);
+/// where a week has none) over the metric's level bands, with a value axis
+/// (0, the middle and the top, in the metric's unit) and a week axis (the
+/// first and the last week's Monday).
+fn chart(row: &MetricRow, title: &str, weeks: &[DateTime<FixedOffset>]) -> String {
+    // The plot area sits right of the value labels and above the dates.
+    let (w, h) = (280.0_f64, 118.0_f64);
+    let (left, right, top, bottom) = (44.0_f64, 6.0_f64, 6.0_f64, 100.0_f64);
     let values: Vec<f64> = row.trend.iter().flatten().copied().collect();
     let mut hi = values.iter().copied().fold(0.0_f64, f64::max);
     if let Some(b) = bands(row.metric) {
@@ -62,8 +57,8 @@ fn chart(row: &MetricRow, title: &str) -> String {
         hi = 1.0;
     }
     let n = row.trend.len().max(2);
-    let x = |i: usize| pad + (w - 2.0 * pad) * i as f64 / (n - 1) as f64;
-    let y = |v: f64| h - pad - (h - 2.0 * pad) * (v / hi).clamp(0.0, 1.0);
+    let x = |i: usize| left + (w - left - right) * i as f64 / (n - 1) as f64;
+    let y = |v: f64| bottom - (bottom - top) * (v / hi).clamp(0.0, 1.0);
     let mut svg = String::new();
     let label = format!("{title}: {}, {} weeks", metric_label(row.metric), row.trend.len());
     let _ = write!(
@@ -76,13 +71,15 @@ fn chart(row: &MetricRow, title: &str) -> String {
     if let Some(b) = bands(row.metric) {
         let mut lo = 0.0;
         for (edge, level) in b {
-            let (top, bottom) = (y(edge.min(hi)), y(lo));
-            if bottom > top {
+            let (band_top, band_bottom) = (y(edge.min(hi)), y(lo));
+            if band_bottom > band_top {
                 let _ = write!(
                     svg,
-                    r#"<rect class="band {}" x="0" y="{top:.1}" width="{w}" height="{:.1}"/>"#,
+                    r#"<rect class="band {}" x="{left}" y="{band_top:.1}" width="{:.1}" height="{:.1}"><title>{}</title></rect>"#,
                     level.as_str(),
-                    bottom - top
+                    w - left - right,
+                    band_bottom - band_top,
+                    level.as_str()
                 );
             }
             lo = edge;
@@ -90,11 +87,36 @@ fn chart(row: &MetricRow, title: &str) -> String {
         if hi > lo {
             let _ = write!(
                 svg,
-                r#"<rect class="band low" x="0" y="{:.1}" width="{w}" height="{:.1}"/>"#,
+                r#"<rect class="band low" x="{left}" y="{:.1}" width="{:.1}" height="{:.1}"><title>low</title></rect>"#,
                 y(hi),
+                w - left - right,
                 y(lo) - y(hi)
             );
         }
+    }
+    // The axes: a value scale on the left, the weeks below.
+    let _ = write!(svg, r#"<path class="axis" d="M{left},{top}V{bottom}H{:.1}"/>"#, w - right);
+    for v in [0.0, hi / 2.0, hi] {
+        let _ = write!(
+            svg,
+            r#"<path class="tick" d="M{:.1},{:.1}H{left}"/><text class="tick-label" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+            left - 3.0,
+            y(v),
+            left - 5.0,
+            y(v) + 3.0,
+            esc(&axis_value(row.metric, v))
+        );
+    }
+    if let (Some(first), Some(last)) = (weeks.first(), weeks.last()) {
+        let _ = write!(
+            svg,
+            r#"<text class="tick-label" x="{left}" y="{:.1}" text-anchor="start">{}</text><text class="tick-label" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+            bottom + 13.0,
+            first.format("%b %-d"),
+            w - right,
+            bottom + 13.0,
+            last.format("%b %-d")
+        );
     }
     // The line, broken where a week has no value.
     let mut segment = Vec::new();
@@ -114,12 +136,15 @@ fn chart(row: &MetricRow, title: &str) -> String {
     for (i, v) in row.trend.iter().enumerate() {
         if let Some(v) = v {
             let last = if i + 1 == row.trend.len() { " last" } else { "" };
+            let week =
+                weeks.get(i).map(|d| format!("week of {}: ", d.format("%Y-%m-%d"))).unwrap_or_default();
             let _ = write!(
                 svg,
-                r#"<circle class="dot{last}" cx="{:.1}" cy="{:.1}" r="{}"><title>{}</title></circle>"#,
+                r#"<circle class="dot{last}" cx="{:.1}" cy="{:.1}" r="{}"><title>{}{}</title></circle>"#,
                 x(i),
                 y(*v),
                 if last.is_empty() { 2.0 } else { 3.5 },
+                week,
                 esc(&format_value(row.metric, Some(*v)))
             );
         }
@@ -127,6 +152,22 @@ fn chart(row: &MetricRow, title: &str) -> String {
     svg.push_str("</svg>");
     svg
 }
+
+/// A value on a chart's axis, short: whole numbers of deployments, whole
+/// percents, durations in their largest unit.
+fn axis_value(metric: Metric, v: f64) -> String {
+    match metric {
+        Metric::DeploymentFrequency => format!("{v:.0}"),
+        Metric::ChangeFailureRate | Metric::ReworkRate => format!("{:.0}%", v * 100.0),
+        _ if v == 0.0 => "0".to_string(),
+        _ if v >= DAY => format!("{:.0}d", v / DAY),
+        _ if v >= HOUR => format!("{:.0}h", v / HOUR),
+        _ => format!("{:.0}m", v / 60.0),
+    }
+}
+
+/// The key to the level bands' colours, shown once above the charts.
+const LEGEND: &str = r#"<p class="legend muted">Charts: the weekly value over the DORA level bands (dora-2023) <span class="swatch elite"></span>elite <span class="swatch high"></span>high <span class="swatch medium"></span>medium <span class="swatch low"></span>low; the last week's dot is blue.</p>"#;
 
 fn change_class(c: Change) -> &'static str {
     match c {
@@ -164,6 +205,10 @@ figcaption{font-size:.85em;display:flex;justify-content:space-between;gap:8px}
 svg.chart{width:100%;height:auto;display:block}
 .band.elite{fill:var(--elite)}.band.high{fill:var(--high)}.band.medium{fill:var(--medium)}.band.low{fill:var(--low)}
 .line{fill:none;stroke:#24292f;stroke-width:1.5}
+.axis,.tick{fill:none;stroke:var(--muted);stroke-width:.8}.tick-label{font-size:9px;fill:var(--muted)}
+.swatch{display:inline-block;width:.9em;height:.9em;margin:0 .25em 0 .5em;vertical-align:-.1em;border:1px solid var(--line)}
+.swatch.elite{background:var(--elite)}.swatch.high{background:var(--high)}.swatch.medium{background:var(--medium)}.swatch.low{background:var(--low)}
+.note{padding:6px 10px;border-left:4px solid var(--medium);background:#fffbea}
 .dot{fill:#24292f}.dot.last{fill:#0969da}
 ul{padding-left:1.2em}li{margin:.15em 0}code{font-size:.9em}
 @media (max-width:600px){body{padding:8px;font-size:14px}th,td{padding:3px 4px}}
@@ -197,7 +242,7 @@ fn summary_table(out: &mut String, report: &Report) {
     out.push_str("</tbody></table></div>");
 }
 
-fn figure(out: &mut String, g: &GroupReport, row: &MetricRow) {
+fn figure(out: &mut String, g: &GroupReport, row: &MetricRow, weeks: &[DateTime<FixedOffset>]) {
     let _ = write!(
         out,
         r#"<figure><figcaption><strong>{}</strong><span>{} <span class="badge {}">{}</span></span></figcaption>{}</figure>"#,
@@ -205,7 +250,7 @@ fn figure(out: &mut String, g: &GroupReport, row: &MetricRow) {
         esc(&format_value(row.metric, row.value)),
         level_class(row.level),
         row.level.map_or("—", |l| l.as_str()),
-        chart(row, &group_name(g))
+        chart(row, &group_name(g), weeks)
     );
 }
 
@@ -236,12 +281,15 @@ pub fn write_report_html<W: Write>(report: &Report, mut out: W) -> io::Result<()
         report.trend_weeks.len(),
         week = esc(&report.week),
     );
+    if let Some(line) = super::report::empty_week_line(report) {
+        let _ = write!(h, "<p class=\"note\"><strong>{}</strong></p>", esc(&line));
+    }
     h.push_str("<h2>This week</h2>");
     summary_table(&mut h, report);
     for g in report.groups.iter().filter(|g| g.group_by == GroupKind::All) {
-        let _ = write!(h, "<h2>Trend: {}</h2><div class=\"grid\">", esc(&group_name(g)));
+        let _ = write!(h, "<h2>Trend: {}</h2>{LEGEND}<div class=\"grid\">", esc(&group_name(g)));
         for row in &g.metrics {
-            figure(&mut h, g, row);
+            figure(&mut h, g, row, &report.trend_weeks);
         }
         h.push_str("</div>");
     }
@@ -268,7 +316,7 @@ pub fn write_report_html<W: Write>(report: &Report, mut out: W) -> io::Result<()
                         | Metric::RecoveryTime
                 )
             }) {
-                figure(&mut h, g, row);
+                figure(&mut h, g, row, &report.trend_weeks);
             }
             h.push_str("</div>");
         }
@@ -292,7 +340,8 @@ pub fn write_report_html<W: Write>(report: &Report, mut out: W) -> io::Result<()
         format!("<code>{}</code> {} {}", esc(&d.id), esc(&d.service), minute(&d.finished_at))
     });
     list(&mut h, "Open incidents", &n.open_incidents, |i| {
-        format!("<code>{}</code> {} opened {}", esc(&i.id), esc(&i.service), minute(&i.opened_at))
+        let sev = i.severity.as_deref().map(|s| format!(" [{}]", esc(s))).unwrap_or_default();
+        format!("<code>{}</code> {}{sev} opened {}", esc(&i.id), esc(&i.service), minute(&i.opened_at))
     });
     list(&mut h, "Slowest changes this week", &n.slowest_changes, |c| {
         let pr = c.pull_request.map(|p| format!("#{p} ")).unwrap_or_default();

@@ -79,7 +79,7 @@ fn write_group<W: Write>(
     };
     let title = match g.group_by {
         crate::engine::options::GroupKind::All => "all".to_string(),
-        kind => format!("{} {}", kind.as_str(), truncate(&g.name, 54)),
+        kind => format!("{} {}", kind.as_str(), truncate(&super::visible(&g.name), 54)),
     };
     let bold = if opts.color { Style::new().bold() } else { Style::new() };
     writeln!(out, "{bold}{title}{bold:#}  overall {}", paint(g.summary.levels.overall))?;
@@ -125,7 +125,7 @@ pub fn write_table<W: Write>(report: &MetricsReport, mut out: W, opts: TableOpti
         write_group(&mut out, report, g, opts)?;
     }
     for w in &report.warnings {
-        writeln!(out, "warning: {w}")?;
+        writeln!(out, "warning: {}", super::visible(&w.to_string()))?;
     }
     Ok(())
 }
