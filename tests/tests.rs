@@ -4,6 +4,7 @@ mod util;
 
 mod bad_input;
 mod cli;
+mod docs;
 #[cfg(feature = "github")]
 mod github;
 #[cfg(feature = "gitlab")]
