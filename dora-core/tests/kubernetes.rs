@@ -897,3 +897,178 @@ fn the_watcher_waits_for_a_change_set_that_failed() {
     assert_eq!(d.changes, ["v2-full"], "with its change set");
     assert!(flaky.0.load(Ordering::Relaxed) >= 3, "asked again after failing");
 }
+
+/// The Deployment `web` in namespace `shop` at revision `n`: done rolling
+/// out ReplicaSet `rs` at `done`, or still rolling it out (`None`).
+fn web_at(n: u64, rs: &str, done: Option<&str>, resource_version: &str) -> Value {
+    let status = match done {
+        Some(done) => {
+            json!({"observedGeneration": n, "replicas": 1, "updatedReplicas": 1, "availableReplicas": 1,
+            "conditions": [{"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
+                            "message": format!("ReplicaSet \"{rs}\" has successfully progressed."),
+                            "lastUpdateTime": done, "lastTransitionTime": "2026-11-01T12:00:00Z"}]})
+        }
+        None => json!({"observedGeneration": n, "replicas": 2, "updatedReplicas": 1, "availableReplicas": 1,
+            "conditions": [{"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated",
+                            "message": format!("ReplicaSet \"{rs}\" is progressing.")}]}),
+    };
+    json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "shop", "uid": "u-web", "generation": n,
+                     "resourceVersion": resource_version, "labels": {"app.kubernetes.io/name": "web"},
+                     "annotations": {"deployment.kubernetes.io/revision": n.to_string()}},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "web"}]}}},
+        "status": status})
+}
+
+/// `web`'s ReplicaSet `web-<i>`, made on day `i` of November 2026 at noon,
+/// at revision `i`, deploying commit `version`.
+fn web_rs(i: u64, version: &str) -> Value {
+    let mut r =
+        replicaset(&web_at(1, "", None, "1"), &format!("web-{i}"), i, &format!("2026-11-0{i}T12:00:00Z"));
+    r["apiVersion"] = "apps/v1".into();
+    r["kind"] = "ReplicaSet".into();
+    r["metadata"]["resourceVersion"] = "10".into();
+    r["metadata"]["labels"]["app.kubernetes.io/version"] = version.into();
+    r
+}
+
+/// What `kubectl rollout undo` makes the controller do to the ReplicaSet
+/// it brings back (as the recorded `rollout.argoproj.io/revision-history`
+/// shows for Argo Rollouts): revision `n`, the former one appended to its
+/// revision history; its creation stays.
+fn undo(rs: &Value, n: u64) -> Value {
+    let mut rs = rs.clone();
+    let a = &mut rs["metadata"]["annotations"];
+    let former = a["deployment.kubernetes.io/revision"].as_str().unwrap().to_string();
+    a["deployment.kubernetes.io/revision-history"] =
+        match a["deployment.kubernetes.io/revision-history"].as_str() {
+            Some(h) => format!("{h},{former}"),
+            None => former,
+        }
+        .into();
+    a["deployment.kubernetes.io/revision"] = n.to_string().into();
+    rs
+}
+
+/// Serves one Deployment and its ReplicaSets in namespace `shop` (lists
+/// only; the ReplicaSets a little late, as a slow page would be).
+fn serve(s: &MockApi, deployment: &Value, replicasets: &[Value]) {
+    let ns = "/apis/apps/v1/namespaces/shop";
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{ns}/deployments")))
+            .and(query_param_is_missing("watch"))
+            .respond_with(list("Deployment", vec![deployment.clone()])),
+    );
+    let page = list("ReplicaSet", replicasets.to_vec());
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{ns}/replicasets")))
+            .and(query_param_is_missing("watch"))
+            .respond_with(move |r: &Request| page(r).set_delay(std::time::Duration::from_millis(300))),
+    );
+}
+
+fn deployments(set: &dora_core::EventSet) -> Vec<dora_core::Deployment> {
+    set.iter()
+        .filter_map(|e| match e {
+            dora_core::Event::Deployment(d) => Some(d),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Revisions 1, 2 and 3 of `web` (commits c1..c3, a day apart), then
+/// `kubectl rollout undo` (revision 2's ReplicaSet back as 4), an undo of
+/// the undo (3's as 5) and one more (2's as 6, its history `2,4`), with a
+/// local clone for change sets. The first collection runs after the first
+/// undo: revision 2 is there, with its own change set, and revision 3 ships
+/// c3 alone. Then each undo is one more rollback. A collection without the
+/// sync state gives the recorded older revisions back unchanged.
+#[test]
+fn undos_through_collections_and_the_engine() {
+    use dora_core::{EventSet, GroupKind, Options, Window, compute};
+    let repo = tempfile::tempdir().unwrap();
+    let shas = repository(repo.path());
+    let rev = |n: u64| format!("k8s:prod-eu/shop/Deployment/web:rev:{n}");
+    let [rs1, rs2, rs3] = [1, 2, 3].map(|i| web_rs(i, &shas[i as usize - 1]));
+    let steps = [
+        (
+            web_at(4, "web-2", Some("2026-11-03T15:00:00Z"), "4"),
+            vec![rs1.clone(), rs3.clone(), undo(&rs2, 4)],
+        ),
+        (
+            web_at(5, "web-3", Some("2026-11-04T10:00:00Z"), "5"),
+            vec![rs1.clone(), undo(&rs3, 5), undo(&rs2, 4)],
+        ),
+        (
+            web_at(6, "web-2", Some("2026-11-05T10:00:00Z"), "6"),
+            vec![rs1.clone(), undo(&rs3, 5), undo(&undo(&rs2, 4), 6)],
+        ),
+    ];
+    let s = MockApi::new();
+    let mut cfg = config(&s.server.uri(), &["shop"]);
+    cfg.argo_rollouts = false;
+    cfg.repositories.insert("web".into(), ServiceRepository::Clone(repo.path().to_path_buf()));
+    let mut source = KubernetesSource::new("k8s", cfg);
+    let mut store = EventSet::new();
+    let mut state = None;
+    let mut recorded = Vec::new();
+    for (workload, replicasets) in &steps {
+        s.rt.block_on(s.server.reset());
+        serve(&s, workload, replicasets);
+        let out = source.collect(state.as_ref(), &NoProgress).unwrap();
+        recorded.push(deployments(&out.events).into_iter().map(|d| d.id).collect::<Vec<_>>());
+        store.extend(out.events.iter());
+        state = Some(out.state);
+    }
+    assert_eq!(recorded, [vec![rev(1), rev(2), rev(3), rev(4)], vec![rev(5)], vec![rev(6)]]);
+    let d = |n: u64| store.deployment(&rev(n)).unwrap();
+    assert_eq!(d(2).finished_at.to_rfc3339(), "2026-11-02T12:00:00+00:00", "its ReplicaSet's creation");
+    assert_eq!(d(2).deployment_type, DeploymentType::Regular);
+    assert_eq!(d(1).changes, [shas[0].clone()], "the first rollout seen: its own commit");
+    assert_eq!(d(2).changes, [shas[1].clone()], "c1..c2");
+    assert_eq!(d(3).changes, [shas[2].clone()], "c2..c3, not c1..c3");
+    for (n, finished) in [(4, "2026-11-03T15:00:00"), (5, "2026-11-04T10:00:00"), (6, "2026-11-05T10:00:00")]
+    {
+        assert_eq!(d(n).deployment_type, DeploymentType::Rollback, "revision {n}");
+        assert_eq!(d(n).remediates, [rev(n - 1)], "revision {n}");
+        assert!(d(n).changes.is_empty(), "revision {n}: a rollback ships nothing");
+        assert_eq!(
+            d(n).finished_at.to_rfc3339(),
+            format!("{finished}+00:00"),
+            "revision {n}: its rollout's end"
+        );
+    }
+
+    // Collected again from scratch after the last undo: the revisions that
+    // were older ones when recorded come out the same; 4 and 5 (recorded
+    // when current, at their rollout's end) are now older ones, timed no
+    // earlier than revision 3 (their ReplicaSets' creations are 2's and 3's).
+    let fresh = source.collect(None, &NoProgress).unwrap();
+    let again: Vec<dora_core::Deployment> = deployments(&fresh.events);
+    assert_eq!(again.iter().map(|d| d.id.clone()).collect::<Vec<_>>(), (1..=6).map(rev).collect::<Vec<_>>());
+    for n in [1, 2, 3, 6] {
+        assert_eq!(again[n as usize - 1], d(n), "revision {n}");
+    }
+    for n in [4, 5] {
+        assert_eq!(again[n as usize - 1].finished_at.to_rfc3339(), "2026-11-03T12:00:00+00:00");
+        assert_eq!(again[n as usize - 1].remediates, [rev(n - 1)]);
+    }
+
+    let window =
+        Window::new("2026-11-01T00:00:00Z".parse().unwrap(), "2026-11-06T00:00:00Z".parse().unwrap())
+            .unwrap();
+    let computation = compute(&store, &Options::new(window)).unwrap();
+    let web = &computation.report.group(GroupKind::Service, "web").unwrap().summary.figures;
+    assert_eq!(web.deployments, 6, "every revision went live");
+    assert_eq!(web.deploy_days, 5, "revision 2 went live on a day of its own");
+    assert_eq!(web.lead_time.count, 3);
+    assert_eq!(web.lead_time.median, Some(2.0 * 3600.0), "each commit shipped 2 h after it was made");
+    assert_eq!((web.change_failure_rate.failed, web.change_failure_rate.deployments), (3, 6));
+    assert_eq!((web.rework_rate.rework, web.rework_rate.deployments), (3, 6));
+    assert_eq!(web.recovery_time.count, 3);
+    assert_eq!(web.recovery_time.median, Some(19.0 * 3600.0), "3 h, 19 h and 24 h");
+    assert!(computation.report.warnings.is_empty(), "{:?}", computation.report.warnings);
+}

@@ -9,13 +9,20 @@
 //!   `failure`: past its progress deadline, aborted, invalid); while it is
 //!   `Progressing` or `Suspended` it is not finished, and a later run (or
 //!   `dora watch`) records it.
+//! - A revision newer than the workload's own (the controller labels the
+//!   ReplicaSet first, the workload after) is still rolling out: no event.
 //! - Older revisions still in the history (`revisionHistoryLimit`) went
 //!   live; the cluster no longer tells when they finished, so their time is
-//!   their ReplicaSet's creation (documented; `dora watch` records the real
-//!   times as rollouts happen).
-//! - A revision whose ReplicaSet carries a revision history reused an
-//!   earlier pod template (`kubectl rollout undo`, `kubectl argo rollouts
-//!   undo`): `type: rollback`, remediating the revision before it.
+//!   their ReplicaSet's creation, but never before the revision before them
+//!   (documented; `dora watch` records the real times as rollouts happen).
+//! - An undo (`kubectl rollout undo`, `kubectl argo rollouts undo`, or a
+//!   revert to the same pod template) relabels the existing ReplicaSet with
+//!   a new revision and appends its former number to its revision history
+//!   (`2`, then `2,4`, ...). Each number there is a deployment that
+//!   happened and gets its own event: the first is the ReplicaSet's own
+//!   rollout (`regular`, at its creation), each later one (and the current
+//!   label) reused that template: `type: rollback`, remediating the
+//!   revision before it, shipping no change.
 
 use chrono::{DateTime, Utc};
 use regex::Regex;
@@ -103,6 +110,69 @@ fn revision_of(object: &Value, kind: WorkloadKind) -> Option<u64> {
     object["metadata"]["annotations"][kind.revision_key()].as_str().and_then(|s| s.trim().parse().ok())
 }
 
+/// The revisions a ReplicaSet stood for before its current one, oldest
+/// first, from its revision history (`deployment.kubernetes.io/revision-history`
+/// or `rollout.argoproj.io/revision-history`: comma-separated numbers the
+/// controller appends to at each undo). Entries that are not a number, are
+/// 0, or are not below the ReplicaSet's own revision are ignored.
+pub fn revision_history(rs: &Value, kind: WorkloadKind) -> Vec<u64> {
+    let Some(label) = revision_of(rs, kind) else { return Vec::new() };
+    let text = rs["metadata"]["annotations"][kind.history_key()].as_str().unwrap_or_default();
+    let mut history: Vec<u64> = text
+        .split(',')
+        .filter_map(|entry| entry.trim().parse().ok())
+        .filter(|&n| n > 0 && n < label)
+        .collect();
+    history.sort_unstable();
+    history.dedup();
+    history
+}
+
+/// One revision a ReplicaSet stands for.
+#[derive(Debug, Clone, Copy)]
+struct Claim<'a> {
+    revision: u64,
+    rs: &'a Value,
+    /// Its current revision (not one of its history).
+    label: bool,
+    /// A later revision of a template that an earlier one deployed first
+    /// (an undo): not the ReplicaSet's own first rollout.
+    reused: bool,
+}
+
+/// The revisions the ReplicaSets stand for, oldest first, one per number:
+/// each ReplicaSet's current revision and those of its revision history.
+/// Should two ReplicaSets claim a number, a current revision wins over a
+/// history entry, then the earlier-made ReplicaSet, then the name.
+fn claims<'a>(kind: WorkloadKind, replicasets: &[&'a Value]) -> Vec<Claim<'a>> {
+    let mut all = Vec::new();
+    for &rs in replicasets {
+        let Some(label) = revision_of(rs, kind) else { continue };
+        let history = revision_history(rs, kind);
+        // A history that is there, even unreadable, says the template was
+        // deployed before: the current revision is a reuse.
+        let relabelled =
+            rs["metadata"]["annotations"][kind.history_key()].as_str().is_some_and(|h| !h.trim().is_empty());
+        let first = history.first().copied();
+        all.extend(history.iter().map(|&n| Claim {
+            revision: n,
+            rs,
+            label: false,
+            reused: Some(n) != first,
+        }));
+        all.push(Claim { revision: label, rs, label: true, reused: relabelled });
+    }
+    fn made<'a>(c: &Claim<'a>) -> (Option<DateTime<Utc>>, Option<&'a str>) {
+        let rs: &'a Value = c.rs;
+        (time(&rs["metadata"]["creationTimestamp"]), rs["metadata"]["name"].as_str())
+    }
+    all.sort_by(|a, b| {
+        a.revision.cmp(&b.revision).then(b.label.cmp(&a.label)).then_with(|| made(a).cmp(&made(b)))
+    });
+    all.dedup_by_key(|c| c.revision);
+    all
+}
+
 /// Whether `rs` is owned by `owner` (by uid; by name when a recorded
 /// object has no uid).
 pub fn owned_by(rs: &Value, owner: &Value) -> bool {
@@ -188,9 +258,12 @@ pub struct RevisionEvent {
 }
 
 /// The deployment events of a workload's revisions, oldest first, from the
-/// workload and the ReplicaSets it owns (others are ignored). A revision
-/// still rolling out gives no event. `kubernetes.io/change-cause` becomes
-/// the event's `note`.
+/// workload and the ReplicaSets it owns (others are ignored): one for each
+/// ReplicaSet's current revision and one for each revision of its revision
+/// history (see the module's documentation for times, types and change
+/// sets). A revision still rolling out, or newer than the workload's own
+/// revision, gives no event. `kubernetes.io/change-cause` becomes the
+/// event's `note`.
 pub fn revision_events(
     naming: &Naming,
     kind: WorkloadKind,
@@ -209,70 +282,82 @@ pub fn revision_events(
     let environment = naming.namespace_environments.get(namespace).unwrap_or(&naming.environment);
     let team =
         naming.team_label.as_ref().and_then(|l| meta["labels"][l.as_str()].as_str()).map(str::to_string);
-    let mut owned: Vec<(u64, &Value)> = replicasets
-        .iter()
-        .filter(|rs| owned_by(rs, workload))
-        .filter_map(|rs| Some((revision_of(rs, kind)?, rs)))
-        .collect();
-    owned.sort_by_key(|(n, _)| *n);
-    owned
-        .iter()
-        .map(|&(n, rs)| {
-            let rs_name = rs["metadata"]["name"].as_str().unwrap_or_default();
-            let created = time(&rs["metadata"]["creationTimestamp"]);
-            let reused = rs["metadata"]["annotations"][kind.history_key()]
-                .as_str()
-                .is_some_and(|h| !h.trim().is_empty());
-            let (status, finished_at) = if Some(n) == current {
-                match health.status {
-                    Health::Healthy => {
-                        (DeploymentStatus::Success, finish_time(kind, workload, Health::Healthy, rs_name))
-                    }
-                    Health::Degraded => {
-                        (DeploymentStatus::Failure, finish_time(kind, workload, Health::Degraded, rs_name))
-                    }
-                    _ => return RevisionEvent { revision: n, deployment: None },
+    let owned: Vec<&Value> = replicasets.iter().filter(|rs| owned_by(rs, workload)).collect();
+    // When the revision before went live: no revision went live before it.
+    let mut previous: Option<DateTime<Utc>> = None;
+    let mut events = Vec::new();
+    for claim in claims(kind, &owned) {
+        let (n, rs) = (claim.revision, claim.rs);
+        let pending = RevisionEvent { revision: n, deployment: None };
+        let rs_name = rs["metadata"]["name"].as_str().unwrap_or_default();
+        let created = time(&rs["metadata"]["creationTimestamp"]);
+        let (status, finished) = if Some(n) == current {
+            match health.status {
+                Health::Healthy => {
+                    (DeploymentStatus::Success, finish_time(kind, workload, Health::Healthy, rs_name))
                 }
-            } else {
-                (DeploymentStatus::Success, None)
-            };
-            let Some(finished_at) = finished_at.or(created) else {
-                return RevisionEvent { revision: n, deployment: None };
-            };
-            let deployment_type = if reused && status == DeploymentStatus::Success {
-                DeploymentType::Rollback
-            } else {
-                DeploymentType::Regular
-            };
-            let remediates = if deployment_type == DeploymentType::Rollback && n > 1 {
-                vec![revision_id(naming, kind, workload, n - 1)]
-            } else {
-                Vec::new()
-            };
-            let commit = commit_of(naming, rs);
-            // The controllers copy the workload's annotations onto each new
-            // ReplicaSet, so the ReplicaSet holds its own revision's cause.
-            let note =
-                change_cause(rs).or_else(|| (Some(n) == current).then(|| change_cause(workload)).flatten());
-            let deployment = Deployment {
-                id: revision_id(naming, kind, workload, n),
-                service: service.clone(),
-                team: team.clone(),
-                source: Some("kubernetes".into()),
-                environment: environment.clone(),
-                finished_at,
-                // A reused ReplicaSet's creation is the earlier rollout's.
-                started_at: created.filter(|c| !reused && *c <= finished_at),
-                status,
-                changes: commit.iter().filter(|_| status == DeploymentStatus::Success).cloned().collect(),
-                commit,
-                deployment_type,
-                remediates,
-                note,
-            };
-            RevisionEvent { revision: n, deployment: Some(deployment) }
-        })
-        .collect()
+                Health::Degraded => {
+                    (DeploymentStatus::Failure, finish_time(kind, workload, Health::Degraded, rs_name))
+                }
+                _ => {
+                    events.push(pending);
+                    continue;
+                }
+            }
+        } else if current.is_some_and(|c| n > c) {
+            // The controller labels the ReplicaSet before the workload:
+            // this rollout has just begun.
+            events.push(pending);
+            continue;
+        } else {
+            (DeploymentStatus::Success, None)
+        };
+        // An older revision is timed by its ReplicaSet's creation, which for
+        // a reused ReplicaSet is its first rollout's: never before the
+        // revision before it went live.
+        let Some(finished_at) = finished.or_else(|| created.map(|c| previous.map_or(c, |p| c.max(p)))) else {
+            events.push(pending);
+            continue;
+        };
+        previous = Some(finished_at);
+        let deployment_type = if claim.reused && status == DeploymentStatus::Success {
+            DeploymentType::Rollback
+        } else {
+            DeploymentType::Regular
+        };
+        let remediates = if deployment_type == DeploymentType::Rollback && n > 1 {
+            vec![revision_id(naming, kind, workload, n - 1)]
+        } else {
+            Vec::new()
+        };
+        let commit = commit_of(naming, rs);
+        // The controllers copy the workload's annotations onto each new
+        // ReplicaSet, so the ReplicaSet holds its own revision's cause
+        // (`kubectl rollout undo` copies the ReplicaSet's back onto the
+        // workload, so an undone template keeps its first cause).
+        let note =
+            change_cause(rs).or_else(|| (Some(n) == current).then(|| change_cause(workload)).flatten());
+        // A rollback deploys commits an earlier revision shipped: it ships none.
+        let ships = status == DeploymentStatus::Success && deployment_type != DeploymentType::Rollback;
+        let deployment = Deployment {
+            id: revision_id(naming, kind, workload, n),
+            service: service.clone(),
+            team: team.clone(),
+            source: Some("kubernetes".into()),
+            environment: environment.clone(),
+            finished_at,
+            // A reused ReplicaSet's creation is the earlier rollout's.
+            started_at: created.filter(|c| !claim.reused && *c <= finished_at),
+            status,
+            changes: commit.iter().filter(|_| ships).cloned().collect(),
+            commit,
+            deployment_type,
+            remediates,
+            note,
+        };
+        events.push(RevisionEvent { revision: n, deployment: Some(deployment) });
+    }
+    events
 }
 
 /// The annotation `kubectl` and CI tools set to say why a rollout happened.
