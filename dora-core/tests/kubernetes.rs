@@ -1072,3 +1072,98 @@ fn undos_through_collections_and_the_engine() {
     assert_eq!(web.recovery_time.median, Some(19.0 * 3600.0), "3 h, 19 h and 24 h");
     assert!(computation.report.warnings.is_empty(), "{:?}", computation.report.warnings);
 }
+
+/// `dora watch` and `dora collect` give the same events for undos. The
+/// watcher lists `web` after an undo of an undo (its ReplicaSets over two
+/// pages, the Deployment listed first: no revision is judged on the first
+/// page alone), then sees the controller relabel revision 2's ReplicaSet as
+/// 6 (history `2,4`) before the Deployment says so (not finished yet), then
+/// the Deployment roll out revision 6.
+#[test]
+fn the_watcher_records_undos_as_collect_does() {
+    use std::sync::{Arc, Mutex};
+    let s = MockApi::new();
+    let [rs1, rs2, rs3] = [1, 2, 3].map(|i| web_rs(i, &format!("v{i}")));
+    let listed = vec![rs1.clone(), undo(&rs2, 4), undo(&rs3, 5)];
+    let at_5 = web_at(5, "web-3", Some("2026-11-04T10:00:00Z"), "5");
+    serve(&s, &at_5, &listed);
+    let mut cfg = config(&s.server.uri(), &["shop"]);
+    cfg.argo_rollouts = false;
+    cfg.retry_base = std::time::Duration::from_millis(20);
+    // What `dora collect` records of the same cluster.
+    let mut collector = KubernetesSource::new("k8s", cfg.clone());
+    let before = collector.collect(None, &NoProgress).unwrap();
+    assert_eq!(before.events.count(EventKind::Deployment), 5);
+
+    let ns = "/apis/apps/v1/namespaces/shop";
+    let mut relabelled = undo(&undo(&rs2, 4), 6);
+    relabelled["metadata"]["resourceVersion"] = "1001".into();
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{ns}/replicasets")))
+            .and(query_param("watch", "true"))
+            .and(query_param("resourceVersion", "1000"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(
+                format!("{}\n", json!({"type": "MODIFIED", "object": relabelled})).into_bytes(),
+                "application/json",
+            ))
+            .up_to_n_times(1)
+            .with_priority(1),
+    );
+    let done = "2026-11-05T10:00:00Z";
+    let rollout = format!(
+        "{}\n{}\n",
+        json!({"type": "MODIFIED", "object": web_at(6, "web-2", None, "1002")}),
+        json!({"type": "MODIFIED", "object": web_at(6, "web-2", Some(done), "1003")})
+    );
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{ns}/deployments")))
+            .and(query_param("watch", "true"))
+            .and(query_param("resourceVersion", "1000"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_raw(rollout.into_bytes(), "application/json")
+                    .set_delay(std::time::Duration::from_millis(1500)),
+            )
+            .up_to_n_times(1)
+            .with_priority(1),
+    );
+    s.mount(
+        Mock::given(method("GET")).and(query_param("watch", "true")).respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(Vec::new(), "application/json")
+                .set_delay(std::time::Duration::from_secs(30)),
+        ),
+    );
+    let batches: Arc<Mutex<Vec<Vec<dora_core::Deployment>>>> = Arc::default();
+    let sunk = batches.clone();
+    let sink = move |events: dora_core::EventSet, _: dora_core::store::SyncState| {
+        sunk.lock().unwrap().push(deployments(&events));
+        Ok(())
+    };
+    let seen = batches.clone();
+    let started = std::time::Instant::now();
+    let stop = async move {
+        let rev_6 = |b: &Vec<dora_core::Deployment>| b.iter().any(|d| d.id.ends_with(":rev:6"));
+        while !seen.lock().unwrap().iter().any(rev_6)
+            && started.elapsed() < std::time::Duration::from_secs(20)
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    dora_core::source::kubernetes::watch::watch(&cfg, None, &NoProgress, sink, stop).unwrap();
+    let batches = batches.lock().unwrap().clone();
+    let (listed, rolled_out): (Vec<_>, Vec<_>) =
+        batches.concat().into_iter().partition(|d| !d.id.ends_with(":rev:6"));
+    assert_eq!(listed, deployments(&before.events), "the list: as collect records it");
+    assert_eq!(batches.last().unwrap(), &rolled_out, "then revision 6 alone: {batches:?}");
+
+    // Collect after the rollout, with the first collection's state.
+    s.rt.block_on(s.server.reset());
+    serve(&s, &web_at(6, "web-2", Some(done), "7"), &[rs1, relabelled, undo(&rs3, 5)]);
+    let after = collector.collect(Some(&before.state), &NoProgress).unwrap();
+    assert_eq!(rolled_out, deployments(&after.events), "revision 6: as collect records it");
+    assert_eq!(rolled_out[0].finished_at.to_rfc3339(), "2026-11-05T10:00:00+00:00", "when it rolled out");
+    assert_eq!(rolled_out[0].deployment_type, DeploymentType::Rollback);
+}

@@ -4,7 +4,9 @@
 //!
 //! The watchers list, then watch from the list's resourceVersion; a stream
 //! that ends is watched again from the last version seen (bookmarks move
-//! it on), and a `410 Gone` makes them list again. Revisions are recorded
+//! it on), and a `410 Gone` makes them list again. A (re)list counts once it
+//! is complete: what it lists then replaces what the last one said, at
+//! once, so no revision is judged on half a list. Revisions are recorded
 //! once (the source's sync state lists them), so a relist, a restart, or a
 //! `dora collect` of the same cluster never records one twice. A missing
 //! permission stops the watch with an error that names it.
@@ -55,16 +57,34 @@ impl Backoff for Retry {
     }
 }
 
+/// What one watcher watches: a kind of workload (`None`: ReplicaSets) in
+/// a namespace (`None`: all of them).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Scope {
+    kind: Option<WorkloadKind>,
+    namespace: Option<String>,
+}
+
+impl Scope {
+    fn covers(&self, namespace: &str) -> bool {
+        self.namespace.as_deref().is_none_or(|n| n == namespace)
+    }
+}
+
 /// What the watchers report, one stream for all of them.
 enum Update {
-    /// A (re)list starts: forget what the last one said of this kind.
-    Init(Option<WorkloadKind>),
-    /// An object as it is now (`None` kind: a ReplicaSet).
-    Apply(Option<WorkloadKind>, Value),
+    /// A (re)list starts.
+    Init(Scope),
+    /// An object of the (re)list: kept aside until the list is complete.
+    InitApply(Scope, Value),
+    /// A (re)list is complete: what it listed replaces what the last one
+    /// said of its scope, all at once (a revision is never judged on half
+    /// a list: an undo's revisions depend on each other's ReplicaSets).
+    InitDone(Scope),
+    /// An object as it is now.
+    Apply(Scope, Value),
     /// An object is gone.
-    Delete(Option<WorkloadKind>, Value),
-    /// A (re)list is complete.
-    InitDone,
+    Delete(Scope, Value),
     /// A watcher failed; it retries after a backoff, unless the error is
     /// for good (a missing permission).
     Failed(String, Option<String>),
@@ -83,18 +103,21 @@ fn key(v: &Value) -> (String, String) {
 fn updates<K>(
     api: Api<K>,
     config: watcher::Config,
-    kind: Option<WorkloadKind>,
+    scope: Scope,
     resource: &'static str,
     backoff: Retry,
 ) -> impl futures::Stream<Item = Update> + Send
 where
     K: Resource + Clone + serde::de::DeserializeOwned + Serialize + std::fmt::Debug + Send + 'static,
 {
+    let kind = scope.kind;
+    let value = |o: &K| serde_json::to_value(o).unwrap_or_default();
     watcher::watcher(api, config).backoff(backoff).map(move |event| match event {
-        Ok(Event::Init) => Update::Init(kind),
-        Ok(Event::InitApply(o) | Event::Apply(o)) => Update::Apply(kind, serde_json::to_value(&o).unwrap_or_default()),
-        Ok(Event::Delete(o)) => Update::Delete(kind, serde_json::to_value(&o).unwrap_or_default()),
-        Ok(Event::InitDone) => Update::InitDone,
+        Ok(Event::Init) => Update::Init(scope.clone()),
+        Ok(Event::InitApply(o)) => Update::InitApply(scope.clone(), value(&o)),
+        Ok(Event::InitDone) => Update::InitDone(scope.clone()),
+        Ok(Event::Apply(o)) => Update::Apply(scope.clone(), value(&o)),
+        Ok(Event::Delete(o)) => Update::Delete(scope.clone(), value(&o)),
         Err(e) => {
             let forbidden = match &e {
                 watcher::Error::InitialListFailed(kube::Error::Api(s))
@@ -144,25 +167,27 @@ where
                 let WorkloadApis { deployments: d, replicasets: r, rollouts: ro } =
                     WorkloadApis::new(&client, ns);
                 let tag = move |u| (index, u);
+                let scope = |kind| Scope { kind, namespace: ns.map(str::to_string) };
                 streams.push(
                     updates(
                         d,
                         wc.clone(),
-                        Some(WorkloadKind::Deployment),
+                        scope(Some(WorkloadKind::Deployment)),
                         "deployments.apps",
                         backoff.clone(),
                     )
                     .map(tag)
                     .boxed(),
                 );
-                streams
-                    .push(updates(r, wc.clone(), None, "replicasets.apps", backoff.clone()).map(tag).boxed());
+                streams.push(
+                    updates(r, wc.clone(), scope(None), "replicasets.apps", backoff.clone()).map(tag).boxed(),
+                );
                 if config.argo_rollouts {
                     streams.push(
                         updates(
                             ro,
                             wc.clone(),
-                            Some(WorkloadKind::Rollout),
+                            scope(Some(WorkloadKind::Rollout)),
                             "rollouts.argoproj.io",
                             backoff.clone(),
                         )
@@ -189,6 +214,8 @@ where
         let mut workloads: Vec<BTreeMap<(WorkloadKind, String, String), Value>> =
             vec![BTreeMap::new(); namings.len()];
         let mut replicasets: Vec<BTreeMap<(String, String), Value>> = vec![BTreeMap::new(); namings.len()];
+        // Per cluster and scope: the objects of a (re)list under way.
+        let mut listing: BTreeMap<(usize, Scope), BTreeMap<(String, String), Value>> = BTreeMap::new();
         let mut no_rollouts = vec![false; namings.len()];
         let mut histories = super::client::Histories::default();
         let mut stop = std::pin::pin!(stop);
@@ -200,25 +227,40 @@ where
             let is_retry = matches!(update, Update::Retry);
             let touched: Vec<(WorkloadKind, String, String)> = match update {
                 Update::Retry => Vec::new(),
-                Update::Init(Some(kind)) => {
-                    workloads[cluster].retain(|k, _| k.0 != kind);
+                Update::Init(scope) => {
+                    listing.insert((cluster, scope), BTreeMap::new());
                     Vec::new()
                 }
-                Update::Init(None) => {
-                    replicasets[cluster].clear();
+                Update::InitApply(scope, v) => {
+                    listing.entry((cluster, scope)).or_default().insert(key(&v), v);
                     Vec::new()
                 }
-                Update::Apply(Some(kind), v) => {
+                Update::InitDone(scope) => {
+                    let listed = listing.remove(&(cluster, scope.clone())).unwrap_or_default();
+                    match scope.kind {
+                        Some(kind) => {
+                            workloads[cluster].retain(|(k, ns, _), _| *k != kind || !scope.covers(ns));
+                            workloads[cluster]
+                                .extend(listed.into_iter().map(|((ns, name), v)| ((kind, ns, name), v)));
+                        }
+                        None => {
+                            replicasets[cluster].retain(|(ns, _), _| !scope.covers(ns));
+                            replicasets[cluster].extend(listed);
+                        }
+                    }
+                    workloads[cluster].keys().cloned().collect()
+                }
+                Update::Apply(Scope { kind: Some(kind), .. }, v) => {
                     let (ns, name) = key(&v);
                     workloads[cluster].insert((kind, ns.clone(), name.clone()), v);
                     vec![(kind, ns, name)]
                 }
-                Update::Delete(Some(kind), v) => {
+                Update::Delete(Scope { kind: Some(kind), .. }, v) => {
                     let (ns, name) = key(&v);
                     workloads[cluster].remove(&(kind, ns, name));
                     Vec::new()
                 }
-                Update::Apply(None, rs) => {
+                Update::Apply(Scope { kind: None, .. }, rs) => {
                     let k = key(&rs);
                     let owners: Vec<_> = workloads[cluster]
                         .iter()
@@ -228,11 +270,10 @@ where
                     replicasets[cluster].insert(k, rs);
                     owners
                 }
-                Update::Delete(None, rs) => {
+                Update::Delete(Scope { kind: None, .. }, rs) => {
                     replicasets[cluster].remove(&key(&rs));
                     Vec::new()
                 }
-                Update::InitDone => workloads[cluster].keys().cloned().collect(),
                 Update::Failed(message, Some(forbidden)) if forbidden.is_empty() => {
                     if !no_rollouts[cluster] {
                         no_rollouts[cluster] = true;
