@@ -368,6 +368,15 @@ pub enum Preset {
     Benchmark,
 }
 
+/// `dora demo --style`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DemoStyleArg {
+    /// dora's own compact lines.
+    Dora,
+    /// As other programs write the same events.
+    Foreign,
+}
+
 /// `dora demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -377,6 +386,11 @@ pub struct DemoArgs {
     /// The random seed.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// How lines are written: `dora` (compact, dora's key order, UTC times)
+    /// or `foreign` (the same events as other programs write them: spaces,
+    /// another key order, unknown fields, nulls, times with offsets).
+    #[arg(long, value_enum, default_value_t = DemoStyleArg::Dora)]
+    pub style: DemoStyleArg,
     /// Where to write (default: standard output).
     #[arg(long, short)]
     pub output: Option<PathBuf>,

@@ -110,6 +110,26 @@ pub struct DemoConfig {
     pub team_of_service: Vec<usize>,
     /// The organisation in repository names (`github:<org>/<service>:deployment:<n>`).
     pub organization: String,
+    /// How the lines are written: dora's own compact form, or as other
+    /// programs write the same events ([`DemoStyle`]).
+    pub style: DemoStyle,
+}
+
+/// How [`generate`] writes its lines. Both styles hold the same events: a
+/// reader gets identical event sets from either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DemoStyle {
+    /// dora's own output: compact, keys in the schema's order, times in UTC
+    /// with `Z`, absent fields left out.
+    #[default]
+    Dora,
+    /// As other programs write the same events (Python's `json.dumps`, a
+    /// JavaScript exporter): a space after `:` and `,`, `kind` first and
+    /// the other keys in another order, `null` for absent fields, fields
+    /// dora does not know (a nested `pipeline` object, `labels`, `author`,
+    /// ...), and times with offsets (`+05:30`, `-05:00`, `+00:00`) or
+    /// fractional seconds (`.000Z`), by service.
+    Foreign,
 }
 
 impl Default for DemoConfig {
@@ -159,6 +179,7 @@ impl DemoConfig {
             service_weights: vec![4.0, 1.2, 1.6, 0.7, 0.2, 0.5],
             team_of_service: vec![0, 0, 1, 0, 1, 2, 1],
             organization: "acme".to_string(),
+            style: DemoStyle::Dora,
         }
     }
 
@@ -192,6 +213,7 @@ impl DemoConfig {
             service_weights: Vec::new(),
             team_of_service: Vec::new(),
             organization: "acme".to_string(),
+            style: DemoStyle::Dora,
         }
     }
 }
@@ -994,8 +1016,19 @@ struct SvcOut {
 }
 
 /// Serialises pending records through reused model values.
+/// Which event buffer of [`Out`] to write.
+#[derive(Clone, Copy)]
+enum Which {
+    Change,
+    Deployment,
+    Incident,
+}
+
 struct Out<W: Write> {
     w: BufWriter<W>,
+    style: DemoStyle,
+    /// The foreign style's line, built before it is written.
+    line: Vec<u8>,
     svcs: Vec<SvcOut>,
     dep: Event,
     chg: Event,
@@ -1044,6 +1077,8 @@ impl<W: Write> Out<W> {
             .collect();
         Out {
             w: BufWriter::with_capacity(1 << 16, w),
+            style: cfg.style,
+            line: Vec::with_capacity(1024),
             svcs,
             dep: Event::Deployment(Deployment {
                 id: String::new(),
@@ -1127,7 +1162,7 @@ impl<W: Write> Out<W> {
                         first_commit_at: Some(ts(pr.first_commit)),
                     }
                 });
-                serde_json::to_writer(&mut self.w, &self.chg)?;
+                self.write_event(Which::Change)?;
                 self.stats.changes += 1;
             }
             Rec::Deploy(d) => {
@@ -1163,7 +1198,7 @@ impl<W: Write> Out<W> {
                     let _ = write!(s, "{}{}", sv.deploy_prefix, n);
                     e.remediates.push(s);
                 }
-                serde_json::to_writer(&mut self.w, &self.dep)?;
+                self.write_event(Which::Deployment)?;
                 self.stats.deployments += 1;
             }
             Rec::Incident(i) => {
@@ -1196,7 +1231,7 @@ impl<W: Write> Out<W> {
                 let s = e.severity.get_or_insert_with(String::new);
                 s.clear();
                 let _ = write!(s, "sev{}", i.severity);
-                serde_json::to_writer(&mut self.w, &self.inc)?;
+                self.write_event(Which::Incident)?;
                 self.stats.incidents += 1;
             }
         }
@@ -1205,9 +1240,230 @@ impl<W: Write> Out<W> {
         Ok(())
     }
 
+    /// Writes one of the event buffers in the configured style.
+    fn write_event(&mut self, which: Which) -> io::Result<()> {
+        let event = match which {
+            Which::Change => &self.chg,
+            Which::Deployment => &self.dep,
+            Which::Incident => &self.inc,
+        };
+        match self.style {
+            DemoStyle::Dora => serde_json::to_writer(&mut self.w, event).map_err(io::Error::from),
+            DemoStyle::Foreign => {
+                self.line.clear();
+                foreign::write(&mut self.line, event);
+                self.w.write_all(&self.line)
+            }
+        }
+    }
+
     fn finish(mut self) -> io::Result<DemoStats> {
         self.w.flush()?;
         Ok(self.stats)
+    }
+}
+
+mod foreign {
+    //! The [`DemoStyle::Foreign`] writer: the same events as another
+    //! program would write them.
+
+    use chrono::{DateTime, FixedOffset, Utc};
+
+    use super::mix64;
+    use crate::event::{DeploymentStatus, DeploymentType, Event, PullRequest};
+
+    /// A JSON object written as Python's `json.dumps` writes it.
+    struct Object<'a> {
+        out: &'a mut Vec<u8>,
+        first: bool,
+        /// How this event's times are written.
+        clock: Clock,
+    }
+
+    /// How a service's exporter writes times.
+    #[derive(Clone, Copy)]
+    enum Clock {
+        /// With this offset from UTC, in seconds (`+05:30`, `+00:00`, ...).
+        Offset(i32),
+        /// In UTC with milliseconds, as JavaScript's `toISOString` does.
+        Millis,
+    }
+
+    impl<'a> Object<'a> {
+        fn open(out: &'a mut Vec<u8>, clock: Clock) -> Self {
+            out.push(b'{');
+            Object { out, first: true, clock }
+        }
+
+        fn key(&mut self, key: &str) {
+            if !self.first {
+                self.out.extend_from_slice(b", ");
+            }
+            self.first = false;
+            self.out.push(b'"');
+            self.out.extend_from_slice(key.as_bytes());
+            self.out.extend_from_slice(b"\": ");
+        }
+
+        fn raw(&mut self, key: &str, raw: &str) {
+            self.key(key);
+            self.out.extend_from_slice(raw.as_bytes());
+        }
+
+        fn str(&mut self, key: &str, value: &str) {
+            self.key(key);
+            string(self.out, value);
+        }
+
+        fn opt_str(&mut self, key: &str, value: Option<&str>) {
+            match value {
+                Some(v) => self.str(key, v),
+                None => self.raw(key, "null"),
+            }
+        }
+
+        fn time(&mut self, key: &str, t: Option<&DateTime<Utc>>) {
+            let Some(t) = t else { return self.raw(key, "null") };
+            let text = match self.clock {
+                Clock::Millis => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+                Clock::Offset(secs) => {
+                    let zone = FixedOffset::east_opt(secs).unwrap_or(FixedOffset::east_opt(0).expect("UTC"));
+                    t.with_timezone(&zone).format("%Y-%m-%dT%H:%M:%S%:z").to_string()
+                }
+            };
+            self.str(key, &text);
+        }
+
+        fn list(&mut self, key: &str, items: &[String]) {
+            self.key(key);
+            self.out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    self.out.extend_from_slice(b", ");
+                }
+                string(self.out, item);
+            }
+            self.out.push(b']');
+        }
+
+        fn close(self) {
+            self.out.push(b'}');
+        }
+    }
+
+    fn string(out: &mut Vec<u8>, s: &str) {
+        // Serializing a string into a vector cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
+
+    /// A small number from `text`, the same every time.
+    fn pick(text: &str, modulo: u64) -> u64 {
+        let h = text.bytes().fold(0u64, |h, b| mix64(h ^ u64::from(b)));
+        h % modulo
+    }
+
+    /// The clock of a service's exporter.
+    fn clock(service: &str) -> Clock {
+        match pick(service, 5) {
+            0 => Clock::Offset(5 * 3600 + 1800),
+            1 => Clock::Offset(-5 * 3600),
+            2 => Clock::Millis,
+            3 => Clock::Offset(0),
+            _ => Clock::Offset(3600),
+        }
+    }
+
+    fn pull_request(o: &mut Object<'_>, pr: Option<&PullRequest>) {
+        let Some(pr) = pr else { return o.raw("pull_request", "null") };
+        o.key("pull_request");
+        let clock = o.clock;
+        let mut inner = Object::open(o.out, clock);
+        match pr.number {
+            Some(n) => inner.raw("number", &n.to_string()),
+            None => inner.raw("number", "null"),
+        }
+        inner.time("first_commit_at", pr.first_commit_at.as_ref());
+        inner.time("opened_at", pr.opened_at.as_ref());
+        inner.time("merged_at", pr.merged_at.as_ref());
+        inner.str("state", "merged");
+        inner.close();
+    }
+
+    /// Writes `event` as one line, without the line end.
+    pub(super) fn write(out: &mut Vec<u8>, event: &Event) {
+        match event {
+            Event::Deployment(d) => {
+                let mut o = Object::open(out, clock(&d.service));
+                o.str("kind", "deployment");
+                o.str("id", &d.id);
+                o.str("service", &d.service);
+                o.str("environment", &d.environment);
+                o.time("finished_at", Some(&d.finished_at));
+                o.str("status", if d.status == DeploymentStatus::Success { "success" } else { "failure" });
+                o.opt_str("source", d.source.as_deref());
+                o.opt_str("team", d.team.as_deref());
+                o.time("started_at", d.started_at.as_ref());
+                o.opt_str("commit", d.commit.as_deref());
+                o.str(
+                    "type",
+                    match d.deployment_type {
+                        DeploymentType::Regular => "regular",
+                        DeploymentType::Rollback => "rollback",
+                        DeploymentType::Hotfix => "hotfix",
+                    },
+                );
+                o.list("changes", &d.changes);
+                o.list("remediates", &d.remediates);
+                let run = 100_000 + pick(&d.id, 900_000);
+                o.raw(
+                    "pipeline",
+                    &format!(
+                        "{{\"id\": {run}, \"attempt\": {}, \"url\": \"https://ci.example.com/{}/-/pipelines/{run}\"}}",
+                        1 + pick(&d.id, 2),
+                        d.service
+                    ),
+                );
+                o.key("labels");
+                o.out.extend_from_slice(b"[\"auto\", ");
+                string(o.out, &d.environment);
+                o.out.push(b']');
+                o.raw("duration_s", &format!("{}.{}", 30 + pick(&d.id, 900), pick(&d.service, 10)));
+                o.close();
+            }
+            Event::Change(c) => {
+                let mut o = Object::open(out, clock(&c.service));
+                o.str("kind", "change");
+                o.str("id", &c.id);
+                o.str("service", &c.service);
+                o.time("committed_at", Some(&c.committed_at));
+                o.opt_str("source", c.source.as_deref());
+                o.opt_str("team", c.team.as_deref());
+                o.time("authored_at", c.authored_at.as_ref());
+                pull_request(&mut o, c.pull_request.as_ref());
+                o.raw(
+                    "author",
+                    &format!("{{\"login\": \"dev{}\", \"bot\": {}}}", pick(&c.id, 400), pick(&c.id, 20) == 0),
+                );
+                o.raw("files_changed", &(1 + pick(&c.id, 40)).to_string());
+                o.close();
+            }
+            Event::Incident(i) => {
+                let mut o = Object::open(out, clock(&i.service));
+                o.str("kind", "incident");
+                o.str("id", &i.id);
+                o.str("service", &i.service);
+                o.time("opened_at", Some(&i.opened_at));
+                o.time("resolved_at", i.resolved_at.as_ref());
+                o.opt_str("severity", i.severity.as_deref());
+                o.opt_str("source", i.source.as_deref());
+                o.opt_str("team", i.team.as_deref());
+                o.opt_str("caused_by", i.caused_by.as_deref());
+                o.opt_str("caused_by_change", i.caused_by_change.as_deref());
+                o.str("title", &format!("Elevated error rate on {}", i.service));
+                o.str("urgency", if pick(&i.id, 3) == 0 { "low" } else { "high" });
+                o.close();
+            }
+        }
     }
 }
 
@@ -1607,6 +1863,39 @@ mod tests {
     }
 
     /// Writes the demo preset to /tmp/demo-events.jsonl, for a look.
+    #[test]
+    fn the_foreign_style_holds_the_same_events_written_differently() {
+        let mut config = DemoConfig::demo();
+        config.days = 56;
+        let mut dora = Vec::new();
+        generate(&config, &mut dora).unwrap();
+        config.style = DemoStyle::Foreign;
+        let mut foreign = Vec::new();
+        let stats = generate(&config, &mut foreign).unwrap();
+        let text = String::from_utf8(foreign.clone()).unwrap();
+        assert_eq!(text.lines().count() as u64, stats.lines);
+        // Written as another program writes: spaces, offsets, fractions,
+        // nulls and unknown fields, `kind` first and then not dora's order.
+        for needle in [
+            "\"kind\": \"deployment\", \"id\": ",
+            "+05:30\"",
+            "-05:00\"",
+            ".000Z\"",
+            "\"pipeline\": {",
+            ": null",
+        ] {
+            assert!(text.contains(needle), "no {needle} in the foreign style");
+        }
+        let read = |bytes: &[u8]| {
+            let mut set = crate::EventSet::new();
+            crate::read_jsonl(bytes, None, &mut set, &crate::ReadOptions::default()).unwrap();
+            set.events()
+        };
+        let (a, b) = (read(&dora), read(&foreign));
+        assert_eq!(a.len(), b.len());
+        assert!(a == b, "the two styles read back to different events");
+    }
+
     #[test]
     #[ignore]
     fn demo_preset_file() {

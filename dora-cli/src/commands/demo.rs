@@ -3,9 +3,9 @@
 use std::io::Write;
 
 use anyhow::{Context, Result};
-use dora_core::demo::{DemoConfig, generate};
+use dora_core::demo::{DemoConfig, DemoStyle, generate};
 
-use crate::args::{DemoArgs, Preset};
+use crate::args::{DemoArgs, DemoStyleArg, Preset};
 
 /// Runs `dora demo`.
 pub fn run(args: &DemoArgs) -> Result<()> {
@@ -16,6 +16,10 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     if let Some(seed) = args.seed {
         config.seed = seed;
     }
+    config.style = match args.style {
+        DemoStyleArg::Dora => DemoStyle::Dora,
+        DemoStyleArg::Foreign => DemoStyle::Foreign,
+    };
     let stats = match &args.output {
         Some(path) => {
             // Write beside the target, then rename: never a half-written file.
