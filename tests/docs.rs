@@ -31,7 +31,8 @@ fn export(dir: &std::path::Path, files: &[std::path::PathBuf]) -> String {
     import.arg("import").arg("--store").arg(&store).args(files);
     let out = import.output().unwrap();
     assert!(out.status.success(), "dora import: {}", String::from_utf8_lossy(&out.stderr));
-    let out = dora(dir).args(["export", "events", "--format", "jsonl", "--store"]).arg(&store).output().unwrap();
+    let out =
+        dora(dir).args(["export", "events", "--format", "jsonl", "--store"]).arg(&store).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let mut lines: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect();
     lines.sort();
@@ -42,19 +43,26 @@ fn export(dir: &std::path::Path, files: &[std::path::PathBuf]) -> String {
 fn every_example_in_the_event_reference_is_read() {
     let text = std::fs::read_to_string(root().join("docs/events.md")).unwrap();
     let (jsonl, csv) = (blocks(&text, "jsonl"), blocks(&text, "csv"));
-    assert!(jsonl.len() >= 4 && csv.len() >= 3, "the examples are gone: {} jsonl, {} csv", jsonl.len(), csv.len());
+    assert!(
+        jsonl.len() >= 4 && csv.len() >= 3,
+        "the examples are gone: {} jsonl, {} csv",
+        jsonl.len(),
+        csv.len()
+    );
     let dir = tempfile::tempdir().unwrap();
     let mut jsonl_files = Vec::new();
     for (i, block) in jsonl.iter().enumerate() {
         let path = write(dir.path(), &format!("example{i}.jsonl"), block);
-        let out = dora(dir.path()).args(["metrics", "--format", "json", "--events"]).arg(&path).output().unwrap();
+        let out =
+            dora(dir.path()).args(["metrics", "--format", "json", "--events"]).arg(&path).output().unwrap();
         assert!(out.status.success(), "jsonl block {i}: {}\n{block}", String::from_utf8_lossy(&out.stderr));
         jsonl_files.push(path);
     }
     let mut csv_files = Vec::new();
     for (i, block) in csv.iter().enumerate() {
         let path = write(dir.path(), &format!("example{i}.csv"), block);
-        let out = dora(dir.path()).args(["metrics", "--format", "json", "--events"]).arg(&path).output().unwrap();
+        let out =
+            dora(dir.path()).args(["metrics", "--format", "json", "--events"]).arg(&path).output().unwrap();
         assert!(out.status.success(), "csv block {i}: {}\n{block}", String::from_utf8_lossy(&out.stderr));
         csv_files.push(path);
     }

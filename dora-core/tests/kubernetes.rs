@@ -629,9 +629,17 @@ fn an_unknown_commit_leaves_a_note() {
 /// then reports: 4 deployments, revision 3 failed (remediated by the undo),
 /// recovered when the undo finished, 1 rework (the undo) and 1 failed
 /// attempt.
+/// The figures of service `web` over `[from, until)`.
+fn web_figures(store: &dora_core::EventSet, from: &str, until: &str) -> dora_core::result::Figures {
+    use dora_core::{GroupKind, Options, Window, compute};
+    let window = Window::new(from.parse().unwrap(), until.parse().unwrap()).unwrap();
+    let computation = compute(store, &Options::new(window)).unwrap();
+    computation.report.group(GroupKind::Service, "web").unwrap().summary.figures.clone()
+}
+
 #[test]
 fn three_revisions_an_undo_and_a_failed_rollout_through_the_engine() {
-    use dora_core::{EventSet, GroupKind, Options, Window, compute};
+    use dora_core::EventSet;
     let at = |h: u32| format!("2026-11-20T{h:02}:00:00Z");
     // The Deployment at revision `n`, its rollout done at `at(done)`, or
     // past its progress deadline at `at(deadline)`.
@@ -745,11 +753,7 @@ fn three_revisions_an_undo_and_a_failed_rollout_through_the_engine() {
     assert_eq!(failed.status, DeploymentStatus::Failure);
     assert_eq!(failed.finished_at.to_rfc3339(), "2026-11-20T11:00:00+00:00", "when the deadline passed");
 
-    let window =
-        Window::new("2026-11-20T00:00:00Z".parse().unwrap(), "2026-11-21T00:00:00Z".parse().unwrap())
-            .unwrap();
-    let computation = compute(&store, &Options::new(window)).unwrap();
-    let web = &computation.report.group(GroupKind::Service, "web").unwrap().summary.figures;
+    let web = web_figures(&store, "2026-11-20T00:00:00Z", "2026-11-21T00:00:00Z");
     assert_eq!(web.deployments, 4, "revisions 1 to 4 went live");
     assert_eq!(web.failed_attempts, 1, "revision 5 never did");
     assert_eq!((web.change_failure_rate.failed, web.change_failure_rate.deployments), (1, 4));
@@ -988,7 +992,7 @@ fn deployments(set: &dora_core::EventSet) -> Vec<dora_core::Deployment> {
 /// sync state gives the recorded older revisions back unchanged.
 #[test]
 fn undos_through_collections_and_the_engine() {
-    use dora_core::{EventSet, GroupKind, Options, Window, compute};
+    use dora_core::EventSet;
     let repo = tempfile::tempdir().unwrap();
     let shas = repository(repo.path());
     let rev = |n: u64| format!("k8s:prod-eu/shop/Deployment/web:rev:{n}");
@@ -1057,11 +1061,7 @@ fn undos_through_collections_and_the_engine() {
         assert_eq!(again[n as usize - 1].remediates, [rev(n - 1)]);
     }
 
-    let window =
-        Window::new("2026-11-01T00:00:00Z".parse().unwrap(), "2026-11-06T00:00:00Z".parse().unwrap())
-            .unwrap();
-    let computation = compute(&store, &Options::new(window)).unwrap();
-    let web = &computation.report.group(GroupKind::Service, "web").unwrap().summary.figures;
+    let web = web_figures(&store, "2026-11-01T00:00:00Z", "2026-11-06T00:00:00Z");
     assert_eq!(web.deployments, 6, "every revision went live");
     assert_eq!(web.deploy_days, 5, "revision 2 went live on a day of its own");
     assert_eq!(web.lead_time.count, 3);

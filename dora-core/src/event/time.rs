@@ -137,23 +137,11 @@ fn civil_seconds(b: &[u8; 19]) -> Option<i64> {
     Some(days_from_civil(year, month, day) * 86_400 + i64::from(hour * 3600 + minute * 60 + second))
 }
 
-/// The most common layout of all, `YYYY-MM-DDTHH:MM:SSZ`, from exactly its
-/// 20 bytes: what [`parse_rfc3339`] gives for it, or `None` for any other
-/// text (whatever it is, the caller then asks [`parse_rfc3339`]).
+/// The common layout `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` at the
+/// start of `b`, without allocating: the instant and how many bytes it
+/// took. `None` means "not this layout here".
 #[inline]
-pub(crate) fn parse_utc_seconds(b: &[u8; 20]) -> Option<Micros> {
-    let (civil, zone) = b.split_first_chunk::<19>()?;
-    if zone != b"Z" {
-        return None;
-    }
-    Some(civil_seconds(civil)? * MICROS_PER_SECOND)
-}
-
-/// The common layout `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, without
-/// allocating. `None` means "not this layout": the caller falls back to the
-/// general parser.
-fn parse_fast(s: &str) -> Option<Micros> {
-    let b = s.as_bytes();
+pub(crate) fn parse_fast_prefix(b: &[u8]) -> Option<(Micros, usize)> {
     let secs = civil_seconds(b.first_chunk::<19>()?)?;
     let mut i = 19;
     let mut micros = 0i64;
@@ -173,20 +161,25 @@ fn parse_fast(s: &str) -> Option<Micros> {
             return None;
         }
     }
-    let offset_seconds = match *b.get(i)? {
-        b'Z' if i + 1 == b.len() => 0i64,
-        sign @ (b'+' | b'-') if i + 6 == b.len() && b[i + 3] == b':' => {
+    let (offset_seconds, end) = match *b.get(i)? {
+        b'Z' => (0i64, i + 1),
+        sign @ (b'+' | b'-') if b.get(i + 3) == Some(&b':') => {
             let oh = digits::<2>(b, i + 1)?;
             let om = digits::<2>(b, i + 4)?;
             if oh > 23 || om > 59 {
                 return None;
             }
             let o = (oh * 3600 + om * 60) as i64;
-            if sign == b'-' { -o } else { o }
+            (if sign == b'-' { -o } else { o }, i + 6)
         }
         _ => return None,
     };
-    Some((secs - offset_seconds) * MICROS_PER_SECOND + micros)
+    Some(((secs - offset_seconds) * MICROS_PER_SECOND + micros, end))
+}
+
+/// [`parse_fast_prefix`] over the whole of `s`.
+fn parse_fast(s: &str) -> Option<Micros> {
+    parse_fast_prefix(s.as_bytes()).filter(|&(_, n)| n == s.len()).map(|(t, _)| t)
 }
 
 /// Parses an RFC 3339 time with an offset into microseconds since the epoch.
@@ -252,30 +245,35 @@ mod tests {
     }
 
     #[test]
-    fn the_utc_seconds_layout_agrees_with_the_general_parser() {
+    fn the_fast_layout_agrees_with_the_general_parser() {
         let mut checked = 0;
         for y in ["0000", "0001", "1969", "1970", "2024", "2026", "2100", "2169", "2170", "9999"] {
             for m in ["00", "01", "02", "09", "12", "13"] {
                 for d in ["00", "01", "28", "29", "30", "31", "32"] {
                     for hms in ["00:00:00", "23:59:59", "24:00:00", "12:60:00", "12:00:60", "07:3a:00"] {
-                        let s = format!("{y}-{m}-{d}T{hms}Z");
-                        let b: &[u8; 20] = s.as_bytes().try_into().unwrap();
-                        match (parse_utc_seconds(b), parse_rfc3339(&s)) {
-                            (Some(t), general) => assert_eq!(Ok(t), general, "{s}"),
-                            // Left to the general parser: chrono's leap seconds.
-                            (None, general) => assert!(general.is_err() || hms.ends_with(":60"), "{s}"),
+                        for zone in ["Z", "+05:30", "-05:00", "+00:00", ".000Z", ".5-01:00", "+24:00", "+01:60"] {
+                            let s = format!("{y}-{m}-{d}T{hms}{zone}");
+                            // As it stands in a line: the closing quote after it.
+                            let quoted = format!("{s}\",");
+                            match (parse_fast_prefix(quoted.as_bytes()), parse_rfc3339(&s)) {
+                                (Some((t, n)), general) => {
+                                    assert_eq!(n, s.len(), "{s}");
+                                    assert_eq!(Ok(t), general, "{s}");
+                                }
+                                // Left to the general parser: chrono's leap seconds.
+                                (None, general) => assert!(general.is_err() || hms.ends_with(":60"), "{s}"),
+                            }
+                            checked += 1;
                         }
-                        checked += 1;
                     }
                 }
             }
         }
-        assert_eq!(checked, 10 * 6 * 7 * 6);
+        assert_eq!(checked, 10 * 6 * 7 * 6 * 8);
         for s in
-            ["2026-03-02T14:05:00+0", "2026-03-02t14:05:00Z", "2026-03-02 14:05:00Z", "2026-03-02T14:05:00z"]
+            ["2026-03-02T14:05:00+0", "2026-03-02t14:05:00Z", "2026-03-02 14:05:00Z", "2026-03-02T14:05:00z", "2026-03-02T14:05:00."]
         {
-            let b: &[u8; 20] = s.as_bytes()[..20].try_into().unwrap();
-            assert_eq!(parse_utc_seconds(b), None, "{s}");
+            assert_eq!(parse_fast_prefix(s.as_bytes()), None, "{s}");
         }
     }
 

@@ -8,7 +8,7 @@
 //! those it must give what the serde path gives (property tests check it).
 
 use super::raw::{RawBody, RawEvent, RawPullRequest, StrList};
-use crate::event::time::{Micros, parse_rfc3339, parse_utc_seconds};
+use crate::event::time::{Micros, parse_fast_prefix, parse_rfc3339};
 use crate::event::{DeploymentStatus, DeploymentType, EventKind};
 
 /// Nesting deeper than this in an unknown field falls back to serde_json.
@@ -126,18 +126,9 @@ const fn key(name: &str, field: Field) -> KeyPattern {
     KeyPattern { words, masks, len, field }
 }
 
-/// The keys of each kind in the order dora writes them (its adapters,
-/// `dora demo`, the store's export), tried before reading a key as a string.
-const CHANGE_KEYS: [KeyPattern; 7] = [
-    key("id", Field::Id),
-    key("service", Field::Service),
-    key("team", Field::Team),
-    key("source", Field::Source),
-    key("committed_at", Field::CommittedAt),
-    key("authored_at", Field::AuthoredAt),
-    key("pull_request", Field::PullRequest),
-];
-const DEPLOYMENT_KEYS: [KeyPattern; 13] = [
+/// Every key the fast path reads.
+const KEYS: [KeyPattern; 25] = [
+    key("kind", Field::Kind),
     key("id", Field::Id),
     key("service", Field::Service),
     key("team", Field::Team),
@@ -151,29 +142,47 @@ const DEPLOYMENT_KEYS: [KeyPattern; 13] = [
     key("type", Field::Type),
     key("remediates", Field::Remediates),
     key("note", Field::Note),
-];
-const INCIDENT_KEYS: [KeyPattern; 9] = [
-    key("id", Field::Id),
-    key("service", Field::Service),
-    key("team", Field::Team),
-    key("source", Field::Source),
+    key("committed_at", Field::CommittedAt),
+    key("authored_at", Field::AuthoredAt),
+    key("pull_request", Field::PullRequest),
     key("opened_at", Field::OpenedAt),
     key("resolved_at", Field::ResolvedAt),
     key("caused_by", Field::CausedBy),
     key("caused_by_change", Field::CausedByChange),
     key("severity", Field::Severity),
-];
-const PULL_REQUEST_KEYS: [KeyPattern; 4] = [
     key("number", Field::Number),
-    key("opened_at", Field::OpenedAt),
     key("merged_at", Field::MergedAt),
     key("first_commit_at", Field::FirstCommitAt),
 ];
-const KIND_KEY: [KeyPattern; 1] = [key("kind", Field::Kind)];
 
-/// How many of the expected keys are tried against the line before a key
-/// is read as a string.
-const LOOKAHEAD: usize = 3;
+/// Multiplier of the key hash: it sends the first four bytes of every key
+/// (after the quote: `id":`, `serv`, `caus`, ...) to a slot of its own
+/// (keys that share those bytes share the slot).
+const KEY_HASH: u32 = 0x5dd3_789f;
+
+/// The slot of a key from its first four bytes after the quote.
+const fn slot_of(first4: u32) -> usize {
+    (first4.wrapping_mul(KEY_HASH) >> 27) as usize
+}
+
+/// [`KEYS`] by slot: any key is found with one hash and at most two
+/// compares, whatever order the keys come in.
+const KEY_SLOTS: [[Option<KeyPattern>; 2]; 32] = {
+    let mut slots: [[Option<KeyPattern>; 2]; 32] = [[None; 2]; 32];
+    let mut k = 0;
+    while k < KEYS.len() {
+        let slot = slot_of((KEYS[k].words[0] >> 8) as u32);
+        if slots[slot][0].is_none() {
+            slots[slot][0] = Some(KEYS[k]);
+        } else if slots[slot][1].is_none() {
+            slots[slot][1] = Some(KEYS[k]);
+        } else {
+            panic!("three keys share a slot: choose another KEY_HASH");
+        }
+        k += 1;
+    }
+    slots
+};
 
 /// The 16 bytes of `b` from `at`, if there are that many.
 #[inline]
@@ -237,22 +246,19 @@ impl<'a> Cursor<'a> {
         Some(&self.s[start..end])
     }
 
-    /// The next key and its colon: one of the next [`LOOKAHEAD`] keys of
-    /// `expected` from `*next` when the line has it there (then `*next`
-    /// moves past it), else any key read as a string. dora's own lines hit
-    /// the first or second template (an absent optional field skips one);
-    /// keys in another order cost a few compares, then the string read.
+    /// The next key and its colon, found in [`KEY_SLOTS`] by a hash of its
+    /// first bytes and one compare; any other key (unknown, or spaced before
+    /// its colon) is read as a string.
     #[inline]
-    fn key(&mut self, expected: &[KeyPattern], next: &mut usize) -> Option<Field> {
+    fn key(&mut self) -> Option<Field> {
         self.ws();
         if let Some(w0) = load16(self.b, self.i) {
-            for (j, k) in expected.iter().enumerate().skip(*next).take(LOOKAHEAD) {
+            for k in KEY_SLOTS[slot_of((w0 >> 8) as u32)].iter().flatten() {
                 if (w0 ^ k.words[0]) & k.masks[0] == 0
                     && (k.masks[1] == 0
                         || load16(self.b, self.i + 16).is_some_and(|w1| (w1 ^ k.words[1]) & k.masks[1] == 0))
                 {
                     self.i += k.len;
-                    *next = j + 1;
                     return Some(k.field);
                 }
             }
@@ -307,15 +313,14 @@ impl<'a> Cursor<'a> {
     }
 
     fn opt_time(&mut self) -> Option<Option<Micros>> {
-        // `"YYYY-MM-DDTHH:MM:SSZ"` straight from the line (its bytes are
-        // then all digits and separators: no escape to look for).
+        // `"YYYY-MM-DDTHH:MM:SS[.f](Z|±HH:MM)"` straight from the line (its
+        // bytes are then digits and separators: no escape to look for).
         self.ws();
-        if let Some(q) = self.b.get(self.i..self.i + 22)
-            && q[0] == b'"'
-            && q[21] == b'"'
-            && let Some(t) = q[1..21].try_into().ok().and_then(parse_utc_seconds)
+        if self.b.get(self.i) == Some(&b'"')
+            && let Some((t, n)) = self.b.get(self.i + 1..).and_then(parse_fast_prefix)
+            && self.b.get(self.i + 1 + n) == Some(&b'"')
         {
-            self.i += 22;
+            self.i += n + 2;
             return Some(Some(t));
         }
         match self.opt_string()? {
@@ -425,9 +430,8 @@ impl<'a> Cursor<'a> {
         if self.open_empty(b'{', b'}')? {
             return Some(Some(pr));
         }
-        let mut next = 0;
         loop {
-            match self.key(&PULL_REQUEST_KEYS, &mut next)? {
+            match self.key()? {
                 Field::Number => {
                     pr.number = if self.null() {
                         None
@@ -480,9 +484,6 @@ pub(crate) fn parse<'a, S>(line: &'a str, str_of: impl Fn(&'a str) -> S) -> Opti
         return None;
     }
     let mut kind: Option<EventKind> = None;
-    // Until `kind` is read, the only key expected is `kind` itself.
-    let mut expected: &[KeyPattern] = &KIND_KEY;
-    let mut next = 0;
     let (mut id, mut service, mut team, mut source) = (None, None, None, None);
     let (mut environment, mut finished_at, mut started_at, mut status) = (None, None, None, None);
     let (mut commit, mut changes, mut deployment_type, mut remediates) =
@@ -492,7 +493,7 @@ pub(crate) fn parse<'a, S>(line: &'a str, str_of: impl Fn(&'a str) -> S) -> Opti
     let (mut opened_at, mut resolved_at, mut caused_by, mut caused_by_change, mut severity) =
         (None, None, None, None, None);
     loop {
-        let field = c.key(expected, &mut next)?;
+        let field = c.key()?;
         // Another kind's field: ignored, as the serde path ignores it.
         if kind.is_some() && field_kind(field).is_some_and(|k| Some(k) != kind) {
             c.skip(1)?;
@@ -509,12 +510,6 @@ pub(crate) fn parse<'a, S>(line: &'a str, str_of: impl Fn(&'a str) -> S) -> Opti
                         _ => return None,
                     };
                     kind = Some(k);
-                    expected = match k {
-                        Deployment => &DEPLOYMENT_KEYS,
-                        Change => &CHANGE_KEYS,
-                        Incident => &INCIDENT_KEYS,
-                    };
-                    next = 0;
                 }
                 Field::Id => id = c.opt_string()?,
                 Field::Service => service = c.opt_string()?,
@@ -647,6 +642,57 @@ mod tests {
         }
         Ok(())
     }
+
+    #[test]
+    fn every_key_is_found_in_its_slot() {
+        for k in KEYS {
+            let name = KEYS_NAMES.iter().find(|(_, f)| *f == k.field).map(|(n, _)| *n).unwrap();
+            assert_eq!(Field::of(name), k.field);
+            // As a line holds it: value bytes after the colon, spaced or not.
+            for after in [" \"x\", \"more\": 1}", "\"xxxxxxxxxxxxxxxxxxxxxxxx\"}"] {
+                let line = format!("\"{name}\":{after}");
+                let mut c = Cursor { s: &line, b: line.as_bytes(), i: 0 };
+                assert_eq!(c.key(), Some(k.field), "{name}");
+                assert_eq!(&line[c.i..], after, "{name}");
+            }
+            // Spaced before its colon, or with a longer name: read as a string.
+            let line = format!("\"{name}\" : 1, \"padding padding\": 2");
+            let mut c = Cursor { s: &line, b: line.as_bytes(), i: 0 };
+            assert_eq!(c.key(), Some(k.field), "{name}");
+            let line = format!("\"{name}x\": 1, \"padding padding\": 2");
+            let mut c = Cursor { s: &line, b: line.as_bytes(), i: 0 };
+            assert_eq!(c.key(), Some(Field::Other), "{name}x");
+        }
+    }
+
+    /// The names of [`KEYS`], for the test above.
+    const KEYS_NAMES: [(&str, Field); 25] = [
+        ("kind", Field::Kind),
+        ("id", Field::Id),
+        ("service", Field::Service),
+        ("team", Field::Team),
+        ("source", Field::Source),
+        ("environment", Field::Environment),
+        ("finished_at", Field::FinishedAt),
+        ("started_at", Field::StartedAt),
+        ("status", Field::Status),
+        ("commit", Field::Commit),
+        ("changes", Field::Changes),
+        ("type", Field::Type),
+        ("remediates", Field::Remediates),
+        ("note", Field::Note),
+        ("committed_at", Field::CommittedAt),
+        ("authored_at", Field::AuthoredAt),
+        ("pull_request", Field::PullRequest),
+        ("opened_at", Field::OpenedAt),
+        ("resolved_at", Field::ResolvedAt),
+        ("caused_by", Field::CausedBy),
+        ("caused_by_change", Field::CausedByChange),
+        ("severity", Field::Severity),
+        ("number", Field::Number),
+        ("merged_at", Field::MergedAt),
+        ("first_commit_at", Field::FirstCommitAt),
+    ];
 
     #[test]
     fn agrees_with_serde_on_known_lines() {

@@ -102,15 +102,22 @@ fn a_progress_deadline_is_a_failure_and_a_reused_template_a_rollback() {
     assert_eq!(events[0].deployment, None);
 }
 
-#[test]
-fn argo_rollouts_revisions() {
-    let Some(rollout) = peer("k8s_argo_rollouts/json/canary/canary-rollout.json") else { return };
+/// The recorded canary Rollout, its three ReplicaSets, and naming that
+/// takes the commit from the image tag (`None` without `../shared`).
+fn canary_rollout() -> Option<(Value, Vec<Value>, Naming)> {
+    let rollout = peer("k8s_argo_rollouts/json/canary/canary-rollout.json")?;
     let rs: Vec<Value> = ["canary-rs.json", "stable-rs.json", "old-rs.json"]
         .iter()
         .map(|f| peer(&format!("k8s_argo_rollouts/json/canary/{f}")).unwrap())
         .collect();
     let mut naming = Naming::new("gke", "production");
     naming.image_commit = Some(Regex::new(r":([^:@]+)$").unwrap());
+    Some((rollout, rs, naming))
+}
+
+#[test]
+fn argo_rollouts_revisions() {
+    let Some((rollout, rs, naming)) = canary_rollout() else { return };
     let events = revision_events(&naming, WorkloadKind::Rollout, &rollout, &rs);
     // 26 and 28 from the stable ReplicaSet's revision history (see
     // `argo_rollouts_revision_histories`).
@@ -343,13 +350,7 @@ fn malformed_revision_histories_are_read_leniently() {
 /// with history `6` (revisions 27 and 7 are gone with their ReplicaSets).
 #[test]
 fn argo_rollouts_revision_histories() {
-    let Some(canary) = peer("k8s_argo_rollouts/json/canary/canary-rollout.json") else { return };
-    let rs: Vec<Value> = ["canary-rs.json", "stable-rs.json", "old-rs.json"]
-        .iter()
-        .map(|f| peer(&format!("k8s_argo_rollouts/json/canary/{f}")).unwrap())
-        .collect();
-    let mut naming = Naming::new("gke", "production");
-    naming.image_commit = Some(Regex::new(r":([^:@]+)$").unwrap());
+    let Some((canary, rs, naming)) = canary_rollout() else { return };
     let kind = WorkloadKind::Rollout;
     assert_eq!(revision_history(&rs[1], kind), [26, 28]);
     let events = by_revision(&revision_events(&naming, kind, &canary, &rs));
