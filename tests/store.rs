@@ -580,3 +580,44 @@ fn a_token_pasted_into_token_env_is_refused_everywhere_and_never_printed() {
         assert!(!stderr.contains("hunter2") && out.stdout.is_empty(), "{stderr}");
     }
 }
+
+#[test]
+fn a_large_first_import_writes_the_file_once_and_stays_safe() {
+    // Into an empty store a large import runs with a rollback journal
+    // (no write-ahead log), then the store is back in WAL mode.
+    let dir = tempfile::tempdir().unwrap();
+    let big = big_file(dir.path(), 50_000);
+    run_ok(dir.path(), &["import", big.to_str().unwrap()]);
+    let db = dir.path().join(".dora/dora.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+    drop(conn);
+    assert_eq!(export(dir.path()).lines().count(), 50_000);
+
+    // Killed while it writes: the store is as it was (empty), and works.
+    let dir = tempfile::tempdir().unwrap();
+    let big = big_file(dir.path(), 300_000);
+    std::fs::create_dir_all(dir.path().join(".dora")).unwrap();
+    let db = dir.path().join(".dora/dora.db");
+    let mut child = spawn_import(dir.path(), &big);
+    let started = Instant::now();
+    let killed = loop {
+        if child.try_wait().unwrap().is_some() {
+            break false;
+        }
+        if std::fs::metadata(&db).map_or(0, |m| m.len()) > 8 << 20 {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break true;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "the import never started writing");
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    assert!(killed, "the import finished before it could be killed: make the file larger");
+    write(dir.path(), "a.jsonl", &format!("{CHANGE}\n{DEPLOY}\n"));
+    let out = run_ok(dir.path(), &["import", "a.jsonl"]);
+    assert!(out.ends_with("2 added, 0 replaced, 0 unchanged\n"), "{out}");
+    assert_eq!(integrity(&db), "ok");
+    assert_eq!(export(dir.path()).lines().count(), 2);
+}

@@ -629,12 +629,18 @@ fn an_unknown_commit_leaves_a_note() {
 /// then reports: 4 deployments, revision 3 failed (remediated by the undo),
 /// recovered when the undo finished, 1 rework (the undo) and 1 failed
 /// attempt.
-/// The figures of service `web` over `[from, until)`.
-fn web_figures(store: &dora_core::EventSet, from: &str, until: &str) -> dora_core::result::Figures {
+/// The figures of service `web` over `[from, until)`, and the engine's
+/// warnings.
+fn web_figures(
+    store: &dora_core::EventSet,
+    from: &str,
+    until: &str,
+) -> (dora_core::result::Figures, Vec<String>) {
     use dora_core::{GroupKind, Options, Window, compute};
     let window = Window::new(from.parse().unwrap(), until.parse().unwrap()).unwrap();
     let computation = compute(store, &Options::new(window)).unwrap();
-    computation.report.group(GroupKind::Service, "web").unwrap().summary.figures.clone()
+    let web = computation.report.group(GroupKind::Service, "web").unwrap().summary.figures.clone();
+    (web, computation.report.warnings)
 }
 
 #[test]
@@ -753,7 +759,7 @@ fn three_revisions_an_undo_and_a_failed_rollout_through_the_engine() {
     assert_eq!(failed.status, DeploymentStatus::Failure);
     assert_eq!(failed.finished_at.to_rfc3339(), "2026-11-20T11:00:00+00:00", "when the deadline passed");
 
-    let web = web_figures(&store, "2026-11-20T00:00:00Z", "2026-11-21T00:00:00Z");
+    let (web, _) = web_figures(&store, "2026-11-20T00:00:00Z", "2026-11-21T00:00:00Z");
     assert_eq!(web.deployments, 4, "revisions 1 to 4 went live");
     assert_eq!(web.failed_attempts, 1, "revision 5 never did");
     assert_eq!((web.change_failure_rate.failed, web.change_failure_rate.deployments), (1, 4));
@@ -1061,7 +1067,7 @@ fn undos_through_collections_and_the_engine() {
         assert_eq!(again[n as usize - 1].remediates, [rev(n - 1)]);
     }
 
-    let web = web_figures(&store, "2026-11-01T00:00:00Z", "2026-11-06T00:00:00Z");
+    let (web, warnings) = web_figures(&store, "2026-11-01T00:00:00Z", "2026-11-06T00:00:00Z");
     assert_eq!(web.deployments, 6, "every revision went live");
     assert_eq!(web.deploy_days, 5, "revision 2 went live on a day of its own");
     assert_eq!(web.lead_time.count, 3);
@@ -1070,7 +1076,7 @@ fn undos_through_collections_and_the_engine() {
     assert_eq!((web.rework_rate.rework, web.rework_rate.deployments), (3, 6));
     assert_eq!(web.recovery_time.count, 3);
     assert_eq!(web.recovery_time.median, Some(19.0 * 3600.0), "3 h, 19 h and 24 h");
-    assert!(computation.report.warnings.is_empty(), "{:?}", computation.report.warnings);
+    assert!(warnings.is_empty(), "{warnings:?}");
 }
 
 /// `dora watch` and `dora collect` give the same events for undos. The

@@ -26,9 +26,16 @@ pub fn run(args: &ImportArgs) -> Result<()> {
         lines += summary.events;
     }
     let mut store = Store::open(&store_path)?;
-    let mut writer = store.writer()?;
-    writer.put_set(&set)?;
-    let s = writer.commit()?;
+    // A large first import writes the file once, not through the log.
+    let bulk = store.begin_bulk_load(set.len())?;
+    let written = store.writer().and_then(|mut writer| {
+        writer.put_set(&set)?;
+        writer.commit()
+    });
+    if bulk {
+        store.end_bulk_load()?;
+    }
+    let s = written?;
     let files = args.files.len();
     println!(
         "imported {lines} events from {files} file{} into {}: {} added, {} replaced, {} unchanged",

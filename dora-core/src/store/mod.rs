@@ -237,6 +237,41 @@ impl Store {
         }
     }
 
+    /// Prepares a bulk load of `events` events into this store: when the
+    /// store is empty and the load large, the file leaves write-ahead
+    /// logging for a rollback journal until [`Store::end_bulk_load`]. New
+    /// pages then go to the file once (a rollback journal keeps only pages
+    /// that existed before, and an empty store has none), instead of to the
+    /// log and again to the file at the checkpoint. The journal is synced in
+    /// full meanwhile, so a crash leaves the store as it was. Returns
+    /// whether it switched: not for a small load or a store with events,
+    /// nor while another process has the store open (switching needs it
+    /// alone); the load is then an ordinary one.
+    pub fn begin_bulk_load(&mut self, events: usize) -> Result<bool> {
+        if events < BULK_MIN || !self.is_empty()? {
+            return Ok(false);
+        }
+        let e = |e| Error::store(&self.path, e);
+        match self.conn.pragma_update_and_check(None, "journal_mode", "DELETE", |r| r.get::<_, String>(0)) {
+            Ok(mode) if mode.eq_ignore_ascii_case("delete") => {}
+            Ok(_) => return Ok(false),
+            Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::DatabaseBusy => {
+                return Ok(false);
+            }
+            Err(err) => return Err(e(err)),
+        }
+        self.conn.pragma_update(None, "synchronous", "FULL").map_err(e)?;
+        Ok(true)
+    }
+
+    /// Returns the store to write-ahead logging after
+    /// [`Store::begin_bulk_load`] switched it away (call it whether the load
+    /// succeeded or not).
+    pub fn end_bulk_load(&mut self) -> Result<()> {
+        self.conn.pragma_update(None, "synchronous", "NORMAL").map_err(|e| Error::store(&self.path, e))?;
+        self.wal_mode()
+    }
+
     /// The store's file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -475,6 +510,9 @@ impl StoreWriter<'_> {
         });
         written?;
         if bulk {
+            // One helper thread for SQLite's sorter: building the index is
+            // a sort of every (kind, id), most of a bulk load's time.
+            self.tx.execute_batch("PRAGMA threads = 1").map_err(|e| self.err(e))?;
             self.tx.execute_batch(schema::IDENTITY_INDEX).map_err(|e| self.err(e))?;
         }
         Ok(WriteSummary {
