@@ -50,22 +50,28 @@ fn every_example_in_the_event_reference_is_read() {
         csv.len()
     );
     let dir = tempfile::tempdir().unwrap();
-    let mut jsonl_files = Vec::new();
-    for (i, block) in jsonl.iter().enumerate() {
-        let path = write(dir.path(), &format!("example{i}.jsonl"), block);
-        let out =
-            dora(dir.path()).args(["metrics", "--format", "json", "--events"]).arg(&path).output().unwrap();
-        assert!(out.status.success(), "jsonl block {i}: {}\n{block}", String::from_utf8_lossy(&out.stderr));
-        jsonl_files.push(path);
-    }
-    let mut csv_files = Vec::new();
-    for (i, block) in csv.iter().enumerate() {
-        let path = write(dir.path(), &format!("example{i}.csv"), block);
-        let out =
-            dora(dir.path()).args(["metrics", "--format", "json", "--events"]).arg(&path).output().unwrap();
-        assert!(out.status.success(), "csv block {i}: {}\n{block}", String::from_utf8_lossy(&out.stderr));
-        csv_files.push(path);
-    }
+    // Each block on its own, as a file of its format.
+    let files = |blocks: &[String], ext: &str| -> Vec<std::path::PathBuf> {
+        blocks
+            .iter()
+            .enumerate()
+            .map(|(i, block)| {
+                let path = write(dir.path(), &format!("example{i}.{ext}"), block);
+                let out = dora(dir.path())
+                    .args(["metrics", "--format", "json", "--events"])
+                    .arg(&path)
+                    .output()
+                    .unwrap();
+                assert!(
+                    out.status.success(),
+                    "{ext} block {i}: {}\n{block}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                path
+            })
+            .collect()
+    };
+    let (jsonl_files, csv_files) = (files(&jsonl, "jsonl"), files(&csv, "csv"));
     // The first JSON Lines block shows replacement; the others hold the
     // same events as the CSV blocks.
     assert_eq!(export(dir.path(), &jsonl_files[1..]), export(dir.path(), &csv_files));

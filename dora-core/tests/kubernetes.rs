@@ -59,6 +59,17 @@ fn replicaset(owner: &Value, name: &str, n: u64, created: &str) -> Value {
                  "template": {"metadata": {"labels": {"app": "x"}}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}})
 }
 
+/// Watches that stay open and say nothing (for 30 s, past any test).
+fn quiet_watches(s: &MockApi) {
+    s.mount(
+        Mock::given(method("GET")).and(query_param("watch", "true")).respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(Vec::new(), "application/json")
+                .set_delay(std::time::Duration::from_secs(30)),
+        ),
+    );
+}
+
 fn config(uri: &str, namespaces: &[&str]) -> KubernetesConfig {
     let mut cluster = ClusterConfig::current();
     cluster.server = Some(uri.to_string());
@@ -372,13 +383,7 @@ fn the_watcher_stops_on_a_missing_permission() {
             .respond_with(list("Deployment", vec![]))
             .with_priority(10),
     );
-    s.mount(
-        Mock::given(method("GET")).and(query_param("watch", "true")).respond_with(
-            ResponseTemplate::new(200)
-                .set_body_raw(Vec::new(), "application/json")
-                .set_delay(std::time::Duration::from_secs(30)),
-        ),
-    );
+    quiet_watches(&s);
     let mut cfg = config(&s.server.uri(), &["prod"]);
     cfg.argo_rollouts = false;
     let e = dora_core::source::kubernetes::watch::watch(
@@ -875,13 +880,7 @@ fn the_watcher_waits_for_a_change_set_that_failed() {
                 vec![replicaset(&deployment, "web-2", 2, "2026-11-24T08:00:00Z")],
             )),
     );
-    s.mount(
-        Mock::given(method("GET")).and(query_param("watch", "true")).respond_with(
-            ResponseTemplate::new(200)
-                .set_body_raw(Vec::new(), "application/json")
-                .set_delay(std::time::Duration::from_secs(30)),
-        ),
-    );
+    quiet_watches(&s);
     let flaky = Arc::new(Flaky::default());
     let mut cfg = config(&s.server.uri(), &["shop"]);
     cfg.argo_rollouts = false;
@@ -1135,13 +1134,7 @@ fn the_watcher_records_undos_as_collect_does() {
             .up_to_n_times(1)
             .with_priority(1),
     );
-    s.mount(
-        Mock::given(method("GET")).and(query_param("watch", "true")).respond_with(
-            ResponseTemplate::new(200)
-                .set_body_raw(Vec::new(), "application/json")
-                .set_delay(std::time::Duration::from_secs(30)),
-        ),
-    );
+    quiet_watches(&s);
     let batches: Arc<Mutex<Vec<Vec<dora_core::Deployment>>>> = Arc::default();
     let sunk = batches.clone();
     let sink = move |events: dora_core::EventSet, _: dora_core::store::SyncState| {
