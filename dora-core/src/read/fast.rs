@@ -252,18 +252,29 @@ impl<'a> Cursor<'a> {
     #[inline]
     fn key(&mut self) -> Option<Field> {
         self.ws();
+        // Whether every candidate was compared in full: then a key that
+        // is followed by its colon right away is none of them.
+        let mut compared = false;
         if let Some(w0) = load16(self.b, self.i) {
+            compared = true;
             for k in KEY_SLOTS[slot_of((w0 >> 8) as u32)].iter().flatten() {
-                if (w0 ^ k.words[0]) & k.masks[0] == 0
-                    && (k.masks[1] == 0
-                        || load16(self.b, self.i + 16).is_some_and(|w1| (w1 ^ k.words[1]) & k.masks[1] == 0))
-                {
+                let w1 = if k.masks[1] == 0 { Some(0) } else { load16(self.b, self.i + 16) };
+                let Some(w1) = w1 else {
+                    compared = false;
+                    continue;
+                };
+                if (w0 ^ k.words[0]) & k.masks[0] == 0 && (w1 ^ k.words[1]) & k.masks[1] == 0 {
                     self.i += k.len;
                     return Some(k.field);
                 }
             }
         }
         let key = self.string()?;
+        if compared && self.b.get(self.i) == Some(&b':') {
+            // Not a key the fast path reads (its pattern would have matched).
+            self.i += 1;
+            return Some(Field::Other);
+        }
         self.eat(b':')?;
         Some(Field::of(key))
     }
