@@ -1016,14 +1016,6 @@ struct SvcOut {
 }
 
 /// Serialises pending records through reused model values.
-/// Which event buffer of [`Out`] to write.
-#[derive(Clone, Copy)]
-enum Which {
-    Change,
-    Deployment,
-    Incident,
-}
-
 struct Out<W: Write> {
     w: BufWriter<W>,
     style: DemoStyle,
@@ -1162,7 +1154,7 @@ impl<W: Write> Out<W> {
                         first_commit_at: Some(ts(pr.first_commit)),
                     }
                 });
-                self.write_event(Which::Change)?;
+                write_event(&mut self.w, &mut self.line, self.style, &self.chg)?;
                 self.stats.changes += 1;
             }
             Rec::Deploy(d) => {
@@ -1198,7 +1190,7 @@ impl<W: Write> Out<W> {
                     let _ = write!(s, "{}{}", sv.deploy_prefix, n);
                     e.remediates.push(s);
                 }
-                self.write_event(Which::Deployment)?;
+                write_event(&mut self.w, &mut self.line, self.style, &self.dep)?;
                 self.stats.deployments += 1;
             }
             Rec::Incident(i) => {
@@ -1231,7 +1223,7 @@ impl<W: Write> Out<W> {
                 let s = e.severity.get_or_insert_with(String::new);
                 s.clear();
                 let _ = write!(s, "sev{}", i.severity);
-                self.write_event(Which::Incident)?;
+                write_event(&mut self.w, &mut self.line, self.style, &self.inc)?;
                 self.stats.incidents += 1;
             }
         }
@@ -1240,26 +1232,21 @@ impl<W: Write> Out<W> {
         Ok(())
     }
 
-    /// Writes one of the event buffers in the configured style.
-    fn write_event(&mut self, which: Which) -> io::Result<()> {
-        let event = match which {
-            Which::Change => &self.chg,
-            Which::Deployment => &self.dep,
-            Which::Incident => &self.inc,
-        };
-        match self.style {
-            DemoStyle::Dora => serde_json::to_writer(&mut self.w, event).map_err(io::Error::from),
-            DemoStyle::Foreign => {
-                self.line.clear();
-                foreign::write(&mut self.line, event);
-                self.w.write_all(&self.line)
-            }
-        }
-    }
-
     fn finish(mut self) -> io::Result<DemoStats> {
         self.w.flush()?;
         Ok(self.stats)
+    }
+}
+
+/// Writes `event` in `style`; `line` is the foreign style's buffer.
+fn write_event<W: Write>(w: &mut W, line: &mut Vec<u8>, style: DemoStyle, event: &Event) -> io::Result<()> {
+    match style {
+        DemoStyle::Dora => serde_json::to_writer(w, event).map_err(io::Error::from),
+        DemoStyle::Foreign => {
+            line.clear();
+            foreign::write(line, event);
+            w.write_all(line)
+        }
     }
 }
 

@@ -48,8 +48,9 @@ impl<R> LineBreaks<R> {
     /// The line (from 1) of the byte at `byte`; queries come in order. A
     /// row that starts on the `\n` of a `\r\n` is on the line after it.
     fn line_at(&mut self, byte: u64) -> u64 {
-        if self.pending_cr.is_some_and(|cr| cr < byte) {
-            self.breaks.push_back(self.pending_cr.take().unwrap_or_default());
+        if let Some(cr) = self.pending_cr.filter(|&cr| cr < byte) {
+            self.pending_cr = None;
+            self.breaks.push_back(cr);
         }
         while self.breaks.front().is_some_and(|&b| b <= byte) {
             self.breaks.pop_front();

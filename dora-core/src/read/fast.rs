@@ -60,38 +60,41 @@ enum Field {
     Other,
 }
 
+/// Every key the fast path reads, with its field: the one table the
+/// key patterns and [`Field::of`] are made from.
+const KEY_NAMES: [(&str, Field); 25] = [
+    ("kind", Field::Kind),
+    ("id", Field::Id),
+    ("service", Field::Service),
+    ("team", Field::Team),
+    ("source", Field::Source),
+    ("environment", Field::Environment),
+    ("finished_at", Field::FinishedAt),
+    ("started_at", Field::StartedAt),
+    ("status", Field::Status),
+    ("commit", Field::Commit),
+    ("changes", Field::Changes),
+    ("type", Field::Type),
+    ("remediates", Field::Remediates),
+    ("note", Field::Note),
+    ("committed_at", Field::CommittedAt),
+    ("authored_at", Field::AuthoredAt),
+    ("pull_request", Field::PullRequest),
+    ("opened_at", Field::OpenedAt),
+    ("resolved_at", Field::ResolvedAt),
+    ("caused_by", Field::CausedBy),
+    ("caused_by_change", Field::CausedByChange),
+    ("severity", Field::Severity),
+    ("number", Field::Number),
+    ("merged_at", Field::MergedAt),
+    ("first_commit_at", Field::FirstCommitAt),
+];
+
 impl Field {
-    /// The field of a key read as a string.
+    /// The field of a key read as a string (only keys that no pattern
+    /// could match get here: spaced before their colon, or unknown).
     fn of(key: &str) -> Field {
-        use Field::*;
-        match key {
-            "kind" => Kind,
-            "id" => Id,
-            "service" => Service,
-            "team" => Team,
-            "source" => Source,
-            "environment" => Environment,
-            "finished_at" => FinishedAt,
-            "started_at" => StartedAt,
-            "status" => Status,
-            "commit" => Commit,
-            "changes" => Changes,
-            "type" => Type,
-            "remediates" => Remediates,
-            "note" => Note,
-            "committed_at" => CommittedAt,
-            "authored_at" => AuthoredAt,
-            "pull_request" => PullRequest,
-            "opened_at" => OpenedAt,
-            "resolved_at" => ResolvedAt,
-            "caused_by" => CausedBy,
-            "caused_by_change" => CausedByChange,
-            "severity" => Severity,
-            "number" => Number,
-            "merged_at" => MergedAt,
-            "first_commit_at" => FirstCommitAt,
-            _ => Other,
-        }
+        KEY_NAMES.iter().find(|(name, _)| *name == key).map_or(Field::Other, |&(_, field)| field)
     }
 }
 
@@ -126,35 +129,6 @@ const fn key(name: &str, field: Field) -> KeyPattern {
     KeyPattern { words, masks, len, field }
 }
 
-/// Every key the fast path reads.
-const KEYS: [KeyPattern; 25] = [
-    key("kind", Field::Kind),
-    key("id", Field::Id),
-    key("service", Field::Service),
-    key("team", Field::Team),
-    key("source", Field::Source),
-    key("environment", Field::Environment),
-    key("finished_at", Field::FinishedAt),
-    key("started_at", Field::StartedAt),
-    key("status", Field::Status),
-    key("commit", Field::Commit),
-    key("changes", Field::Changes),
-    key("type", Field::Type),
-    key("remediates", Field::Remediates),
-    key("note", Field::Note),
-    key("committed_at", Field::CommittedAt),
-    key("authored_at", Field::AuthoredAt),
-    key("pull_request", Field::PullRequest),
-    key("opened_at", Field::OpenedAt),
-    key("resolved_at", Field::ResolvedAt),
-    key("caused_by", Field::CausedBy),
-    key("caused_by_change", Field::CausedByChange),
-    key("severity", Field::Severity),
-    key("number", Field::Number),
-    key("merged_at", Field::MergedAt),
-    key("first_commit_at", Field::FirstCommitAt),
-];
-
 /// Multiplier of the key hash: it sends the first four bytes of every key
 /// (after the quote: `id":`, `serv`, `caus`, ...) to a slot of its own
 /// (keys that share those bytes share the slot).
@@ -165,17 +139,18 @@ const fn slot_of(first4: u32) -> usize {
     (first4.wrapping_mul(KEY_HASH) >> 27) as usize
 }
 
-/// [`KEYS`] by slot: any key is found with one hash and at most two
-/// compares, whatever order the keys come in.
+/// The patterns of [`KEY_NAMES`] by slot: any key is found with one hash
+/// and at most two compares, whatever order the keys come in.
 const KEY_SLOTS: [[Option<KeyPattern>; 2]; 32] = {
     let mut slots: [[Option<KeyPattern>; 2]; 32] = [[None; 2]; 32];
     let mut k = 0;
-    while k < KEYS.len() {
-        let slot = slot_of((KEYS[k].words[0] >> 8) as u32);
+    while k < KEY_NAMES.len() {
+        let pattern = key(KEY_NAMES[k].0, KEY_NAMES[k].1);
+        let slot = slot_of((pattern.words[0] >> 8) as u32);
         if slots[slot][0].is_none() {
-            slots[slot][0] = Some(KEYS[k]);
+            slots[slot][0] = Some(pattern);
         } else if slots[slot][1].is_none() {
-            slots[slot][1] = Some(KEYS[k]);
+            slots[slot][1] = Some(pattern);
         } else {
             panic!("three keys share a slot: choose another KEY_HASH");
         }
@@ -656,8 +631,8 @@ mod tests {
 
     #[test]
     fn every_key_is_found_in_its_slot() {
-        for k in KEYS {
-            let name = KEYS_NAMES.iter().find(|(_, f)| *f == k.field).map(|(n, _)| *n).unwrap();
+        for (name, field) in KEY_NAMES {
+            let k = key(name, field);
             assert_eq!(Field::of(name), k.field);
             // As a line holds it: value bytes after the colon, spaced or not.
             for after in [" \"x\", \"more\": 1}", "\"xxxxxxxxxxxxxxxxxxxxxxxx\"}"] {
@@ -675,35 +650,6 @@ mod tests {
             assert_eq!(c.key(), Some(Field::Other), "{name}x");
         }
     }
-
-    /// The names of [`KEYS`], for the test above.
-    const KEYS_NAMES: [(&str, Field); 25] = [
-        ("kind", Field::Kind),
-        ("id", Field::Id),
-        ("service", Field::Service),
-        ("team", Field::Team),
-        ("source", Field::Source),
-        ("environment", Field::Environment),
-        ("finished_at", Field::FinishedAt),
-        ("started_at", Field::StartedAt),
-        ("status", Field::Status),
-        ("commit", Field::Commit),
-        ("changes", Field::Changes),
-        ("type", Field::Type),
-        ("remediates", Field::Remediates),
-        ("note", Field::Note),
-        ("committed_at", Field::CommittedAt),
-        ("authored_at", Field::AuthoredAt),
-        ("pull_request", Field::PullRequest),
-        ("opened_at", Field::OpenedAt),
-        ("resolved_at", Field::ResolvedAt),
-        ("caused_by", Field::CausedBy),
-        ("caused_by_change", Field::CausedByChange),
-        ("severity", Field::Severity),
-        ("number", Field::Number),
-        ("merged_at", Field::MergedAt),
-        ("first_commit_at", Field::FirstCommitAt),
-    ];
 
     #[test]
     fn agrees_with_serde_on_known_lines() {

@@ -6,17 +6,14 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::report::{NOTABLE_SHOWN, format_delta, format_value, metric_label};
 use chrono::{DateTime, FixedOffset};
 
+use super::html_text as esc;
+use super::report::{NOTABLE_SHOWN, format_delta, format_value, metric_label};
 use crate::Level;
 use crate::engine::Metric;
 use crate::engine::options::GroupKind;
 use crate::report::{Change, GroupReport, MetricRow, Report};
-
-fn esc(s: &str) -> String {
-    super::html_text(s)
-}
 
 const HOUR: f64 = 3600.0;
 const DAY: f64 = 86_400.0;

@@ -78,10 +78,16 @@ fn is_empty(conn: &Connection, path: &Path) -> Result<bool> {
 /// its tables and its id together, so these reads must see one state.
 fn snapshot(conn: &Connection, path: &Path) -> Result<(i64, i64, bool)> {
     let tx = conn.unchecked_transaction().map_err(|e| Error::store(path, e))?;
-    let (version, app) = versions(&tx, path)?;
-    let empty = is_empty(&tx, path)?;
+    let state = state(&tx, path)?;
     tx.finish().map_err(|e| Error::store(path, e))?;
-    Ok((version, app, empty))
+    Ok(state)
+}
+
+/// The schema version, the application id and whether the file is empty,
+/// inside the caller's transaction.
+fn state(conn: &Connection, path: &Path) -> Result<(i64, i64, bool)> {
+    let (version, app) = versions(conn, path)?;
+    Ok((version, app, is_empty(conn, path)?))
 }
 
 /// Refuses, without writing anything, a SQLite file that is not a store or
@@ -107,8 +113,8 @@ pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<()> {
     let tx =
         rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate).map_err(e)?;
     // Read again inside the transaction: another process may have migrated.
-    let (version, app) = versions(&tx, path)?;
-    check(path, version, app, is_empty(&tx, path)?)?;
+    let (version, app, empty) = state(&tx, path)?;
+    check(path, version, app, empty)?;
     for (from, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         tx.execute_batch(sql).map_err(|err| Error::Store {
             path: path.to_path_buf(),
