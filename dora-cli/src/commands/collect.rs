@@ -53,7 +53,7 @@ fn github(
     max_requests: Option<u64>,
 ) -> Result<Box<dyn Source>> {
     let cfg = github_config(g, loaded, max_requests)?;
-    Ok(Box::new(dora_core::source::github::GithubSource::new(&g.name, cfg)))
+    Ok(Box::new(dora_sources::github::GithubSource::new(&g.name, cfg)))
 }
 
 /// The settings of a `kind = "github"` source.
@@ -62,10 +62,10 @@ fn github_config(
     g: &crate::config::GithubSourceConfig,
     loaded: &LoadedConfig,
     max_requests: Option<u64>,
-) -> Result<dora_core::source::github::GithubConfig> {
+) -> Result<dora_sources::github::GithubConfig> {
     use std::collections::BTreeMap;
 
-    use dora_core::source::github::{GithubConfig, RepoConfig, Strategy};
+    use dora_sources::github::{GithubConfig, RepoConfig, Strategy};
     let repos = g
         .repos
         .iter()
@@ -86,7 +86,7 @@ fn github_config(
         let by_name = |m: &BTreeMap<String, String>| -> BTreeMap<String, String> {
             m.iter().map(|(k, v)| (k.rsplit('/').next().unwrap_or(k).to_string(), v.clone())).collect()
         };
-        cfg.org = Some(dora_core::source::github::OrgConfig {
+        cfg.org = Some(dora_sources::github::OrgConfig {
             name: org.clone(),
             include: globs(&g.include)?,
             exclude: globs(&g.exclude)?,
@@ -97,9 +97,7 @@ fn github_config(
     cfg.monorepo = g
         .monorepo
         .iter()
-        .map(|(repo, prefixes)| {
-            (repo.clone(), dora_core::source::github::PathServices::new(prefixes.clone()))
-        })
+        .map(|(repo, prefixes)| (repo.clone(), dora_sources::github::PathServices::new(prefixes.clone())))
         .collect();
     if let Some(u) = &g.api_url {
         cfg.api_url = u.clone();
@@ -160,7 +158,7 @@ fn gitlab(
     max_requests: Option<u64>,
 ) -> Result<Box<dyn Source>> {
     let cfg = gitlab_config(g, loaded, max_requests)?;
-    Ok(Box::new(dora_core::source::gitlab::GitlabSource::new(&g.name, cfg)))
+    Ok(Box::new(dora_sources::gitlab::GitlabSource::new(&g.name, cfg)))
 }
 
 /// The settings of a `kind = "gitlab"` source.
@@ -169,11 +167,11 @@ fn gitlab_config(
     g: &crate::config::GitlabSourceConfig,
     loaded: &LoadedConfig,
     max_requests: Option<u64>,
-) -> Result<dora_core::source::gitlab::GitlabConfig> {
+) -> Result<dora_sources::gitlab::GitlabConfig> {
     use std::collections::BTreeMap;
 
-    use dora_core::source::PathServices;
-    use dora_core::source::gitlab::{GitlabConfig, GroupConfig, ProjectConfig};
+    use dora_sources::PathServices;
+    use dora_sources::gitlab::{GitlabConfig, GroupConfig, ProjectConfig};
     let projects = g
         .projects
         .iter()
@@ -251,7 +249,7 @@ fn kubernetes(
     max_requests: Option<u64>,
 ) -> Result<Box<dyn Source>> {
     let cfg = kubernetes_config(k, loaded, max_requests)?;
-    Ok(Box::new(dora_core::source::kubernetes::KubernetesSource::new(&k.name, cfg)))
+    Ok(Box::new(dora_sources::kubernetes::KubernetesSource::new(&k.name, cfg)))
 }
 
 /// The settings of a `kind = "kubernetes"` source.
@@ -260,8 +258,8 @@ pub fn kubernetes_config(
     k: &crate::config::KubernetesSourceConfig,
     loaded: &LoadedConfig,
     max_requests: Option<u64>,
-) -> Result<dora_core::source::kubernetes::KubernetesConfig> {
-    use dora_core::source::kubernetes::{ClusterConfig, KubernetesConfig};
+) -> Result<dora_sources::kubernetes::KubernetesConfig> {
+    use dora_sources::kubernetes::{ClusterConfig, KubernetesConfig};
     let cluster = |context: Option<&String>| ClusterConfig {
         context: context.cloned(),
         server: k.server.clone(),
@@ -315,8 +313,8 @@ fn service_repository(
     loaded: &LoadedConfig,
     at: &str,
     max_requests: Option<u64>,
-) -> Result<dora_core::source::kubernetes::ServiceRepository> {
-    use dora_core::source::kubernetes::ServiceRepository;
+) -> Result<dora_sources::kubernetes::ServiceRepository> {
+    use dora_sources::kubernetes::ServiceRepository;
     let forge = match repository {
         crate::config::RepositoryConfig::Clone(path) => {
             return Ok(ServiceRepository::Clone(loaded.resolve(path)));
@@ -346,7 +344,7 @@ mod forge_history {
     use std::sync::Arc;
 
     use anyhow::Result;
-    use dora_core::source::changesets::CommitHistory;
+    use dora_sources::changesets::CommitHistory;
 
     use crate::config::{LoadedConfig, SourceConfig};
     use crate::settings::usage;
@@ -359,7 +357,7 @@ mod forge_history {
         at: &str,
         max_requests: Option<u64>,
     ) -> Result<Arc<dyn CommitHistory>> {
-        use dora_core::source::github::{GithubConfig, GithubHistory};
+        use dora_sources::github::{GithubConfig, GithubHistory};
         let cfg = match source {
             Some(SourceConfig::Github(g)) => super::github_config(g, loaded, max_requests)?,
             _ => GithubConfig { max_requests, ..GithubConfig::new(Vec::new()) },
@@ -390,7 +388,7 @@ mod forge_history {
         at: &str,
         max_requests: Option<u64>,
     ) -> Result<Arc<dyn CommitHistory>> {
-        use dora_core::source::gitlab::{GitlabConfig, GitlabHistory};
+        use dora_sources::gitlab::{GitlabConfig, GitlabHistory};
         let cfg = match source {
             Some(SourceConfig::Gitlab(g)) => super::gitlab_config(g, loaded, max_requests)?,
             _ => GitlabConfig { max_requests, ..GitlabConfig::new(Vec::new()) },

@@ -102,13 +102,7 @@ fn run(
         source.name,
         store_path.display()
     );
-    dora_core::source::kubernetes::watch::watch(
-        &config,
-        state.as_ref(),
-        &Log(source.name.clone()),
-        sink,
-        stop,
-    )?;
+    dora_sources::kubernetes::watch::watch(&config, state.as_ref(), &Log(source.name.clone()), sink, stop)?;
     eprintln!("watch: {}: stopped", source.name);
     Ok(())
 }

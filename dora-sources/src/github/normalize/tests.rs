@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::de::DeserializeOwned;
 
 use super::*;
-use crate::source::github::model::{GhBranch, GhLabel};
+use crate::github::model::{GhBranch, GhLabel};
 
 fn fixture<T: DeserializeOwned>(path: &str) -> Option<T> {
     let full = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/peer").join(path);
@@ -237,7 +237,7 @@ fn hotfixes_by_branch_title_or_label() {
 
 #[test]
 fn changed_files_map_to_services_on_both_sides_of_a_rename() {
-    use crate::source::PathServices;
+    use crate::PathServices;
     let map = PathServices::new([("services/api", "api"), ("services/web/", "web")]);
     let file = |name: &str, old: Option<&str>| GhFile {
         filename: name.into(),
@@ -255,7 +255,7 @@ fn changed_files_map_to_services_on_both_sides_of_a_rename() {
 
 #[test]
 fn tags_from_graphql_nodes() {
-    use crate::source::github::model::GhTag;
+    use crate::github::model::GhTag;
     let lightweight = serde_json::json!({"name": "v1", "target": {"__typename": "Commit", "oid": "abc",
         "committedDate": "2026-03-02T10:00:00Z"}});
     let tag = GhTag::from_graphql(&lightweight).unwrap();

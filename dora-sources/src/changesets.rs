@@ -11,8 +11,8 @@ use std::pin::Pin;
 
 use chrono::{DateTime, Utc};
 
-use crate::error::Result;
-use crate::event::{Change, Deployment, DeploymentStatus, DeploymentType};
+use dora_core::error::Result;
+use dora_core::event::{Change, Deployment, DeploymentStatus, DeploymentType};
 
 /// A commit of a repository's history.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,10 +135,9 @@ pub async fn fill_change_sets(
             assigned.push((i, Vec::new()));
         } else if *fill {
             let limit = if previous.is_some() { usize::MAX } else { first_limit };
-            let range = history
-                .between(previous.as_deref(), &commit, limit)
-                .await
-                .map_err(|e| crate::Error::Source { message: format!("{}: its change set: {e}", d.id) })?;
+            let range = history.between(previous.as_deref(), &commit, limit).await.map_err(|e| {
+                dora_core::Error::Source { message: format!("{}: its change set: {e}", d.id) }
+            })?;
             match range {
                 HistoryRange::Commits(mut commits) => {
                     commits.reverse();
@@ -189,7 +188,7 @@ impl GitHistory {
     }
 
     fn repository(&self) -> Result<gix::Repository> {
-        gix::open(&self.path).map_err(|e| crate::Error::Source {
+        gix::open(&self.path).map_err(|e| dora_core::Error::Source {
             message: format!("{}: not a git repository ({e})", self.path.display()),
         })
     }
@@ -206,7 +205,7 @@ impl CommitHistory for GitHistory {
 impl GitHistory {
     /// [`CommitHistory::between`], read from the clone at once.
     fn walk(&self, from: Option<&str>, to: &str, limit: usize) -> Result<HistoryRange> {
-        let fail = |what: &str, e: &dyn std::fmt::Display| crate::Error::Source {
+        let fail = |what: &str, e: &dyn std::fmt::Display| dora_core::Error::Source {
             message: format!("{}: {what}: {e}", self.path.display()),
         };
         let repo = self.repository()?;
@@ -331,7 +330,7 @@ mod fill_tests {
             let i = self.asked.fetch_add(1, Ordering::Relaxed);
             let answer = match &self.answers[i] {
                 None => Ok(HistoryRange::Unknown("not fetched".into())),
-                Some(Err(())) => Err(crate::Error::Source { message: "HTTP 502".into() }),
+                Some(Err(())) => Err(dora_core::Error::Source { message: "HTTP 502".into() }),
                 Some(Ok(shas)) => Ok(HistoryRange::Commits(
                     shas.iter()
                         .map(|s| HistoryCommit {
@@ -403,7 +402,7 @@ mod fill_tests {
         cache.get_or_fetch(None, "a", 1, fetch).await.unwrap();
         cache.get_or_fetch(None, "a", 1, fetch).await.unwrap();
         assert_eq!(asked.load(Ordering::Relaxed), 1);
-        let failing = || async { Err(crate::Error::Source { message: "down".into() }) };
+        let failing = || async { Err(dora_core::Error::Source { message: "down".into() }) };
         assert!(cache.get_or_fetch(None, "b", 1, failing).await.is_err());
         cache.get_or_fetch(None, "b", 1, fetch).await.unwrap();
         assert_eq!(asked.load(Ordering::Relaxed), 2, "a failure was not kept");

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use common::MockApi;
-use dora_core::source::github::{GithubConfig, GithubSource, RepoConfig, Strategy};
 use dora_core::source::{NoProgress, Source};
 use dora_core::{DeploymentStatus, DeploymentType, Options, Window, compute};
+use dora_sources::github::{GithubConfig, GithubSource, RepoConfig, Strategy};
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
@@ -545,7 +545,7 @@ fn a_whole_organisation_with_include_and_exclude() {
     }
     let mut cfg = config(&r.uri());
     cfg.repos.clear();
-    cfg.org = Some(dora_core::source::github::OrgConfig {
+    cfg.org = Some(dora_sources::github::OrgConfig {
         name: "acme".into(),
         include: vec![glob::Pattern::new("api*").unwrap()],
         exclude: vec![glob::Pattern::new("*-legacy").unwrap()],
@@ -703,7 +703,7 @@ fn a_monorepo_deployment_becomes_one_deployment_per_service_touched() {
         vec![RepoConfig { full_name: "acme/mono".into(), service: Some("platform".into()), team: None }];
     cfg.monorepo.insert(
         "acme/mono".into(),
-        dora_core::source::github::PathServices::new([("services/api", "api"), ("services/web/", "web")]),
+        dora_sources::github::PathServices::new([("services/api", "api"), ("services/web/", "web")]),
     );
     let out = GithubSource::new("gh", cfg).with_token(TOKEN).collect(None, &NoProgress).unwrap();
     let set = &out.events;

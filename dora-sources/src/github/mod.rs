@@ -12,5 +12,5 @@ pub mod client;
 pub mod model;
 pub mod normalize;
 
-pub use crate::source::monorepo::PathServices;
+pub use crate::monorepo::PathServices;
 pub use client::{GithubConfig, GithubHistory, GithubSource, OrgConfig, RepoConfig, Strategy};

@@ -20,15 +20,15 @@ use super::model::{
     GhTag, GhWorkflowRun,
 };
 use super::normalize::{self, Attempt, HotfixRule, RepoContext};
-use crate::engine::options::ProductionPatterns;
-use crate::error::{Error, Result};
-use crate::event::{DeploymentStatus, DeploymentType, EventSet};
-use crate::source::Secret;
-use crate::source::changesets::{CommitHistory, HistoryCache, HistoryCommit, HistoryFuture, HistoryRange};
-use crate::source::monorepo::{self, PathServices};
-use crate::source::secret::redact_url;
-use crate::source::{Collected, Progress, Source};
-use crate::store::SyncState;
+use crate::changesets::{CommitHistory, HistoryCache, HistoryCommit, HistoryFuture, HistoryRange};
+use crate::http::Secret;
+use crate::monorepo::{self, PathServices};
+use dora_core::engine::options::ProductionPatterns;
+use dora_core::error::{Error, Result};
+use dora_core::event::{DeploymentStatus, DeploymentType, EventSet};
+use dora_core::source::secret::redact_url;
+use dora_core::source::{Collected, Progress, Source};
+use dora_core::store::SyncState;
 
 /// One repository to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1025,7 +1025,7 @@ impl Source for GithubSource {
         let token = Secret::resolve(self.token.as_ref(), &cfg.token_env, "the GitHub token")?;
         let mut state: State =
             state.and_then(|s| serde_json::from_value(s.0.clone()).ok()).unwrap_or_default();
-        let runtime = crate::source::http_runtime()?;
+        let runtime = crate::http::http_runtime()?;
         let started = Utc::now();
         let (events, requests) = runtime.block_on(async {
             let mut api = Api::new(cfg, token, progress)?;
@@ -1108,8 +1108,9 @@ impl GithubHistory {
         if let Some(bad) = [Some(to), from].into_iter().flatten().find(|r| !is_revision_name(r)) {
             return Ok(HistoryRange::Unknown(format!("{bad:?} is not a commit name")));
         }
-        crate::source::install_tls_provider();
-        let mut api = Api::new(&self.config, self.token.expose().to_string(), &crate::source::NoProgress)?;
+        crate::http::install_tls_provider();
+        let mut api =
+            Api::new(&self.config, self.token.expose().to_string(), &dora_core::source::NoProgress)?;
         // One budget (`max_requests`) for all of this history's queries.
         api.requests = self.requests();
         let result = match from {

@@ -29,7 +29,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::health::{Health, deployment_health, rollout_health};
-use crate::event::{Deployment, DeploymentStatus, DeploymentType};
+use dora_core::event::{Deployment, DeploymentStatus, DeploymentType};
 
 /// How a cluster's workloads are named in events.
 #[derive(Debug, Clone)]

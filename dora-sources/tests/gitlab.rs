@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use common::{MockApi, peer_text};
-use dora_core::source::gitlab::{GitlabConfig, GitlabSource, ProjectConfig};
 use dora_core::source::{NoProgress, Source};
 use dora_core::{DeploymentStatus, DeploymentType, EventKind, Options, Window, compute};
+use dora_sources::gitlab::{GitlabConfig, GitlabSource, ProjectConfig};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, Request, ResponseTemplate};
@@ -488,7 +488,7 @@ fn a_group_with_keyset_paging_and_a_refused_token() {
         }
     }
     let mut cfg = config(&s.uri(), "acme/frontend/web");
-    cfg.group = Some(dora_core::source::gitlab::GroupConfig {
+    cfg.group = Some(dora_sources::gitlab::GroupConfig {
         path: "acme".into(),
         include: vec![glob::Pattern::new("backend/*").unwrap()],
         exclude: vec![glob::Pattern::new("*-legacy").unwrap()],
@@ -699,7 +699,7 @@ fn a_monorepo_deployment_is_split_by_service() {
     let mut cfg = config(&s.uri(), "acme/mono");
     cfg.monorepo.insert(
         "acme/mono".into(),
-        dora_core::source::PathServices::new([("services/api", "api"), ("services/web", "web")]),
+        dora_sources::PathServices::new([("services/api", "api"), ("services/web", "web")]),
     );
     let out = GitlabSource::new("gl", cfg).with_token(TOKEN).collect(None, &NoProgress).unwrap();
     let id = |n: u32, svc: &str| format!("gitlab:acme/mono:deployment:{n}:{svc}");
@@ -715,8 +715,8 @@ fn a_monorepo_deployment_is_split_by_service() {
 /// answer, not a failure.
 #[test]
 fn a_history_falls_back_to_the_commit_list_when_the_comparison_times_out() {
-    use dora_core::source::changesets::{CommitHistory, HistoryRange};
-    use dora_core::source::gitlab::GitlabHistory;
+    use dora_sources::changesets::{CommitHistory, HistoryRange};
+    use dora_sources::gitlab::GitlabHistory;
     let api = MockApi::new();
     let mount = |m: Mock| api.mount(m);
     let (from, to) = ("a".repeat(40), "c".repeat(40));

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::event::Deployment;
+use dora_core::event::Deployment;
 
 /// A monorepo's path prefixes and the services they belong to. A file
 /// belongs to the service of the longest prefix that contains it (a prefix

@@ -9,9 +9,9 @@
 mod common;
 
 use common::{MockApi, peer_text};
-use dora_core::source::kubernetes::{ClusterConfig, KubernetesConfig, KubernetesSource, ServiceRepository};
 use dora_core::source::{NoProgress, Source};
 use dora_core::{DeploymentStatus, DeploymentType, EventKind};
+use dora_sources::kubernetes::{ClusterConfig, KubernetesConfig, KubernetesSource, ServiceRepository};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, Request, ResponseTemplate};
@@ -349,7 +349,7 @@ fn the_watcher_records_a_rollout_when_it_finishes() {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     };
-    dora_core::source::kubernetes::watch::watch(&cfg, None, &NoProgress, sink, stop).unwrap();
+    dora_sources::kubernetes::watch::watch(&cfg, None, &NoProgress, sink, stop).unwrap();
     let batches = batches.lock().unwrap();
     let ids: Vec<&String> = batches.iter().flat_map(|(ids, _)| ids).collect();
     assert_eq!(
@@ -386,7 +386,7 @@ fn the_watcher_stops_on_a_missing_permission() {
     quiet_watches(&s);
     let mut cfg = config(&s.server.uri(), &["prod"]);
     cfg.argo_rollouts = false;
-    let e = dora_core::source::kubernetes::watch::watch(
+    let e = dora_sources::kubernetes::watch::watch(
         &cfg,
         None,
         &NoProgress,
@@ -485,7 +485,7 @@ fn two_rollouts(s: &MockApi, first: &str, second: &str) {
 fn change_sets_through_the_github_api() {
     use std::sync::Arc;
 
-    use dora_core::source::github::{GithubConfig, GithubHistory};
+    use dora_sources::github::{GithubConfig, GithubHistory};
     let Some(compare) = peer("github_openapi_examples/repos__compare-commits.200.default.json") else {
         return;
     };
@@ -540,7 +540,7 @@ fn change_sets_through_the_github_api() {
 fn change_sets_through_the_gitlab_api() {
     use std::sync::Arc;
 
-    use dora_core::source::gitlab::{GitlabConfig, GitlabHistory};
+    use dora_sources::gitlab::{GitlabConfig, GitlabHistory};
     let Some(commit) = peer("gitlab_rust_gitlab/repo_commit_detail.json") else { return };
     let first_sha = commit["id"].as_str().unwrap().to_string();
     let next = |sha: &str, day: u32| {
@@ -596,7 +596,7 @@ fn change_sets_through_the_gitlab_api() {
 fn an_unknown_commit_leaves_a_note() {
     use std::sync::Arc;
 
-    use dora_core::source::github::{GithubConfig, GithubHistory};
+    use dora_sources::github::{GithubConfig, GithubHistory};
     let (a, b) = ("a".repeat(40), "b".repeat(40));
     let s = MockApi::new();
     two_rollouts(&s, &a, &b);
@@ -783,7 +783,7 @@ fn three_revisions_an_undo_and_a_failed_rollout_through_the_engine() {
 fn a_failing_forge_fails_the_run_and_the_next_run_fills_it() {
     use std::sync::Arc;
 
-    use dora_core::source::github::{GithubConfig, GithubHistory};
+    use dora_sources::github::{GithubConfig, GithubHistory};
     let (a, b) = ("a".repeat(40), "b".repeat(40));
     let s = MockApi::new();
     let mount_cluster_and_commits = |s: &MockApi| {
@@ -841,7 +841,7 @@ fn the_watcher_waits_for_a_change_set_that_failed() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
 
-    use dora_core::source::changesets::{CommitHistory, HistoryCommit, HistoryFuture, HistoryRange};
+    use dora_sources::changesets::{CommitHistory, HistoryCommit, HistoryFuture, HistoryRange};
 
     /// Fails its first two answers, then knows every commit.
     #[derive(Debug, Default)]
@@ -899,7 +899,7 @@ fn the_watcher_waits_for_a_change_set_that_failed() {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     };
-    dora_core::source::kubernetes::watch::watch(&cfg, None, &NoProgress, sink, stop).unwrap();
+    dora_sources::kubernetes::watch::watch(&cfg, None, &NoProgress, sink, stop).unwrap();
     let batches = batches.lock().unwrap();
     assert_eq!(batches.len(), 1, "recorded once, after the history answered");
     let d = batches[0].deployment("k8s:prod-eu/shop/Deployment/web:rev:2").unwrap();
@@ -1151,7 +1151,7 @@ fn the_watcher_records_undos_as_collect_does() {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     };
-    dora_core::source::kubernetes::watch::watch(&cfg, None, &NoProgress, sink, stop).unwrap();
+    dora_sources::kubernetes::watch::watch(&cfg, None, &NoProgress, sink, stop).unwrap();
     let batches = batches.lock().unwrap().clone();
     let (listed, rolled_out): (Vec<_>, Vec<_>) =
         batches.concat().into_iter().partition(|d| !d.id.ends_with(":rev:6"));

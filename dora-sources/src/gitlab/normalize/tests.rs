@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use serde::de::DeserializeOwned;
 
 use super::*;
-use crate::source::gitlab::model::GlCommit;
+use crate::gitlab::model::GlCommit;
 
 fn peer(path: &str) -> Option<String> {
     let full = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/peer").join(path);
@@ -103,7 +103,7 @@ fn gitlab_docs_deployments_and_environments() {
     assert_eq!(event.id, "gitlab:acme/platform/api:deployment:42");
     assert_eq!(event.service, "api");
     assert_eq!(event.environment, "production");
-    let envs: Vec<crate::source::gitlab::model::GlEnvironment> =
+    let envs: Vec<crate::gitlab::model::GlEnvironment> =
         fixture("gitlab_docs/environments_list.json").unwrap();
     assert_eq!(envs[0].tier.as_deref(), Some("development"));
 }
@@ -164,7 +164,7 @@ fn squash_and_merge_commits_belong_to_their_merge_request() {
     assert_eq!(shipped.of("c").unwrap().0.iid, 2);
     let labels = shipped.labels();
     let requests = shipped.shipped(&labels);
-    assert!(crate::source::hotfix::HotfixRule::default().matches("main", None, &requests));
+    assert!(crate::hotfix::HotfixRule::default().matches("main", None, &requests));
 }
 
 #[test]

@@ -20,8 +20,8 @@ use super::model::{
     GhCommit, GhCompare, GhDeployment, GhDeploymentStatus, GhFile, GhIssue, GhPullRequest, GhRelease,
     GhStatusState, GhTag, GhWorkflowRun,
 };
-use crate::event::{Change, Deployment, DeploymentStatus, DeploymentType, Incident, PullRequest};
-pub use crate::source::hotfix::{HotfixRule, ShippedRequest};
+pub use crate::hotfix::{HotfixRule, ShippedRequest};
+use dora_core::event::{Change, Deployment, DeploymentStatus, DeploymentType, Incident, PullRequest};
 
 /// The repository being read, and how its events are named.
 #[derive(Debug, Clone, PartialEq, Eq)]

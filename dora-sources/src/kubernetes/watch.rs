@@ -25,10 +25,10 @@ use serde_json::Value;
 
 use super::client::{KubernetesConfig, State, WorkloadApis, client_for, naming_for};
 use super::normalize::{self, WorkloadKind};
-use crate::error::{Error, Result};
-use crate::event::EventSet;
-use crate::source::Progress;
-use crate::store::SyncState;
+use dora_core::error::{Error, Result};
+use dora_core::event::EventSet;
+use dora_core::source::Progress;
+use dora_core::store::SyncState;
 
 fn err(message: impl Into<String>) -> Error {
     Error::Source { message: message.into() }
@@ -151,7 +151,7 @@ where
     F: Future<Output = ()>,
 {
     let mut state: State = state.and_then(|s| serde_json::from_value(s.0.clone()).ok()).unwrap_or_default();
-    let runtime = crate::source::http_runtime()?;
+    let runtime = crate::http::http_runtime()?;
     runtime.block_on(async {
         let mut streams = Vec::new();
         let mut namings = Vec::new();

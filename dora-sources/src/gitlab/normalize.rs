@@ -22,8 +22,8 @@ use chrono::{DateTime, Utc};
 use regex::Regex;
 
 use super::model::{GlCommit, GlDeployment, GlIssue, GlMergeRequest, GlTimelineEvent};
-use crate::event::{Change, Deployment, DeploymentStatus, DeploymentType, Incident, PullRequest};
-use crate::source::hotfix::ShippedRequest;
+use crate::hotfix::ShippedRequest;
+use dora_core::event::{Change, Deployment, DeploymentStatus, DeploymentType, Incident, PullRequest};
 
 /// The project being read, and how its events are named.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -17,12 +17,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::normalize::{self, Naming, WorkloadKind};
-use crate::error::{Error, Result};
-use crate::event::{Change, Deployment, DeploymentStatus, EventSet};
-use crate::source::changesets::{CommitHistory, GitHistory, fill_change_sets};
-use crate::source::secret::redact_url;
-use crate::source::{Collected, Progress, Source};
-use crate::store::SyncState;
+use crate::changesets::{CommitHistory, GitHistory, fill_change_sets};
+use dora_core::error::{Error, Result};
+use dora_core::event::{Change, Deployment, DeploymentStatus, EventSet};
+use dora_core::source::secret::redact_url;
+use dora_core::source::{Collected, Progress, Source};
+use dora_core::store::SyncState;
 
 /// One cluster to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -312,7 +312,7 @@ fn to_values<K: Serialize>(objects: &[K]) -> Vec<Value> {
 
 pub(crate) async fn client_for(cluster: &ClusterConfig) -> Result<(Client, String)> {
     let (config, name) = if let Some(server) = &cluster.server {
-        if crate::source::secret::has_credentials(server) {
+        if dora_core::source::secret::has_credentials(server) {
             return Err(err(format!(
                 "server {:?}: credentials in the URL are refused (a server URL such as `kubectl proxy`'s gets none)",
                 redact_url(server)
@@ -536,7 +536,7 @@ impl Source for KubernetesSource {
     fn collect(&mut self, state: Option<&SyncState>, progress: &dyn Progress) -> Result<Collected> {
         let mut state: State =
             state.and_then(|s| serde_json::from_value(s.0.clone()).ok()).unwrap_or_default();
-        let runtime = crate::source::http_runtime()?;
+        let runtime = crate::http::http_runtime()?;
         let mut events = EventSet::new();
         let mut notes = Vec::new();
         let mut requests = 0;
@@ -568,7 +568,7 @@ impl Source for KubernetesSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::DeploymentType;
+    use dora_core::event::DeploymentType;
 
     fn rollout(cluster: &str, rev: u32, commit: &str, at: &str) -> Deployment {
         Deployment {

@@ -22,16 +22,16 @@ use serde::{Deserialize, Serialize};
 
 use super::model::{GlCommit, GlCompare, GlDeployment, GlEnvironment, GlIssue, GlMergeRequest, GlProject};
 use super::normalize::{self, Attempt, ProjectContext, ShippedMergeRequests};
-use crate::engine::options::ProductionPatterns;
-use crate::error::{Error, Result};
-use crate::event::{DeploymentStatus, DeploymentType, EventSet};
-use crate::source::Secret;
-use crate::source::changesets::{CommitHistory, HistoryCache, HistoryCommit, HistoryFuture, HistoryRange};
-use crate::source::hotfix::HotfixRule;
-use crate::source::monorepo::{self, PathServices};
-use crate::source::secret::redact_url;
-use crate::source::{Collected, Progress, Source};
-use crate::store::SyncState;
+use crate::changesets::{CommitHistory, HistoryCache, HistoryCommit, HistoryFuture, HistoryRange};
+use crate::hotfix::HotfixRule;
+use crate::http::Secret;
+use crate::monorepo::{self, PathServices};
+use dora_core::engine::options::ProductionPatterns;
+use dora_core::error::{Error, Result};
+use dora_core::event::{DeploymentStatus, DeploymentType, EventSet};
+use dora_core::source::secret::redact_url;
+use dora_core::source::{Collected, Progress, Source};
+use dora_core::store::SyncState;
 
 /// One project to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -945,7 +945,7 @@ impl Source for GitlabSource {
         let token = token_header(self.token.as_ref(), cfg)?;
         let mut state: State =
             state.and_then(|s| serde_json::from_value(s.0.clone()).ok()).unwrap_or_default();
-        let runtime = crate::source::http_runtime()?;
+        let runtime = crate::http::http_runtime()?;
         let started = Utc::now();
         let mut notes = Vec::new();
         let (events, requests) = runtime.block_on(async {
@@ -1034,8 +1034,8 @@ impl GitlabHistory {
 
     async fn fetch(&self, from: Option<&str>, to: &str, limit: usize) -> Result<HistoryRange> {
         use api::projects::repository::commits::Commits;
-        crate::source::install_tls_provider();
-        let api = Api::connect(&self.config, self.token.clone(), &crate::source::NoProgress).await?;
+        crate::http::install_tls_provider();
+        let api = Api::connect(&self.config, self.token.clone(), &dora_core::source::NoProgress).await?;
         // One budget (`max_requests`) for all of this history's queries.
         api.requests.store(self.requests(), Ordering::Relaxed);
         let project = self.project.as_str();
