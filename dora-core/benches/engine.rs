@@ -3,8 +3,8 @@
 //! `cargo bench -p dora-core --bench engine`
 
 use chrono::{Duration, TimeZone, Utc};
-use dora_core::demo::{DemoConfig, generate};
 use dora_core::{EventSet, Options, ReadOptions, Window, compute, read_jsonl};
+use dora_demo::{DemoConfig, generate};
 
 fn main() {
     divan::main();

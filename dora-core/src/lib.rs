@@ -12,7 +12,6 @@
 //!   no I/O and no clock, the window is an input.
 //! - [`result`]: the typed, serde `dora.metrics/v1` output.
 //! - [`render`]: table, JSON and CSV renderers writing to any `io::Write`.
-//! - [`demo`]: a deterministic generator of realistic events.
 //! - `store` (feature `store`, on by default): the SQLite event store, and
 //!   `source`: the [`Source`](source::Source) trait and the `file` source.
 //!
@@ -36,7 +35,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub mod demo;
 pub mod engine;
 pub mod error;
 pub mod event;

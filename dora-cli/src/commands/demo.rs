@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use anyhow::{Context, Result};
-use dora_core::demo::{DemoConfig, DemoStyle, generate};
+use dora_demo::{DemoConfig, DemoStyle, generate};
 
 use crate::args::{DemoArgs, DemoStyleArg, Preset};
 

@@ -1,4 +1,8 @@
-//! A deterministic generator of realistic delivery events.
+//! # dora-demo
+//!
+//! A deterministic generator of realistic delivery events, for `dora demo`,
+//! the bundled demo data and the benchmarks (kept out of `dora-core`: no
+//! embedder needs it in the engine's API).
 //!
 //! [`generate`] writes `dora.events/v1` JSON Lines (METRICS.md section 1) for a
 //! synthetic organisation described by a [`DemoConfig`]. The same
@@ -31,7 +35,7 @@ use std::io::{self, BufWriter, Write};
 
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc, Weekday};
 
-use crate::event::{Change, Deployment, DeploymentStatus, DeploymentType, Event, Incident, PullRequest};
+use dora_core::{Change, Deployment, DeploymentStatus, DeploymentType, Event, Incident, PullRequest};
 
 const MINUTE: i64 = 60;
 const HOUR: i64 = 3600;
@@ -1257,7 +1261,7 @@ mod foreign {
     use chrono::{DateTime, FixedOffset, Utc};
 
     use super::mix64;
-    use crate::event::{DeploymentStatus, DeploymentType, Event, PullRequest};
+    use dora_core::{DeploymentStatus, DeploymentType, Event, PullRequest};
 
     /// A JSON object written as Python's `json.dumps` writes it.
     struct Object<'a> {
@@ -1874,8 +1878,8 @@ mod tests {
             assert!(text.contains(needle), "no {needle} in the foreign style");
         }
         let read = |bytes: &[u8]| {
-            let mut set = crate::EventSet::new();
-            crate::read_jsonl(bytes, None, &mut set, &crate::ReadOptions::default()).unwrap();
+            let mut set = dora_core::EventSet::new();
+            dora_core::read_jsonl(bytes, None, &mut set, &dora_core::ReadOptions::default()).unwrap();
             set.events()
         };
         let (a, b) = (read(&dora), read(&foreign));
