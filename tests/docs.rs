@@ -76,3 +76,67 @@ fn every_example_in_the_event_reference_is_read() {
     // same events as the CSV blocks.
     assert_eq!(export(dir.path(), &jsonl_files[1..]), export(dir.path(), &csv_files));
 }
+
+/// The field reference of docs/events.md lists exactly the fields of the
+/// event table (`dora_core::event::fields::FIELDS`), each under its kind,
+/// required exactly where the table says so.
+#[test]
+fn the_event_reference_lists_every_field_of_the_table() {
+    use dora_core::EventKind;
+    use dora_core::event::fields::FIELDS;
+
+    let text = std::fs::read_to_string(root().join("docs/events.md")).unwrap();
+    // (section, column as the CSV names it, required) of each table row.
+    let mut rows: Vec<(String, String, Option<bool>)> = Vec::new();
+    let mut section = String::new();
+    for line in text.lines() {
+        if let Some(h) = line.strip_prefix("### ") {
+            section = h.trim().to_string();
+            continue;
+        }
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        // `| `name` | type | ... |`: cells[0] is empty (before the first bar).
+        let Some(name) = cells.get(1).and_then(|c| c.strip_prefix('`')).and_then(|c| c.strip_suffix('`'))
+        else {
+            continue;
+        };
+        if section == "Deployment"
+            || section == "Change"
+            || section == "Incident"
+            || section == "Fields of every kind"
+        {
+            // The members table of `pull_request` has three columns.
+            let (column, required) = if cells.len() == 5 {
+                (format!("pull_request.{name}"), None)
+            } else {
+                (name.to_string(), Some(cells[3] == "required"))
+            };
+            rows.push((section.clone(), column, required));
+        }
+    }
+    let section_of = |kind: Option<EventKind>| match kind {
+        None => "Fields of every kind",
+        Some(EventKind::Deployment) => "Deployment",
+        Some(EventKind::Change) => "Change",
+        Some(EventKind::Incident) => "Incident",
+    };
+    for f in &FIELDS {
+        let row = rows.iter().find(|(s, c, _)| s == section_of(f.kind) && c == f.column);
+        let Some((_, _, required)) = row else {
+            panic!("docs/events.md has no row for `{}` under {}", f.column, section_of(f.kind));
+        };
+        assert!(
+            required.is_none_or(|r| r == f.required),
+            "`{}`: required should be {}",
+            f.column,
+            f.required
+        );
+    }
+    // And nothing the table does not hold (`pull_request` is the object).
+    for (section, column, _) in &rows {
+        assert!(
+            column == "pull_request" || FIELDS.iter().any(|f| f.column == column),
+            "docs/events.md lists `{column}` under {section}, which is no field"
+        );
+    }
+}

@@ -11,34 +11,9 @@ use crate::error::{Error, Result};
 
 /// The columns of an event CSV, in order: every field of the spec's three
 /// kinds, the pull request's as `pull_request.*`, then dora's `note`
-/// (last, so the columns before it keep their places).
-pub const EVENT_CSV_COLUMNS: [&str; 25] = [
-    "kind",
-    "id",
-    "service",
-    "team",
-    "source",
-    "environment",
-    "finished_at",
-    "started_at",
-    "status",
-    "type",
-    "commit",
-    "changes",
-    "remediates",
-    "committed_at",
-    "authored_at",
-    "pull_request.number",
-    "pull_request.opened_at",
-    "pull_request.merged_at",
-    "pull_request.first_commit_at",
-    "opened_at",
-    "resolved_at",
-    "caused_by",
-    "caused_by_change",
-    "severity",
-    "note",
-];
+/// (last, so the columns before it keep their places). They are the
+/// columns of [`FIELDS`](crate::event::fields::FIELDS).
+pub const EVENT_CSV_COLUMNS: [&str; 25] = crate::event::fields::COLUMNS;
 
 fn bad_event(message: impl std::fmt::Display) -> Error {
     Error::Compute(format!("an event cannot be encoded: {message}"))

@@ -37,3 +37,53 @@ pub(crate) fn deployment(id: &str, finished_at: DateTime<Utc>, changes: &[&str])
         note: None,
     }
 }
+
+fn at(hour: u32) -> DateTime<Utc> {
+    use chrono::TimeZone;
+    Utc.with_ymd_and_hms(2026, 3, 2, hour, 0, 0).unwrap()
+}
+
+/// A deployment with every field set.
+pub(crate) fn full_deployment() -> crate::event::Event {
+    crate::event::Event::Deployment(Deployment {
+        team: Some("core".into()),
+        source: Some("github".into()),
+        started_at: Some(at(9)),
+        commit: Some("abc".into()),
+        deployment_type: DeploymentType::Hotfix,
+        remediates: vec!["d0".into()],
+        note: Some("undo".into()),
+        ..deployment("d1", at(10), &["c1"])
+    })
+}
+
+/// A change with every field set, its pull request's too.
+pub(crate) fn full_change() -> crate::event::Event {
+    crate::event::Event::Change(Change {
+        team: Some("core".into()),
+        source: Some("github".into()),
+        authored_at: Some(at(7)),
+        pull_request: Some(crate::event::PullRequest {
+            number: Some(7),
+            opened_at: Some(at(6)),
+            merged_at: Some(at(8)),
+            first_commit_at: Some(at(5)),
+        }),
+        ..change("c1", at(8))
+    })
+}
+
+/// An incident with every field set.
+pub(crate) fn full_incident() -> crate::event::Event {
+    crate::event::Event::Incident(crate::event::Incident {
+        id: "i1".into(),
+        service: "api".into(),
+        team: Some("core".into()),
+        source: Some("pagerduty".into()),
+        opened_at: at(11),
+        resolved_at: Some(at(12)),
+        caused_by: Some("d1".into()),
+        caused_by_change: Some("c1".into()),
+        severity: Some("sev1".into()),
+    })
+}

@@ -1,8 +1,12 @@
 //! The normalized event model of `dora.events/v1` and the [`EventSet`] that
 //! applies its identity and replacement rule.
 
+pub mod fields;
 pub(crate) mod intern;
 mod model;
+pub(crate) mod raw;
+#[cfg(test)]
+mod roundtrip;
 mod set;
 pub mod time;
 

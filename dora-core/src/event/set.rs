@@ -1,12 +1,12 @@
 //! [`EventSet`]: the events of one computation, with the spec's identity and
 //! replacement rule applied, stored compactly (interned strings, integer times).
 
+use super::raw::{RawBody, RawEvent, RawPullRequest};
 use crate::event::intern::{Interner, TextArena};
 use crate::event::time::{Micros, from_micros, to_micros};
 use crate::event::{
     Change, Deployment, DeploymentStatus, DeploymentType, Event, EventKind, Incident, PullRequest,
 };
-use crate::read::raw::{RawBody, RawEvent, RawPullRequest};
 
 /// A range of a reference list (`start..start + len`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

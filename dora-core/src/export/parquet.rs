@@ -7,24 +7,13 @@ use polars::prelude::*;
 use polars_io::parquet::write::{ParquetCompression, ParquetWriter};
 use serde_json::Value;
 
-use super::{EVENT_CSV_COLUMNS, bad_event};
+#[cfg(test)]
+use super::EVENT_CSV_COLUMNS;
+use super::bad_event;
 use crate::error::{Error, Result};
 use crate::event::Event;
+use crate::event::fields::{FIELDS, FieldType};
 use crate::event::time::parse_rfc3339;
-
-const TIMES: [&str; 10] = [
-    "finished_at",
-    "started_at",
-    "committed_at",
-    "authored_at",
-    "pull_request.opened_at",
-    "pull_request.merged_at",
-    "pull_request.first_commit_at",
-    "opened_at",
-    "resolved_at",
-    // Not a time, but numeric: handled below.
-    "pull_request.number",
-];
 
 enum ColumnData {
     Text(Vec<Option<String>>),
@@ -35,16 +24,18 @@ enum ColumnData {
 
 /// Writes events as one Parquet file.
 pub fn write_parquet(events: impl Iterator<Item = Event>, out: &mut dyn Write) -> Result<()> {
-    let mut columns: Vec<(&str, ColumnData)> = EVENT_CSV_COLUMNS
+    let mut columns: Vec<(&str, ColumnData)> = FIELDS
         .iter()
-        .map(|&name| {
-            let data = match name {
-                "pull_request.number" => ColumnData::Number(Vec::new()),
-                "changes" | "remediates" => ColumnData::List(Vec::new()),
-                n if TIMES.contains(&n) => ColumnData::Time(Vec::new()),
-                _ => ColumnData::Text(Vec::new()),
+        .map(|field| {
+            let data = match field.ty {
+                FieldType::Number => ColumnData::Number(Vec::new()),
+                FieldType::IdList => ColumnData::List(Vec::new()),
+                FieldType::Time => ColumnData::Time(Vec::new()),
+                FieldType::Kind | FieldType::Text | FieldType::Status | FieldType::DeploymentType => {
+                    ColumnData::Text(Vec::new())
+                }
             };
-            (name, data)
+            (field.column, data)
         })
         .collect();
     for event in events {

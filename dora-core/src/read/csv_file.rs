@@ -22,6 +22,7 @@ use serde_json::{Map, Value};
 
 use super::{ReadOptions, ReadSummary, SkippedLine, strip_position};
 use crate::error::{Error, Location, Result};
+use crate::event::fields::{self, FieldType};
 use crate::event::{Event, EventKind, EventSet};
 
 /// Passes bytes through and remembers where lines end, so a row's line is
@@ -103,8 +104,6 @@ pub fn kind_from_file_name(path: &Path) -> Option<EventKind> {
     (hits.len() == 1).then(|| hits[0])
 }
 
-const LISTS: [&str; 2] = ["changes", "remediates"];
-
 fn list(cell: &str) -> std::result::Result<Value, String> {
     if cell.starts_with('[') {
         let v: Value = serde_json::from_str(cell).map_err(|e| format!("not a JSON array: {e}"))?;
@@ -134,20 +133,24 @@ fn row_object(
         if header.is_empty() || cell.is_empty() {
             continue;
         }
-        if let Some(field) = header.strip_prefix("pull_request.") {
-            let value = if field == "number" {
-                match cell.parse::<u64>() {
-                    Ok(n) => Value::from(n),
-                    Err(_) => return Err((header.clone(), format!("{cell:?} is not a pull request number"))),
-                }
-            } else {
-                Value::String(cell.into())
-            };
-            pr.insert(field.into(), value);
-        } else if LISTS.contains(&header.as_str()) {
-            obj.insert(header.clone(), list(cell).map_err(|m| (header.clone(), m))?);
-        } else {
-            obj.insert(header.clone(), Value::String(cell.into()));
+        // Unknown columns are kept as text (and then ignored, as unknown
+        // fields of a line are).
+        let field = fields::by_column(header);
+        let value = match field.map(|f| f.ty) {
+            Some(FieldType::Number) => match cell.parse::<u64>() {
+                Ok(n) => Value::from(n),
+                Err(_) => return Err((header.clone(), format!("{cell:?} is not a pull request number"))),
+            },
+            Some(FieldType::IdList) => list(cell).map_err(|m| (header.clone(), m))?,
+            _ => Value::String(cell.into()),
+        };
+        match field {
+            Some(f) if f.in_pull_request => {
+                pr.insert(f.key.name().into(), value);
+            }
+            _ => {
+                obj.insert(header.clone(), value);
+            }
         }
     }
     if !pr.is_empty() {

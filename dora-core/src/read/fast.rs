@@ -7,7 +7,8 @@
 //! So the fast path only has to be right about the lines it accepts: for
 //! those it must give what the serde path gives (property tests check it).
 
-use super::raw::{RawBody, RawEvent, RawPullRequest, StrList};
+use crate::event::fields::Key;
+use crate::event::raw::{RawBody, RawEvent, RawPullRequest, StrList};
 use crate::event::time::{Micros, parse_fast_prefix, parse_rfc3339};
 use crate::event::{DeploymentStatus, DeploymentType, EventKind};
 
@@ -29,73 +30,26 @@ fn has_byte(w: u64, c: u8) -> u64 {
     has_below(w ^ (ONES * u64::from(c)), 1)
 }
 
-/// The fields the fast path reads (any other key is skipped).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Field {
-    Kind,
-    Id,
-    Service,
-    Team,
-    Source,
-    Environment,
-    FinishedAt,
-    StartedAt,
-    Status,
-    Commit,
-    Changes,
-    Type,
-    Remediates,
-    Note,
-    CommittedAt,
-    AuthoredAt,
-    PullRequest,
-    OpenedAt,
-    ResolvedAt,
-    CausedBy,
-    CausedByChange,
-    Severity,
-    Number,
-    MergedAt,
-    FirstCommitAt,
-    Other,
-}
+/// What a key of a line is to the fast path: a key of the event table
+/// ([`Key`]), or any other key (skipped, as the serde path ignores it).
+type Field = Option<Key>;
 
-/// Every key the fast path reads, with its field: the one table the
-/// key patterns and [`Field::of`] are made from.
-const KEY_NAMES: [(&str, Field); 25] = [
-    ("kind", Field::Kind),
-    ("id", Field::Id),
-    ("service", Field::Service),
-    ("team", Field::Team),
-    ("source", Field::Source),
-    ("environment", Field::Environment),
-    ("finished_at", Field::FinishedAt),
-    ("started_at", Field::StartedAt),
-    ("status", Field::Status),
-    ("commit", Field::Commit),
-    ("changes", Field::Changes),
-    ("type", Field::Type),
-    ("remediates", Field::Remediates),
-    ("note", Field::Note),
-    ("committed_at", Field::CommittedAt),
-    ("authored_at", Field::AuthoredAt),
-    ("pull_request", Field::PullRequest),
-    ("opened_at", Field::OpenedAt),
-    ("resolved_at", Field::ResolvedAt),
-    ("caused_by", Field::CausedBy),
-    ("caused_by_change", Field::CausedByChange),
-    ("severity", Field::Severity),
-    ("number", Field::Number),
-    ("merged_at", Field::MergedAt),
-    ("first_commit_at", Field::FirstCommitAt),
-];
-
-impl Field {
-    /// The field of a key read as a string (only keys that no pattern
-    /// could match get here: spaced before their colon, or unknown).
-    fn of(key: &str) -> Field {
-        KEY_NAMES.iter().find(|(name, _)| *name == key).map_or(Field::Other, |&(_, field)| field)
+/// Every key the fast path reads, with its name: the event table's keys
+/// ([`Key::ALL`]), from which the key patterns are made.
+const KEY_NAMES: [(&str, Key); Key::ALL.len()] = {
+    let mut out = [("", Key::Kind); Key::ALL.len()];
+    let mut i = 0;
+    while i < Key::ALL.len() {
+        out[i] = (Key::ALL[i].name(), Key::ALL[i]);
+        i += 1;
     }
+    out
+};
+
+/// The field of a key read as a string (only keys that no pattern
+/// could match get here: spaced before their colon, or unknown).
+fn field_of(key: &str) -> Field {
+    KEY_NAMES.iter().find(|(name, _)| *name == key).map(|&(_, k)| k)
 }
 
 /// A key as it appears in a line, `"name":`, with the field it names: up
@@ -105,10 +59,10 @@ struct KeyPattern {
     words: [u128; 2],
     masks: [u128; 2],
     len: usize,
-    field: Field,
+    field: Key,
 }
 
-const fn key(name: &str, field: Field) -> KeyPattern {
+const fn key(name: &str, field: Key) -> KeyPattern {
     let name = name.as_bytes();
     let len = name.len() + 3;
     assert!(len <= 32, "a key pattern holds up to 32 bytes");
@@ -240,7 +194,7 @@ impl<'a> Cursor<'a> {
                 };
                 if (w0 ^ k.words[0]) & k.masks[0] == 0 && (w1 ^ k.words[1]) & k.masks[1] == 0 {
                     self.i += k.len;
-                    return Some(k.field);
+                    return Some(Some(k.field));
                 }
             }
         }
@@ -248,10 +202,10 @@ impl<'a> Cursor<'a> {
         if compared && self.b.get(self.i) == Some(&b':') {
             // Not a key the fast path reads (its pattern would have matched).
             self.i += 1;
-            return Some(Field::Other);
+            return Some(None);
         }
         self.eat(b':')?;
-        Some(Field::of(key))
+        Some(field_of(key))
     }
 
     /// After an element: `Some(false)` past a comma (more follow),
@@ -418,7 +372,7 @@ impl<'a> Cursor<'a> {
         }
         loop {
             match self.key()? {
-                Field::Number => {
+                Some(Key::Number) => {
                     pr.number = if self.null() {
                         None
                     } else {
@@ -427,9 +381,9 @@ impl<'a> Cursor<'a> {
                         Some(n.parse::<u64>().ok().filter(|_| n.bytes().all(|c| c.is_ascii_digit()))?)
                     }
                 }
-                Field::OpenedAt => pr.opened_at = self.opt_time()?,
-                Field::MergedAt => pr.merged_at = self.opt_time()?,
-                Field::FirstCommitAt => pr.first_commit_at = self.opt_time()?,
+                Some(Key::OpenedAt) => pr.opened_at = self.opt_time()?,
+                Some(Key::MergedAt) => pr.merged_at = self.opt_time()?,
+                Some(Key::FirstCommitAt) => pr.first_commit_at = self.opt_time()?,
                 _ => self.skip(1)?,
             }
             if self.next_or_close(b'}')? {
@@ -439,17 +393,22 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// The kind of a field that belongs to one kind only.
-fn field_kind(field: Field) -> Option<EventKind> {
-    use Field::*;
-    match field {
-        Environment | FinishedAt | StartedAt | Status | Commit | Changes | Type | Remediates | Note => {
-            Some(EventKind::Deployment)
-        }
-        CommittedAt | AuthoredAt | PullRequest => Some(EventKind::Change),
-        OpenedAt | ResolvedAt | CausedBy | CausedByChange | Severity => Some(EventKind::Incident),
-        _ => None,
+/// The kind of each key's top-level field, by key (`None`: every kind's,
+/// or no top-level field).
+const KEY_KINDS: [Option<EventKind>; Key::ALL.len()] = {
+    let mut out = [None; Key::ALL.len()];
+    let mut i = 0;
+    while i < Key::ALL.len() {
+        out[Key::ALL[i] as usize] = Key::ALL[i].top_level_kind();
+        i += 1;
     }
+    out
+};
+
+/// The kind of a field that belongs to one kind only.
+#[inline]
+fn field_kind(field: Field) -> Option<EventKind> {
+    KEY_KINDS[field? as usize]
 }
 
 /// Parses a line of the common shape, or returns `None` (use the serde
@@ -485,7 +444,7 @@ pub(crate) fn parse<'a, S>(line: &'a str, str_of: impl Fn(&'a str) -> S) -> Opti
             c.skip(1)?;
         } else {
             match field {
-                Field::Kind => {
+                Some(Key::Kind) => {
                     if kind.is_some() {
                         return None;
                     }
@@ -497,14 +456,14 @@ pub(crate) fn parse<'a, S>(line: &'a str, str_of: impl Fn(&'a str) -> S) -> Opti
                     };
                     kind = Some(k);
                 }
-                Field::Id => id = c.opt_string()?,
-                Field::Service => service = c.opt_string()?,
-                Field::Team => team = c.opt_string()?,
-                Field::Source => source = c.opt_string()?,
-                Field::Environment => environment = c.opt_string()?,
-                Field::FinishedAt => finished_at = c.opt_time()?,
-                Field::StartedAt => started_at = c.opt_time()?,
-                Field::Status => {
+                Some(Key::Id) => id = c.opt_string()?,
+                Some(Key::Service) => service = c.opt_string()?,
+                Some(Key::Team) => team = c.opt_string()?,
+                Some(Key::Source) => source = c.opt_string()?,
+                Some(Key::Environment) => environment = c.opt_string()?,
+                Some(Key::FinishedAt) => finished_at = c.opt_time()?,
+                Some(Key::StartedAt) => started_at = c.opt_time()?,
+                Some(Key::Status) => {
                     status = match c.opt_string()? {
                         None => None,
                         Some("success") => Some(DeploymentStatus::Success),
@@ -512,9 +471,9 @@ pub(crate) fn parse<'a, S>(line: &'a str, str_of: impl Fn(&'a str) -> S) -> Opti
                         Some(_) => return None,
                     }
                 }
-                Field::Commit => commit = c.opt_string()?,
-                Field::Changes => changes = c.string_list(&str_of)?,
-                Field::Type => {
+                Some(Key::Commit) => commit = c.opt_string()?,
+                Some(Key::Changes) => changes = c.string_list(&str_of)?,
+                Some(Key::Type) => {
                     deployment_type = match c.opt_string()? {
                         None => None,
                         Some("regular") => Some(DeploymentType::Regular),
@@ -523,18 +482,18 @@ pub(crate) fn parse<'a, S>(line: &'a str, str_of: impl Fn(&'a str) -> S) -> Opti
                         Some(_) => return None,
                     }
                 }
-                Field::Remediates => remediates = c.string_list(&str_of)?.into_vec(),
+                Some(Key::Remediates) => remediates = c.string_list(&str_of)?.into_vec(),
                 // Any other value is ignored by the serde path: hand it over.
-                Field::Note => note = c.opt_string()?,
-                Field::CommittedAt => committed_at = c.opt_time()?,
-                Field::AuthoredAt => authored_at = c.opt_time()?,
-                Field::PullRequest => pull_request = c.pull_request()?,
-                Field::OpenedAt => opened_at = c.opt_time()?,
-                Field::ResolvedAt => resolved_at = c.opt_time()?,
-                Field::CausedBy => caused_by = c.opt_string()?,
-                Field::CausedByChange => caused_by_change = c.opt_string()?,
-                Field::Severity => severity = c.opt_string()?,
-                Field::Number | Field::MergedAt | Field::FirstCommitAt | Field::Other => c.skip(1)?,
+                Some(Key::Note) => note = c.opt_string()?,
+                Some(Key::CommittedAt) => committed_at = c.opt_time()?,
+                Some(Key::AuthoredAt) => authored_at = c.opt_time()?,
+                Some(Key::PullRequest) => pull_request = c.pull_request()?,
+                Some(Key::OpenedAt) => opened_at = c.opt_time()?,
+                Some(Key::ResolvedAt) => resolved_at = c.opt_time()?,
+                Some(Key::CausedBy) => caused_by = c.opt_string()?,
+                Some(Key::CausedByChange) => caused_by_change = c.opt_string()?,
+                Some(Key::Severity) => severity = c.opt_string()?,
+                Some(Key::Number | Key::MergedAt | Key::FirstCommitAt) | None => c.skip(1)?,
             }
         }
         if c.next_or_close(b'}')? {
@@ -633,21 +592,21 @@ mod tests {
     fn every_key_is_found_in_its_slot() {
         for (name, field) in KEY_NAMES {
             let k = key(name, field);
-            assert_eq!(Field::of(name), k.field);
+            assert_eq!(field_of(name), Some(k.field));
             // As a line holds it: value bytes after the colon, spaced or not.
             for after in [" \"x\", \"more\": 1}", "\"xxxxxxxxxxxxxxxxxxxxxxxx\"}"] {
                 let line = format!("\"{name}\":{after}");
                 let mut c = Cursor { s: &line, b: line.as_bytes(), i: 0 };
-                assert_eq!(c.key(), Some(k.field), "{name}");
+                assert_eq!(c.key(), Some(Some(k.field)), "{name}");
                 assert_eq!(&line[c.i..], after, "{name}");
             }
             // Spaced before its colon, or with a longer name: read as a string.
             let line = format!("\"{name}\" : 1, \"padding padding\": 2");
             let mut c = Cursor { s: &line, b: line.as_bytes(), i: 0 };
-            assert_eq!(c.key(), Some(k.field), "{name}");
+            assert_eq!(c.key(), Some(Some(k.field)), "{name}");
             let line = format!("\"{name}x\": 1, \"padding padding\": 2");
             let mut c = Cursor { s: &line, b: line.as_bytes(), i: 0 };
-            assert_eq!(c.key(), Some(Field::Other), "{name}x");
+            assert_eq!(c.key(), Some(None), "{name}x");
         }
     }
 
@@ -839,7 +798,7 @@ mod tests {
             let mut fields = fields;
             for (i, (key, value)) in unknown.into_iter().enumerate() {
                 // A name dora knows would not be unknown.
-                if Field::of(&key) == Field::Other {
+                if field_of(&key).is_none() {
                     let place = at[i] % (fields.len() + 1);
                     fields.insert(place, (key, value));
                 }

@@ -11,10 +11,11 @@ use std::path::Path;
 
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 
-use super::raw::{RawEvent, parse_line, parse_line_str};
+use super::raw::{parse_line, parse_line_str};
 use super::{ReadOptions, ReadSummary, SkippedLine};
 use crate::error::{Error, Location, Result};
 use crate::event::EventSet;
+use crate::event::raw::RawEvent;
 
 /// Target size of one block handed to a parser thread. Small enough that a
 /// block is still in cache when the parser and then the interning thread

@@ -8,7 +8,7 @@
 //! [`ReadOptions::max_line_bytes`] is an error.
 
 mod csv_file;
-mod fast;
+pub(crate) mod fast;
 mod jsonl;
 pub(crate) mod raw;
 #[cfg(feature = "store")]

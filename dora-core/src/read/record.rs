@@ -25,7 +25,7 @@
 
 use std::borrow::Cow;
 
-use super::raw::{RawBody, RawEvent, RawPullRequest};
+use crate::event::raw::{RawBody, RawEvent, RawPullRequest};
 use crate::event::time::{Micros, to_micros};
 use crate::event::{DeploymentStatus, DeploymentType, Event};
 
