@@ -11,6 +11,7 @@
 //! - [`engine`]: the pure, synchronous, deterministic engine ([`compute`]):
 //!   no I/O and no clock, the window is an input.
 //! - [`result`]: the typed, serde `dora.metrics/v1` output.
+//! - [`finance`]: the typed finance table, one row per period and group.
 //! - [`render`]: table, JSON and CSV renderers writing to any `io::Write`.
 //! - `store` (feature `store`, on by default): the SQLite event store, and
 //!   `source`: the [`Source`](source::Source) trait and the `file` source.
@@ -39,6 +40,7 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod export;
+pub mod finance;
 pub mod read;
 pub mod render;
 pub mod report;

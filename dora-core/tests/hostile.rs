@@ -8,10 +8,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
+use dora_core::finance::FinanceTable;
 use dora_core::render::{
-    FinanceCsvOptions, ReportTextOptions, TableOptions, finance_rows, is_unsafe_char, write_csv,
-    write_finance_csv, write_json, write_report_html, write_report_json, write_report_markdown,
-    write_report_text, write_table,
+    FinanceCsvOptions, ReportTextOptions, TableOptions, is_unsafe_char, write_csv, write_finance_csv,
+    write_json, write_report_html, write_report_json, write_report_markdown, write_report_text, write_table,
 };
 use dora_core::report::{ReportOptions, build_report};
 use dora_core::{
@@ -200,8 +200,8 @@ proptest! {
 
         let finance: BTreeMap<String, String> =
             names.iter().map(|n| (n.clone(), format!("{n}-cc"))).collect();
-        let rows = finance_rows(&set, &options, &finance).unwrap();
-        let csv = render(|o| write_finance_csv(&rows, o, FinanceCsvOptions { bom: true, ..Default::default() }));
+        let table = FinanceTable::compute(&set, &options, &finance).unwrap();
+        let csv = render(|o| write_finance_csv(&table, o, FinanceCsvOptions { bom: true, ..Default::default() }));
         assert_clean("finance csv", &csv);
 
         let report = build_report(

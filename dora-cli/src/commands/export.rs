@@ -14,7 +14,8 @@ use crate::commands::metrics::load_events;
 use crate::config::LoadedConfig;
 use crate::settings::MetricsSettings;
 use crate::settings::usage;
-use dora_core::render::{FinanceCsvOptions, finance_rows, write_finance_csv};
+use dora_core::finance::FinanceTable;
+use dora_core::render::{FinanceCsvOptions, write_finance_csv};
 
 /// Runs `dora export`.
 pub fn run(args: &ExportArgs) -> Result<()> {
@@ -32,14 +33,14 @@ fn finance_csv(args: &ExportCsvArgs) -> Result<()> {
     };
     let loaded = LoadedConfig::load(args.engine.config.as_deref())?;
     let set = load_events(&settings)?;
-    let rows = finance_rows(&set, &settings.options, &loaded.config.finance)?;
+    let table = FinanceTable::compute(&set, &settings.options, &loaded.config.finance)?;
     let opts = FinanceCsvOptions { delimiter, bom: args.bom };
     match &args.output {
-        Some(path) => atomically(path, |out| Ok(write_finance_csv(&rows, out, opts)?))
+        Some(path) => atomically(path, |out| Ok(write_finance_csv(&table, out, opts)?))
             .with_context(|| format!("exporting to {}", path.display())),
         None => {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            write_finance_csv(&rows, &mut out, opts)?;
+            write_finance_csv(&table, &mut out, opts)?;
             out.flush()?;
             Ok(())
         }

@@ -13,7 +13,7 @@ mod text;
 
 pub use self::csv::write_csv;
 pub use duration::human_duration;
-pub use finance::{FINANCE_COLUMNS, FinanceCsvOptions, FinanceRow, finance_rows, write_finance_csv};
+pub use finance::{FinanceCsvOptions, write_finance_csv};
 pub use json::{write_json, write_pretty_json};
 pub use report::{
     ReportTextOptions, format_delta, format_value, metric_label, sparkline, write_report_json,
