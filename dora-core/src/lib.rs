@@ -57,7 +57,7 @@ pub use engine::options::{
     DEFAULT_PRODUCTION_PATTERN, GroupKind, LeadTimeStart, Options, Period, ProductionPatterns, Window,
     parse_date, parse_duration,
 };
-pub use engine::{Attribution, Computation, ExplainedEvent, Explanation, Metric, compute};
+pub use engine::{Attribution, Computation, ExplainRequest, ExplainedEvent, Explanation, Metric, compute};
 pub use error::{Error, Location, Result};
 pub use event::{
     Change, Deployment, DeploymentStatus, DeploymentType, Event, EventKind, EventSet, Incident, PullRequest,

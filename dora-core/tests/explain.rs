@@ -1,7 +1,10 @@
 //! The audit trail names the events behind a figure and the rule that
-//! counted each one.
+//! counted each one; a request selects the figure, the renderers write it.
 
-use dora_core::{EventSet, GroupKind, Metric, Options, ReadOptions, Window, compute, read_jsonl};
+use dora_core::render::{write_explanation_json, write_explanation_text};
+use dora_core::{
+    EventSet, ExplainRequest, GroupKind, Metric, Options, ReadOptions, Window, compute, read_jsonl,
+};
 
 const EVENTS: &str = r#"
 {"kind":"change","id":"x1","service":"pay","committed_at":"2026-03-01T00:00:00Z","pull_request":{"number":42}}
@@ -94,4 +97,55 @@ fn unknown_groups_and_periods_are_errors() {
     assert!(c.explain(GroupKind::All, "all", Some(99), Metric::LeadTime).is_err());
     assert!("lead-time".parse::<Metric>().is_ok());
     assert!("speed".parse::<Metric>().is_err());
+}
+
+#[test]
+fn a_request_selects_the_group_and_computes_what_it_needs() {
+    let set = load();
+    let window =
+        Window::new("2026-03-02T00:00:00Z".parse().unwrap(), "2026-03-09T00:00:00Z".parse().unwrap())
+            .unwrap();
+    let mut options = Options::new(window);
+    options.group_by = vec![GroupKind::All];
+    let all = ExplainRequest::new(Metric::ReworkRate, None, None, None);
+    assert_eq!((all.group_by, all.name.as_str()), (GroupKind::All, "all"));
+    let pay = ExplainRequest::new(Metric::ReworkRate, Some("pay"), Some("ignored"), Some(0));
+    assert_eq!((pay.group_by, pay.name.as_str(), pay.period), (GroupKind::Service, "pay", Some(0)));
+    let e = pay.explain(&set, &options).unwrap();
+    assert_eq!(e, computation(&set).explain(GroupKind::Service, "pay", Some(0), Metric::ReworkRate).unwrap());
+    assert_eq!((e.events.len(), e.counted()), (3, 3));
+    let team = ExplainRequest::new(Metric::LeadTime, None, Some("nobody"), None);
+    assert!(team.explain(&set, &options).is_err(), "no such team");
+}
+
+#[test]
+fn the_renderers_write_the_explanation() {
+    let set = load();
+    let c = computation(&set);
+    let e = c.explain(GroupKind::Service, "pay", None, Metric::RecoveryTime).unwrap();
+    let mut text = Vec::new();
+    write_explanation_text(&e, "recovery-time", &mut text).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    assert_eq!(
+        text,
+        "recovery-time of service pay, 2026-03-02 00:00 to 2026-03-09 00:00: 2 events (1 counted)\n\
+         - deployment p1 2026-03-02 10:00 (pay)\n    \
+         unrecovered; failed: incident i1 attributed (inferred: latest deployment of the service within \
+         the attribution window before it); incident i2 attributed (its caused_by_change names a change \
+         this deployment shipped)\n\
+         + deployment p2 2026-03-03 10:00 (pay) 30m\n    \
+         recovered when deployment p2b finished; failed: remediated by deployment p2b (which is a \
+         rollback/hotfix of the same service and environment after it)\n"
+    );
+    let e = c.explain(GroupKind::All, "all", None, Metric::ReworkRate).unwrap();
+    let mut text = Vec::new();
+    write_explanation_text(&e, e.metric.as_str(), &mut text).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    assert!(text.starts_with("rework_rate of all services, "), "{text}");
+    assert!(text.contains("\n    note: \"kubectl rollout undo deployment/pay\"\n"), "{text}");
+    let mut json = Vec::new();
+    write_explanation_json(&e, &mut json).unwrap();
+    assert!(json.ends_with(b"}\n"));
+    let value: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(value, serde_json::to_value(&e).unwrap());
 }

@@ -8,11 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use super::metrics::change_failure::Attribution;
 use super::metrics::recovery::RecoveredBy;
-use super::options::GroupKind;
-use super::{Computation, local_time};
+use super::options::{GroupKind, Options};
+use super::{Computation, compute, local_time};
 use crate::error::{Error, Result};
 use crate::event::time::{MICROS_PER_SECOND, Micros};
-use crate::event::{DeploymentStatus, DeploymentType, EventKind};
+use crate::event::{DeploymentStatus, DeploymentType, EventKind, EventSet};
 
 /// A metric of the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -104,6 +104,70 @@ pub struct Explanation {
     pub end: DateTime<FixedOffset>,
     /// The events, in time order.
     pub events: Vec<ExplainedEvent>,
+}
+
+impl Explanation {
+    /// How many of the events enter the figure.
+    pub fn counted(&self) -> usize {
+        self.events.iter().filter(|e| e.counted).count()
+    }
+}
+
+/// What to explain: a metric's figure of a group, over the whole window or
+/// one of its periods.
+///
+/// ```
+/// use dora_core::{read_jsonl, EventSet, ExplainRequest, GroupKind, Metric, Options, ReadOptions, Window};
+///
+/// let events = r#"
+/// {"kind":"deployment","id":"d1","service":"api","team":"core","environment":"production","finished_at":"2026-03-02T12:00:00Z","status":"success"}
+/// {"kind":"deployment","id":"d2","service":"web","team":"core","environment":"production","finished_at":"2026-03-03T12:00:00Z","status":"failure"}
+/// "#;
+/// let mut set = EventSet::new();
+/// read_jsonl(events.as_bytes(), None, &mut set, &ReadOptions::default())?;
+/// let window = Window::new("2026-03-02T00:00:00Z".parse()?, "2026-03-09T00:00:00Z".parse()?)?;
+/// let request = ExplainRequest::new(Metric::DeploymentFrequency, None, Some("core"), None);
+/// assert_eq!((request.group_by, request.name.as_str()), (GroupKind::Team, "core"));
+/// let mut options = Options::new(window);
+/// options.group_by = vec![GroupKind::All]; // the request adds its group kind
+/// let explanation = request.explain(&set, &options)?;
+/// assert_eq!((explanation.events.len(), explanation.counted()), (2, 1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExplainRequest {
+    /// The metric.
+    pub metric: Metric,
+    /// The group's kind.
+    pub group_by: GroupKind,
+    /// The group's name (`all` for all services).
+    pub name: String,
+    /// An index into the window's periods, or `None` for the whole window.
+    pub period: Option<usize>,
+}
+
+impl ExplainRequest {
+    /// The figure of `service` if given, else of `team` if given, else of
+    /// all services.
+    pub fn new(metric: Metric, service: Option<&str>, team: Option<&str>, period: Option<usize>) -> Self {
+        let (group_by, name) = match (service, team) {
+            (Some(s), _) => (GroupKind::Service, s),
+            (_, Some(t)) => (GroupKind::Team, t),
+            _ => (GroupKind::All, "all"),
+        };
+        Self { metric, group_by, name: name.to_string(), period }
+    }
+
+    /// Computes the metrics of `options` (with the request's group kind
+    /// added to its groups) and explains the requested figure. An unknown
+    /// group or a period out of range is an [`Error::InvalidOption`].
+    pub fn explain(&self, set: &EventSet, options: &Options) -> Result<Explanation> {
+        let mut options = options.clone();
+        if !options.group_by.contains(&self.group_by) {
+            options.group_by.push(self.group_by);
+        }
+        compute(set, &options)?.explain(self.group_by, &self.name, self.period, self.metric)
+    }
 }
 
 fn secs(m: Micros) -> f64 {

@@ -22,7 +22,7 @@ mod warnings;
 use chrono::{DateTime, FixedOffset};
 use chrono_tz::Tz;
 
-pub use explain::{ExplainedEvent, Explanation, Metric};
+pub use explain::{ExplainRequest, ExplainedEvent, Explanation, Metric};
 pub use metrics::change_failure::Attribution;
 pub use notable::{Notable, NotableDeployment, NotableIncident, SlowChange};
 

@@ -4,6 +4,7 @@
 
 pub mod csv;
 mod duration;
+mod explain;
 mod finance;
 mod json;
 mod report;
@@ -13,6 +14,7 @@ mod text;
 
 pub use self::csv::write_csv;
 pub use duration::human_duration;
+pub use explain::{write_explanation_json, write_explanation_text};
 pub use finance::{FinanceCsvOptions, write_finance_csv};
 pub use json::{write_json, write_pretty_json};
 pub use report::{
