@@ -13,8 +13,10 @@ use crate::engine::warnings::Warnings;
 use crate::error::Result;
 use crate::event::EventSet;
 use crate::event::time::{MICROS_PER_SECOND, Micros};
+use stat::Stat;
 
 mod lead;
+mod stat;
 
 /// A group: its kind and (for services and teams) the interned name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -254,51 +256,51 @@ fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
 }
 
 /// An aggregation and the name of its output column.
-type Agg = (&'static str, Expr);
+type Agg = (Stat, Expr);
 
-fn u64_(e: Expr, name: &'static str) -> Agg {
-    (name, e.cast(DataType::UInt64).alias(name))
+fn u64_(e: Expr, stat: Stat) -> Agg {
+    (stat, e.cast(DataType::UInt64).alias(stat.name()))
 }
 
-fn f64_(e: Expr, name: &'static str) -> Agg {
-    (name, e.cast(DataType::Float64).alias(name))
+fn f64_(e: Expr, stat: Stat) -> Agg {
+    (stat, e.cast(DataType::Float64).alias(stat.name()))
 }
 
-fn median(name: &'static str) -> Agg {
-    f64_(col("v").median(), name)
+fn median(stat: Stat) -> Agg {
+    f64_(col("v").median(), stat)
 }
 
-fn p90(name: &'static str) -> Agg {
-    f64_(col("v").quantile(lit(0.9), QuantileMethod::Linear), name)
+fn p90(stat: Stat) -> Agg {
+    f64_(col("v").quantile(lit(0.9), QuantileMethod::Linear), stat)
 }
 
 /// The deployment counts of one (pair, period): the first aggregation of
 /// the deployment table, which every group kind then sums up.
 fn deployment_counts() -> Vec<Expr> {
-    let count = |e: Expr, name: &str| e.sum().cast(DataType::UInt64).alias(name);
+    let count = |e: Expr, stat: Stat| e.sum().cast(DataType::UInt64).alias(stat.name());
     vec![
         col("service").first(),
         col("team").first(),
         col("period").first(),
-        count(col("ok"), "deployments"),
-        count(col("ok").not(), "failed_attempts"),
-        count(col("failed"), "failed"),
-        count(col("rework"), "rework"),
-        count(col("recovered"), "recovered"),
-        count(col("unrecovered"), "unrecovered"),
+        count(col("ok"), Stat::Deployments),
+        count(col("ok").not(), Stat::FailedAttempts),
+        count(col("failed"), Stat::Failed),
+        count(col("rework"), Stat::Rework),
+        count(col("recovered"), Stat::Recovered),
+        count(col("unrecovered"), Stat::Unrecovered),
     ]
 }
 
 /// The columns of [`deployment_counts`] summed up by group (and period).
-const DEPLOYMENT_COUNTS: [&str; 6] =
-    ["deployments", "failed_attempts", "failed", "rework", "recovered", "unrecovered"];
+const DEPLOYMENT_COUNTS: [Stat; 6] =
+    [Stat::Deployments, Stat::FailedAttempts, Stat::Failed, Stat::Rework, Stat::Recovered, Stat::Unrecovered];
 
 fn deployment_aggs() -> Vec<Agg> {
-    DEPLOYMENT_COUNTS.iter().map(|&name| u64_(col(name).sum(), name)).collect()
+    DEPLOYMENT_COUNTS.iter().map(|&stat| u64_(col(stat.name()).sum(), stat)).collect()
 }
 
 fn incident_aggs() -> Vec<Agg> {
-    vec![u64_(col("resolved").sum(), "restored"), u64_(col("resolved").not().sum(), "unresolved")]
+    vec![u64_(col("resolved").sum(), Stat::Restored), u64_(col("resolved").not().sum(), Stat::Unresolved)]
 }
 
 /// Adds the `period` and `day` bucket indexes (by binary search over the
@@ -379,7 +381,7 @@ fn grouped(
         if by_period {
             columns.push(p.alias("period"));
         }
-        columns.extend(aggs.iter().map(|(name, _)| col(*name)));
+        columns.extend(aggs.iter().map(|(stat, _)| col(stat.name())));
         parts.push(aggregated.select(columns));
     }
     if parts.is_empty() {
@@ -431,7 +433,7 @@ fn deploy_days(lf: &LazyFrame, opts: &Options, days: u64) -> Result<LazyFrame> {
 fn read_cells(
     df: &DataFrame,
     by_period: bool,
-    mut put: impl FnMut(GroupKey, u32, &str, Option<f64>),
+    mut put: impl FnMut(GroupKey, u32, Stat, Option<f64>),
 ) -> Result<()> {
     let g = df.column("g")?.u64()?.clone();
     let period = if by_period { Some(df.column("period")?.u32()?.clone()) } else { None };
@@ -440,41 +442,16 @@ fn read_cells(
         if name == "g" || name == "period" {
             continue;
         }
+        let stat = Stat::of_column(name)?;
         let values = column.cast(&DataType::Float64)?;
         let values = values.f64()?;
         for (row, v) in values.iter().enumerate() {
             let key = GroupKey(g.get(row).unwrap_or_default());
             let p = period.as_ref().and_then(|p| p.get(row)).unwrap_or(0);
-            put(key, p, name, v);
+            put(key, p, stat, v);
         }
     }
     Ok(())
-}
-
-fn set_field(cell: &mut Cell, name: &str, v: Option<f64>) {
-    let n = v.unwrap_or(0.0) as u64;
-    match name {
-        "deployments" => cell.deployments = n,
-        "failed_attempts" => cell.failed_attempts = n,
-        "deploy_days" => cell.deploy_days = n,
-        "failed" => cell.failed = n,
-        "rework" => cell.rework = n,
-        "recovered" => cell.recovered = n,
-        "unrecovered" => cell.unrecovered = n,
-        "recovery_median" => cell.recovery_median = v,
-        "recovery_p90" => cell.recovery_p90 = v,
-        "lead_count" => cell.lead_count = n,
-        "lead_median" => cell.lead_median = v,
-        "lead_p90" => cell.lead_p90 = v,
-        "coding" => cell.coding = v,
-        "review" => cell.review = v,
-        "deploy" => cell.deploy = v,
-        "restored" => cell.restored = n,
-        "unresolved" => cell.unresolved = n,
-        "restore_median" => cell.restore_median = v,
-        "restore_p90" => cell.restore_p90 = v,
-        _ => {}
-    }
 }
 
 /// Runs `plans` with polars' in-memory engine (several at once).
@@ -509,12 +486,12 @@ fn first_plans(
         .cache();
     let incidents = bucket(incidents, cal, false).cache();
     let mut tables: Vec<(LazyFrame, Vec<&str>, Vec<Agg>)> = vec![
-        (counts, DEPLOYMENT_COUNTS.to_vec(), deployment_aggs()),
+        (counts, DEPLOYMENT_COUNTS.map(Stat::name).to_vec(), deployment_aggs()),
         (incidents, vec!["resolved"], incident_aggs()),
     ];
     let values = [
-        (recovery, vec![median("recovery_median"), p90("recovery_p90")]),
-        (restore, vec![median("restore_median"), p90("restore_p90")]),
+        (recovery, vec![median(Stat::RecoveryMedian), p90(Stat::RecoveryP90)]),
+        (restore, vec![median(Stat::RestoreMedian), p90(Stat::RestoreP90)]),
     ];
     tables.extend(values.into_iter().map(|(df, aggs)| (bucket(df, cal, false).cache(), vec!["v"], aggs)));
     let mut plans = Vec::new();
@@ -526,7 +503,7 @@ fn first_plans(
     // Deploy days: the distinct (group, day) pairs, counted by period and
     // for the window, then listed for the frequency band.
     let days = deploy_days(&deployments, opts, cal.day_starts.len() as u64)?.cache();
-    let count = || [len().cast(DataType::UInt64).alias("deploy_days")];
+    let count = || [len().cast(DataType::UInt64).alias(Stat::DeployDays.name())];
     plans.push(days.clone().group_by([col("g"), col("period")]).agg(count()));
     plans.push(days.clone().group_by([col("g")]).agg(count()));
     plans.push(days.select([col("g"), col("day")]));
@@ -556,13 +533,13 @@ fn run_lead_kinds(
             let next = kinds.next().map(|k| scope.spawn(move || lead.plans(k, names)));
             let (lead_plans, results): (Vec<_>, Vec<_>) = plans.into_iter().unzip();
             for (df, result) in run(lead_plans)?.iter().zip(&results) {
-                result.read(df, |g, p, name, v| {
+                result.read(df, |g, p, stat, v| {
                     let cell = if result.by_period() {
                         out.periods.entry((g, p)).or_default()
                     } else {
                         out.summary.entry(g).or_default()
                     };
-                    set_field(cell, name, v);
+                    cell.set(stat, v);
                 })?;
             }
             current = next.map(join).transpose()?;
@@ -605,9 +582,9 @@ pub(crate) fn aggregate(
     let days = frames.pop().unwrap_or_default();
     for (i, df) in frames.iter().enumerate() {
         if i % 2 == 0 {
-            read_cells(df, true, |g, p, name, v| set_field(out.periods.entry((g, p)).or_default(), name, v))?;
+            read_cells(df, true, |g, p, stat, v| out.periods.entry((g, p)).or_default().set(stat, v))?;
         } else {
-            read_cells(df, false, |g, _, name, v| set_field(out.summary.entry(g).or_default(), name, v))?;
+            read_cells(df, false, |g, _, stat, v| out.summary.entry(g).or_default().set(stat, v))?;
         }
     }
     let g = days.column("g")?.u64()?;

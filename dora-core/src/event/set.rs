@@ -148,10 +148,13 @@ pub(crate) struct IncidentRec {
 
 /// The changes of a deployment whose ids [`EventSet::plan_touches`] plans.
 const PLANNED_CHANGES: usize = 4;
+/// Events whose ids are touched together before they are inserted by
+/// [`EventSet::insert_batch`] (16 read 2 % faster than 8; docs/BENCHMARKS.md).
+const TOUCH_AHEAD: usize = 16;
 
 /// Which id table a planned touch loads from ([`EventSet::plan_touches`]).
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum IdTable {
+enum IdTable {
     Deployments,
     Changes,
     Incidents,
@@ -247,11 +250,40 @@ impl EventSet {
         self.insert_raw(&raw, |s| *s, &[]);
     }
 
+    /// Interns a batch of validated events in order, as [`EventSet::push`]
+    /// would one by one; `event` picks each item's event and `resolve` its
+    /// strings. The fast way in for readers: the ids of a few events are
+    /// hashed and their table slots touched first (the slots miss the cache
+    /// independently, so the processor overlaps the misses), then the events
+    /// are inserted with the slots in cache and each id hashed once.
+    pub(crate) fn insert_batch<'a, T, S: 'a>(
+        &mut self,
+        items: &'a [T],
+        event: impl Fn(&'a T) -> &'a RawEvent<S>,
+        resolve: impl Fn(&'a S) -> &'a str + Copy,
+    ) {
+        let mut plan = Vec::with_capacity(TOUCH_AHEAD * 2);
+        for batch in items.chunks(TOUCH_AHEAD) {
+            plan.clear();
+            for item in batch {
+                self.plan_touches(event(item), resolve, &mut plan);
+            }
+            std::hint::black_box(self.touch(&plan));
+            let mut planned = &plan[..];
+            for item in batch {
+                let ev = event(item);
+                let (these, rest) = planned.split_at(Self::planned(ev).min(planned.len()));
+                self.insert_raw(ev, resolve, these);
+                planned = rest;
+            }
+        }
+    }
+
     /// Adds the hashes of the ids `ev` defines or lists to `plan` (its
     /// id, then its first changes: [`EventSet::planned`] of them), for
     /// [`EventSet::touch`] (see [`Interner::touch`]) and then
     /// [`EventSet::insert_raw`], so each id is hashed once.
-    pub(crate) fn plan_touches<'a, S>(
+    fn plan_touches<'a, S>(
         &self,
         ev: &'a RawEvent<S>,
         resolve: impl Fn(&'a S) -> &'a str,
@@ -274,7 +306,7 @@ impl EventSet {
     }
 
     /// How many entries [`EventSet::plan_touches`] adds for `ev`.
-    pub(crate) fn planned<S>(ev: &RawEvent<S>) -> usize {
+    fn planned<S>(ev: &RawEvent<S>) -> usize {
         match &ev.body {
             RawBody::Deployment { changes, .. } => 1 + changes.len().min(PLANNED_CHANGES),
             _ => 1,
@@ -282,7 +314,7 @@ impl EventSet {
     }
 
     /// Loads the planned table slots (a hint: the value is meaningless).
-    pub(crate) fn touch(&self, plan: &[(IdTable, u64)]) -> u64 {
+    fn touch(&self, plan: &[(IdTable, u64)]) -> u64 {
         plan.iter().fold(0, |t, &(table, h)| {
             t ^ match table {
                 IdTable::Deployments => self.deployment_ids.touch(h),
@@ -294,7 +326,7 @@ impl EventSet {
 
     /// Interns one validated event. `planned` holds the hashes that
     /// [`EventSet::plan_touches`] planned for it, or is empty.
-    pub(crate) fn insert_raw<'a, S>(
+    fn insert_raw<'a, S>(
         &mut self,
         ev: &'a RawEvent<S>,
         resolve: impl Fn(&'a S) -> &'a str,

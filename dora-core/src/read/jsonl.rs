@@ -23,9 +23,6 @@ use crate::event::raw::RawEvent;
 const BLOCK_BYTES: usize = 1 << 17;
 /// Blocks in flight between the reader and the interner (bounds memory).
 const BLOCKS_IN_FLIGHT: usize = 8;
-/// Events whose ids are touched together before they are inserted (16
-/// read 2 % faster than 8; docs/BENCHMARKS.md).
-const TOUCH_AHEAD: usize = 16;
 /// Upper bound of [`ReadOptions::max_line_bytes`].
 const MAX_LINE_LIMIT: usize = 1 << 30;
 const SIDE_FLAG: u32 = 1 << 31;
@@ -339,7 +336,6 @@ fn intern_blocks(
         line,
         field: (!field.is_empty()).then(|| field.to_string()),
     };
-    let mut plan = Vec::new();
     for parsed in results.iter() {
         pending.insert(parsed.index, parsed);
         while let Some(block) = pending.remove(&next) {
@@ -360,22 +356,7 @@ fn intern_blocks(
                     message: message.clone(),
                 });
             }
-            // The ids of a few events are touched first: their table
-            // slots miss the cache independently, so the processor
-            // overlaps the misses, and the insertions find the slots in cache.
-            for batch in block.events.chunks(TOUCH_AHEAD) {
-                plan.clear();
-                for (_, ev) in batch {
-                    set.plan_touches(ev, |s| block.resolve(s), &mut plan);
-                }
-                std::hint::black_box(set.touch(&plan));
-                let mut planned = &plan[..];
-                for (_, ev) in batch {
-                    let (these, rest) = planned.split_at(EventSet::planned(ev).min(planned.len()));
-                    set.insert_raw(ev, |s| block.resolve(s), these);
-                    planned = rest;
-                }
-            }
+            set.insert_batch(&block.events, |(_, ev)| ev, |s| block.resolve(s));
             summary.events += block.events.len() as u64;
             summary.lines += block.lines;
             let Parsed { text, events, side, .. } = block;

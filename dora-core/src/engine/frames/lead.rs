@@ -16,6 +16,7 @@
 use polars::prelude::*;
 use polars::series::IsSorted;
 
+use super::stat::Stat;
 use super::{GroupKey, bucket, f64_, frame, median, owned, p90, seconds, u64_};
 use crate::engine::calendar::Calendar;
 use crate::engine::classify::counting_sort;
@@ -25,7 +26,7 @@ use crate::error::Result;
 use crate::event::time::Micros;
 
 /// The stage columns, in [`LeadTime::stages`] order.
-const STAGES: [&str; 3] = ["coding", "review", "deploy"];
+const STAGES: [Stat; 3] = [Stat::Coding, Stat::Review, Stat::Deploy];
 
 /// Marks a row without a team.
 pub(super) const NO_TEAM: u32 = u32::MAX;
@@ -88,7 +89,7 @@ impl LeadResult {
 
     /// Calls `put(group, period, statistic, value)` for every cell of `df`
     /// (the period is 0 for the window).
-    pub fn read(&self, df: &DataFrame, mut put: impl FnMut(GroupKey, u32, &str, Option<f64>)) -> Result<()> {
+    pub fn read(&self, df: &DataFrame, mut put: impl FnMut(GroupKey, u32, Stat, Option<f64>)) -> Result<()> {
         let key_column = match (self.by_period, self.kind) {
             (true, _) => Some("kp"),
             (false, GroupKind::All) => None,
@@ -106,6 +107,7 @@ impl LeadResult {
             if Some(name) == key_column {
                 continue;
             }
+            let stat = Stat::of_column(name)?;
             let values = column.cast(&DataType::Float64)?;
             for (row, v) in values.f64()?.iter().enumerate() {
                 let key = keys.as_ref().map_or(0, |k| k[row]);
@@ -114,7 +116,7 @@ impl LeadResult {
                     (false, Some(_)) => (key, 0),
                     (false, None) => (0, 0),
                 };
-                put(self.group_key(group), period, name, v);
+                put(self.group_key(group), period, stat, v);
             }
         }
         Ok(())
@@ -300,7 +302,8 @@ impl<'a> ByPeriod<'a> {
             }
         };
         let names = std::sync::Arc::new(dense_names);
-        let total = vec![u64_(col("v").count(), "lead_count"), median("lead_median"), p90("lead_p90")];
+        let total =
+            vec![u64_(col("v").count(), Stat::LeadCount), median(Stat::LeadMedian), p90(Stat::LeadP90)];
         let aggs = std::iter::once(total).chain(STAGES.map(|name| vec![f64_(col("v").median(), name)]));
         let mut out = Vec::new();
         for (table, aggs) in frames.into_iter().zip(aggs) {
@@ -394,7 +397,7 @@ mod tests {
             result
                 .read(&df, |g, p, name, v| {
                     let p = result.by_period().then_some(p);
-                    cells.insert((g.name_id(), p, name.to_string()), v);
+                    cells.insert((g.name_id(), p, name.name().to_string()), v);
                 })
                 .unwrap();
         }
