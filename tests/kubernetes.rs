@@ -19,6 +19,30 @@ fn list(items: serde_json::Value) -> ResponseTemplate {
     )
 }
 
+/// Serves the Deployments and ReplicaSets of namespace `shop`, one list page each.
+fn serve_shop(
+    rt: &tokio::runtime::Runtime,
+    server: &MockServer,
+    deployments: serde_json::Value,
+    replicasets: serde_json::Value,
+) {
+    for (kind, items) in [("deployments", deployments), ("replicasets", replicasets)] {
+        let mock = Mock::given(method("GET"))
+            .and(path(format!("/apis/apps/v1/namespaces/shop/{kind}")))
+            .respond_with(list(items));
+        rt.block_on(mock.mount(server));
+    }
+}
+
+/// A `dora.toml` with a Kubernetes source `k8s` reading namespace `shop`
+/// (environment production) through `server`, and `extra` lines.
+fn k8s_toml(server: &MockServer, extra: &str) -> String {
+    format!(
+        "[[source]]\nkind = \"kubernetes\"\nname = \"k8s\"\nserver = \"{}\"\nnamespaces = [\"shop\"]\nenvironment = \"production\"\n{extra}",
+        server.uri()
+    )
+}
+
 /// Deployment `web` in namespace `shop` at revision 2 running `image`,
 /// its rollout complete 5 hours ago.
 fn web(labels: serde_json::Value, image: &str) -> serde_json::Value {
@@ -51,16 +75,7 @@ fn collect_from_a_cluster_then_metrics() {
     let mount = |m: Mock| rt.block_on(m.mount(&server));
     let web = web(json!({"app.kubernetes.io/name": "web", "team": "storefront"}), "web:abc1234");
     let rs = |n: u64, created: String| web_replicaset(n, &created, &format!("web:c{n}"), json!({}));
-    mount(
-        Mock::given(method("GET"))
-            .and(path("/apis/apps/v1/namespaces/shop/deployments"))
-            .respond_with(list(json!([web]))),
-    );
-    mount(
-        Mock::given(method("GET"))
-            .and(path("/apis/apps/v1/namespaces/shop/replicasets"))
-            .respond_with(list(json!([rs(1, t(50)), rs(2, t(6))]))),
-    );
+    serve_shop(&rt, &server, json!([web]), json!([rs(1, t(50)), rs(2, t(6))]));
     mount(
         Mock::given(method("GET"))
             .and(path("/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts"))
@@ -70,10 +85,7 @@ fn collect_from_a_cluster_then_metrics() {
     write(
         dir.path(),
         "dora.toml",
-        &format!(
-            "[[source]]\nkind = \"kubernetes\"\nname = \"k8s\"\nserver = \"{}\"\nnamespaces = [\"shop\"]\nenvironment = \"production\"\nteam_label = \"team\"\nimage_commit_pattern = ':([0-9a-z]+)$'\n",
-            server.uri()
-        ),
+        &k8s_toml(&server, "team_label = \"team\"\nimage_commit_pattern = ':([0-9a-z]+)$'\n"),
     );
     let out = dora(dir.path()).arg("collect").output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -116,25 +128,9 @@ fn watch_records_then_stops_on_sigterm() {
             .set_delay(std::time::Duration::from_secs(60))
     };
     mount(Mock::given(method("GET")).and(watch()).respond_with(quiet()).with_priority(1));
-    mount(
-        Mock::given(method("GET"))
-            .and(path("/apis/apps/v1/namespaces/shop/deployments"))
-            .respond_with(list(json!([api]))),
-    );
-    mount(
-        Mock::given(method("GET"))
-            .and(path("/apis/apps/v1/namespaces/shop/replicasets"))
-            .respond_with(list(json!([rs]))),
-    );
+    serve_shop(&rt, &server, json!([api]), json!([rs]));
     let dir = tempfile::tempdir().unwrap();
-    write(
-        dir.path(),
-        "dora.toml",
-        &format!(
-            "[[source]]\nkind = \"kubernetes\"\nname = \"k8s\"\nserver = \"{}\"\nnamespaces = [\"shop\"]\nenvironment = \"production\"\nargo_rollouts = false\n",
-            server.uri()
-        ),
-    );
+    write(dir.path(), "dora.toml", &k8s_toml(&server, "argo_rollouts = false\n"));
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("dora"));
     cmd.current_dir(dir.path()).args(["watch", "kubernetes"]).stderr(std::process::Stdio::piped());
     let child = cmd.spawn().unwrap();
@@ -195,16 +191,7 @@ fn change_sets_through_a_configured_github_source() {
             json!({"kubernetes.io/change-cause": format!("deploy {}", &sha[..7])}),
         )
     };
-    mount(
-        Mock::given(method("GET"))
-            .and(path("/apis/apps/v1/namespaces/shop/deployments"))
-            .respond_with(list(json!([web]))),
-    );
-    mount(
-        Mock::given(method("GET"))
-            .and(path("/apis/apps/v1/namespaces/shop/replicasets"))
-            .respond_with(list(json!([rs(1, t(50), &base), rs(2, t(6), head)]))),
-    );
+    serve_shop(&rt, &server, json!([web]), json!([rs(1, t(50), &base), rs(2, t(6), head)]));
     mount(
         Mock::given(method("GET"))
             .and(path("/repos/octocat/Hello-World/commits"))
@@ -220,11 +207,13 @@ fn change_sets_through_a_configured_github_source() {
     write(
         dir.path(),
         "dora.toml",
-        &format!(
-            "[[source]]\nkind = \"kubernetes\"\nname = \"k8s\"\nserver = \"{uri}\"\nnamespaces = [\"shop\"]\nenvironment = \"production\"\n\
-             argo_rollouts = false\nimage_commit_pattern = ':([0-9a-f]{{40}})$'\n[source.repositories]\nweb = {{ github = \"octocat/Hello-World\" }}\n\n\
-             [[source]]\nkind = \"github\"\nname = \"gh\"\nrepos = [\"octocat/Hello-World\"]\napi_url = \"{uri}\"\nallow_http = true\ntoken_env = \"DORA_TEST_GH_TOKEN\"\n",
-            uri = server.uri()
+        &k8s_toml(
+            &server,
+            &format!(
+                "argo_rollouts = false\nimage_commit_pattern = ':([0-9a-f]{{40}})$'\n[source.repositories]\nweb = {{ github = \"octocat/Hello-World\" }}\n\n\
+                 [[source]]\nkind = \"github\"\nname = \"gh\"\nrepos = [\"octocat/Hello-World\"]\napi_url = \"{}\"\nallow_http = true\ntoken_env = \"DORA_TEST_GH_TOKEN\"\n",
+                server.uri()
+            ),
         ),
     );
     // Without the token: a clear error before anything is read.

@@ -330,7 +330,12 @@ fn config_check_names_bad_keys_and_never_prints_secrets() {
     let out = dora(dir.path()).args(["config", "check"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("dora.toml:1: unknown field `pathz`"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "dora.toml:5: source[0]: unknown field `pathz`, expected one of `name`, `kind`, `paths`, `skip_bad_lines`"
+        ),
+        "{stderr}"
+    );
     write(
         dir.path(),
         "dora.toml",
@@ -341,6 +346,60 @@ fn config_check_names_bad_keys_and_never_prints_secrets() {
     let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(all.contains("source[0].token: secrets are never read from dora.toml"), "{all}");
     assert!(!all.contains("s3cr3t"));
+}
+
+/// `dora config check`, `dora collect` and `dora watch kubernetes` turn a
+/// source table into its settings through the same conversion: a bad table
+/// is the same one-line error, exit code 2, before anything runs (and
+/// whatever cargo features dora was built with).
+#[test]
+fn config_check_collect_and_watch_refuse_a_bad_table_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    for (table, message) in [
+        (
+            "kind = \"github\"\nrepos = [\"acme/api\"]\nstrategy = \"canary\"\n",
+            "dora.toml:5: source[0].strategy: \"canary\" is not one of deployments, workflow_runs, releases, tags",
+        ),
+        (
+            "kind = \"github\"\nrepos = [\"acme/api\"]\nworkflows = [\"deploy.yml\"]\n",
+            "dora.toml:5: source[0].workflows: goes with strategy workflow_runs, not deployments",
+        ),
+        (
+            "kind = \"gitlab\"\nprojects = [\"acme/api\"]\nlookback_days = \"x\"\n",
+            "dora.toml:5: source[0].lookback_days: expected a whole number, 0 or more, got \"x\"",
+        ),
+        (
+            "kind = \"kubernetes\"\nnamespace = \"shop\"\n",
+            "dora.toml:4: source[0]: unknown field `namespace`, expected one of `name`, `kind`, `contexts`",
+        ),
+        (
+            "kind = \"fiel\"\n",
+            "dora.toml:3: source[0].kind: \"fiel\" is not one of file, github, gitlab, kubernetes",
+        ),
+        (
+            "kind = \"gitlab\"\nprojects = [\"a/b\"]\ntoken_env = \"glpat-Qw3rtyFAKEfake99zz\"\n",
+            "dora.toml:5: source[0].token_env: looks like a token itself",
+        ),
+        (
+            "kind = \"kubernetes\"\nserver = \"http://u:hunter2@127.0.0.1:8001\"\n",
+            "dora.toml:4: source[0].server: credentials in the URL are refused",
+        ),
+    ] {
+        write(dir.path(), "dora.toml", &format!("[[source]]\nname = \"s\"\n{table}"));
+        let mut errors = Vec::new();
+        for args in [&["config", "check"][..], &["collect"][..], &["watch", "kubernetes"][..]] {
+            let out = dora(dir.path()).args(args).output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+            assert!(out.stdout.is_empty(), "{args:?}");
+            errors.push(stderr);
+        }
+        assert!(errors[0].starts_with(&format!("dora: error: {message}")), "{table}: {}", errors[0]);
+        assert_eq!(errors[1], errors[0], "{table}");
+        assert_eq!(errors[2], errors[0], "{table}");
+        assert!(!errors[0].contains("hunter2") && !errors[0].contains("Qw3rty"), "{}", errors[0]);
+        assert!(!dir.path().join(".dora").exists(), "{table}: a store was made");
+    }
 }
 
 #[test]

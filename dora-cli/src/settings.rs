@@ -1,6 +1,9 @@
 //! Flags, `DORA_*` environment variables and `dora.toml`, resolved into
 //! checked settings. Precedence: flag, then environment, then the file, then
-//! the built-in defaults.
+//! the built-in defaults. The settings of the `[[source]]` tables are in
+//! [`sources`].
+
+pub mod sources;
 
 use std::path::PathBuf;
 

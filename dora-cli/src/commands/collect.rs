@@ -7,12 +7,13 @@ use std::io::IsTerminal;
 use std::time::Instant;
 
 use anyhow::Result;
-use dora_core::source::{Collected, FileSource, Progress, Source};
+use dora_core::source::{Collected, Progress, Source};
 use dora_core::store::{Store, SyncState, WriteSummary};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::args::CollectArgs;
-use crate::config::{LoadedConfig, SourceConfig};
+use crate::config::LoadedConfig;
+use crate::settings::sources::{Build, SourceSettings};
 use crate::settings::usage;
 
 /// Some sources failed (exit code 5); the others' results were stored.
@@ -31,398 +32,6 @@ impl std::fmt::Display for SourcesFailed {
 }
 
 impl std::error::Error for SourcesFailed {}
-
-/// Builds the source a `[[source]]` table describes.
-fn build(config: &SourceConfig, loaded: &LoadedConfig, max_requests: Option<u64>) -> Result<Box<dyn Source>> {
-    match config {
-        SourceConfig::File(f) => {
-            let mut source = FileSource::new(&f.name, f.paths.clone(), &loaded.base_dir());
-            source.read_options.skip_bad_lines = f.skip_bad_lines;
-            Ok(Box::new(source))
-        }
-        SourceConfig::Github(g) => github(g.as_ref(), loaded, max_requests),
-        SourceConfig::Gitlab(g) => gitlab(g.as_ref(), loaded, max_requests),
-        SourceConfig::Kubernetes(k) => kubernetes(k.as_ref(), loaded, max_requests),
-    }
-}
-
-#[cfg(feature = "github")]
-fn github(
-    g: &crate::config::GithubSourceConfig,
-    loaded: &LoadedConfig,
-    max_requests: Option<u64>,
-) -> Result<Box<dyn Source>> {
-    let cfg = github_config(g, loaded, max_requests)?;
-    Ok(Box::new(dora_sources::github::GithubSource::new(&g.name, cfg)))
-}
-
-/// The settings of a `kind = "github"` source.
-#[cfg(feature = "github")]
-fn github_config(
-    g: &crate::config::GithubSourceConfig,
-    loaded: &LoadedConfig,
-    max_requests: Option<u64>,
-) -> Result<dora_sources::github::GithubConfig> {
-    use std::collections::BTreeMap;
-
-    use dora_sources::github::{GithubConfig, RepoConfig, Strategy};
-    let repos = g
-        .repos
-        .iter()
-        .map(|r| RepoConfig {
-            full_name: r.clone(),
-            service: g.services.get(r).cloned(),
-            team: g.teams.get(r).cloned(),
-        })
-        .collect();
-    let mut cfg = GithubConfig::new(repos);
-    if let Some(org) = &g.org {
-        let globs = |v: &[String]| -> Result<Vec<glob::Pattern>> {
-            v.iter()
-                .map(|p| glob::Pattern::new(p).map_err(|e| usage(format!("source `{}`: {p:?}: {e}", g.name))))
-                .collect()
-        };
-        // Keys of services/teams may be `owner/name` or the bare name.
-        let by_name = |m: &BTreeMap<String, String>| -> BTreeMap<String, String> {
-            m.iter().map(|(k, v)| (k.rsplit('/').next().unwrap_or(k).to_string(), v.clone())).collect()
-        };
-        cfg.org = Some(dora_sources::github::OrgConfig {
-            name: org.clone(),
-            include: globs(&g.include)?,
-            exclude: globs(&g.exclude)?,
-            services: by_name(&g.services),
-            teams: by_name(&g.teams),
-        });
-    }
-    cfg.monorepo = g
-        .monorepo
-        .iter()
-        .map(|(repo, prefixes)| (repo.clone(), dora_sources::github::PathServices::new(prefixes.clone())))
-        .collect();
-    if let Some(u) = &g.api_url {
-        cfg.api_url = u.clone();
-    }
-    if let Some(t) = &g.token_env {
-        cfg.token_env = t.clone();
-    }
-    if let Some(l) = &g.incident_labels {
-        cfg.incident_labels = l.clone();
-    }
-    if let Some(p) = &g.root_cause_pattern {
-        cfg.root_cause = regex::Regex::new(p)
-            .map_err(|e| usage(format!("source `{}`: root_cause_pattern: {e}", g.name)))?;
-    }
-    if let Some(d) = g.lookback_days {
-        cfg.lookback_days = d;
-    }
-    cfg.max_requests = max_requests.or(g.max_requests);
-    let environment = g.environment.clone().unwrap_or_else(|| "production".into());
-    let tag_pattern = g
-        .tag_pattern
-        .as_deref()
-        .map(regex::Regex::new)
-        .transpose()
-        .map_err(|e| usage(format!("source `{}`: tag_pattern: {e}", g.name)))?;
-    cfg.strategy = match g.strategy.as_deref() {
-        Some("workflow_runs") => {
-            Strategy::WorkflowRuns { workflows: g.workflows.clone(), branch: g.branch.clone(), environment }
-        }
-        Some("releases") => Strategy::Releases { tag_pattern, prereleases: g.prereleases, environment },
-        Some("tags") => Strategy::Tags { tag_pattern, environment },
-        _ => Strategy::Deployments,
-    };
-    cfg.allow_http = g.allow_http;
-    if let Some(p) = &loaded.config.metrics.production_patterns {
-        cfg.production =
-            dora_core::ProductionPatterns::new(p).map_err(|e| usage(format!("production_patterns: {e}")))?;
-    }
-    Ok(cfg)
-}
-
-#[cfg(not(feature = "github"))]
-fn github(
-    g: &crate::config::GithubSourceConfig,
-    _: &LoadedConfig,
-    _: Option<u64>,
-) -> Result<Box<dyn Source>> {
-    Err(usage(format!(
-        "source `{}`: kind \"github\" needs dora built with the github feature: cargo build --release -p dora-cli --features github",
-        g.name
-    )))
-}
-
-#[cfg(feature = "gitlab")]
-fn gitlab(
-    g: &crate::config::GitlabSourceConfig,
-    loaded: &LoadedConfig,
-    max_requests: Option<u64>,
-) -> Result<Box<dyn Source>> {
-    let cfg = gitlab_config(g, loaded, max_requests)?;
-    Ok(Box::new(dora_sources::gitlab::GitlabSource::new(&g.name, cfg)))
-}
-
-/// The settings of a `kind = "gitlab"` source.
-#[cfg(feature = "gitlab")]
-fn gitlab_config(
-    g: &crate::config::GitlabSourceConfig,
-    loaded: &LoadedConfig,
-    max_requests: Option<u64>,
-) -> Result<dora_sources::gitlab::GitlabConfig> {
-    use std::collections::BTreeMap;
-
-    use dora_sources::PathServices;
-    use dora_sources::gitlab::{GitlabConfig, GroupConfig, ProjectConfig};
-    let projects = g
-        .projects
-        .iter()
-        .map(|p| ProjectConfig {
-            path: p.trim_matches('/').to_string(),
-            service: g.services.get(p).cloned(),
-            team: g.teams.get(p).cloned(),
-        })
-        .collect();
-    let mut cfg = GitlabConfig::new(projects);
-    if let Some(group) = &g.group {
-        let globs = |v: &[String]| -> Result<Vec<glob::Pattern>> {
-            v.iter()
-                .map(|p| glob::Pattern::new(p).map_err(|e| usage(format!("source `{}`: {p:?}: {e}", g.name))))
-                .collect()
-        };
-        cfg.group = Some(GroupConfig {
-            path: group.trim_matches('/').to_string(),
-            include: globs(&g.include)?,
-            exclude: globs(&g.exclude)?,
-            services: g.services.clone(),
-            teams: g.teams.clone(),
-        });
-    }
-    cfg.monorepo = g
-        .monorepo
-        .iter()
-        .map(|(project, prefixes)| (project.clone(), PathServices::new(prefixes.clone())))
-        .collect::<BTreeMap<_, _>>();
-    if let Some(u) = &g.api_url {
-        cfg.api_url = u.clone();
-    }
-    if let Some(t) = &g.token_env {
-        cfg.token_env = t.clone();
-    }
-    if let Some(t) = g.production_tier {
-        cfg.production_tier = t;
-    }
-    if let Some(t) = g.timeline_events {
-        cfg.timeline_events = t;
-    }
-    cfg.incident_labels = g.incident_labels.clone();
-    if let Some(p) = &g.root_cause_pattern {
-        cfg.root_cause = regex::Regex::new(p)
-            .map_err(|e| usage(format!("source `{}`: root_cause_pattern: {e}", g.name)))?;
-    }
-    if let Some(d) = g.lookback_days {
-        cfg.lookback_days = d;
-    }
-    cfg.max_requests = max_requests.or(g.max_requests);
-    cfg.allow_http = g.allow_http;
-    if let Some(p) = &loaded.config.metrics.production_patterns {
-        cfg.production =
-            dora_core::ProductionPatterns::new(p).map_err(|e| usage(format!("production_patterns: {e}")))?;
-    }
-    Ok(cfg)
-}
-
-#[cfg(not(feature = "gitlab"))]
-fn gitlab(
-    g: &crate::config::GitlabSourceConfig,
-    _: &LoadedConfig,
-    _: Option<u64>,
-) -> Result<Box<dyn Source>> {
-    Err(usage(format!(
-        "source `{}`: kind \"gitlab\" needs dora built with the gitlab feature: cargo build --release -p dora-cli --features gitlab",
-        g.name
-    )))
-}
-
-#[cfg(feature = "kubernetes")]
-fn kubernetes(
-    k: &crate::config::KubernetesSourceConfig,
-    loaded: &LoadedConfig,
-    max_requests: Option<u64>,
-) -> Result<Box<dyn Source>> {
-    let cfg = kubernetes_config(k, loaded, max_requests)?;
-    Ok(Box::new(dora_sources::kubernetes::KubernetesSource::new(&k.name, cfg)))
-}
-
-/// The settings of a `kind = "kubernetes"` source.
-#[cfg(feature = "kubernetes")]
-pub fn kubernetes_config(
-    k: &crate::config::KubernetesSourceConfig,
-    loaded: &LoadedConfig,
-    max_requests: Option<u64>,
-) -> Result<dora_sources::kubernetes::KubernetesConfig> {
-    use dora_sources::kubernetes::{ClusterConfig, KubernetesConfig};
-    let cluster = |context: Option<&String>| ClusterConfig {
-        context: context.cloned(),
-        server: k.server.clone(),
-        namespaces: k.namespaces.clone(),
-        label_selector: k.label_selector.clone(),
-        environment: context.and_then(|c| k.environments.get(c)).or(k.environment.as_ref()).cloned(),
-        // Through a proxy URL the cluster is named after the source.
-        name: k.server.as_ref().map(|_| k.name.clone()),
-        namespace_environments: k.namespace_environments.clone(),
-    };
-    let clusters = if k.contexts.is_empty() {
-        vec![cluster(None)]
-    } else {
-        k.contexts.iter().map(|c| cluster(Some(c))).collect()
-    };
-    let mut cfg = KubernetesConfig::new(clusters);
-    if let Some(l) = &k.service_label {
-        cfg.service_label = l.clone();
-    }
-    cfg.team_label = k.team_label.clone();
-    if let Some(keys) = &k.commit_keys {
-        cfg.commit_keys = keys.clone();
-    }
-    if let Some(p) = &k.image_commit_pattern {
-        cfg.image_commit = Some(
-            regex::Regex::new(p)
-                .map_err(|e| usage(format!("source `{}`: image_commit_pattern: {e}", k.name)))?,
-        );
-    }
-    if let Some(a) = k.argo_rollouts {
-        cfg.argo_rollouts = a;
-    }
-    for (service, repository) in &k.repositories {
-        let at = format!("source `{}`: repositories.{service:?}", k.name);
-        cfg.repositories.insert(service.clone(), service_repository(repository, loaded, &at, max_requests)?);
-    }
-    if let Some(w) = &k.merge_window {
-        let seconds = dora_core::parse_duration(w)
-            .map_err(|e| usage(format!("source `{}`: merge_window: {e}", k.name)))?;
-        cfg.merge_window = (seconds > 0).then(|| chrono::Duration::seconds(seconds));
-    }
-    Ok(cfg)
-}
-
-/// Where a service's history is read: a local clone, or a forge's API
-/// through the settings (API URL, token variable) of the source named, or
-/// of the only source of that kind, or the defaults.
-#[cfg(feature = "kubernetes")]
-fn service_repository(
-    repository: &crate::config::RepositoryConfig,
-    loaded: &LoadedConfig,
-    at: &str,
-    max_requests: Option<u64>,
-) -> Result<dora_sources::kubernetes::ServiceRepository> {
-    use dora_sources::kubernetes::ServiceRepository;
-    let forge = match repository {
-        crate::config::RepositoryConfig::Clone(path) => {
-            return Ok(ServiceRepository::Clone(loaded.resolve(path)));
-        }
-        crate::config::RepositoryConfig::Forge(f) => f,
-    };
-    let kind = if forge.github.is_some() { "github" } else { "gitlab" };
-    let chosen = loaded
-        .config
-        .sources
-        .iter()
-        .filter(|s| s.kind() == kind)
-        .find(|s| forge.source.as_deref().is_none_or(|wanted| s.name() == wanted));
-    let history = match (&forge.github, &forge.gitlab) {
-        (Some(repo), _) => forge_history::github(repo, chosen, loaded, at, max_requests)?,
-        (None, Some(project)) => forge_history::gitlab(project, chosen, loaded, at, max_requests)?,
-        (None, None) => {
-            return Err(usage(format!("{at}: give github = \"owner/name\" or gitlab = \"group/project\"")));
-        }
-    };
-    Ok(ServiceRepository::History(history))
-}
-
-/// A forge's history, when dora is built with that forge's feature.
-#[cfg(feature = "kubernetes")]
-mod forge_history {
-    use std::sync::Arc;
-
-    use anyhow::Result;
-    use dora_sources::changesets::CommitHistory;
-
-    use crate::config::{LoadedConfig, SourceConfig};
-    use crate::settings::usage;
-
-    #[cfg(feature = "github")]
-    pub(super) fn github(
-        repo: &str,
-        source: Option<&SourceConfig>,
-        loaded: &LoadedConfig,
-        at: &str,
-        max_requests: Option<u64>,
-    ) -> Result<Arc<dyn CommitHistory>> {
-        use dora_sources::github::{GithubConfig, GithubHistory};
-        let cfg = match source {
-            Some(SourceConfig::Github(g)) => super::github_config(g, loaded, max_requests)?,
-            _ => GithubConfig { max_requests, ..GithubConfig::new(Vec::new()) },
-        };
-        let history =
-            GithubHistory::new(repo.trim_matches('/'), cfg, None).map_err(|e| usage(format!("{at}: {e}")))?;
-        Ok(Arc::new(history))
-    }
-
-    #[cfg(not(feature = "github"))]
-    pub(super) fn github(
-        _: &str,
-        _: Option<&SourceConfig>,
-        _: &LoadedConfig,
-        at: &str,
-        _: Option<u64>,
-    ) -> Result<Arc<dyn CommitHistory>> {
-        Err(usage(format!(
-            "{at}: a GitHub repository needs dora built with the github feature: cargo build --release -p dora-cli --features kubernetes,github"
-        )))
-    }
-
-    #[cfg(feature = "gitlab")]
-    pub(super) fn gitlab(
-        project: &str,
-        source: Option<&SourceConfig>,
-        loaded: &LoadedConfig,
-        at: &str,
-        max_requests: Option<u64>,
-    ) -> Result<Arc<dyn CommitHistory>> {
-        use dora_sources::gitlab::{GitlabConfig, GitlabHistory};
-        let cfg = match source {
-            Some(SourceConfig::Gitlab(g)) => super::gitlab_config(g, loaded, max_requests)?,
-            _ => GitlabConfig { max_requests, ..GitlabConfig::new(Vec::new()) },
-        };
-        let history = GitlabHistory::new(project.trim_matches('/'), cfg, None)
-            .map_err(|e| usage(format!("{at}: {e}")))?;
-        Ok(Arc::new(history))
-    }
-
-    #[cfg(not(feature = "gitlab"))]
-    pub(super) fn gitlab(
-        _: &str,
-        _: Option<&SourceConfig>,
-        _: &LoadedConfig,
-        at: &str,
-        _: Option<u64>,
-    ) -> Result<Arc<dyn CommitHistory>> {
-        Err(usage(format!(
-            "{at}: a GitLab project needs dora built with the gitlab feature: cargo build --release -p dora-cli --features kubernetes,gitlab"
-        )))
-    }
-}
-
-#[cfg(not(feature = "kubernetes"))]
-fn kubernetes(
-    k: &crate::config::KubernetesSourceConfig,
-    _: &LoadedConfig,
-    _: Option<u64>,
-) -> Result<Box<dyn Source>> {
-    Err(usage(format!(
-        "source `{}`: kind \"kubernetes\" needs dora built with the kubernetes feature: cargo build --release -p dora-cli --features kubernetes",
-        k.name
-    )))
-}
 
 /// Progress as a bar (on a terminal) or as log lines on stderr.
 enum Reporter<'a> {
@@ -477,7 +86,7 @@ struct Outcome {
 /// Runs `dora collect`.
 pub fn run(args: &CollectArgs) -> Result<()> {
     let loaded = LoadedConfig::load(args.store.config.as_deref())?;
-    let all = &loaded.config.sources;
+    let all = &loaded.sources;
     if all.is_empty() {
         return Err(usage(format!(
             "{}: no [[source]] to collect from (see docs/configuration.md); `dora import FILE` stores files without one",
@@ -490,15 +99,16 @@ pub fn run(args: &CollectArgs) -> Result<()> {
             return Err(usage(format!("--source {name}: no such source (configured: {})", names.join(", "))));
         }
     }
-    let chosen: Vec<&SourceConfig> = all
+    let chosen: Vec<&SourceSettings> = all
         .iter()
         .filter(|s| args.sources.is_empty() || args.sources.iter().any(|n| n == s.name()))
         .collect();
     let store_path = loaded.store_path(args.store.store.as_deref());
     let mut store = Store::open(&store_path)?;
+    let build = Build::new(&loaded, args.max_requests)?;
     let mut work = Vec::new();
-    for config in &chosen {
-        work.push((build(config, &loaded, args.max_requests)?, store.sync_state(config.name())?));
+    for settings in &chosen {
+        work.push((settings.build(&build)?, store.sync_state(settings.name())?));
     }
 
     let terminal = std::io::stderr().is_terminal();

@@ -1,20 +1,37 @@
 //! `dora config check`: validate `dora.toml` and print the effective
 //! configuration (the file's values over the built-in defaults), secrets
 //! redacted: the file never holds secrets, only the names of environment
-//! variables that do, and their values are never printed.
+//! variables that do, and their values are never printed. The sources are
+//! printed as their checked settings, the very ones `dora collect` and
+//! `dora watch` run.
+
+use std::collections::BTreeMap;
 
 use anyhow::Result;
 use dora_core::DEFAULT_PRODUCTION_PATTERN;
+use serde::Serialize;
 
 use crate::args::StoreArgs;
-use crate::config::LoadedConfig;
+use crate::config::{LoadedConfig, MetricsConfig, StoreConfig};
+use crate::settings::sources::SourceSettings;
+
+/// What `dora config check` prints.
+#[derive(Serialize)]
+struct Effective<'a> {
+    store: StoreConfig,
+    metrics: MetricsConfig,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    teams: &'a BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    finance: &'a BTreeMap<String, String>,
+    #[serde(rename = "source", skip_serializing_if = "<[_]>::is_empty")]
+    sources: &'a [SourceSettings],
+}
 
 /// Runs `dora config check`.
 pub fn run(args: &StoreArgs) -> Result<()> {
     let loaded = LoadedConfig::load(args.config.as_deref())?;
-    let mut config = loaded.config.clone();
-    config.store.path = Some(loaded.store_path(args.store.as_deref()));
-    let m = &mut config.metrics;
+    let mut m = loaded.config.metrics.clone();
     if let Some(events) = &mut m.events {
         *events = events.iter().map(|p| loaded.resolve(p)).collect();
     }
@@ -24,11 +41,18 @@ pub fn run(args: &StoreArgs) -> Result<()> {
     m.lead_time_start.get_or_insert_with(|| "commit".into());
     m.production_patterns.get_or_insert_with(|| vec![DEFAULT_PRODUCTION_PATTERN.into()]);
     m.group_by.get_or_insert_with(|| vec!["all".into(), "service".into(), "team".into()]);
+    let effective = Effective {
+        store: StoreConfig { path: Some(loaded.store_path(args.store.as_deref())) },
+        metrics: m,
+        teams: &loaded.config.teams,
+        finance: &loaded.config.finance,
+        sources: &loaded.sources,
+    };
     match &loaded.path {
         Some(p) => println!("# {}: valid", p.display()),
         None => println!("# no dora.toml here: built-in defaults"),
     }
     println!("# effective configuration (secrets are never in it: only names of environment variables)");
-    print!("{}", toml::to_string_pretty(&config)?);
+    print!("{}", toml::to_string_pretty(&effective)?);
     Ok(())
 }

@@ -6,20 +6,17 @@
 use anyhow::Result;
 
 use crate::args::WatchKubernetesArgs;
-use crate::config::{LoadedConfig, SourceConfig};
+use crate::config::LoadedConfig;
+use crate::settings::sources::{KubernetesSettings, SourceSettings};
 use crate::settings::usage;
 
 /// The kubernetes source `--source` names, or the only one.
-fn chosen<'a>(
-    loaded: &'a LoadedConfig,
-    wanted: Option<&str>,
-) -> Result<&'a crate::config::KubernetesSourceConfig> {
-    let sources: Vec<&crate::config::KubernetesSourceConfig> = loaded
-        .config
+fn chosen<'a>(loaded: &'a LoadedConfig, wanted: Option<&str>) -> Result<&'a KubernetesSettings> {
+    let sources: Vec<&KubernetesSettings> = loaded
         .sources
         .iter()
         .filter_map(|s| match s {
-            SourceConfig::Kubernetes(k) => Some(k.as_ref()),
+            SourceSettings::Kubernetes(k) => Some(k.as_ref()),
             _ => None,
         })
         .collect();
@@ -47,11 +44,7 @@ pub fn kubernetes(args: &WatchKubernetesArgs) -> Result<()> {
 }
 
 #[cfg(feature = "kubernetes")]
-fn run(
-    source: &crate::config::KubernetesSourceConfig,
-    loaded: &LoadedConfig,
-    args: &WatchKubernetesArgs,
-) -> Result<()> {
+fn run(source: &KubernetesSettings, loaded: &LoadedConfig, args: &WatchKubernetesArgs) -> Result<()> {
     use dora_core::source::Progress;
     use dora_core::store::Store;
 
@@ -63,7 +56,7 @@ fn run(
         }
     }
 
-    let config = super::collect::kubernetes_config(source, loaded, None)?;
+    let config = source.config(&crate::settings::sources::Build::new(loaded, None)?)?;
     let store_path = loaded.store_path(args.store.store.as_deref());
     let mut store = Store::open(&store_path)?;
     let state = store.sync_state(&source.name)?;
@@ -108,11 +101,7 @@ fn run(
 }
 
 #[cfg(not(feature = "kubernetes"))]
-fn run(
-    source: &crate::config::KubernetesSourceConfig,
-    _: &LoadedConfig,
-    _: &WatchKubernetesArgs,
-) -> Result<()> {
+fn run(source: &KubernetesSettings, _: &LoadedConfig, _: &WatchKubernetesArgs) -> Result<()> {
     Err(usage(format!(
         "source `{}`: dora watch kubernetes needs dora built with the kubernetes feature: cargo build --release -p dora-cli --features kubernetes",
         source.name
