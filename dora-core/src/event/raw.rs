@@ -22,20 +22,24 @@ pub(crate) struct RawEvent<S> {
     pub body: RawBody<S>,
 }
 
+/// A deployment's own fields.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RawDeployment<S> {
+    pub environment: S,
+    pub finished_at: Micros,
+    pub started_at: Option<Micros>,
+    pub status: DeploymentStatus,
+    pub commit: Option<S>,
+    pub changes: StrList<S>,
+    pub deployment_type: DeploymentType,
+    pub remediates: Vec<S>,
+    pub note: Option<S>,
+}
+
 /// The kind-specific part of a [`RawEvent`].
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum RawBody<S> {
-    Deployment {
-        environment: S,
-        finished_at: Micros,
-        started_at: Option<Micros>,
-        status: DeploymentStatus,
-        commit: Option<S>,
-        changes: StrList<S>,
-        deployment_type: DeploymentType,
-        remediates: Vec<S>,
-        note: Option<S>,
-    },
+    Deployment(RawDeployment<S>),
     Change {
         committed_at: Micros,
         authored_at: Option<Micros>,
@@ -62,7 +66,7 @@ pub(crate) struct RawPullRequest {
 impl<S> RawEvent<S> {
     pub fn kind(&self) -> EventKind {
         match self.body {
-            RawBody::Deployment { .. } => EventKind::Deployment,
+            RawBody::Deployment(_) => EventKind::Deployment,
             RawBody::Change { .. } => EventKind::Change,
             RawBody::Incident { .. } => EventKind::Incident,
         }
@@ -71,27 +75,17 @@ impl<S> RawEvent<S> {
     /// Maps every string with `f`, keeping the structure.
     pub fn map_strs<T>(self, mut f: impl FnMut(S) -> T) -> RawEvent<T> {
         let body = match self.body {
-            RawBody::Deployment {
-                environment,
-                finished_at,
-                started_at,
-                status,
-                commit,
-                changes,
-                deployment_type,
-                remediates,
-                note,
-            } => RawBody::Deployment {
-                environment: f(environment),
-                finished_at,
-                started_at,
-                status,
-                commit: commit.map(&mut f),
-                changes: changes.into_iter().map(&mut f).collect(),
-                deployment_type,
-                remediates: remediates.into_iter().map(&mut f).collect(),
-                note: note.map(&mut f),
-            },
+            RawBody::Deployment(d) => RawBody::Deployment(RawDeployment {
+                environment: f(d.environment),
+                commit: d.commit.map(&mut f),
+                changes: d.changes.into_iter().map(&mut f).collect(),
+                remediates: d.remediates.into_iter().map(&mut f).collect(),
+                note: d.note.map(&mut f),
+                finished_at: d.finished_at,
+                started_at: d.started_at,
+                status: d.status,
+                deployment_type: d.deployment_type,
+            }),
             RawBody::Change { committed_at, authored_at, pull_request } => {
                 RawBody::Change { committed_at, authored_at, pull_request }
             }

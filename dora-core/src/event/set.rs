@@ -1,7 +1,7 @@
 //! [`EventSet`]: the events of one computation, with the spec's identity and
 //! replacement rule applied, stored compactly (interned strings, integer times).
 
-use super::raw::{RawBody, RawEvent, RawPullRequest};
+use super::raw::{RawBody, RawDeployment, RawEvent, RawPullRequest};
 use crate::event::intern::{Interner, TextArena};
 use crate::event::time::{Micros, from_micros, to_micros};
 use crate::event::{
@@ -291,10 +291,10 @@ impl EventSet {
     ) {
         let id = Interner::hash_of(resolve(&ev.id));
         match &ev.body {
-            RawBody::Deployment { changes, .. } => {
+            RawBody::Deployment(d) => {
                 plan.push((IdTable::Deployments, id));
                 plan.extend(
-                    changes
+                    d.changes
                         .iter()
                         .take(PLANNED_CHANGES)
                         .map(|c| (IdTable::Changes, Interner::hash_of(resolve(c)))),
@@ -308,7 +308,7 @@ impl EventSet {
     /// How many entries [`EventSet::plan_touches`] adds for `ev`.
     fn planned<S>(ev: &RawEvent<S>) -> usize {
         match &ev.body {
-            RawBody::Deployment { changes, .. } => 1 + changes.len().min(PLANNED_CHANGES),
+            RawBody::Deployment(d) => 1 + d.changes.len().min(PLANNED_CHANGES),
             _ => 1,
         }
     }
@@ -341,24 +341,14 @@ impl EventSet {
         let team = ev.team.as_ref().map(|t| self.names.intern(resolve(t)));
         let source = ev.source.as_ref().map(|s| self.names.intern(resolve(s)));
         let replaced = match &ev.body {
-            RawBody::Deployment {
-                environment,
-                finished_at,
-                started_at,
-                status,
-                commit,
-                changes,
-                deployment_type,
-                remediates,
-                note,
-            } => {
+            RawBody::Deployment(d) => {
                 let id = resolve(&ev.id);
                 let slot = self.deployment_ids.intern_hashed(id, hash(0, id));
                 let changes_range =
-                    RefRange { start: self.change_refs.len() as u32, len: changes.len() as u32 };
-                let commit_text = commit.as_ref().map(&resolve);
+                    RefRange { start: self.change_refs.len() as u32, len: d.changes.len() as u32 };
+                let commit_text = d.commit.as_ref().map(&resolve);
                 let mut commit_ref = None;
-                for (i, c) in changes.iter().enumerate() {
+                for (i, c) in d.changes.iter().enumerate() {
                     let text = resolve(c);
                     let c = self.change_ids.intern_hashed(text, hash(i + 1, text));
                     self.change_refs.push(c);
@@ -372,8 +362,8 @@ impl EventSet {
                     (None, None) => None,
                 };
                 let remediates_range =
-                    RefRange { start: self.deployment_refs.len() as u32, len: remediates.len() as u32 };
-                for r in remediates {
+                    RefRange { start: self.deployment_refs.len() as u32, len: d.remediates.len() as u32 };
+                for r in &d.remediates {
                     let r = self.deployment_ids.intern(resolve(r));
                     self.deployment_refs.push(r);
                 }
@@ -382,13 +372,13 @@ impl EventSet {
                     service,
                     team,
                     source,
-                    environment: self.names.intern(resolve(environment)),
-                    finished_at: *finished_at,
-                    started_at: *started_at,
-                    status: *status,
-                    deployment_type: *deployment_type,
+                    environment: self.names.intern(resolve(&d.environment)),
+                    finished_at: d.finished_at,
+                    started_at: d.started_at,
+                    status: d.status,
+                    deployment_type: d.deployment_type,
                     commit,
-                    note: note.as_ref().map(|n| self.texts.push(resolve(n))),
+                    note: d.note.as_ref().map(|n| self.texts.push(resolve(n))),
                     changes: changes_range,
                     remediates: remediates_range,
                 };
@@ -604,96 +594,62 @@ impl<E: Into<Event>> FromIterator<E> for EventSet {
 
 /// Borrows an owned event as a raw one.
 fn owned_to_raw(e: &Event) -> RawEvent<&str> {
-    match e {
-        Event::Deployment(d) => {
-            let (id, service, team, source) =
-                (d.id.as_str(), d.service.as_str(), d.team.as_deref(), d.source.as_deref());
-            RawEvent {
-                id,
-                service,
-                team,
-                source,
-                body: RawBody::Deployment {
-                    environment: &d.environment,
-                    finished_at: to_micros(&d.finished_at),
-                    started_at: d.started_at.as_ref().map(to_micros),
-                    status: d.status,
-                    commit: d.commit.as_deref(),
-                    changes: d.changes.iter().map(String::as_str).collect(),
-                    deployment_type: d.deployment_type,
-                    remediates: d.remediates.iter().map(String::as_str).collect(),
-                    note: d.note.as_deref(),
-                },
-            }
-        }
-        Event::Change(c) => {
-            let (id, service, team, source) =
-                (c.id.as_str(), c.service.as_str(), c.team.as_deref(), c.source.as_deref());
-            RawEvent {
-                id,
-                service,
-                team,
-                source,
-                body: RawBody::Change {
-                    committed_at: to_micros(&c.committed_at),
-                    authored_at: c.authored_at.as_ref().map(to_micros),
-                    pull_request: c.pull_request.as_ref().map(|p| RawPullRequest {
-                        number: p.number,
-                        opened_at: p.opened_at.as_ref().map(to_micros),
-                        merged_at: p.merged_at.as_ref().map(to_micros),
-                        first_commit_at: p.first_commit_at.as_ref().map(to_micros),
-                    }),
-                },
-            }
-        }
-        Event::Incident(i) => {
-            let (id, service, team, source) =
-                (i.id.as_str(), i.service.as_str(), i.team.as_deref(), i.source.as_deref());
-            RawEvent {
-                id,
-                service,
-                team,
-                source,
-                body: RawBody::Incident {
-                    opened_at: to_micros(&i.opened_at),
-                    resolved_at: i.resolved_at.as_ref().map(to_micros),
-                    caused_by: i.caused_by.as_deref(),
-                    caused_by_change: i.caused_by_change.as_deref(),
-                    severity: i.severity.as_deref(),
-                },
-            }
-        }
-    }
+    let (id, service, team, source) = match e {
+        Event::Deployment(d) => (&d.id, &d.service, &d.team, &d.source),
+        Event::Change(c) => (&c.id, &c.service, &c.team, &c.source),
+        Event::Incident(i) => (&i.id, &i.service, &i.team, &i.source),
+    };
+    let body = match e {
+        Event::Deployment(d) => RawBody::Deployment(RawDeployment {
+            environment: d.environment.as_str(),
+            finished_at: to_micros(&d.finished_at),
+            started_at: d.started_at.as_ref().map(to_micros),
+            status: d.status,
+            commit: d.commit.as_deref(),
+            changes: d.changes.iter().map(String::as_str).collect(),
+            deployment_type: d.deployment_type,
+            remediates: d.remediates.iter().map(String::as_str).collect(),
+            note: d.note.as_deref(),
+        }),
+        Event::Change(c) => RawBody::Change {
+            committed_at: to_micros(&c.committed_at),
+            authored_at: c.authored_at.as_ref().map(to_micros),
+            pull_request: c.pull_request.as_ref().map(|p| RawPullRequest {
+                number: p.number,
+                opened_at: p.opened_at.as_ref().map(to_micros),
+                merged_at: p.merged_at.as_ref().map(to_micros),
+                first_commit_at: p.first_commit_at.as_ref().map(to_micros),
+            }),
+        },
+        Event::Incident(i) => RawBody::Incident {
+            opened_at: to_micros(&i.opened_at),
+            resolved_at: i.resolved_at.as_ref().map(to_micros),
+            caused_by: i.caused_by.as_deref(),
+            caused_by_change: i.caused_by_change.as_deref(),
+            severity: i.severity.as_deref(),
+        },
+    };
+    RawEvent { id, service, team: team.as_deref(), source: source.as_deref(), body }
 }
 
 /// Turns a validated raw event into an owned public event.
 pub(crate) fn raw_to_owned(ev: RawEvent<std::borrow::Cow<'_, str>>) -> Event {
     let ev = ev.map_strs(|s| s.into_owned());
     match ev.body {
-        RawBody::Deployment {
-            environment,
-            finished_at,
-            started_at,
-            status,
-            commit,
-            changes,
-            deployment_type,
-            remediates,
-            note,
-        } => Event::Deployment(Deployment {
+        RawBody::Deployment(d) => Event::Deployment(Deployment {
             id: ev.id,
             service: ev.service,
             team: ev.team,
             source: ev.source,
-            environment,
-            finished_at: from_micros(finished_at),
-            started_at: started_at.map(from_micros),
-            status,
-            commit,
-            changes: changes.into_vec(),
-            deployment_type,
-            remediates,
-            note,
+            environment: d.environment,
+            finished_at: from_micros(d.finished_at),
+            started_at: d.started_at.map(from_micros),
+            status: d.status,
+            commit: d.commit,
+            changes: d.changes.into_vec(),
+            deployment_type: d.deployment_type,
+            remediates: d.remediates,
+            note: d.note,
         }),
         RawBody::Change { committed_at, authored_at, pull_request } => Event::Change(Change {
             id: ev.id,

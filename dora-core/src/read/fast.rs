@@ -8,7 +8,7 @@
 //! those it must give what the serde path gives (property tests check it).
 
 use crate::event::fields::Key;
-use crate::event::raw::{RawBody, RawEvent, RawPullRequest, StrList};
+use crate::event::raw::{RawBody, RawDeployment, RawEvent, RawPullRequest, StrList};
 use crate::event::time::{Micros, parse_fast_prefix, parse_rfc3339};
 use crate::event::{DeploymentStatus, DeploymentType, EventKind};
 
@@ -508,7 +508,7 @@ pub(crate) fn parse<'a, S>(line: &'a str, str_of: impl Fn(&'a str) -> S) -> Opti
     let (id, service) = (id.filter(|s| !s.is_empty())?, service.filter(|s| !s.is_empty())?);
     let opt = |s: Option<&'a str>| s.map(&str_of);
     let body = match kind? {
-        Deployment => RawBody::Deployment {
+        Deployment => RawBody::Deployment(RawDeployment {
             environment: str_of(environment?),
             finished_at: finished_at?,
             started_at,
@@ -518,7 +518,7 @@ pub(crate) fn parse<'a, S>(line: &'a str, str_of: impl Fn(&'a str) -> S) -> Opti
             deployment_type: deployment_type.unwrap_or_default(),
             remediates,
             note: opt(note),
-        },
+        }),
         Change => RawBody::Change { committed_at: committed_at?, authored_at, pull_request },
         Incident => RawBody::Incident {
             opened_at: opened_at?,

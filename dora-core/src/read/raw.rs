@@ -12,7 +12,7 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use crate::event::raw::{RawBody, RawEvent, RawPullRequest};
+use crate::event::raw::{RawBody, RawDeployment, RawEvent, RawPullRequest};
 use crate::event::time::{Micros, parse_rfc3339};
 use crate::event::{DeploymentStatus, DeploymentType, EventKind};
 
@@ -427,7 +427,7 @@ impl<'de> Visitor<'de> for EventVisitor<'_> {
         let id = not_empty(need(f.id, "id")?, "id")?;
         let service = not_empty(need(f.service, "service")?, "service")?;
         let body = match kind {
-            EventKind::Deployment => RawBody::Deployment {
+            EventKind::Deployment => RawBody::Deployment(RawDeployment {
                 environment: need(f.environment, "environment")?,
                 finished_at: need_time(f.finished_at, "finished_at")?,
                 started_at: f.started_at,
@@ -440,7 +440,7 @@ impl<'de> Visitor<'de> for EventVisitor<'_> {
                 deployment_type: f.deployment_type.unwrap_or_default(),
                 remediates: f.remediates,
                 note: f.note,
-            },
+            }),
             EventKind::Change => RawBody::Change {
                 committed_at: need_time(f.committed_at, "committed_at")?,
                 authored_at: f.authored_at,
@@ -514,9 +514,9 @@ mod tests {
         assert_eq!(ev.id, "d1");
         assert_eq!(ev.team, None);
         match ev.body {
-            RawBody::Deployment { changes, deployment_type, .. } => {
-                assert_eq!(changes.to_vec(), vec!["a", "b"]);
-                assert_eq!(deployment_type, DeploymentType::Regular);
+            RawBody::Deployment(d) => {
+                assert_eq!(d.changes.to_vec(), vec!["a", "b"]);
+                assert_eq!(d.deployment_type, DeploymentType::Regular);
             }
             _ => panic!("not a deployment"),
         }
@@ -525,7 +525,7 @@ mod tests {
     #[test]
     fn a_note_is_read_when_it_is_a_string_and_ignored_otherwise() {
         let note = |line: &str| match ok(line).body {
-            RawBody::Deployment { note, .. } => note,
+            RawBody::Deployment(d) => d.note,
             _ => panic!("not a deployment"),
         };
         let base = r#""kind":"deployment","id":"d","service":"a","environment":"p","finished_at":"2026-03-02T14:05:00Z","status":"success""#;

@@ -25,7 +25,7 @@
 
 use std::borrow::Cow;
 
-use crate::event::raw::{RawBody, RawEvent, RawPullRequest};
+use crate::event::raw::{RawBody, RawDeployment, RawEvent, RawPullRequest};
 use crate::event::time::{Micros, to_micros};
 use crate::event::{DeploymentStatus, DeploymentType, Event};
 
@@ -223,7 +223,7 @@ pub(crate) fn decode_with<'a, S>(
         let team = r.opt(|r| r.str())?;
         let source = r.opt(|r| r.str())?;
         let body = match kind {
-            0 => RawBody::Deployment {
+            0 => RawBody::Deployment(RawDeployment {
                 environment: r.str()?,
                 finished_at: r.time()?,
                 started_at: r.opt(|r| r.time())?,
@@ -242,7 +242,7 @@ pub(crate) fn decode_with<'a, S>(
                 },
                 remediates: r.list()?,
                 note: if with_note { Some(r.str()?) } else { None },
-            },
+            }),
             1 => RawBody::Change {
                 committed_at: r.time()?,
                 authored_at: r.opt(|r| r.time())?,
