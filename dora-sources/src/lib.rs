@@ -16,6 +16,8 @@
 //! - [`changesets`]: the commits a deployment shipped, from a history
 //!   (a local clone with the `git` feature, or a forge's API).
 //! - [`hotfix`] and [`monorepo`]: rules the repository sources share.
+//! - [`http`]: the HTTP policy every source follows (retries, backoff,
+//!   rate-limit waits, the request budget), decided without I/O.
 //!
 //! Each source folder has `model` (serde types of the API), `normalize`
 //! (a pure mapping to events, tested against recorded JSON) and `client`
@@ -34,8 +36,7 @@ pub mod github;
 #[cfg(feature = "gitlab")]
 pub mod gitlab;
 pub mod hotfix;
-#[allow(dead_code)]
-mod http;
+pub mod http;
 #[cfg(feature = "kubernetes")]
 pub mod kubernetes;
 pub mod monorepo;

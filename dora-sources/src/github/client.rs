@@ -21,7 +21,7 @@ use super::model::{
 };
 use super::normalize::{self, Attempt, HotfixRule, RepoContext};
 use crate::changesets::{CommitHistory, HistoryCache, HistoryCommit, HistoryFuture, HistoryRange};
-use crate::http::Secret;
+use crate::http::{Attempts, Budget, Outcome, RateLimit, RetryPolicy, Secret};
 use crate::monorepo::{self, PathServices};
 use dora_core::engine::options::ProductionPatterns;
 use dora_core::error::{Error, Result};
@@ -244,13 +244,22 @@ enum Fetched {
     Json { value: serde_json::Value, next: Option<String>, etag: Option<String> },
 }
 
-/// HTTP with retries, rate limits, ETags and a budget.
+/// An answer to one attempt: its status and headers, and its JSON when it
+/// is a success.
+struct Answer {
+    status: http::StatusCode,
+    headers: HeaderMap,
+    json: Option<serde_json::Value>,
+}
+
+/// HTTP with ETags, following the policy (retries, rate limits) and the
+/// budget.
 struct Api<'a> {
     octo: octocrab::Octocrab,
     base: String,
     config: &'a GithubConfig,
     progress: &'a dyn Progress,
-    requests: u64,
+    budget: &'a Budget,
     /// Whether the last request failed with 404 or 422 (a commit or
     /// repository GitHub does not know).
     missing: bool,
@@ -279,8 +288,14 @@ fn path_of(url: &str) -> &str {
 }
 
 impl<'a> Api<'a> {
-    /// The client for `config`'s API, authenticated with `token`.
-    fn new(config: &'a GithubConfig, token: String, progress: &'a dyn Progress) -> Result<Self> {
+    /// The client for `config`'s API, authenticated with `token`, whose
+    /// requests count against `budget`.
+    fn new(
+        config: &'a GithubConfig,
+        token: String,
+        progress: &'a dyn Progress,
+        budget: &'a Budget,
+    ) -> Result<Self> {
         let base = config.api_url.trim_end_matches('/').to_string();
         // octocrab sends the token only to its base URI's host: without it,
         // a GitHub Enterprise server would get no token at all.
@@ -292,7 +307,7 @@ impl<'a> Api<'a> {
             .set_read_timeout(Some(config.read_timeout))
             .build()
             .map_err(|e| err(format!("cannot build the HTTP client: {}", short_error(&e))))?;
-        Ok(Api { octo, base, config, progress, requests: 0, missing: false })
+        Ok(Api { octo, base, config, progress, budget, missing: false })
     }
 
     fn url(&self, path: &str) -> String {
@@ -309,7 +324,8 @@ impl<'a> Api<'a> {
         self.request(url, None, etag).await
     }
 
-    /// One request (a POST when `body` is given), retried and rate-limit aware.
+    /// One request (a POST when `body` is given), retried and rate-limit
+    /// aware as the policy decides.
     async fn request(
         &mut self,
         url: String,
@@ -317,113 +333,72 @@ impl<'a> Api<'a> {
         etag: Option<&str>,
     ) -> Result<Fetched> {
         let verb = if body.is_some() { "POST" } else { "GET" };
-        let mut attempt = 0u32;
+        let config = self.config;
+        let policy = RetryPolicy::new(config.max_retries, config.retry_base, config.max_rate_limit_wait);
+        let mut attempts = Attempts::new(policy, format!("{verb} {}", path_of(&url)), self.progress);
         loop {
-            if let Some(max) = self.config.max_requests
-                && self.requests >= max
-            {
-                return Err(err(format!(
-                    "the request budget of {max} is spent (--max-requests); nothing was stored"
-                )));
-            }
-            self.requests += 1;
-            let mut headers = HeaderMap::new();
-            headers.insert(http::header::ACCEPT, HeaderValue::from_static("application/vnd.github+json"));
-            headers.insert(
-                HeaderName::from_static("x-github-api-version"),
-                HeaderValue::from_static("2022-11-28"),
-            );
-            if let Some(tag) = etag.and_then(|t| HeaderValue::from_str(t).ok()) {
-                headers.insert(http::header::IF_NONE_MATCH, tag);
-            }
-            let config = self.config;
-            let retry = |attempt: u32, why: String| -> Result<Duration> {
-                if attempt >= config.max_retries {
-                    return Err(err(format!(
-                        "{verb} {}: {why}; gave up after {} attempts",
-                        path_of(&url),
-                        attempt + 1
-                    )));
-                }
-                Ok(config.retry_base * 2u32.pow(attempt.min(6)))
-            };
-            let sent = match body {
-                Some(b) => self.octo._post(url.as_str(), Some(b)).await,
-                None => self.octo._get_with_headers(url.as_str(), Some(headers)).await,
-            };
-            let response = match sent {
-                Ok(r) => r,
-                Err(e) => {
-                    // A transport error or a timeout. Its text names the
-                    // URL at most, never the token.
-                    let wait = retry(attempt, format!("request failed ({})", short_error(&e)))?;
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
+            self.budget.spend().map_err(|e| err(e.to_string()))?;
+            let answer = match self.send(&url, body, etag).await {
+                Ok(answer) => answer,
+                Err(failed) => {
+                    attempts.judge(&failed).await.map_err(err)?;
                     continue;
                 }
             };
-            let status = response.status();
-            let headers = response.headers().clone();
+            let outcome = Outcome::Answer {
+                status: answer.status.as_u16(),
+                rate_limit: RateLimit::from_headers(&answer.headers),
+            };
+            if !attempts.judge(&outcome).await.map_err(err)? {
+                continue;
+            }
+            let status = answer.status;
             if status == http::StatusCode::NOT_MODIFIED {
                 return Ok(Fetched::NotModified);
             }
-            let limited = (status == http::StatusCode::FORBIDDEN
-                || status == http::StatusCode::TOO_MANY_REQUESTS)
-                && (header(&headers, "x-ratelimit-remaining") == Some("0")
-                    || header(&headers, "retry-after").is_some());
-            if limited {
-                let wait = match header(&headers, "retry-after").and_then(|s| s.trim().parse::<u64>().ok()) {
-                    Some(s) => Duration::from_secs(s),
-                    None => {
-                        let reset = header(&headers, "x-ratelimit-reset").and_then(|s| s.parse::<i64>().ok());
-                        let now = Utc::now().timestamp();
-                        Duration::from_secs(reset.map_or(60, |r| (r - now).max(1)) as u64)
-                    }
-                };
-                if wait > self.config.max_rate_limit_wait {
-                    return Err(err(format!(
-                        "{verb} {}: rate limited for {} s, longer than the {} s this run waits",
-                        path_of(&url),
-                        wait.as_secs(),
-                        self.config.max_rate_limit_wait.as_secs()
-                    )));
-                }
-                self.progress.message(&format!("rate limited: waiting {} s", wait.as_secs()));
-                tokio::time::sleep(wait).await;
-                continue;
-            }
-            if status.is_server_error() {
-                let wait = retry(attempt, format!("HTTP {}", status.as_u16()))?;
-                tokio::time::sleep(wait).await;
-                attempt += 1;
-                continue;
-            }
-            if !status.is_success() {
+            let Some(value) = answer.json.filter(|_| status.is_success()) else {
                 self.missing = matches!(status.as_u16(), 404 | 422);
                 return Err(err(format!("{verb} {}: HTTP {}", path_of(&url), status.as_u16())));
-            }
-            let body = match response.into_body().collect().await {
-                Ok(b) => b.to_bytes(),
-                Err(e) => {
-                    let wait = retry(attempt, format!("reading the body failed ({})", short_error(&e)))?;
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                    continue;
-                }
             };
-            match serde_json::from_slice::<serde_json::Value>(&body) {
-                Ok(value) => {
-                    let etag = header(&headers, "etag").map(str::to_string);
-                    return Ok(Fetched::Json { value, next: next_link(&headers), etag });
-                }
-                Err(e) => {
-                    // A truncated or garbled body: ask again.
-                    let wait = retry(attempt, format!("the body is not valid JSON ({e})"))?;
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                }
-            }
+            let etag = header(&answer.headers, "etag").map(str::to_string);
+            return Ok(Fetched::Json { value, next: next_link(&answer.headers), etag });
         }
+    }
+
+    /// One attempt: the answer (with its JSON when it is a success), or
+    /// what went wrong, for the policy to judge.
+    async fn send(
+        &self,
+        url: &str,
+        body: Option<&serde_json::Value>,
+        etag: Option<&str>,
+    ) -> std::result::Result<Answer, Outcome> {
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::ACCEPT, HeaderValue::from_static("application/vnd.github+json"));
+        headers
+            .insert(HeaderName::from_static("x-github-api-version"), HeaderValue::from_static("2022-11-28"));
+        if let Some(tag) = etag.and_then(|t| HeaderValue::from_str(t).ok()) {
+            headers.insert(http::header::IF_NONE_MATCH, tag);
+        }
+        let sent = match body {
+            Some(b) => self.octo._post(url, Some(b)).await,
+            None => self.octo._get_with_headers(url, Some(headers)).await,
+        };
+        // A transport error or a timeout: its text names the URL at most,
+        // never the token.
+        let response = sent.map_err(|e| Outcome::Transport(short_error(&e)))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        if !status.is_success() {
+            return Ok(Answer { status, headers, json: None });
+        }
+        let bytes = match response.into_body().collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(e) => return Err(Outcome::Unreadable(short_error(&e))),
+        };
+        // A truncated or garbled body is asked for again.
+        let json = serde_json::from_slice(&bytes).map_err(|e| Outcome::NotJson(e.to_string()))?;
+        Ok(Answer { status, headers, json: Some(json) })
     }
 
     /// Every page of a list, following `Link` headers; `None` when the
@@ -1027,8 +1002,9 @@ impl Source for GithubSource {
             state.and_then(|s| serde_json::from_value(s.0.clone()).ok()).unwrap_or_default();
         let runtime = crate::http::http_runtime()?;
         let started = Utc::now();
-        let (events, requests) = runtime.block_on(async {
-            let mut api = Api::new(cfg, token, progress)?;
+        let budget = Budget::new(cfg.max_requests);
+        let events = runtime.block_on(async {
+            let mut api = Api::new(cfg, token, progress, &budget)?;
             let mut events = EventSet::new();
             let mut repos = cfg.repos.clone();
             if let Some(org) = &cfg.org {
@@ -1051,10 +1027,10 @@ impl Source for GithubSource {
                 part.message("done");
                 progress.advance(1);
             }
-            Ok::<_, Error>((events, api.requests))
+            Ok::<_, Error>(events)
         })?;
         let state = serde_json::to_value(&state).map(SyncState).unwrap_or_default();
-        Ok(Collected { events, state, requests, notes: Vec::new() })
+        Ok(Collected { events, state, requests: budget.spent(), notes: Vec::new() })
     }
 }
 
@@ -1069,7 +1045,8 @@ pub struct GithubHistory {
     config: GithubConfig,
     token: Secret,
     known: HistoryCache,
-    requests: std::sync::atomic::AtomicU64,
+    /// One budget (`max_requests`) for all of this history's queries.
+    budget: Budget,
 }
 
 impl std::fmt::Debug for GithubHistory {
@@ -1090,16 +1067,16 @@ impl GithubHistory {
         let token = Secret::new(Secret::resolve(given.as_ref(), &config.token_env, "the GitHub token")?);
         Ok(Self {
             repo: repo.to_string(),
-            config,
             token,
             known: Default::default(),
-            requests: Default::default(),
+            budget: Budget::new(config.max_requests),
+            config,
         })
     }
 
     /// Requests made so far.
     pub fn requests(&self) -> u64 {
-        self.requests.load(std::sync::atomic::Ordering::Relaxed)
+        self.budget.spent()
     }
 
     async fn fetch(&self, from: Option<&str>, to: &str, limit: usize) -> Result<HistoryRange> {
@@ -1109,10 +1086,12 @@ impl GithubHistory {
             return Ok(HistoryRange::Unknown(format!("{bad:?} is not a commit name")));
         }
         crate::http::install_tls_provider();
-        let mut api =
-            Api::new(&self.config, self.token.expose().to_string(), &dora_core::source::NoProgress)?;
-        // One budget (`max_requests`) for all of this history's queries.
-        api.requests = self.requests();
+        let mut api = Api::new(
+            &self.config,
+            self.token.expose().to_string(),
+            &dora_core::source::NoProgress,
+            &self.budget,
+        )?;
         let result = match from {
             Some(from) => compare_commits(&mut api, repo, from, to).await.map(|(_, mut commits)| {
                 commits.reverse();
@@ -1130,7 +1109,6 @@ impl GithubHistory {
                 .map(|(commits, _)| commits)
             }
         };
-        self.requests.fetch_max(api.requests, std::sync::atomic::Ordering::Relaxed);
         let commits = match result {
             Ok(commits) => commits,
             Err(e) if api.missing => return Ok(HistoryRange::Unknown(format!("{repo}: {e}"))),

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -24,7 +24,7 @@ use super::model::{GlCommit, GlCompare, GlDeployment, GlEnvironment, GlIssue, Gl
 use super::normalize::{self, Attempt, ProjectContext, ShippedMergeRequests};
 use crate::changesets::{CommitHistory, HistoryCache, HistoryCommit, HistoryFuture, HistoryRange};
 use crate::hotfix::HotfixRule;
-use crate::http::Secret;
+use crate::http::{Attempts, Budget, Outcome, RateLimit, RetryPolicy, Secret};
 use crate::monorepo::{self, PathServices};
 use dora_core::engine::options::ProductionPatterns;
 use dora_core::error::{Error, Result};
@@ -218,15 +218,11 @@ struct Api<'a> {
     token: HeaderValue,
     config: &'a GitlabConfig,
     progress: &'a dyn Progress,
-    requests: AtomicU64,
+    budget: &'a Budget,
     /// The path of the request being made, for error messages.
     current: Mutex<String>,
     /// Whether a request failed with 404 (a commit or project GitLab does not know).
     missing: std::sync::atomic::AtomicBool,
-}
-
-fn header<'h>(headers: &'h http::HeaderMap, name: &str) -> Option<&'h str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 /// The token (given, else from `cfg.token_env`) as a sensitive header
@@ -248,11 +244,13 @@ fn token_header(given: Option<&Secret>, cfg: &GitlabConfig) -> Result<HeaderValu
 }
 
 impl<'a> Api<'a> {
-    /// The client for `config`'s server (its URL checked by [`token_header`]).
+    /// The client for `config`'s server (its URL checked by
+    /// [`token_header`]), whose requests count against `budget`.
     async fn connect(
         config: &'a GitlabConfig,
         token: HeaderValue,
         progress: &'a dyn Progress,
+        budget: &'a Budget,
     ) -> Result<Self> {
         let (host, http) = server(&config.api_url)?;
         let mut builder = gitlab::GitlabBuilder::new_unauthenticated(host);
@@ -269,7 +267,7 @@ impl<'a> Api<'a> {
             token,
             config,
             progress,
-            requests: AtomicU64::new(0),
+            budget,
             current: Mutex::new(String::new()),
             missing: Default::default(),
         })
@@ -277,32 +275,6 @@ impl<'a> Api<'a> {
 }
 
 impl Api<'_> {
-    /// The wait before retry `attempt` (0-based), or an error past the bound.
-    fn backoff(
-        &self,
-        attempt: u32,
-        path: &str,
-        why: &str,
-    ) -> std::result::Result<Duration, ApiError<CallError>> {
-        if attempt >= self.config.max_retries {
-            return Err(ApiError::client(CallError(format!(
-                "GET {path}: {why}, still after {} retries",
-                self.config.max_retries
-            ))));
-        }
-        self.progress.message(&format!("{why}: retrying"));
-        Ok(self.config.retry_base * 2u32.saturating_pow(attempt))
-    }
-
-    /// How long a rate-limited answer asks to wait.
-    fn rate_limit_wait(headers: &http::HeaderMap) -> Duration {
-        if let Some(s) = header(headers, "retry-after").and_then(|s| s.trim().parse::<u64>().ok()) {
-            return Duration::from_secs(s);
-        }
-        let reset = header(headers, "ratelimit-reset").and_then(|s| s.trim().parse::<i64>().ok());
-        Duration::from_secs(reset.map_or(60, |r| (r - Utc::now().timestamp()).max(1)) as u64)
-    }
-
     fn wrap(&self, what: &str, e: ApiError<CallError>) -> Error {
         let path = self.current.lock().map(|p| p.clone()).unwrap_or_default();
         match e {
@@ -372,86 +344,61 @@ impl api::AsyncClient for Api<'_> {
         if let Ok(mut current) = self.current.lock() {
             current.clone_from(&path);
         }
-        let mut attempt = 0;
+        let policy = RetryPolicy::new(
+            self.config.max_retries,
+            self.config.retry_base,
+            self.config.max_rate_limit_wait,
+        );
+        let mut attempts = Attempts::new(policy, format!("{method} {path}"), self.progress);
+        let give_up = |message: String| ApiError::client(CallError(message));
         loop {
-            let made = self.requests.load(Ordering::Relaxed);
-            if let Some(max) = self.config.max_requests
-                && made >= max
-            {
-                return Err(ApiError::client(CallError(format!(
-                    "the request budget of {max} is spent (--max-requests); nothing was stored"
-                ))));
-            }
+            self.budget.spend().map_err(|e| give_up(e.to_string()))?;
             let mut b = http::Request::builder().method(method.clone()).uri(uri.clone());
             for (k, v) in &headers {
                 b = b.header(k, v);
             }
             b = b.header(HeaderName::from_static("private-token"), self.token.clone());
-            self.requests.fetch_add(1, Ordering::Relaxed);
             let sent =
                 tokio::time::timeout(self.config.request_timeout, self.inner.rest_async(b, body.clone()))
                     .await;
             let response = match sent {
-                Err(_) => {
-                    let wait = self.backoff(attempt, &path, "timed out")?;
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                    continue;
-                }
-                Ok(Err(e)) => {
-                    // A failed connection or a cut-off answer: the error names
-                    // the URL at most, never the token.
-                    let wait = self.backoff(attempt, &path, &format!("request failed ({})", short(&e)))?;
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                    continue;
-                }
-                Ok(Ok(r)) => r,
-            };
-            let status = response.status();
-            let limited = status == http::StatusCode::TOO_MANY_REQUESTS
-                || (status == http::StatusCode::FORBIDDEN
-                    && header(response.headers(), "ratelimit-remaining") == Some("0"));
-            if limited {
-                let wait = Self::rate_limit_wait(response.headers());
-                if wait > self.config.max_rate_limit_wait {
-                    return Err(ApiError::client(CallError(format!(
-                        "{method} {path}: rate limited for {} s, longer than the {} s this run waits",
-                        wait.as_secs(),
-                        self.config.max_rate_limit_wait.as_secs()
-                    ))));
-                }
-                self.progress.message(&format!("rate limited: waiting {} s", wait.as_secs()));
-                tokio::time::sleep(wait).await;
-                continue;
-            }
-            if status.is_server_error() {
-                let wait = self.backoff(attempt, &path, &format!("HTTP {}", status.as_u16()))?;
-                tokio::time::sleep(wait).await;
-                attempt += 1;
-                continue;
-            }
-            if status.is_success()
-                && serde_json::from_slice::<serde::de::IgnoredAny>(response.body()).is_err()
-            {
+                Err(_) => Err(Outcome::TimedOut),
+                // A failed connection or a cut-off answer: the error names
+                // the URL at most, never the token.
+                Ok(Err(e)) => Err(Outcome::Transport(short(&e))),
                 // A truncated or garbled body: ask again.
-                let wait = self.backoff(attempt, &path, "the body is not valid JSON")?;
-                tokio::time::sleep(wait).await;
-                attempt += 1;
+                Ok(Ok(r)) if r.status().is_success() => {
+                    match serde_json::from_slice::<serde::de::IgnoredAny>(r.body()) {
+                        Ok(_) => Ok(r),
+                        Err(e) => Err(Outcome::NotJson(e.to_string())),
+                    }
+                }
+                Ok(Ok(r)) => Ok(r),
+            };
+            let outcome = match &response {
+                Ok(r) => Outcome::Answer {
+                    status: r.status().as_u16(),
+                    rate_limit: RateLimit::from_headers(r.headers()),
+                },
+                Err(failed) => failed.clone(),
+            };
+            if !attempts.judge(&outcome).await.map_err(give_up)? {
                 continue;
             }
+            let Ok(response) = response else { continue };
+            let status = response.status();
             if status == http::StatusCode::UNAUTHORIZED {
-                return Err(ApiError::client(CallError(format!(
+                return Err(give_up(format!(
                     "{method} {path}: HTTP 401: the token was refused (check {})",
                     self.config.token_env
-                ))));
+                )));
             }
             if status == http::StatusCode::FORBIDDEN || status == http::StatusCode::NOT_FOUND {
                 self.missing.store(status == http::StatusCode::NOT_FOUND, Ordering::Relaxed);
-                return Err(ApiError::client(CallError(format!(
+                return Err(give_up(format!(
                     "{method} {path}: HTTP {}: not found, or the token cannot read it (it needs the read_api scope)",
                     status.as_u16()
-                ))));
+                )));
             }
             return Ok(response);
         }
@@ -948,8 +895,9 @@ impl Source for GitlabSource {
         let runtime = crate::http::http_runtime()?;
         let started = Utc::now();
         let mut notes = Vec::new();
-        let (events, requests) = runtime.block_on(async {
-            let api = Api::connect(cfg, token, progress).await?;
+        let budget = Budget::new(cfg.max_requests);
+        let events = runtime.block_on(async {
+            let api = Api::connect(cfg, token, progress, &budget).await?;
             let mut events = EventSet::new();
             let mut projects = cfg.projects.clone();
             if let Some(group) = &cfg.group {
@@ -981,10 +929,10 @@ impl Source for GitlabSource {
                 part.message("done");
                 progress.advance(1);
             }
-            Ok::<_, Error>((events, api.requests.load(Ordering::Relaxed)))
+            Ok::<_, Error>(events)
         })?;
         let state = serde_json::to_value(&state).map(SyncState).unwrap_or_default();
-        Ok(Collected { events, state, requests, notes })
+        Ok(Collected { events, state, requests: budget.spent(), notes })
     }
 }
 
@@ -1000,7 +948,8 @@ pub struct GitlabHistory {
     config: GitlabConfig,
     token: HeaderValue,
     known: HistoryCache,
-    requests: AtomicU64,
+    /// One budget (`max_requests`) for all of this history's queries.
+    budget: Budget,
 }
 
 impl std::fmt::Debug for GitlabHistory {
@@ -1020,24 +969,24 @@ impl GitlabHistory {
         let token = token_header(given.as_ref(), &config)?;
         Ok(Self {
             project: project.to_string(),
-            config,
             token,
             known: Default::default(),
-            requests: Default::default(),
+            budget: Budget::new(config.max_requests),
+            config,
         })
     }
 
     /// Requests made so far.
     pub fn requests(&self) -> u64 {
-        self.requests.load(Ordering::Relaxed)
+        self.budget.spent()
     }
 
     async fn fetch(&self, from: Option<&str>, to: &str, limit: usize) -> Result<HistoryRange> {
         use api::projects::repository::commits::Commits;
         crate::http::install_tls_provider();
-        let api = Api::connect(&self.config, self.token.clone(), &dora_core::source::NoProgress).await?;
-        // One budget (`max_requests`) for all of this history's queries.
-        api.requests.store(self.requests(), Ordering::Relaxed);
+        let api =
+            Api::connect(&self.config, self.token.clone(), &dora_core::source::NoProgress, &self.budget)
+                .await?;
         let project = self.project.as_str();
         let result = match from {
             Some(from) => compare(&api, project, from, to).await.map(|cmp| {
@@ -1052,7 +1001,6 @@ impl GitlabHistory {
                 Err(e) => Err(err(format!("{project}: {e}"))),
             },
         };
-        self.requests.fetch_max(api.requests.load(Ordering::Relaxed), Ordering::Relaxed);
         let commits = match result {
             Ok(commits) => commits,
             Err(e) if api.missing.load(Ordering::Relaxed) => return Ok(HistoryRange::Unknown(e.to_string())),

@@ -34,26 +34,36 @@ fn err(message: impl Into<String>) -> Error {
     Error::Source { message: message.into() }
 }
 
-/// Exponential backoff between a failed list or watch and the next, reset
-/// by any success.
+/// The waits between a failed list or watch and the next: the policy's
+/// backoff (doubling up to 30 s), reset by any success. A watch is never
+/// given up: it is tried again for as long as it runs.
 #[derive(Debug, Clone)]
 struct Retry {
-    base: Duration,
-    next: Duration,
+    backoff: crate::http::Backoff,
+    retries: u32,
+}
+
+impl Retry {
+    /// The longest wait between two tries.
+    const MAX_WAIT: Duration = Duration::from_secs(30);
+
+    fn new(base: Duration) -> Self {
+        Self { backoff: crate::http::Backoff { base, max: Self::MAX_WAIT }, retries: 0 }
+    }
 }
 
 impl Iterator for Retry {
     type Item = Duration;
     fn next(&mut self) -> Option<Duration> {
-        let now = self.next;
-        self.next = (self.next * 2).min(Duration::from_secs(30));
-        Some(now)
+        let wait = self.backoff.delay(self.retries);
+        self.retries = self.retries.saturating_add(1);
+        Some(wait)
     }
 }
 
 impl Backoff for Retry {
     fn reset(&mut self) {
-        self.next = self.base;
+        self.retries = 0;
     }
 }
 
@@ -162,7 +172,7 @@ where
             if let Some(l) = &cluster.label_selector {
                 wc = wc.labels(l);
             }
-            let backoff = Retry { base: config.retry_base, next: config.retry_base };
+            let backoff = Retry::new(config.retry_base);
             for ns in cluster.namespaces_to_read() {
                 let WorkloadApis { deployments: d, replicasets: r, rollouts: ro } =
                     WorkloadApis::new(&client, ns);
@@ -359,4 +369,19 @@ where
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_watch_backoff_doubles_to_30_s_and_a_success_resets_it() {
+        let mut retry = Retry::new(Duration::from_millis(800));
+        let waits: Vec<u128> = retry.by_ref().take(7).map(|d| d.as_millis()).collect();
+        assert_eq!(waits, [800, 1600, 3200, 6400, 12_800, 25_600, 30_000]);
+        assert_eq!(retry.nth(1000), Some(Duration::from_secs(30)), "never given up");
+        retry.reset();
+        assert_eq!(retry.next(), Some(Duration::from_millis(800)));
+    }
 }

@@ -1,5 +1,11 @@
-//! The plumbing every network source shares: the TLS provider, the
-//! runtime requests run on, and tokens that are never shown.
+//! What every network source shares: the HTTP policy ([`policy`]: retries,
+//! backoff, rate-limit waits, the request budget, decided without I/O), and
+//! the plumbing the clients use (the TLS provider, the runtime requests run
+//! on, tokens that are never shown, and the I/O half of the policy).
+
+pub mod policy;
+
+pub use policy::{Backoff, Budget, BudgetSpent, Decision, Outcome, RateLimit, RetryPolicy};
 
 #[allow(unused_imports)]
 use dora_core::{Error, Result};
@@ -67,5 +73,46 @@ impl Secret {
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("***")
+    }
+}
+
+/// The I/O half of the policy for one request: it keeps the attempt
+/// number, asks [`RetryPolicy::decide`] about each attempt's outcome, and
+/// carries out a wait (a progress line, then a sleep).
+#[cfg(any(feature = "github", feature = "gitlab"))]
+pub(crate) struct Attempts<'a> {
+    policy: RetryPolicy,
+    request: String,
+    attempt: u32,
+    progress: &'a dyn dora_core::source::Progress,
+}
+
+#[cfg(any(feature = "github", feature = "gitlab"))]
+impl<'a> Attempts<'a> {
+    /// The attempts at `request` (`GET /path`, as messages name it).
+    pub(crate) fn new(
+        policy: RetryPolicy,
+        request: String,
+        progress: &'a dyn dora_core::source::Progress,
+    ) -> Self {
+        Self { policy, request, attempt: 0, progress }
+    }
+
+    /// Judges an attempt: `Ok(true)` to use its answer, `Ok(false)` once
+    /// the wait before the next attempt is over, `Err` with the message of
+    /// a request given up.
+    pub(crate) async fn judge(&mut self, outcome: &Outcome) -> std::result::Result<bool, String> {
+        let decision = self.policy.decide(&self.request, self.attempt, outcome, chrono::Utc::now());
+        match decision {
+            Decision::Done => return Ok(true),
+            Decision::GiveUp(message) => return Err(message),
+            Decision::Retry { .. } => self.attempt += 1,
+            Decision::WaitRateLimit { .. } => {}
+        }
+        if let Some(note) = decision.note() {
+            self.progress.message(&note);
+        }
+        tokio::time::sleep(decision.wait().unwrap_or_default()).await;
+        Ok(false)
     }
 }
