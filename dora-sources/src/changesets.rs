@@ -242,39 +242,12 @@ impl GitHistory {
 mod tests {
     use super::fill_tests::deployment;
     use super::*;
-
-    /// A repository made with the git command line: commits `c1`..`c4`, one
-    /// a day from 2026-11-01, authored an hour before.
-    pub(crate) fn repository(dir: &std::path::Path) -> Vec<String> {
-        let git = |args: &[&str], date: &str| {
-            let out = std::process::Command::new("git")
-                .current_dir(dir)
-                .args(args)
-                .env("GIT_AUTHOR_NAME", "a")
-                .env("GIT_AUTHOR_EMAIL", "a@example.com")
-                .env("GIT_COMMITTER_NAME", "a")
-                .env("GIT_COMMITTER_EMAIL", "a@example.com")
-                .env("GIT_AUTHOR_DATE", format!("{date}T09:00:00Z"))
-                .env("GIT_COMMITTER_DATE", format!("{date}T10:00:00Z"))
-                .output()
-                .expect("git runs");
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-            String::from_utf8_lossy(&out.stdout).trim().to_string()
-        };
-        git(&["init", "-q", "-b", "main"], "2026-11-01");
-        (1..=4)
-            .map(|i| {
-                let date = format!("2026-11-0{i}");
-                git(&["commit", "-q", "--allow-empty", "-m", &format!("c{i}")], &date);
-                git(&["rev-parse", "HEAD"], &date)
-            })
-            .collect()
-    }
+    use crate::test_support::git_repository;
 
     #[tokio::test]
     async fn change_sets_from_a_local_clone() {
         let dir = tempfile::tempdir().unwrap();
-        let shas = repository(dir.path());
+        let shas = git_repository(dir.path(), 4);
         let history = GitHistory::open(dir.path()).unwrap();
         // The first deployment ships c1 (at most 1 commit), the second c2..c3
         // (named by an abbreviated SHA), a rollback nothing, the next c4.
@@ -347,21 +320,7 @@ mod fill_tests {
 
     /// A successful production deployment of `web` (team `shop`) of `commit`.
     pub(super) fn deployment(id: &str, commit: &str) -> Deployment {
-        Deployment {
-            id: id.into(),
-            service: "web".into(),
-            team: Some("shop".into()),
-            source: Some("kubernetes".into()),
-            environment: "production".into(),
-            finished_at: "2026-11-10T00:00:00Z".parse().unwrap(),
-            started_at: None,
-            status: DeploymentStatus::Success,
-            commit: Some(commit.into()),
-            changes: vec![commit.into()],
-            deployment_type: DeploymentType::Regular,
-            remediates: vec![],
-            note: None,
-        }
+        crate::test_support::deployment(id, commit, "2026-11-10T00:00:00Z")
     }
 
     #[tokio::test]

@@ -15,7 +15,8 @@
 //!   Rollouts, listed or watched.
 //! - [`changesets`]: the commits a deployment shipped, from a history
 //!   (a local clone with the `git` feature, or a forge's API).
-//! - [`hotfix`] and [`monorepo`]: rules the repository sources share.
+//! - [`hotfix`] and [`monorepo`]: rules the repository sources share;
+//!   [`forge`]: what the GitHub and GitLab sources share besides.
 //! - [`http`]: the HTTP policy every source follows (retries, backoff,
 //!   rate-limit waits, the request budget), decided without I/O.
 //!
@@ -31,6 +32,7 @@
 //! ```
 
 pub mod changesets;
+pub mod forge;
 #[cfg(feature = "github")]
 pub mod github;
 #[cfg(feature = "gitlab")]
@@ -40,5 +42,7 @@ pub mod http;
 #[cfg(feature = "kubernetes")]
 pub mod kubernetes;
 pub mod monorepo;
+#[cfg(test)]
+mod test_support;
 
 pub use monorepo::PathServices;

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use dora_core::event::Deployment;
+use dora_core::event::{Change, Deployment};
 
 /// A monorepo's path prefixes and the services they belong to. A file
 /// belongs to the service of the longest prefix that contains it (a prefix
@@ -96,6 +96,50 @@ pub fn service_parts(
         .collect()
 }
 
+/// What one deployment of a monorepo deployed: the services its changes
+/// touched, and each change's services. Both stay empty for a repository
+/// that is one service, whose deployment stays one event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeployedServices {
+    /// The services deployed.
+    pub services: BTreeSet<String>,
+    /// Each change's services, in the order of the deployment's changes.
+    pub change_services: Vec<BTreeSet<String>>,
+}
+
+impl DeployedServices {
+    /// Counts a change whose commit touched `touched` (`None`: not a
+    /// monorepo, nothing to count): the change becomes the first touched
+    /// service's (else `default`'s), and every service touched ships it.
+    pub fn add_change(&mut self, change: &mut Change, touched: Option<&BTreeSet<String>>, default: &str) {
+        let Some(touched) = touched else { return };
+        change.service = touched.first().cloned().unwrap_or_else(|| default.to_string());
+        self.services.extend(touched.iter().cloned());
+        self.change_services.push(touched.clone());
+    }
+
+    /// A successful deployment to `environment`: when its changes touched
+    /// no service (a rollback, a redeploy), it deploys again what the
+    /// latest success did ([`latest_services`]); either way `last` keeps
+    /// its services as the environment's latest.
+    pub fn remember(
+        &mut self,
+        last: &mut BTreeMap<String, BTreeSet<String>>,
+        environment: &str,
+        default: &str,
+    ) {
+        if self.services.is_empty() {
+            self.services = latest_services(last, environment, default);
+        }
+        last.insert(environment.to_string(), self.services.clone());
+    }
+
+    /// The events of `deployment`: see [`service_parts`].
+    pub fn parts(&self, deployment: Deployment) -> Vec<Deployment> {
+        service_parts(deployment, &self.services, &self.change_services)
+    }
+}
+
 /// Monorepos: the part of `deployment` that deployed one service, with the
 /// changes that touched it. Its id is the deployment's with `:<service>`
 /// added, and so are the ids it remediates (the parts of the remediated
@@ -132,5 +176,35 @@ mod tests {
         let everything = PathServices::new([("/", "all")]);
         assert_eq!(everything.service_of("any/file"), Some("all"));
         assert!(PathServices::default().is_empty());
+    }
+
+    #[test]
+    fn deployed_services_count_changes_and_remember_the_latest() {
+        let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<String>>();
+        let mut change = Change {
+            id: "c1".into(),
+            service: "platform".into(),
+            team: None,
+            source: None,
+            committed_at: "2026-11-01T00:00:00Z".parse().unwrap(),
+            authored_at: None,
+            pull_request: None,
+        };
+        let mut deployed = DeployedServices::default();
+        deployed.add_change(&mut change, None, "platform");
+        assert_eq!((change.service.as_str(), &deployed), ("platform", &DeployedServices::default()));
+        deployed.add_change(&mut change, Some(&set(&["web", "api"])), "platform");
+        assert_eq!(change.service, "api", "the first service touched");
+        assert_eq!(deployed.services, set(&["api", "web"]));
+        let mut last = BTreeMap::new();
+        deployed.remember(&mut last, "production", "platform");
+        assert_eq!(last["production"], set(&["api", "web"]));
+        // A rollback touches nothing: it deploys what the latest success did.
+        let mut rollback = DeployedServices::default();
+        rollback.remember(&mut last, "production", "platform");
+        assert_eq!(rollback.services, set(&["api", "web"]));
+        let mut first = DeployedServices::default();
+        first.remember(&mut last, "staging", "platform");
+        assert_eq!(first.services, set(&["platform"]));
     }
 }

@@ -342,16 +342,8 @@ fn a_release_of_more_than_250_commits_is_complete() {
                     "status": "ahead", "ahead_by": 260, "behind_by": 0, "total_commits": 260, "commits": commits}))),
         );
     }
-    r.mount(
-        Mock::given(method("GET"))
-            .and(wiremock::matchers::path_regex(r"^/repos/acme/api/commits/[0-9a-f]{40}/pulls$"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
-    );
-    r.mount(
-        Mock::given(method("GET"))
-            .and(path("/repos/acme/api/issues"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
-    );
+    no_pulls(&r, "acme/api");
+    empty_issues(&r, "acme/api");
     let out = source(&r.uri()).collect(None, &NoProgress).unwrap();
     let d2 = out.events.deployment("github:acme/api:deployment:2").unwrap();
     assert_eq!(d2.changes, shas);
@@ -393,11 +385,7 @@ fn graphql_finds_the_pull_requests_of_many_commits_at_once() {
         }
         ResponseTemplate::new(200).set_body_json(json!({"data": {"repository": repo}}))
     }));
-    r.mount(
-        Mock::given(method("GET"))
-            .and(path("/repos/acme/api/issues"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
-    );
+    empty_issues(&r, "acme/api");
     let mut cfg = config(&r.uri());
     cfg.use_graphql = true;
     let out = GithubSource::new("gh", cfg).with_token(TOKEN).collect(None, &NoProgress).unwrap();
@@ -412,11 +400,30 @@ fn graphql_finds_the_pull_requests_of_many_commits_at_once() {
     assert_eq!(r.requests(), 9);
 }
 
-fn empty_issues(r: &Repo) {
+/// `repo` has no issues.
+fn empty_issues(r: &Repo, repo: &str) {
     r.mount(
         Mock::given(method("GET"))
-            .and(path("/repos/acme/api/issues"))
+            .and(path(format!("/repos/{repo}/issues")))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
+    );
+}
+
+/// No commit of `repo` came through a pull request.
+fn no_pulls(r: &Repo, repo: &str) {
+    r.mount(
+        Mock::given(method("GET"))
+            .and(wiremock::matchers::path_regex(format!(r"^/repos/{repo}/commits/[0-9a-f]{{40}}/pulls$")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
+    );
+}
+
+/// The history of the first deployment seen: SHA1 alone, committed at `at`.
+fn sha1_history(r: &Repo, at: DateTime<Utc>) {
+    r.mount(
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/api/commits"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([commit(SHA1, at)]))),
     );
 }
 
@@ -433,12 +440,8 @@ fn sha2_adds_one_commit(r: &Repo, t2: DateTime<Utc>) {
                 ),
             ),
     );
-    r.mount(
-        Mock::given(method("GET"))
-            .and(wiremock::matchers::path_regex(r"^/repos/acme/api/commits/[0-9a-f]{40}/pulls$"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
-    );
-    empty_issues(r);
+    no_pulls(r, "acme/api");
+    empty_issues(r, "acme/api");
 }
 
 fn run(id: u64, sha: &str, conclusion: &str, at: DateTime<Utc>) -> Value {
@@ -458,9 +461,7 @@ fn workflow_runs_as_deployments() {
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({"total_count": 4, "workflow_runs": [
                 run(4, SHA2, "cancelled", t3), run(3, SHA2, "success", t3), run(2, SHA2, "failure", t2), run(1, SHA1, "success", t1)]}))),
     );
-    r.mount(Mock::given(method("GET")).and(path("/repos/acme/api/commits")).respond_with(
-        ResponseTemplate::new(200).set_body_json(json!([commit(SHA1, t1 - chrono::Duration::hours(1))])),
-    ));
+    sha1_history(&r, t1 - chrono::Duration::hours(1));
     sha2_adds_one_commit(&r, t2);
     let mut cfg = config(&r.uri());
     cfg.strategy = Strategy::WorkflowRuns {
@@ -500,11 +501,7 @@ fn releases_as_deployments() {
             .and(path("/repos/acme/api/commits/v2.0.0"))
             .respond_with(ResponseTemplate::new(200).set_body_json(commit(SHA2, t2))),
     );
-    r.mount(
-        Mock::given(method("GET"))
-            .and(path("/repos/acme/api/commits"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!([commit(SHA1, t1)]))),
-    );
+    sha1_history(&r, t1);
     sha2_adds_one_commit(&r, t2);
     let mut cfg = config(&r.uri());
     cfg.strategy = Strategy::Releases {
@@ -537,11 +534,7 @@ fn a_whole_organisation_with_include_and_exclude() {
                 .and(path(format!("/repos/acme/{repo}/deployments")))
                 .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
         );
-        r.mount(
-            Mock::given(method("GET"))
-                .and(path(format!("/repos/acme/{repo}/issues")))
-                .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
-        );
+        empty_issues(&r, &format!("acme/{repo}"));
     }
     let mut cfg = config(&r.uri());
     cfg.repos.clear();
@@ -687,16 +680,8 @@ fn a_monorepo_deployment_becomes_one_deployment_per_service_touched() {
                 "files": [{"filename": "services/web/index.html", "previous_filename": "services/web/old.html"}]})),
         ),
     );
-    r.mount(
-        Mock::given(method("GET"))
-            .and(wiremock::matchers::path_regex(r"^/repos/acme/mono/commits/[0-9a-f]{40}/pulls$"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
-    );
-    r.mount(
-        Mock::given(method("GET"))
-            .and(path("/repos/acme/mono/issues"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
-    );
+    no_pulls(&r, "acme/mono");
+    empty_issues(&r, "acme/mono");
 
     let mut cfg = config(&r.uri());
     cfg.repos =
@@ -778,11 +763,7 @@ fn tags_as_deployments() {
         };
         ResponseTemplate::new(200).set_body_json(json!({"data": {"repository": {"refs": page}}}))
     }));
-    r.mount(
-        Mock::given(method("GET"))
-            .and(path("/repos/acme/api/commits"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!([commit(SHA1, t1)]))),
-    );
+    sha1_history(&r, t1);
     sha2_adds_one_commit(&r, t2);
     let mut cfg = config(&r.uri());
     cfg.strategy = Strategy::Tags {

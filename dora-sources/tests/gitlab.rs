@@ -92,6 +92,14 @@ fn deployment(id: u64, sha: &str, env: &str, status: &str, finished: DateTime<Ut
                           "started_at": ts(finished - chrono::Duration::minutes(5)), "finished_at": ts(finished)}})
 }
 
+/// The comparison of the shop's commits `from` and `to`.
+fn compare(from: &str, to: &str) -> wiremock::MockBuilder {
+    Mock::given(method("GET"))
+        .and(path(format!("{P}/repository/compare")))
+        .and(query_param("from", from))
+        .and(query_param("to", to))
+}
+
 fn commit(sha: &str, at: DateTime<Utc>) -> Value {
     json!({"id": sha, "title": "t", "authored_date": ts_minus4(at), "committed_date": ts_minus4(at),
            "created_at": ts_minus4(at)})
@@ -176,34 +184,17 @@ fn shop_served() -> (MockApi, [DateTime<Utc>; 4], Served) {
             .with_priority(1),
     );
     // S1 -> S2, after a 500.
+    s.mount(compare(S1, S2).respond_with(ResponseTemplate::new(500)).up_to_n_times(1).with_priority(1));
     s.mount(
-        Mock::given(method("GET"))
-            .and(path(format!("{P}/repository/compare")))
-            .and(query_param("from", S1))
-            .and(query_param("to", S2))
-            .respond_with(ResponseTemplate::new(500))
-            .up_to_n_times(1)
-            .with_priority(1),
-    );
-    s.mount(
-        Mock::given(method("GET"))
-            .and(path(format!("{P}/repository/compare")))
-            .and(query_param("from", S1))
-            .and(query_param("to", S2))
+        compare(S1, S2)
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({
                 "commits": [commit(C2, t[1] - chrono::Duration::hours(6)), commit(SQUASH, t[1] - chrono::Duration::hours(2))],
                 "diffs": [], "compare_timeout": false, "compare_same_ref": false}))),
     );
     // S2 -> S1: nothing new, an older version (the rollback).
-    s.mount(
-        Mock::given(method("GET"))
-            .and(path(format!("{P}/repository/compare")))
-            .and(query_param("from", S2))
-            .and(query_param("to", S1))
-            .respond_with(ResponseTemplate::new(200).set_body_json(
-                json!({"commits": [], "diffs": [], "compare_timeout": false, "compare_same_ref": false}),
-            )),
-    );
+    s.mount(compare(S2, S1).respond_with(ResponseTemplate::new(200).set_body_json(
+        json!({"commits": [], "diffs": [], "compare_timeout": false, "compare_same_ref": false}),
+    )));
     // Deployments without merge requests.
     s.mount(
         Mock::given(method("GET"))

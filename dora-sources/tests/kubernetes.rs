@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{MockApi, peer_text};
+use common::{MockApi, git_repository, peer_json};
 use dora_core::source::{NoProgress, Source};
 use dora_core::{DeploymentStatus, DeploymentType, EventKind};
 use dora_sources::kubernetes::{ClusterConfig, KubernetesConfig, KubernetesSource, ServiceRepository};
@@ -17,7 +17,7 @@ use wiremock::matchers::{method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, Request, ResponseTemplate};
 
 fn peer(rel: &str) -> Option<Value> {
-    peer_text(rel).map(|t| serde_json::from_str(&t).unwrap())
+    peer_json(rel)
 }
 
 /// A list as the API server answers it: `limit` items a page, a `continue`
@@ -79,6 +79,24 @@ fn config(uri: &str, namespaces: &[&str]) -> KubernetesConfig {
     let mut cfg = KubernetesConfig::new(vec![cluster]);
     cfg.page_size = 2;
     cfg
+}
+
+/// The settings of the cluster `s` serves (namespace `shop`, no Argo
+/// Rollouts), the service `web`'s commits read from `repository`.
+fn config_with(s: &MockApi, repository: ServiceRepository) -> KubernetesConfig {
+    let mut cfg = config(&s.server.uri(), &["shop"]);
+    cfg.argo_rollouts = false;
+    cfg.repositories.insert("web".into(), repository);
+    cfg
+}
+
+/// GitHub's settings for the API `s` serves.
+#[cfg(feature = "github")]
+fn github_at(s: &MockApi) -> dora_sources::github::GithubConfig {
+    let mut github = dora_sources::github::GithubConfig::new(Vec::new());
+    github.api_url = s.server.uri();
+    github.allow_http = true;
+    github
 }
 
 #[test]
@@ -400,47 +418,17 @@ fn the_watcher_stops_on_a_missing_permission() {
     );
 }
 
-/// A git repository made with the git command line: commits c1..c3, one a
-/// day from 2026-11-01.
-fn repository(dir: &std::path::Path) -> Vec<String> {
-    let git = |args: &[&str], date: &str| {
-        let out = std::process::Command::new("git")
-            .current_dir(dir)
-            .args(args)
-            .env("GIT_AUTHOR_NAME", "a")
-            .env("GIT_AUTHOR_EMAIL", "a@example.com")
-            .env("GIT_COMMITTER_NAME", "a")
-            .env("GIT_COMMITTER_EMAIL", "a@example.com")
-            .env("GIT_AUTHOR_DATE", format!("{date}T09:00:00Z"))
-            .env("GIT_COMMITTER_DATE", format!("{date}T10:00:00Z"))
-            .output()
-            .expect("git runs");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
-    git(&["init", "-q", "-b", "main"], "2026-11-01");
-    (1..=3)
-        .map(|i| {
-            let date = format!("2026-11-0{i}");
-            git(&["commit", "-q", "--allow-empty", "-m", &format!("c{i}")], &date);
-            git(&["rev-parse", "HEAD"], &date)
-        })
-        .collect()
-}
-
 /// With the service's repository cloned locally, each rollout ships the
 /// commits since the previous one's commit, and the change events carry
 /// the commits' times, so lead time is known.
 #[test]
 fn change_sets_from_a_local_clone() {
     let repo = tempfile::tempdir().unwrap();
-    let shas = repository(repo.path());
+    let shas = git_repository(repo.path(), 3);
     let s = MockApi::new();
     // Abbreviated SHAs in the labels: the clone resolves them.
     two_rollouts(&s, &shas[0][..7], &shas[2][..7]);
-    let mut cfg = config(&s.server.uri(), &["shop"]);
-    cfg.argo_rollouts = false;
-    cfg.repositories.insert("web".into(), ServiceRepository::Clone(repo.path().to_path_buf()));
+    let cfg = config_with(&s, ServiceRepository::Clone(repo.path().to_path_buf()));
     let out = KubernetesSource::new("k8s", cfg).collect(None, &NoProgress).unwrap();
     let first = out.events.deployment("k8s:prod-eu/shop/Deployment/web:rev:1").unwrap();
     assert_eq!(first.changes, [shas[0].clone()], "the first rollout seen: its own commit");
@@ -485,7 +473,7 @@ fn two_rollouts(s: &MockApi, first: &str, second: &str) {
 fn change_sets_through_the_github_api() {
     use std::sync::Arc;
 
-    use dora_sources::github::{GithubConfig, GithubHistory};
+    use dora_sources::github::GithubHistory;
     let Some(compare) = peer("github_openapi_examples/repos__compare-commits.200.default.json") else {
         return;
     };
@@ -509,13 +497,9 @@ fn change_sets_through_the_github_api() {
             .and(query_param("page", "1"))
             .respond_with(ResponseTemplate::new(200).set_body_json(compare.clone())),
     );
-    let mut github = GithubConfig::new(Vec::new());
-    github.api_url = s.server.uri();
-    github.allow_http = true;
+    let github = github_at(&s);
     let history = Arc::new(GithubHistory::new("octocat/Hello-World", github, Some("t0ken".into())).unwrap());
-    let mut cfg = config(&s.server.uri(), &["shop"]);
-    cfg.argo_rollouts = false;
-    cfg.repositories.insert("web".into(), ServiceRepository::History(history.clone()));
+    let cfg = config_with(&s, ServiceRepository::History(history.clone()));
     let out = KubernetesSource::new("k8s", cfg).collect(None, &NoProgress).unwrap();
     let first = out.events.deployment("k8s:prod-eu/shop/Deployment/web:rev:1").unwrap();
     assert_eq!(first.changes, std::slice::from_ref(&base), "the first rollout seen: its own commit");
@@ -569,9 +553,7 @@ fn change_sets_through_the_gitlab_api() {
     gitlab.api_url = s.server.uri();
     gitlab.allow_http = true;
     let history = Arc::new(GitlabHistory::new("utils/rust-gitlab", gitlab, Some("t0ken".into())).unwrap());
-    let mut cfg = config(&s.server.uri(), &["shop"]);
-    cfg.argo_rollouts = false;
-    cfg.repositories.insert("web".into(), ServiceRepository::History(history.clone()));
+    let cfg = config_with(&s, ServiceRepository::History(history.clone()));
     let out = KubernetesSource::new("k8s", cfg).collect(None, &NoProgress).unwrap();
     let first = out.events.deployment("k8s:prod-eu/shop/Deployment/web:rev:1").unwrap();
     assert_eq!(first.changes, std::slice::from_ref(&first_sha));
@@ -596,7 +578,7 @@ fn change_sets_through_the_gitlab_api() {
 fn an_unknown_commit_leaves_a_note() {
     use std::sync::Arc;
 
-    use dora_sources::github::{GithubConfig, GithubHistory};
+    use dora_sources::github::GithubHistory;
     let (a, b) = ("a".repeat(40), "b".repeat(40));
     let s = MockApi::new();
     two_rollouts(&s, &a, &b);
@@ -608,13 +590,9 @@ fn an_unknown_commit_leaves_a_note() {
             .and(path(format!("/repos/acme/web/compare/{a}...{b}")))
             .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"}))),
     );
-    let mut github = GithubConfig::new(Vec::new());
-    github.api_url = s.server.uri();
-    github.allow_http = true;
+    let github = github_at(&s);
     let history = Arc::new(GithubHistory::new("acme/web", github, Some("t0ken".into())).unwrap());
-    let mut cfg = config(&s.server.uri(), &["shop"]);
-    cfg.argo_rollouts = false;
-    cfg.repositories.insert("web".into(), ServiceRepository::History(history));
+    let cfg = config_with(&s, ServiceRepository::History(history));
     let out = KubernetesSource::new("k8s", cfg).collect(None, &NoProgress).unwrap();
     let second = out.events.deployment("k8s:prod-eu/shop/Deployment/web:rev:2").unwrap();
     assert_eq!(second.changes, std::slice::from_ref(&b), "keeps its deployed commit");
@@ -783,7 +761,7 @@ fn three_revisions_an_undo_and_a_failed_rollout_through_the_engine() {
 fn a_failing_forge_fails_the_run_and_the_next_run_fills_it() {
     use std::sync::Arc;
 
-    use dora_sources::github::{GithubConfig, GithubHistory};
+    use dora_sources::github::GithubHistory;
     let (a, b) = ("a".repeat(40), "b".repeat(40));
     let s = MockApi::new();
     let mount_cluster_and_commits = |s: &MockApi| {
@@ -801,14 +779,10 @@ fn a_failing_forge_fails_the_run_and_the_next_run_fills_it() {
             .and(path(format!("/repos/acme/web/compare/{a}...{b}")))
             .respond_with(ResponseTemplate::new(502)),
     );
-    let mut github = GithubConfig::new(Vec::new());
-    github.api_url = s.server.uri();
-    github.allow_http = true;
+    let mut github = github_at(&s);
     github.retry_base = std::time::Duration::from_millis(1);
     let history = Arc::new(GithubHistory::new("acme/web", github, Some("t0ken".into())).unwrap());
-    let mut cfg = config(&s.server.uri(), &["shop"]);
-    cfg.argo_rollouts = false;
-    cfg.repositories.insert("web".into(), ServiceRepository::History(history.clone()));
+    let cfg = config_with(&s, ServiceRepository::History(history.clone()));
     let mut source = KubernetesSource::new("k8s", cfg);
     let err = source.collect(None, &NoProgress).unwrap_err().to_string();
     assert!(
@@ -882,10 +856,8 @@ fn the_watcher_waits_for_a_change_set_that_failed() {
     );
     quiet_watches(&s);
     let flaky = Arc::new(Flaky::default());
-    let mut cfg = config(&s.server.uri(), &["shop"]);
-    cfg.argo_rollouts = false;
+    let mut cfg = config_with(&s, ServiceRepository::History(flaky.clone()));
     cfg.retry_base = std::time::Duration::from_millis(10);
-    cfg.repositories.insert("web".into(), ServiceRepository::History(flaky.clone()));
     let batches: Arc<Mutex<Vec<dora_core::EventSet>>> = Arc::default();
     let sunk = batches.clone();
     let sink = move |events: dora_core::EventSet, _: dora_core::store::SyncState| {
@@ -999,7 +971,7 @@ fn deployments(set: &dora_core::EventSet) -> Vec<dora_core::Deployment> {
 fn undos_through_collections_and_the_engine() {
     use dora_core::EventSet;
     let repo = tempfile::tempdir().unwrap();
-    let shas = repository(repo.path());
+    let shas = git_repository(repo.path(), 3);
     let rev = |n: u64| format!("k8s:prod-eu/shop/Deployment/web:rev:{n}");
     let [rs1, rs2, rs3] = [1, 2, 3].map(|i| web_rs(i, &shas[i as usize - 1]));
     let steps = [
@@ -1017,9 +989,7 @@ fn undos_through_collections_and_the_engine() {
         ),
     ];
     let s = MockApi::new();
-    let mut cfg = config(&s.server.uri(), &["shop"]);
-    cfg.argo_rollouts = false;
-    cfg.repositories.insert("web".into(), ServiceRepository::Clone(repo.path().to_path_buf()));
+    let cfg = config_with(&s, ServiceRepository::Clone(repo.path().to_path_buf()));
     let mut source = KubernetesSource::new("k8s", cfg);
     let mut store = EventSet::new();
     let mut state = None;

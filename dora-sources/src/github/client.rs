@@ -19,10 +19,10 @@ use super::model::{
     GhCommit, GhCompare, GhDeployment, GhDeploymentStatus, GhFile, GhIssue, GhPullRequest, GhRelease, GhRepo,
     GhTag, GhWorkflowRun,
 };
-use super::normalize::{self, Attempt, HotfixRule, RepoContext};
+use super::normalize::{self, Attempt, ForgeContext, HotfixRule};
 use crate::changesets::{CommitHistory, HistoryCache, HistoryCommit, HistoryFuture, HistoryRange};
 use crate::http::{Attempts, Budget, Outcome, RateLimit, RetryPolicy, Secret};
-use crate::monorepo::{self, PathServices};
+use crate::monorepo::{self, DeployedServices, PathServices};
 use dora_core::engine::options::ProductionPatterns;
 use dora_core::error::{Error, Result};
 use dora_core::event::{DeploymentStatus, DeploymentType, EventSet};
@@ -59,8 +59,7 @@ pub struct OrgConfig {
 impl OrgConfig {
     /// Whether a repository of the organisation is read.
     pub fn wants(&self, name: &str) -> bool {
-        (self.include.is_empty() || self.include.iter().any(|p| p.matches(name)))
-            && !self.exclude.iter().any(|p| p.matches(name))
+        crate::forge::wanted(&self.include, &self.exclude, name)
     }
 }
 
@@ -225,17 +224,6 @@ impl GithubSource {
 
 fn err(message: impl Into<String>) -> Error {
     Error::Source { message: message.into() }
-}
-
-/// Refuses a plain `http://` API URL unless the settings allow it.
-fn check_api_url(cfg: &GithubConfig) -> Result<()> {
-    if cfg.api_url.starts_with("http://") && !cfg.allow_http {
-        return Err(err(format!(
-            "api_url {}: plain http:// is refused (the token would travel in clear)",
-            redact_url(&cfg.api_url)
-        )));
-    }
-    Ok(())
 }
 
 /// A fetched page: its JSON, or "not modified".
@@ -845,11 +833,7 @@ async fn collect_repo(
     started: DateTime<Utc>,
 ) -> Result<()> {
     let repo = &repo_cfg.full_name;
-    let mut ctx = RepoContext::new(repo);
-    if let Some(s) = &repo_cfg.service {
-        ctx.service = s.clone();
-    }
-    ctx.team = repo_cfg.team.clone();
+    let ctx = ForgeContext::new("github", repo, repo_cfg.service.clone(), repo_cfg.team.clone());
     let lookback = started - chrono::Duration::days(i64::from(cfg.lookback_days));
     part.message("deployments");
     let mut finished = attempts(api, cfg, repo, state, lookback).await?;
@@ -869,8 +853,7 @@ async fn collect_repo(
         let mut remediates = Vec::new();
         let mut shipped_pulls = Vec::new();
         // Monorepos: the services deployed, and each change's services.
-        let mut services = BTreeSet::new();
-        let mut change_services = Vec::new();
+        let mut deployed = DeployedServices::default();
         if attempt.status == DeploymentStatus::Success && production {
             let mut range_files = None;
             let commits = match state.last_success.get(&attempt.environment).cloned() {
@@ -917,13 +900,7 @@ async fn collect_repo(
                     None => None,
                 };
                 if let Some(mut change) = normalize::change(&ctx, commit, pull.as_ref(), first) {
-                    if let Some(touched) = per_commit.get(i) {
-                        // One change per commit: it is the first service's, and
-                        // every service it touched lists it.
-                        change.service = touched.first().cloned().unwrap_or_else(|| ctx.service.clone());
-                        services.extend(touched.iter().cloned());
-                        change_services.push(touched.clone());
-                    }
+                    deployed.add_change(&mut change, per_commit.get(i), &ctx.service);
                     changes.push(change.id.clone());
                     events.push(change);
                 }
@@ -938,22 +915,17 @@ async fn collect_repo(
                 kind = DeploymentType::Hotfix;
             }
             if monorepo.is_some() {
-                if services.is_empty() {
-                    // A rollback or a redeploy: what the latest success deployed.
-                    services =
-                        monorepo::latest_services(&state.last_services, &attempt.environment, &ctx.service);
-                }
-                state.last_services.insert(attempt.environment.clone(), services.clone());
+                deployed.remember(&mut state.last_services, &attempt.environment, &ctx.service);
             }
             state.last_success.insert(
                 attempt.environment.clone(),
                 (ctx.id(attempt.kind, &attempt.id), attempt.sha.clone()),
             );
         } else if let Some(map) = monorepo.filter(|_| production) {
-            services = attempt_services(api, map, repo, &ctx.service, state, &attempt).await?;
+            deployed.services = attempt_services(api, map, repo, &ctx.service, state, &attempt).await?;
         }
         let deployment = normalize::deployment(&ctx, &attempt, changes, kind, remediates);
-        for part in monorepo::service_parts(deployment, &services, &change_services) {
+        for part in deployed.parts(deployment) {
             events.push(part);
         }
         state.done.push(attempt.key());
@@ -996,7 +968,7 @@ impl Source for GithubSource {
 
     fn collect(&mut self, state: Option<&SyncState>, progress: &dyn Progress) -> Result<Collected> {
         let cfg = &self.config;
-        check_api_url(cfg)?;
+        crate::forge::check_plain_http(&cfg.api_url, cfg.allow_http)?;
         let token = Secret::resolve(self.token.as_ref(), &cfg.token_env, "the GitHub token")?;
         let mut state: State =
             state.and_then(|s| serde_json::from_value(s.0.clone()).ok()).unwrap_or_default();
@@ -1062,7 +1034,7 @@ impl GithubHistory {
     /// The history of `repo` (`owner/name`) through the API of `config`,
     /// with the token given, else the one in `config.token_env`.
     pub fn new(repo: &str, config: GithubConfig, token: Option<String>) -> Result<Self> {
-        check_api_url(&config)?;
+        crate::forge::check_plain_http(&config.api_url, config.allow_http)?;
         let given = token.map(Secret::new);
         let token = Secret::new(Secret::resolve(given.as_ref(), &config.token_env, "the GitHub token")?);
         Ok(Self {

@@ -20,34 +20,9 @@ use super::model::{
     GhCommit, GhCompare, GhDeployment, GhDeploymentStatus, GhFile, GhIssue, GhPullRequest, GhRelease,
     GhStatusState, GhTag, GhWorkflowRun,
 };
+pub use crate::forge::{ForgeContext, ROOT_CAUSE_PATTERN};
 pub use crate::hotfix::{HotfixRule, ShippedRequest};
 use dora_core::event::{Change, Deployment, DeploymentStatus, DeploymentType, Incident, PullRequest};
-
-/// The repository being read, and how its events are named.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RepoContext {
-    /// `owner/name`.
-    pub full_name: String,
-    /// The service its events belong to.
-    pub service: String,
-    /// The team, when configured.
-    pub team: Option<String>,
-    /// The source name written into events (`github` by default).
-    pub source: String,
-}
-
-impl RepoContext {
-    /// A repository whose service is its name.
-    pub fn new(full_name: &str) -> Self {
-        let service = full_name.rsplit('/').next().unwrap_or(full_name).to_string();
-        Self { full_name: full_name.to_string(), service, team: None, source: "github".into() }
-    }
-
-    /// An id of this repository's objects: `github:owner/repo:<what>:<id>`.
-    pub fn id(&self, what: &str, id: impl std::fmt::Display) -> String {
-        format!("github:{}:{what}:{id}", self.full_name)
-    }
-}
 
 /// The paths a file change touches (both sides of a rename).
 pub fn file_paths(files: &[GhFile]) -> impl Iterator<Item = &str> {
@@ -211,7 +186,7 @@ impl Attempt {
 
 /// The deployment event of an attempt.
 pub fn deployment(
-    repo: &RepoContext,
+    repo: &ForgeContext,
     attempt: &Attempt,
     changes: Vec<String>,
     deployment_type: DeploymentType,
@@ -239,7 +214,7 @@ pub fn deployment(
 /// found by the commit, so the lead time starts at the first commit of the
 /// pull request, not at the squash).
 pub fn change(
-    repo: &RepoContext,
+    repo: &ForgeContext,
     commit: &GhCommit,
     pull: Option<&GhPullRequest>,
     first_commit_at: Option<DateTime<Utc>>,
@@ -261,15 +236,11 @@ pub fn change(
     })
 }
 
-/// The default pattern of a root-cause line in an incident's body (the
-/// Four Keys convention): `root cause: <sha>`.
-pub const ROOT_CAUSE_PATTERN: &str = r"(?im)^\s*root[ -]cause:\s*([0-9a-f]{7,40})\b";
-
 /// An incident from an issue carrying one of `labels` (pull requests and
 /// issues without the labels give `None`). `caused_by_change` is the first
 /// capture group of `root_cause` in the body.
 pub fn incident(
-    repo: &RepoContext,
+    repo: &ForgeContext,
     issue: &GhIssue,
     labels: &[String],
     root_cause: &Regex,
@@ -281,12 +252,7 @@ pub fn incident(
     if !labelled {
         return None;
     }
-    let caused_by_change = issue
-        .body
-        .as_deref()
-        .and_then(|b| root_cause.captures(b))
-        .and_then(|c| c.get(1))
-        .map(|m| m.as_str().to_string());
+    let caused_by_change = crate::forge::root_cause(root_cause, issue.body.as_deref());
     let severity = issue
         .labels
         .iter()

@@ -21,11 +21,11 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::model::{GlCommit, GlCompare, GlDeployment, GlEnvironment, GlIssue, GlMergeRequest, GlProject};
-use super::normalize::{self, Attempt, ProjectContext, ShippedMergeRequests};
+use super::normalize::{self, Attempt, ForgeContext, ShippedMergeRequests};
 use crate::changesets::{CommitHistory, HistoryCache, HistoryCommit, HistoryFuture, HistoryRange};
 use crate::hotfix::HotfixRule;
 use crate::http::{Attempts, Budget, Outcome, RateLimit, RetryPolicy, Secret};
-use crate::monorepo::{self, PathServices};
+use crate::monorepo::{self, DeployedServices, PathServices};
 use dora_core::engine::options::ProductionPatterns;
 use dora_core::error::{Error, Result};
 use dora_core::event::{DeploymentStatus, DeploymentType, EventSet};
@@ -68,9 +68,7 @@ impl GroupConfig {
 
     /// Whether a project of the group is read.
     pub fn wants(&self, full_path: &str) -> bool {
-        let rel = self.relative(full_path);
-        (self.include.is_empty() || self.include.iter().any(|p| p.matches(rel)))
-            && !self.exclude.iter().any(|p| p.matches(rel))
+        crate::forge::wanted(&self.include, &self.exclude, self.relative(full_path))
     }
 
     fn lookup(&self, map: &BTreeMap<String, String>, full_path: &str) -> Option<String> {
@@ -228,13 +226,8 @@ struct Api<'a> {
 /// The token (given, else from `cfg.token_env`) as a sensitive header
 /// value, after checking the API URL.
 fn token_header(given: Option<&Secret>, cfg: &GitlabConfig) -> Result<HeaderValue> {
-    let (_, http) = server(&cfg.api_url)?;
-    if http && !cfg.allow_http {
-        return Err(err(format!(
-            "api_url {}: plain http:// is refused (the token would travel in clear)",
-            redact_url(&cfg.api_url)
-        )));
-    }
+    server(&cfg.api_url)?;
+    crate::forge::check_plain_http(&cfg.api_url, cfg.allow_http)?;
     let token = Secret::resolve(given, &cfg.token_env, "the GitLab token")?;
     let mut token = HeaderValue::from_str(token.trim()).map_err(|_| {
         err(format!("{}: the token holds characters no HTTP header can carry", cfg.token_env))
@@ -644,11 +637,7 @@ async fn collect_project(
     use api::projects::deployments::{DeploymentOrderBy, Deployments};
     use api::projects::repository::commits::Commits;
     let project = project_cfg.path.as_str();
-    let mut ctx = ProjectContext::new(project);
-    if let Some(s) = &project_cfg.service {
-        ctx.service = s.clone();
-    }
-    ctx.team = project_cfg.team.clone();
+    let ctx = ForgeContext::new("gitlab", project, project_cfg.service.clone(), project_cfg.team.clone());
     let lookback = started - chrono::Duration::days(i64::from(cfg.lookback_days));
     // Lists resume at the latest update seen (GitLab's `updated_after`
     // includes it); what was read at that instant already is skipped.
@@ -711,8 +700,7 @@ async fn collect_project(
         let mut changes = Vec::new();
         let mut kind = DeploymentType::Regular;
         let mut remediates = Vec::new();
-        let mut services = BTreeSet::new();
-        let mut change_services = Vec::new();
+        let mut deployed = DeployedServices::default();
         if attempt.status == DeploymentStatus::Success && production {
             let mut range = None;
             let commits = match state.last_success.get(&attempt.environment).cloned() {
@@ -760,11 +748,7 @@ async fn collect_project(
             for (i, commit) in commits.iter().enumerate() {
                 match normalize::change(&ctx, commit, shipped.of(&commit.id)) {
                     Some(mut change) => {
-                        if let Some(touched) = per_commit.get(i) {
-                            change.service = touched.first().cloned().unwrap_or_else(|| ctx.service.clone());
-                            services.extend(touched.iter().cloned());
-                            change_services.push(touched.clone());
-                        }
+                        deployed.add_change(&mut change, per_commit.get(i), &ctx.service);
                         changes.push(change.id.clone());
                         events.push(change);
                     }
@@ -778,12 +762,7 @@ async fn collect_project(
                 kind = DeploymentType::Hotfix;
             }
             if monorepo.is_some() {
-                if services.is_empty() {
-                    // A rollback or a redeploy: what the latest success deployed.
-                    services =
-                        monorepo::latest_services(&state.last_services, &attempt.environment, &ctx.service);
-                }
-                state.last_services.insert(attempt.environment.clone(), services.clone());
+                deployed.remember(&mut state.last_services, &attempt.environment, &ctx.service);
             }
             state
                 .last_success
@@ -791,7 +770,7 @@ async fn collect_project(
         } else if let Some(map) = monorepo.filter(|_| production) {
             // A failed attempt fails the services it would have deployed.
             let last = monorepo::latest_services(&state.last_services, &attempt.environment, &ctx.service);
-            services = match state.last_success.get(&attempt.environment) {
+            deployed.services = match state.last_success.get(&attempt.environment) {
                 Some((_, prev)) if *prev != attempt.sha => match compare(api, project, prev, &attempt.sha)
                     .await?
                 {
@@ -806,7 +785,7 @@ async fn collect_project(
             };
         }
         let deployment = normalize::deployment(&ctx, &attempt, changes, kind, remediates);
-        for part in monorepo::service_parts(deployment, &services, &change_services) {
+        for part in deployed.parts(deployment) {
             events.push(part);
         }
         state.done.push(attempt.id);

@@ -22,34 +22,9 @@ use chrono::{DateTime, Utc};
 use regex::Regex;
 
 use super::model::{GlCommit, GlDeployment, GlIssue, GlMergeRequest, GlTimelineEvent};
+pub use crate::forge::{ForgeContext, ROOT_CAUSE_PATTERN};
 use crate::hotfix::ShippedRequest;
 use dora_core::event::{Change, Deployment, DeploymentStatus, DeploymentType, Incident, PullRequest};
-
-/// The project being read, and how its events are named.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProjectContext {
-    /// `group/subgroup/project`.
-    pub path: String,
-    /// The service its events belong to.
-    pub service: String,
-    /// The team, when configured.
-    pub team: Option<String>,
-    /// The source name written into events (`gitlab`).
-    pub source: String,
-}
-
-impl ProjectContext {
-    /// A project whose service is its name (the last part of its path).
-    pub fn new(path: &str) -> Self {
-        let service = path.rsplit('/').next().unwrap_or(path).to_string();
-        Self { path: path.to_string(), service, team: None, source: "gitlab".into() }
-    }
-
-    /// An id of this project's objects: `gitlab:group/project:<what>:<id>`.
-    pub fn id(&self, what: &str, id: impl std::fmt::Display) -> String {
-        format!("gitlab:{}:{what}:{id}", self.path)
-    }
-}
 
 /// A finished deployment, ready to become an event.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,7 +76,7 @@ impl Attempt {
 
 /// The deployment event of an attempt.
 pub fn deployment(
-    project: &ProjectContext,
+    project: &ForgeContext,
     attempt: &Attempt,
     changes: Vec<String>,
     deployment_type: DeploymentType,
@@ -175,7 +150,7 @@ impl ShippedMergeRequests {
 /// brought it in (the first commit's time gives squash merges their true
 /// lead time). `None` when the commit carries no time at all.
 pub fn change(
-    project: &ProjectContext,
+    project: &ForgeContext,
     commit: &GlCommit,
     merge_request: Option<(&GlMergeRequest, Option<DateTime<Utc>>)>,
 ) -> Option<Change> {
@@ -194,10 +169,6 @@ pub fn change(
         }),
     })
 }
-
-/// The default pattern of a root-cause line in an incident's description:
-/// `root cause: <sha>` (the Four Keys convention).
-pub const ROOT_CAUSE_PATTERN: &str = r"(?im)^\s*root[ -]cause:\s*([0-9a-f]{7,40})\b";
 
 /// Whether an issue is an incident: GitLab's issue type `incident`, or one
 /// of `labels`.
@@ -220,7 +191,7 @@ pub const END_TAG: &str = "End time";
 /// `root_cause` in the description; the severity is GitLab's, lowercased
 /// (`unknown` is left out).
 pub fn incident(
-    project: &ProjectContext,
+    project: &ForgeContext,
     issue: &GlIssue,
     labels: &[String],
     root_cause: &Regex,
@@ -239,12 +210,7 @@ pub fn incident(
     let closed = issue.state.eq_ignore_ascii_case("closed");
     let resolved_at =
         tagged(END_TAG).max().or_else(|| closed.then(|| issue.closed_at.or(issue.updated_at)).flatten());
-    let caused_by_change = issue
-        .description
-        .as_deref()
-        .and_then(|d| root_cause.captures(d))
-        .and_then(|c| c.get(1))
-        .map(|m| m.as_str().to_string());
+    let caused_by_change = crate::forge::root_cause(root_cause, issue.description.as_deref());
     Some(Incident {
         id: project.id("issue", issue.iid),
         service: project.service.clone(),

@@ -571,21 +571,9 @@ mod tests {
     use dora_core::event::DeploymentType;
 
     fn rollout(cluster: &str, rev: u32, commit: &str, at: &str) -> Deployment {
-        Deployment {
-            id: format!("k8s:{cluster}/shop/Deployment/web:rev:{rev}"),
-            service: "web".into(),
-            team: None,
-            source: Some("kubernetes".into()),
-            environment: "production".into(),
-            finished_at: at.parse().unwrap(),
-            started_at: Some(at.parse::<DateTime<Utc>>().unwrap() - chrono::Duration::minutes(5)),
-            status: DeploymentStatus::Success,
-            commit: Some(commit.into()),
-            changes: vec![commit.into()],
-            deployment_type: DeploymentType::Regular,
-            remediates: vec![],
-            note: None,
-        }
+        let id = format!("k8s:{cluster}/shop/Deployment/web:rev:{rev}");
+        let d = crate::test_support::deployment(&id, commit, at);
+        Deployment { started_at: Some(d.finished_at - chrono::Duration::minutes(5)), team: None, ..d }
     }
 
     #[test]

@@ -2,8 +2,11 @@
 //! own and uses what it needs).
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+mod fixtures;
 
+// Each test file uses some of them.
+#[allow(unused_imports)]
+pub use fixtures::{git_repository, peer_json, peer_text};
 use wiremock::{Mock, MockServer, Request};
 
 /// A local HTTP server standing in for an API, with the runtime it runs on
@@ -36,18 +39,5 @@ impl MockApi {
 
     pub fn uri(&self) -> String {
         self.server.uri()
-    }
-}
-
-/// The text of `../shared/fixtures/peer/<rel>` (read from there, never
-/// copied), or `None` with a note when it is absent.
-pub fn peer_text(rel: &str) -> Option<String> {
-    let full = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/peer").join(rel);
-    match std::fs::read_to_string(&full) {
-        Ok(t) => Some(t),
-        Err(_) => {
-            eprintln!("note: {} is absent; this check is skipped", full.display());
-            None
-        }
     }
 }

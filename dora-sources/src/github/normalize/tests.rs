@@ -2,23 +2,9 @@
 //! `../shared/fixtures/peer` (read from there, never copied; the tests say
 //! so and pass when the folder is absent), plus hand-made edge cases.
 
-use std::path::PathBuf;
-
-use serde::de::DeserializeOwned;
-
 use super::*;
 use crate::github::model::{GhBranch, GhLabel};
-
-fn fixture<T: DeserializeOwned>(path: &str) -> Option<T> {
-    let full = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/peer").join(path);
-    match std::fs::read_to_string(&full) {
-        Ok(text) => Some(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", full.display()))),
-        Err(_) => {
-            eprintln!("note: {} is absent; this check is skipped", full.display());
-            None
-        }
-    }
-}
+use crate::test_support::peer_json as fixture;
 
 const SHA: &str = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
 
@@ -73,7 +59,7 @@ fn recorded_deployments_and_statuses() {
     };
     let statuses: Vec<GhDeploymentStatus> =
         fixture("github_openapi_examples/repos__list-deployment-statuses.200.default.json").unwrap();
-    let repo = RepoContext::new("octocat/example");
+    let repo = ForgeContext::new("github", "octocat/example", None, None);
     let outcome = deployment_outcome(&statuses).expect("a terminal status");
     let d = deployment(
         &repo,
@@ -118,7 +104,7 @@ fn recorded_compare_commits_and_pull_requests() {
     let pulls: Vec<GhPullRequest> =
         fixture("github_openapi_examples/repos__list-pull-requests-associated-with-commit.200.default.json")
             .unwrap();
-    let repo = RepoContext::new("octocat/Hello-World");
+    let repo = ForgeContext::new("github", "octocat/Hello-World", None, None);
     let c = change(&repo, &compare.commits[0], pulls.first(), Some(at("2011-01-20T00:00:00Z"))).unwrap();
     assert_eq!(c.id, compare.commits[0].sha);
     assert_eq!(c.committed_at, compare.commits[0].commit.committer.as_ref().unwrap().date.unwrap());
@@ -143,7 +129,7 @@ fn recorded_compare_commits_and_pull_requests() {
 fn incidents_from_labelled_issues_with_a_root_cause() {
     let root = Regex::new(ROOT_CAUSE_PATTERN).unwrap();
     let labels = vec!["incident".to_string()];
-    let repo = RepoContext::new("acme/api");
+    let repo = ForgeContext::new("github", "acme/api", None, None);
     let issue = GhIssue {
         number: 7,
         title: "Checkout down".into(),
@@ -175,7 +161,7 @@ fn incidents_from_labelled_issues_with_a_root_cause() {
 
 #[test]
 fn workflow_runs_and_releases() {
-    let repo = RepoContext::new("acme/api");
+    let repo = ForgeContext::new("github", "acme/api", None, None);
     if let Some(v) = fixture::<serde_json::Value>(
         "github_openapi_examples/actions__list-workflow-runs-for-repo.200.default.json",
     ) {

@@ -3,27 +3,11 @@
 //! so and pass when the folder is absent), and DevLake's expected rows for
 //! the same deployments.
 
-use std::path::PathBuf;
-
 use serde::de::DeserializeOwned;
 
 use super::*;
 use crate::gitlab::model::GlCommit;
-
-fn peer(path: &str) -> Option<String> {
-    let full = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/peer").join(path);
-    match std::fs::read_to_string(&full) {
-        Ok(text) => Some(text),
-        Err(_) => {
-            eprintln!("note: {} is absent; this check is skipped", full.display());
-            None
-        }
-    }
-}
-
-fn fixture<T: DeserializeOwned>(path: &str) -> Option<T> {
-    peer(path).map(|text| serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}")))
-}
+use crate::test_support::{peer_json as fixture, peer_text as peer};
 
 /// The API bodies DevLake recorded (the `data` column of its raw tables).
 fn devlake_raw<T: DeserializeOwned>(path: &str) -> Option<Vec<T>> {
@@ -98,7 +82,7 @@ fn gitlab_docs_deployments_and_environments() {
     // The job finished 86 s before the deployment's last update: the job wins.
     assert_eq!(a.finished_at, at("2016-08-11T11:32:35.145Z"));
     assert_eq!(one.updated_at, Some(at("2016-08-11T11:34:01.123Z")));
-    let project = ProjectContext::new("acme/platform/api");
+    let project = ForgeContext::new("gitlab", "acme/platform/api", None, None);
     let event = deployment(&project, &a, vec![], DeploymentType::Regular, vec![]);
     assert_eq!(event.id, "gitlab:acme/platform/api:deployment:42");
     assert_eq!(event.service, "api");
@@ -116,7 +100,8 @@ fn merge_request_times_with_offsets_become_utc() {
     // A fast-forward merge (no merge or squash commit): its commits decide.
     let own = GlCommit { id: mr.sha.clone().unwrap(), ..commit.clone() };
     let shipped = ShippedMergeRequests::new(vec![(mr.clone(), vec![own.clone()])]);
-    let c = change(&ProjectContext::new("utils/rust-gitlab"), &own, shipped.of(&own.id)).unwrap();
+    let c = change(&ForgeContext::new("gitlab", "utils/rust-gitlab", None, None), &own, shipped.of(&own.id))
+        .unwrap();
     let pr = c.pull_request.unwrap();
     assert_eq!(pr.number, Some(35));
     assert_eq!(pr.opened_at, Some(at("2016-10-04T19:56:43.276Z")));
@@ -125,7 +110,7 @@ fn merge_request_times_with_offsets_become_utc() {
     assert!(shipped.of(&commit.id).is_none(), "not one of its commits");
     // A commit without any time is no change.
     let bare: GlCommit = fixture("gitlab_go_gitlab/get_commit.json").unwrap();
-    assert!(change(&ProjectContext::new("a/b"), &bare, None).is_none());
+    assert!(change(&ForgeContext::new("gitlab", "a/b", None, None), &bare, None).is_none());
 }
 
 #[test]
@@ -172,7 +157,7 @@ fn incidents_from_issues_and_timelines() {
     let Some(mut value) = fixture::<serde_json::Value>("gitlab_rust_gitlab/issue.json") else { return };
     let issue: GlIssue = serde_json::from_value(value.clone()).unwrap();
     let root = Regex::new(ROOT_CAUSE_PATTERN).unwrap();
-    let project = ProjectContext::new("utils/rust-gitlab");
+    let project = ForgeContext::new("gitlab", "utils/rust-gitlab", None, None);
     assert!(incident(&project, &issue, &[], &root, &[]).is_none(), "an ordinary issue");
     // The same issue labelled as an incident by configuration: closed,
     // without `closed_at` (an old server), so resolved at its last update.

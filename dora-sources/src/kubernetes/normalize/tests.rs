@@ -2,19 +2,10 @@
 //! `../shared/fixtures/peer/k8s_*` (read from there, never copied; skipped
 //! with a note when absent).
 
-use std::path::PathBuf;
-
 use super::*;
 
 fn peer(rel: &str) -> Option<Value> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/peer").join(rel);
-    match std::fs::read_to_string(&p) {
-        Ok(t) => Some(serde_json::from_str(&t).unwrap()),
-        Err(_) => {
-            eprintln!("note: {} is absent; this check is skipped", p.display());
-            None
-        }
-    }
+    crate::test_support::peer_json(rel)
 }
 
 fn at(s: &str) -> DateTime<Utc> {
