@@ -850,3 +850,35 @@ fn one_new_deployment_costs_only_what_it_needs_even_after_a_timeout() {
     assert_eq!(r.requests() - before, 6);
     eprintln!("requests: one new deployment {}", second.requests);
 }
+
+/// The HTTP policy end to end: a server error on every attempt gives up
+/// after the retries, and a rate limit longer than the run waits gives up
+/// at once; both name the request. A 429 that says nothing is a rate limit
+/// of a minute (as GitHub asks), not a failure.
+#[test]
+fn retries_and_rate_limits_give_up_naming_the_request() {
+    let fail_with = |response: ResponseTemplate, tweak: &dyn Fn(&mut GithubConfig)| {
+        let r = Repo::new();
+        r.mount(Mock::given(method("GET")).and(path("/repos/acme/api/deployments")).respond_with(response));
+        let mut cfg = config(&r.uri());
+        tweak(&mut cfg);
+        let e = GithubSource::new("gh", cfg).with_token(TOKEN).collect(None, &NoProgress).unwrap_err();
+        (e.to_string(), r.requests())
+    };
+    let (e, sent) = fail_with(ResponseTemplate::new(502), &|c| c.max_retries = 2);
+    assert_eq!(e, "GET /repos/acme/api/deployments: HTTP 502; gave up after 3 attempts");
+    assert_eq!(sent, 3);
+    let reset = (Utc::now().timestamp() + 7200).to_string();
+    let limited = ResponseTemplate::new(403)
+        .insert_header("x-ratelimit-remaining", "0")
+        .insert_header("x-ratelimit-reset", reset);
+    let (e, sent) = fail_with(limited, &|_| {});
+    assert!(e.starts_with("GET /repos/acme/api/deployments: rate limited for 7"), "{e}");
+    assert!(e.ends_with("longer than the 3600 s this run waits"), "{e}");
+    assert_eq!(sent, 1, "no wait, no second request");
+    let (e, _) = fail_with(ResponseTemplate::new(429), &|c| c.max_rate_limit_wait = Duration::from_secs(30));
+    assert_eq!(
+        e,
+        "GET /repos/acme/api/deployments: rate limited for 60 s, longer than the 30 s this run waits"
+    );
+}

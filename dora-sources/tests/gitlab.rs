@@ -754,3 +754,26 @@ fn a_history_falls_back_to_the_commit_list_when_the_comparison_times_out() {
     let unknown = api.rt.block_on(history.between(None, &"f".repeat(40), 1)).unwrap();
     assert!(matches!(&unknown, HistoryRange::Unknown(why) if why.contains("404")), "{unknown:?}");
 }
+
+/// The HTTP policy end to end, as for GitHub: a server error on every
+/// attempt gives up after the retries, and a rate limit longer than the run
+/// waits gives up at once; both name the request.
+#[test]
+fn retries_and_rate_limits_give_up_naming_the_request() {
+    let fail_with = |response: ResponseTemplate, tweak: &dyn Fn(&mut GitlabConfig)| {
+        let s = MockApi::new();
+        s.mount(Mock::given(method("GET")).and(path(format!("{P}/deployments"))).respond_with(response));
+        let mut cfg = config(&s.uri(), "acme/shop");
+        tweak(&mut cfg);
+        let e = GitlabSource::new("gl", cfg).with_token(TOKEN).collect(None, &NoProgress).unwrap_err();
+        (e.to_string(), s.requests())
+    };
+    let (e, sent) = fail_with(ResponseTemplate::new(503), &|c| c.max_retries = 2);
+    assert!(e.starts_with(&format!("GET {P}/deployments?")), "{e}");
+    assert!(e.ends_with(": HTTP 503; gave up after 3 attempts"), "{e}");
+    assert_eq!(sent, 3);
+    let (e, sent) = fail_with(ResponseTemplate::new(429).insert_header("retry-after", "7200"), &|_| {});
+    assert!(e.starts_with(&format!("GET {P}/deployments?")), "{e}");
+    assert!(e.ends_with(": rate limited for 7200 s, longer than the 3600 s this run waits"), "{e}");
+    assert_eq!(sent, 1, "no wait, no second request");
+}

@@ -240,6 +240,13 @@ struct Answer {
     json: Option<serde_json::Value>,
 }
 
+impl Answer {
+    /// The answer as the policy sees it.
+    fn outcome(&self) -> Outcome {
+        Outcome::Answer { status: self.status.as_u16(), rate_limit: RateLimit::from_headers(&self.headers) }
+    }
+}
+
 /// HTTP with ETags, following the policy (retries, rate limits) and the
 /// budget.
 struct Api<'a> {
@@ -326,20 +333,8 @@ impl<'a> Api<'a> {
         let mut attempts = Attempts::new(policy, format!("{verb} {}", path_of(&url)), self.progress);
         loop {
             self.budget.spend().map_err(|e| err(e.to_string()))?;
-            let answer = match self.send(&url, body, etag).await {
-                Ok(answer) => answer,
-                Err(failed) => {
-                    attempts.judge(&failed).await.map_err(err)?;
-                    continue;
-                }
-            };
-            let outcome = Outcome::Answer {
-                status: answer.status.as_u16(),
-                rate_limit: RateLimit::from_headers(&answer.headers),
-            };
-            if !attempts.judge(&outcome).await.map_err(err)? {
-                continue;
-            }
+            let attempt = self.send(&url, body, etag).await;
+            let Some(answer) = attempts.judge(attempt, Answer::outcome).await.map_err(err)? else { continue };
             let status = answer.status;
             if status == http::StatusCode::NOT_MODIFIED {
                 return Ok(Fetched::NotModified);

@@ -354,7 +354,7 @@ impl api::AsyncClient for Api<'_> {
             let sent =
                 tokio::time::timeout(self.config.request_timeout, self.inner.rest_async(b, body.clone()))
                     .await;
-            let response = match sent {
+            let attempt = match sent {
                 Err(_) => Err(Outcome::TimedOut),
                 // A failed connection or a cut-off answer: the error names
                 // the URL at most, never the token.
@@ -368,17 +368,11 @@ impl api::AsyncClient for Api<'_> {
                 }
                 Ok(Ok(r)) => Ok(r),
             };
-            let outcome = match &response {
-                Ok(r) => Outcome::Answer {
-                    status: r.status().as_u16(),
-                    rate_limit: RateLimit::from_headers(r.headers()),
-                },
-                Err(failed) => failed.clone(),
+            let answered = |r: &http::Response<Bytes>| Outcome::Answer {
+                status: r.status().as_u16(),
+                rate_limit: RateLimit::from_headers(r.headers()),
             };
-            if !attempts.judge(&outcome).await.map_err(give_up)? {
-                continue;
-            }
-            let Ok(response) = response else { continue };
+            let Some(response) = attempts.judge(attempt, answered).await.map_err(give_up)? else { continue };
             let status = response.status();
             if status == http::StatusCode::UNAUTHORIZED {
                 return Err(give_up(format!(

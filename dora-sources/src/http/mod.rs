@@ -98,13 +98,23 @@ impl<'a> Attempts<'a> {
         Self { policy, request, attempt: 0, progress }
     }
 
-    /// Judges an attempt: `Ok(true)` to use its answer, `Ok(false)` once
-    /// the wait before the next attempt is over, `Err` with the message of
-    /// a request given up.
-    pub(crate) async fn judge(&mut self, outcome: &Outcome) -> std::result::Result<bool, String> {
-        let decision = self.policy.decide(&self.request, self.attempt, outcome, chrono::Utc::now());
+    /// Judges an attempt: its answer (`outcome` says how the policy sees
+    /// it) or what went wrong. `Ok(Some(answer))` to use the answer,
+    /// `Ok(None)` once the wait before the next attempt is over, `Err` with
+    /// the message of a request given up.
+    pub(crate) async fn judge<A>(
+        &mut self,
+        attempt: std::result::Result<A, Outcome>,
+        outcome: impl FnOnce(&A) -> Outcome,
+    ) -> std::result::Result<Option<A>, String> {
+        let judged = match &attempt {
+            Ok(answer) => outcome(answer),
+            Err(failed) => failed.clone(),
+        };
+        let decision = self.policy.decide(&self.request, self.attempt, &judged, chrono::Utc::now());
         match decision {
-            Decision::Done => return Ok(true),
+            // Only an answer is ever done with.
+            Decision::Done => return Ok(attempt.ok()),
             Decision::GiveUp(message) => return Err(message),
             Decision::Retry { .. } => self.attempt += 1,
             Decision::WaitRateLimit { .. } => {}
@@ -113,6 +123,6 @@ impl<'a> Attempts<'a> {
             self.progress.message(&note);
         }
         tokio::time::sleep(decision.wait().unwrap_or_default()).await;
-        Ok(false)
+        Ok(None)
     }
 }
