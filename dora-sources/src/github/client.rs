@@ -1,9 +1,9 @@
 //! The GitHub source's I/O: HTTP through octocrab (auth, TLS), with
 //! dora's own handling of pagination (`Link` headers), conditional requests
-//! (ETags kept in the sync state), rate limits (waits, with a progress
-//! message), retries of 5xx, timeouts and truncated bodies (with backoff and
-//! a bound), and a request budget. The token is never printed, logged,
-//! stored or put in an error.
+//! (ETags kept in the sync state), and the HTTP policy of every source
+//! ([`crate::http`]: rate-limit waits with a progress message, retries of
+//! 5xx, timeouts and truncated bodies with backoff and a bound, a request
+//! budget). The token is never printed, logged, stored or put in an error.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;

@@ -9,8 +9,9 @@
 //!   replaces it) leaves a success a success; `pending`, `queued` and
 //!   `in_progress` are not finished, and such a deployment is left for a
 //!   later run.
-//! - A monorepo maps path prefixes to services ([`PathServices`]): a
-//!   deployment becomes one deployment per service its commits touched,
+//! - A monorepo maps path prefixes to services
+//!   ([`PathServices`](crate::monorepo::PathServices)): a deployment
+//!   becomes one deployment per service its commits touched,
 //!   `github:owner/repo:deployment:<id>:<service>`.
 
 use chrono::{DateTime, Utc};

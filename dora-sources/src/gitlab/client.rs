@@ -1,8 +1,9 @@
 //! The GitLab source's I/O: the `gitlab` crate's endpoints and paging, sent
-//! through dora's own client ([`Api`]), which adds the token, counts
-//! requests, waits on rate limits (`429` with `Retry-After`, `RateLimit-*`),
-//! retries 5xx answers, timeouts and truncated bodies with backoff and a
-//! bound, and keeps to a request budget. The token is never printed, logged,
+//! through dora's own client (`Api`), which adds the token and follows
+//! the HTTP policy of every source ([`crate::http`]): it waits on rate
+//! limits (`429` with `Retry-After`, `RateLimit-*`), retries 5xx answers,
+//! timeouts and truncated bodies with backoff and a bound, and keeps to a
+//! request budget. The token is never printed, logged,
 //! stored or put in an error.
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -234,8 +234,8 @@ impl RetryPolicy {
         Self { max_retries, backoff: Backoff::new(retry_base), max_rate_limit_wait }
     }
 
-    /// What to do after attempt number `attempt` (0 for the first; rate
-    /// -limit waits do not count) of `request` (how messages name it, like
+    /// What to do after attempt number `attempt` (0 for the first; waits
+    /// on a rate limit do not count) of `request` (how messages name it, like
     /// `GET /repos/acme/api/deployments`) came to `outcome`, at `now`:
     ///
     /// - a rate limit ([`RateLimit::wait`]) is waited out, unless the wait
