@@ -10,6 +10,7 @@ use std::cmp::Ordering;
 
 use crate::engine::metrics::{change_failure, lead_time, recovery};
 use crate::engine::options::Options;
+use crate::engine::parallel;
 use crate::engine::warnings::Warnings;
 use crate::event::time::Micros;
 use crate::event::{DeploymentRec, DeploymentStatus, EventSet};
@@ -162,21 +163,19 @@ impl Classified {
         // end. Each keeps its own warnings, merged in the order they ran
         // in before.
         let (mut lead_warnings, mut failure_warnings) = (Warnings::default(), Warnings::default());
-        let ((shipped_by, shipping_warnings), remediated_by) = std::thread::scope(|scope| {
-            let shipping = scope.spawn(|| {
+        let ((shipped_by, shipping_warnings), remediated_by) = parallel::join(
+            || {
                 let mut shipping_warnings = Warnings::default();
                 (lead_time::shipping(set, &ok_sorted, &mut shipping_warnings), shipping_warnings)
-            });
-            let remediated_by =
-                change_failure::remediations(set, &ok_production, &ok_sorted, &mut failure_warnings);
-            (shipping.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), remediated_by)
-        });
+            },
+            || change_failure::remediations(set, &ok_production, &ok_sorted, &mut failure_warnings),
+        );
         warnings.merge(shipping_warnings);
         let lead = lead_time::LeadTimeJob::new(set, &ok_sorted, &shipped_by, opts.lead_time_start);
         let mut recovery_warnings = Warnings::default();
-        let (lead_times, (remediated_by, attribution, incidents_of, failed, recovery)) =
-            std::thread::scope(|scope| {
-                let front = scope.spawn(|| lead.run_front());
+        let (front, (back, (remediated_by, attribution, incidents_of, failed, recovery))) = parallel::join(
+            || lead.run_front(),
+            || {
                 let attribution = change_failure::attribute_incidents(
                     set,
                     &ok_production,
@@ -192,11 +191,10 @@ impl Classified {
                     recovery::recoveries(set, &failed, &remediated_by, &incidents_of, &mut recovery_warnings);
                 // Then this core helps with the lead times, from the last
                 // deployments back.
-                let back = lead.run_back();
-                let front = front.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-                let lead_times = lead.finish(front, back, &mut lead_warnings);
-                (lead_times, (remediated_by, attribution, incidents_of, failed, recovery))
-            });
+                (lead.run_back(), (remediated_by, attribution, incidents_of, failed, recovery))
+            },
+        );
+        let lead_times = lead.finish(front, back, &mut lead_warnings);
         warnings.merge(lead_warnings);
         warnings.merge(failure_warnings);
         warnings.merge(recovery_warnings);

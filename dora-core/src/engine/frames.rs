@@ -9,6 +9,7 @@ use crate::engine::calendar::Calendar;
 use crate::engine::classify::Classified;
 use crate::engine::metrics::{restore, rework};
 use crate::engine::options::{GroupKind, Options};
+use crate::engine::parallel;
 use crate::engine::warnings::Warnings;
 use crate::error::Result;
 use crate::event::EventSet;
@@ -248,11 +249,6 @@ fn incident_facts(set: &EventSet, opts: &Options, warnings: &mut Warnings) -> Re
     let mut columns = keys.into_columns();
     columns.push(Column::new("resolved".into(), resolved));
     Ok((frame(columns)?, restore.frame()?))
-}
-
-/// The result of a scoped thread (its panic goes on).
-fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
-    handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
 }
 
 /// An aggregation and the name of its output column.
@@ -527,25 +523,30 @@ fn run_lead_kinds(
     names: usize,
     out: &mut Aggregates,
 ) -> Result<()> {
-    std::thread::scope(|scope| {
-        let mut current = first;
-        while let Some(plans) = current.take() {
-            let next = kinds.next().map(|k| scope.spawn(move || lead.plans(k, names)));
-            let (lead_plans, results): (Vec<_>, Vec<_>) = plans.into_iter().unzip();
-            for (df, result) in run(lead_plans)?.iter().zip(&results) {
-                result.read(df, |g, p, stat, v| {
-                    let cell = if result.by_period() {
-                        out.periods.entry((g, p)).or_default()
-                    } else {
-                        out.summary.entry(g).or_default()
-                    };
-                    cell.set(stat, v);
-                })?;
-            }
-            current = next.map(join).transpose()?;
-        }
-        Ok(())
-    })
+    let mut current = first;
+    while let Some(plans) = current.take() {
+        let next_kind = kinds.next();
+        let (next, done) = parallel::join(
+            move || next_kind.map(|k| lead.plans(k, names)).transpose(),
+            || -> Result<()> {
+                let (lead_plans, results): (Vec<_>, Vec<_>) = plans.into_iter().unzip();
+                for (df, result) in run(lead_plans)?.iter().zip(&results) {
+                    result.read(df, |g, p, stat, v| {
+                        let cell = if result.by_period() {
+                            out.periods.entry((g, p)).or_default()
+                        } else {
+                            out.summary.entry(g).or_default()
+                        };
+                        cell.set(stat, v);
+                    })?;
+                }
+                Ok(())
+            },
+        );
+        done?;
+        current = next?;
+    }
+    Ok(())
 }
 
 /// Runs the polars stage.
@@ -566,15 +567,14 @@ pub(crate) fn aggregate(
     // The lead-time rows (one per change) and the first kind's lead-time
     // tables are laid out on a second core while this one builds and runs
     // every other plan.
-    let (frames, lead) = std::thread::scope(|scope| {
-        let lead = scope.spawn(move || -> Result<_> {
+    let (lead, frames) = parallel::join(
+        move || -> Result<_> {
             let lead = lead_facts(set, cls, cal, opts)?;
             let first = first_kind.map(|k| lead.plans(k, names)).transpose()?;
             Ok((lead, first))
-        });
-        let frames = first_plans(set, cls, cal, opts, warnings).and_then(run);
-        (frames, join(lead))
-    });
+        },
+        || first_plans(set, cls, cal, opts, warnings).and_then(run),
+    );
     let mut frames = frames?;
     let (lead, first) = lead?;
     let mut out = Aggregates::default();

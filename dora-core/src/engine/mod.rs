@@ -16,6 +16,7 @@ pub mod levels;
 pub(crate) mod metrics;
 pub(crate) mod notable;
 pub mod options;
+pub(crate) mod parallel;
 pub(crate) mod stats;
 mod warnings;
 
