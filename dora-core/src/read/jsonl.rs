@@ -1,30 +1,26 @@
 //! The streaming, parallel JSON Lines reader.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 
 /// Buffers a parsed block used, handed back to the parsers for reuse.
-type Spare = (Vec<(u32, RawEvent<Span>)>, String);
+pub(super) type Spare = (Vec<(u32, RawEvent<Span>)>, String);
 use std::path::Path;
 
-use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
-
+use super::pipeline::{BlockSink, Pipeline};
 use super::raw::{parse_line, parse_line_str};
-use super::{ReadOptions, ReadSummary, SkippedLine};
-use crate::error::{Error, Location, Result};
+use super::{ReadOptions, ReadSummary};
+use crate::error::{Error, Result};
 use crate::event::EventSet;
 use crate::event::raw::RawEvent;
 
 /// Target size of one block handed to a parser thread. Small enough that a
 /// block is still in cache when the parser and then the interning thread
 /// read it: 128 KiB read 8 % faster than 1 MiB (docs/BENCHMARKS.md).
-const BLOCK_BYTES: usize = 1 << 17;
-/// Blocks in flight between the reader and the interner (bounds memory).
-const BLOCKS_IN_FLIGHT: usize = 8;
+pub(super) const BLOCK_BYTES: usize = 1 << 17;
 /// Upper bound of [`ReadOptions::max_line_bytes`].
-const MAX_LINE_LIMIT: usize = 1 << 30;
+pub(super) const MAX_LINE_LIMIT: usize = 1 << 30;
 const SIDE_FLAG: u32 = 1 << 31;
 /// The first bytes of a gzip stream.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -32,13 +28,13 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// A string in a parsed block: a span of the block's bytes, or (with
 /// [`SIDE_FLAG`] set in `start`) of its side arena of unescaped strings.
 #[derive(Debug, Clone, Copy)]
-struct Span {
+pub(super) struct Span {
     start: u32,
     len: u32,
 }
 
 /// Bytes of whole lines, in input order.
-enum Block {
+pub(super) enum Block {
     Lines {
         index: u64,
         bytes: Vec<u8>,
@@ -57,20 +53,20 @@ enum Block {
 }
 
 /// A parsed block.
-struct Parsed {
-    index: u64,
+pub(super) struct Parsed {
+    pub(super) index: u64,
     /// The block's text when it is all valid UTF-8 (the usual case), else its bytes.
-    text: Result<String, Vec<u8>>,
-    side: String,
+    pub(super) text: Result<String, Vec<u8>>,
+    pub(super) side: String,
     /// (line within the block, event)
-    events: Vec<(u32, RawEvent<Span>)>,
+    pub(super) events: Vec<(u32, RawEvent<Span>)>,
     /// (line within the block, field, message)
-    errors: Vec<(u32, &'static str, String)>,
-    lines: u64,
+    pub(super) errors: Vec<(u32, &'static str, String)>,
+    pub(super) lines: u64,
 }
 
 impl Parsed {
-    fn resolve(&self, s: &Span) -> &str {
+    pub(super) fn resolve(&self, s: &Span) -> &str {
         let start = (s.start & !SIDE_FLAG) as usize;
         let range = start..start + s.len as usize;
         if s.start & SIDE_FLAG != 0 {
@@ -84,7 +80,7 @@ impl Parsed {
     }
 }
 
-fn parse_block(block: Block, max_line: usize, spare: Option<Spare>) -> Parsed {
+pub(super) fn parse_block(block: Block, max_line: usize, spare: Option<Spare>) -> Parsed {
     let (index, bytes) = match block {
         Block::Oversized { index, bytes } => {
             return Parsed {
@@ -224,22 +220,13 @@ fn parse_records(index: u64, bytes: Vec<u8>, spare: Option<Spare>) -> Parsed {
 /// buffer keeps its length (its bytes stay initialized) while it goes
 /// round the pool, so it is zeroed only when it is new or has to grow:
 /// `read_to_end` would split each block into reads of 8 to 64 KiB.
-fn read_blocks(
-    mut input: impl Read,
-    jobs: Sender<Block>,
-    permits: Sender<()>,
-    pool: Receiver<Vec<u8>>,
-    max_line: usize,
-) -> std::io::Result<()> {
-    let fresh = || pool.try_recv().unwrap_or_else(|_| Vec::with_capacity(BLOCK_BYTES + 64 * 1024));
-    let mut index = 0u64;
-    let mut buf: Vec<u8> = fresh();
+fn read_blocks(mut input: impl Read, sink: &mut BlockSink, max_line: usize) -> std::io::Result<()> {
+    let mut buf: Vec<u8> = sink.buffer();
     // `buf[..filled]` holds input; the rest is scratch space.
     let mut filled = 0usize;
     let mut eof = false;
     // Bytes of `buf` already searched for a newline without finding one.
     let mut searched = 0usize;
-    let send = |block: Block| permits.send(()).is_ok() && jobs.send(block).is_ok();
     loop {
         // Fill up to the block size (or more while the current line goes on).
         let target = BLOCK_BYTES.max(searched + 64 * 1024);
@@ -260,20 +247,19 @@ fn read_blocks(
         match memchr::memrchr(b'\n', &buf[searched..filled]).map(|i| i + searched) {
             Some(last) => {
                 // The partial line after the last newline starts the next block.
-                let mut next = fresh();
+                let mut next = sink.buffer();
                 filled = put_front(&mut next, &buf[last + 1..filled]);
                 let mut block = std::mem::replace(&mut buf, next);
                 block.truncate(last + 1);
                 searched = 0;
-                if !send(Block::Lines { index, bytes: block }) {
+                if !sink.send(|index| Block::Lines { index, bytes: block }) {
                     return Ok(());
                 }
-                index += 1;
             }
             None if eof => {
                 let mut block = std::mem::take(&mut buf);
                 block.truncate(filled);
-                send(Block::Lines { index, bytes: block });
+                sink.send(|index| Block::Lines { index, bytes: block });
                 return Ok(());
             }
             None if filled > max_line => {
@@ -297,10 +283,9 @@ fn read_blocks(
                     skipped += n as u64;
                 };
                 filled = put_front(&mut buf, rest);
-                if !send(Block::Oversized { index, bytes: skipped }) {
+                if !sink.send(|index| Block::Oversized { index, bytes: skipped }) {
                     return Ok(());
                 }
-                index += 1;
                 searched = 0;
             }
             None => searched = filled,
@@ -316,55 +301,6 @@ fn put_front(buf: &mut Vec<u8>, bytes: &[u8]) -> usize {
     }
     buf[..bytes.len()].copy_from_slice(bytes);
     bytes.len()
-}
-
-/// Receives parsed blocks, puts them back in order and interns them.
-fn intern_blocks(
-    results: Receiver<Parsed>,
-    permits: Receiver<()>,
-    text_pool: Sender<Vec<u8>>,
-    spare_pool: Sender<Spare>,
-    set: &mut EventSet,
-    path: Option<&Path>,
-    opts: &ReadOptions,
-) -> Result<ReadSummary> {
-    let mut summary = ReadSummary { path: path.map(Path::to_path_buf), ..ReadSummary::default() };
-    let mut pending: BTreeMap<u64, Parsed> = BTreeMap::new();
-    let mut next = 0u64;
-    let location = |line: u64, field: &str| Location {
-        path: path.map(Path::to_path_buf),
-        line,
-        field: (!field.is_empty()).then(|| field.to_string()),
-    };
-    for parsed in results.iter() {
-        pending.insert(parsed.index, parsed);
-        while let Some(block) = pending.remove(&next) {
-            next += 1;
-            let _ = permits.try_recv();
-            let base = summary.lines + 1;
-            if let Some((line, field, message)) = block.errors.first()
-                && !opts.skip_bad_lines
-            {
-                return Err(Error::InvalidEvent {
-                    location: location(base + *line as u64, field),
-                    message: message.clone(),
-                });
-            }
-            for (line, field, message) in &block.errors {
-                summary.skipped.push(SkippedLine {
-                    location: location(base + *line as u64, field),
-                    message: message.clone(),
-                });
-            }
-            set.insert_batch(&block.events, |(_, ev)| ev, |s| block.resolve(s));
-            summary.events += block.events.len() as u64;
-            summary.lines += block.lines;
-            let Parsed { text, events, side, .. } = block;
-            let _ = text_pool.try_send(text.map_or_else(|b| b, String::into_bytes));
-            let _ = spare_pool.try_send((events, side));
-        }
-    }
-    Ok(summary)
 }
 
 /// Reads JSON Lines events from any buffered reader into `set`; gzip input
@@ -388,44 +324,6 @@ pub fn read_jsonl<R: BufRead>(
     }
 }
 
-/// Hands blocks of binary records to the parser threads. Blocks are taken
-/// from a pool of reused buffers ([`BlockSink::buffer`]) and should be
-/// about [`BLOCK_BYTES`] long.
-#[cfg(feature = "store")]
-pub(crate) struct BlockSink<'a> {
-    jobs: Sender<Block>,
-    permits: Sender<()>,
-    pool: &'a Receiver<Vec<u8>>,
-    index: u64,
-}
-
-#[cfg(feature = "store")]
-impl BlockSink<'_> {
-    /// The size a block should reach before it is sent.
-    pub const BLOCK_BYTES: usize = BLOCK_BYTES;
-
-    /// An empty buffer for the next block (reused when one is free).
-    pub fn buffer(&self) -> Vec<u8> {
-        self.pool
-            .try_recv()
-            .map(|mut v| {
-                v.clear();
-                v
-            })
-            .unwrap_or_else(|_| Vec::with_capacity(BLOCK_BYTES + 64 * 1024))
-    }
-
-    /// Sends a block of binary records, each after its `u32` little-endian
-    /// length. Returns `false` when reading stopped (an error was found):
-    /// the producer should stop too.
-    pub fn send_records(&mut self, bytes: Vec<u8>) -> bool {
-        let ok = self.permits.send(()).is_ok()
-            && self.jobs.send(Block::Records { index: self.index, bytes }).is_ok();
-        self.index += 1;
-        ok
-    }
-}
-
 /// Reads uncompressed JSON Lines; `expected_events` sizes the set's tables.
 fn read_plain<R: Read>(
     input: R,
@@ -435,88 +333,7 @@ fn read_plain<R: Read>(
     expected_events: usize,
 ) -> Result<ReadSummary> {
     let max_line = opts.max_line_bytes.clamp(1, MAX_LINE_LIMIT);
-    let produce = |jobs, permits, pool| read_blocks(input, jobs, permits, pool, max_line);
-    read_with(produce, path, set, opts, expected_events)
-}
-
-/// Reads the blocks that `produce` hands to a [`BlockSink`].
-#[cfg(feature = "store")]
-pub(crate) fn read_blocks_from(
-    produce: impl FnOnce(&mut BlockSink<'_>) -> std::io::Result<()>,
-    path: Option<&Path>,
-    set: &mut EventSet,
-    opts: &ReadOptions,
-) -> Result<ReadSummary> {
-    read_with(
-        |jobs, permits, pool| produce(&mut BlockSink { jobs, permits, pool: &pool, index: 0 }),
-        path,
-        set,
-        opts,
-        0,
-    )
-}
-
-/// The pipeline: `produce` (on this thread) cuts blocks, parser threads
-/// parse them, one thread interns them in order.
-///
-/// `expected_events` (a hint, or 0) sizes the set's tables: the interning
-/// thread does it while the first blocks are read and parsed.
-fn read_with(
-    produce: impl FnOnce(Sender<Block>, Sender<()>, Receiver<Vec<u8>>) -> std::io::Result<()>,
-    path: Option<&Path>,
-    set: &mut EventSet,
-    opts: &ReadOptions,
-    expected_events: usize,
-) -> Result<ReadSummary> {
-    let max_line = opts.max_line_bytes.clamp(1, MAX_LINE_LIMIT);
-    let threads = match opts.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()).min(8),
-        n => n,
-    };
-    let (job_tx, job_rx) = bounded::<Block>(BLOCKS_IN_FLIGHT);
-    let (text_pool_tx, text_pool_rx) = bounded::<Vec<u8>>(BLOCKS_IN_FLIGHT * 2);
-    let (spare_tx, spare_rx) = bounded::<Spare>(BLOCKS_IN_FLIGHT * 2);
-    let (result_tx, result_rx) = unbounded::<Parsed>();
-    let (permit_tx, permit_rx) = bounded::<()>(BLOCKS_IN_FLIGHT);
-    let io_path = || path.map(Path::to_path_buf);
-    let summary = std::thread::scope(|scope| {
-        for _ in 0..threads {
-            let jobs = job_rx.clone();
-            let results = result_tx.clone();
-            let spares = spare_rx.clone();
-            scope.spawn(move || {
-                for block in jobs.iter() {
-                    if results.send(parse_block(block, max_line, spares.try_recv().ok())).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        drop((job_rx, result_tx));
-        drop(spare_rx);
-        let interner = scope.spawn(|| {
-            set.reserve(expected_events);
-            intern_blocks(result_rx, permit_rx, text_pool_tx, spare_tx, set, path, opts)
-        });
-        let read = produce(job_tx, permit_tx, text_pool_rx);
-        let interned = interner.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-        // A data error found first wins over a read error that came after it.
-        match (interned, read) {
-            (Err(e), _) => Err(e),
-            (Ok(_), Err(e)) => Err(Error::Io { path: io_path(), error: e }),
-            (Ok(s), Ok(())) => Ok(s),
-        }
-    })?;
-    if summary.events == 0 && summary.skipped.is_empty() {
-        return Err(Error::EmptyInput { path: io_path() });
-    }
-    if summary.events == 0 {
-        return Err(Error::InvalidEvent {
-            location: Location { path: io_path(), line: summary.lines, field: None },
-            message: format!("no valid events: all {} non-blank lines were skipped", summary.skipped.len()),
-        });
-    }
-    Ok(summary)
+    Pipeline { set, path, opts, expected_events }.run(|sink| read_blocks(input, sink, max_line))
 }
 
 /// Reads a JSON Lines file (plain, or gzip-compressed: detected by its

@@ -10,6 +10,7 @@
 mod csv_file;
 pub(crate) mod fast;
 mod jsonl;
+mod pipeline;
 pub(crate) mod raw;
 #[cfg(feature = "store")]
 pub(crate) mod record;
@@ -18,9 +19,9 @@ use std::cell::Cell;
 use std::path::PathBuf;
 
 pub use csv_file::{kind_from_file_name, read_csv};
-#[cfg(feature = "store")]
-pub(crate) use jsonl::{BlockSink, read_blocks_from};
 pub use jsonl::{read_jsonl, read_jsonl_path};
+#[cfg(feature = "store")]
+pub(crate) use pipeline::{BlockSink, Pipeline};
 
 use crate::error::Location;
 use crate::event::{Event, raw_to_owned};

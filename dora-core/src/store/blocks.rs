@@ -14,7 +14,7 @@ fn io_error(path: &Path, e: rusqlite::Error) -> std::io::Error {
 pub(crate) fn produce_blocks(
     rows: &mut rusqlite::Rows<'_>,
     path: &Path,
-    sink: &mut BlockSink<'_>,
+    sink: &mut BlockSink,
 ) -> std::io::Result<()> {
     let mut block = sink.buffer();
     while let Some(row) = rows.next().map_err(|e| io_error(path, e))? {

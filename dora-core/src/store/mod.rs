@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::event::{Event, EventKind, EventSet, raw_to_owned};
-use crate::read::{ReadOptions, ReadSummary, read_blocks_from, record};
+use crate::read::{Pipeline, ReadOptions, ReadSummary, record};
 
 pub use schema::SCHEMA_VERSION;
 
@@ -353,12 +353,8 @@ impl Store {
         let mut stmt = tx.prepare("SELECT record FROM events ORDER BY seq").map_err(e)?;
         let mut rows = stmt.query([]).map_err(e)?;
         let path = self.path.clone();
-        let summary = read_blocks_from(
-            |sink| blocks::produce_blocks(&mut rows, &path, sink),
-            Some(&self.path),
-            set,
-            opts,
-        );
+        let summary = Pipeline { set, path: Some(&self.path), opts, expected_events: 0 }
+            .run(|sink| blocks::produce_blocks(&mut rows, &path, sink));
         drop(rows);
         drop(stmt);
         tx.finish().map_err(e)?;

@@ -1,0 +1,190 @@
+//! The reader's pipeline: the producer (the calling thread) cuts the input
+//! into blocks and hands them to a [`BlockSink`], parser threads parse them
+//! (on every core), and one thread interns the results into the
+//! [`EventSet`] in input order. The blocks' buffers go round in pools, so
+//! the pipeline's memory is bounded and reused: [`BLOCKS_IN_FLIGHT`]
+//! blocks at most between the producer and the interner.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
+
+use super::jsonl::{BLOCK_BYTES, Block, MAX_LINE_LIMIT, Parsed, Spare, parse_block};
+use super::{ReadOptions, ReadSummary, SkippedLine};
+use crate::error::{Error, Location, Result};
+use crate::event::EventSet;
+
+/// Blocks in flight between the reader and the interner (bounds memory).
+const BLOCKS_IN_FLIGHT: usize = 8;
+
+/// One read of events into a set: where they go, what names them in
+/// errors, and how to read them.
+pub(crate) struct Pipeline<'a> {
+    /// The set the events go into.
+    pub set: &'a mut EventSet,
+    /// Names the input in errors.
+    pub path: Option<&'a Path>,
+    /// How to read.
+    pub opts: &'a ReadOptions,
+    /// A hint (or 0) that sizes the set's tables: the interning thread does
+    /// it while the first blocks are read and parsed.
+    pub expected_events: usize,
+}
+
+impl Pipeline<'_> {
+    /// Runs the pipeline over the blocks that `produce` (on this thread)
+    /// hands to its [`BlockSink`].
+    pub(crate) fn run(
+        self,
+        produce: impl FnOnce(&mut BlockSink) -> std::io::Result<()>,
+    ) -> Result<ReadSummary> {
+        let max_line = self.opts.max_line_bytes.clamp(1, MAX_LINE_LIMIT);
+        let threads = match self.opts.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()).min(8),
+            n => n,
+        };
+        let (job_tx, job_rx) = bounded::<Block>(BLOCKS_IN_FLIGHT);
+        let (text_pool_tx, text_pool_rx) = bounded::<Vec<u8>>(BLOCKS_IN_FLIGHT * 2);
+        let (spare_tx, spare_rx) = bounded::<Spare>(BLOCKS_IN_FLIGHT * 2);
+        let (result_tx, result_rx) = unbounded::<Parsed>();
+        let (permit_tx, permit_rx) = bounded::<()>(BLOCKS_IN_FLIGHT);
+        let io_path = {
+            let path = self.path;
+            move || path.map(Path::to_path_buf)
+        };
+        let summary = std::thread::scope(|scope| {
+            for _ in 0..threads {
+                let jobs = job_rx.clone();
+                let results = result_tx.clone();
+                let spares = spare_rx.clone();
+                scope.spawn(move || {
+                    for block in jobs.iter() {
+                        if results.send(parse_block(block, max_line, spares.try_recv().ok())).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop((job_rx, result_tx));
+            drop(spare_rx);
+            let Pipeline { set, path, opts, expected_events } = self;
+            let interner = scope.spawn(move || {
+                set.reserve(expected_events);
+                intern_blocks(result_rx, permit_rx, text_pool_tx, spare_tx, set, path, opts)
+            });
+            let read =
+                produce(&mut BlockSink { jobs: job_tx, permits: permit_tx, pool: text_pool_rx, index: 0 });
+            let interned = interner.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            // A data error found first wins over a read error that came after it.
+            match (interned, read) {
+                (Err(e), _) => Err(e),
+                (Ok(_), Err(e)) => Err(Error::Io { path: io_path(), error: e }),
+                (Ok(s), Ok(())) => Ok(s),
+            }
+        })?;
+        if summary.events == 0 && summary.skipped.is_empty() {
+            return Err(Error::EmptyInput { path: io_path() });
+        }
+        if summary.events == 0 {
+            return Err(Error::InvalidEvent {
+                location: Location { path: io_path(), line: summary.lines, field: None },
+                message: format!(
+                    "no valid events: all {} non-blank lines were skipped",
+                    summary.skipped.len()
+                ),
+            });
+        }
+        Ok(summary)
+    }
+}
+
+/// Where the producer hands its blocks: it gives out reused buffers
+/// ([`BlockSink::buffer`]) and numbers the blocks in order.
+pub(crate) struct BlockSink {
+    jobs: Sender<Block>,
+    permits: Sender<()>,
+    pool: Receiver<Vec<u8>>,
+    index: u64,
+}
+
+impl BlockSink {
+    /// The size a block should reach before it is sent.
+    pub const BLOCK_BYTES: usize = BLOCK_BYTES;
+
+    /// An empty buffer for the next block (reused when one is free).
+    pub fn buffer(&self) -> Vec<u8> {
+        self.pool
+            .try_recv()
+            .map(|mut v| {
+                v.clear();
+                v
+            })
+            .unwrap_or_else(|_| Vec::with_capacity(BLOCK_BYTES + 64 * 1024))
+    }
+
+    /// Sends the next block, made from its index. Returns `false` when
+    /// reading stopped (an error was found): the producer should stop too.
+    pub(super) fn send(&mut self, block: impl FnOnce(u64) -> Block) -> bool {
+        let ok = self.permits.send(()).is_ok() && self.jobs.send(block(self.index)).is_ok();
+        self.index += 1;
+        ok
+    }
+
+    /// Sends a block of binary records, each after its `u32` little-endian
+    /// length. Returns `false` when reading stopped (an error was found):
+    /// the producer should stop too.
+    #[cfg(feature = "store")]
+    pub fn send_records(&mut self, bytes: Vec<u8>) -> bool {
+        self.send(|index| Block::Records { index, bytes })
+    }
+}
+
+/// Receives parsed blocks, puts them back in order and interns them.
+fn intern_blocks(
+    results: Receiver<Parsed>,
+    permits: Receiver<()>,
+    text_pool: Sender<Vec<u8>>,
+    spare_pool: Sender<Spare>,
+    set: &mut EventSet,
+    path: Option<&Path>,
+    opts: &ReadOptions,
+) -> Result<ReadSummary> {
+    let mut summary = ReadSummary { path: path.map(Path::to_path_buf), ..ReadSummary::default() };
+    let mut pending: BTreeMap<u64, Parsed> = BTreeMap::new();
+    let mut next = 0u64;
+    let location = |line: u64, field: &str| Location {
+        path: path.map(Path::to_path_buf),
+        line,
+        field: (!field.is_empty()).then(|| field.to_string()),
+    };
+    for parsed in results.iter() {
+        pending.insert(parsed.index, parsed);
+        while let Some(block) = pending.remove(&next) {
+            next += 1;
+            let _ = permits.try_recv();
+            let base = summary.lines + 1;
+            if let Some((line, field, message)) = block.errors.first()
+                && !opts.skip_bad_lines
+            {
+                return Err(Error::InvalidEvent {
+                    location: location(base + *line as u64, field),
+                    message: message.clone(),
+                });
+            }
+            for (line, field, message) in &block.errors {
+                summary.skipped.push(SkippedLine {
+                    location: location(base + *line as u64, field),
+                    message: message.clone(),
+                });
+            }
+            set.insert_batch(&block.events, |(_, ev)| ev, |s| block.resolve(s));
+            summary.events += block.events.len() as u64;
+            summary.lines += block.lines;
+            let Parsed { text, events, side, .. } = block;
+            let _ = text_pool.try_send(text.map_or_else(|b| b, String::into_bytes));
+            let _ = spare_pool.try_send((events, side));
+        }
+    }
+    Ok(summary)
+}
