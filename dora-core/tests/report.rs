@@ -8,8 +8,7 @@ use dora_core::render::{
 };
 use dora_core::report::{IsoWeek, Report, ReportOptions, build_report};
 use dora_core::{
-    Change, Deployment, DeploymentStatus, DeploymentType, EventSet, Incident, Options, ReadOptions, Window,
-    read_jsonl_path,
+    Change, Deployment, DeploymentStatus, EventSet, Incident, Options, ReadOptions, Window, read_jsonl_path,
 };
 
 fn demo() -> EventSet {
@@ -80,32 +79,14 @@ fn at(s: &str) -> DateTime<Utc> {
 
 fn deployment(id: &str, service: &str, team: &str, finished: &str, changes: &[&str]) -> Deployment {
     Deployment {
-        id: id.into(),
-        service: service.into(),
         team: Some(team.into()),
-        source: None,
-        environment: "production".into(),
-        finished_at: at(finished),
-        started_at: None,
-        status: DeploymentStatus::Success,
-        commit: None,
         changes: changes.iter().map(|c| c.to_string()).collect(),
-        deployment_type: DeploymentType::Regular,
-        remediates: vec![],
-        note: None,
+        ..Deployment::new(id, service, "production", at(finished), DeploymentStatus::Success)
     }
 }
 
 fn change(id: &str, service: &str, committed: &str) -> Change {
-    Change {
-        id: id.into(),
-        service: service.into(),
-        team: None,
-        source: None,
-        committed_at: at(committed),
-        authored_at: None,
-        pull_request: None,
-    }
+    Change::new(id, service, at(committed))
 }
 
 #[test]

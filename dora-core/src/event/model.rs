@@ -208,6 +208,80 @@ impl Event {
     }
 }
 
+impl Deployment {
+    /// A deployment with its required fields; every optional one absent
+    /// (no team, source, start, commit, changes, remediations or note) and
+    /// the type `regular`. Set others with struct update syntax:
+    ///
+    /// ```
+    /// use dora_core::{Deployment, DeploymentStatus};
+    ///
+    /// let at = "2026-03-02T12:00:00Z".parse().unwrap();
+    /// let d = Deployment {
+    ///     changes: vec!["c1".into()],
+    ///     ..Deployment::new("d1", "api", "production", at, DeploymentStatus::Success)
+    /// };
+    /// assert_eq!(d.team, None);
+    /// ```
+    pub fn new(
+        id: impl Into<String>,
+        service: impl Into<String>,
+        environment: impl Into<String>,
+        finished_at: DateTime<Utc>,
+        status: DeploymentStatus,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            service: service.into(),
+            team: None,
+            source: None,
+            environment: environment.into(),
+            finished_at,
+            started_at: None,
+            status,
+            commit: None,
+            changes: Vec::new(),
+            deployment_type: DeploymentType::Regular,
+            remediates: Vec::new(),
+            note: None,
+        }
+    }
+}
+
+impl Change {
+    /// A change with its required fields; no team, source, author time or
+    /// pull request.
+    pub fn new(id: impl Into<String>, service: impl Into<String>, committed_at: DateTime<Utc>) -> Self {
+        Self {
+            id: id.into(),
+            service: service.into(),
+            team: None,
+            source: None,
+            committed_at,
+            authored_at: None,
+            pull_request: None,
+        }
+    }
+}
+
+impl Incident {
+    /// An unresolved incident with its required fields; no team, source,
+    /// cause or severity.
+    pub fn new(id: impl Into<String>, service: impl Into<String>, opened_at: DateTime<Utc>) -> Self {
+        Self {
+            id: id.into(),
+            service: service.into(),
+            team: None,
+            source: None,
+            opened_at,
+            resolved_at: None,
+            caused_by: None,
+            caused_by_change: None,
+            severity: None,
+        }
+    }
+}
+
 impl From<Deployment> for Event {
     fn from(d: Deployment) -> Self {
         Event::Deployment(d)
