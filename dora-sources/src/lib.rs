@@ -13,6 +13,9 @@
 //!   incidents of GitLab projects and groups.
 //! - [`kubernetes`] (feature `kubernetes`): rollouts of Deployments and Argo
 //!   Rollouts, listed or watched.
+//! - [`cdevents`]: CDEvents (0.4.x and 0.5.x, bare or as CloudEvents)
+//!   mapped to deployments, changes and incidents, without I/O: the
+//!   mapping behind `dora serve`'s `POST /cdevents`.
 //! - [`changesets`]: the commits a deployment shipped, from a history
 //!   (a local clone with the `git` feature, or a forge's API).
 //! - [`hotfix`] and [`monorepo`]: rules the repository sources share;
@@ -31,6 +34,7 @@
 //! assert!(rule.branch.as_ref().is_some_and(|b| b.is_match("hotfix/login")));
 //! ```
 
+pub mod cdevents;
 pub mod changesets;
 pub mod forge;
 #[cfg(feature = "github")]
