@@ -13,9 +13,9 @@
 //!   incidents of GitLab projects and groups.
 //! - [`kubernetes`] (feature `kubernetes`): rollouts of Deployments and Argo
 //!   Rollouts, listed or watched.
-//! - [`cdevents`]: CDEvents (0.4.x and 0.5.x, bare or as CloudEvents)
-//!   mapped to deployments, changes and incidents, without I/O: the
-//!   mapping behind `dora serve`'s `POST /cdevents`.
+//! - [`cdevents`]: the mapping of CDEvents 0.4.x and 0.5.x, bare or as
+//!   CloudEvents, to deployments, changes and incidents, without I/O: what
+//!   `dora serve`'s coming `POST /cdevents` will run.
 //! - [`changesets`]: the commits a deployment shipped, from a history
 //!   (a local clone with the `git` feature, or a forge's API).
 //! - [`hotfix`] and [`monorepo`]: rules the repository sources share;
