@@ -313,9 +313,12 @@ fn non_empty(value: Option<&str>) -> Option<&str> {
 
 /// Maps one CDEvent (the four input forms all end here).
 ///
-/// Checks, in order: the spec version, `context.type` and its version,
-/// then for the mapped types `context.id`, `context.source`,
-/// `context.timestamp`, `subject.id` and the type's own attributes.
+/// Checks, in order: the spec version and the form of `context.type`
+/// (every event); then, for the mapped types only, the event version,
+/// `context.id`, `context.source`, `context.timestamp`, `subject.id` and
+/// the type's own attributes. An unmapped type is [`Mapped::Ignored`]
+/// whatever its event version, so a newer `pipelinerun.finished` does not
+/// fail a batch.
 pub fn from_cdevent(event: &CdEvent) -> Result<Mapped, Error> {
     check_spec_version(event)?;
     let type_ = required(&event.context.type_, "context.type")?;
