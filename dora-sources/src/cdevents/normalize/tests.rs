@@ -303,3 +303,59 @@ fn envelope_errors_name_the_attribute_and_the_batch_position() {
     assert!(matches!(e, Error::InBatch { index: 3, .. }));
     assert!(matches!(from_batch("{}"), Err(Error::Json(_))));
 }
+
+/// Hostile input: random bytes and single-byte mutations of every example,
+/// in every form, never panic, and every error is one line (what the
+/// server will answer with a `400`).
+mod hostile {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn one_line<T>(r: Result<T, Error>) -> Result<(), TestCaseError> {
+        if let Err(e) = r {
+            let text = e.to_string();
+            prop_assert!(!text.is_empty() && !text.contains('\n'), "{text:?}");
+        }
+        Ok(())
+    }
+
+    fn every_form(text: &str) -> Result<(), TestCaseError> {
+        one_line(from_cdevent_str(text))?;
+        one_line(from_structured_str(text))?;
+        one_line(from_batch(text))?;
+        let headers = [("ce-specversion", "1.0"), ("ce-id", "1"), ("ce-source", "/x"), ("ce-type", "t")];
+        one_line(from_binary(&headers, text.as_bytes()))?;
+        one_line(from_binary(&[], text.as_bytes()))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        #[test]
+        fn random_text_gives_a_one_line_error_or_a_mapping(text in ".{0,200}") {
+            every_form(&text)?;
+        }
+
+        #[test]
+        fn mutated_examples_give_a_one_line_error_or_a_mapping(
+            which in 0..TYPES.len(),
+            version in 0..VERSIONS.len(),
+            cut in 0usize..4000,
+            at in 0usize..4000,
+            byte in any::<u8>(),
+        ) {
+            let Some(text) = example(VERSIONS[version], TYPES[which]) else { return Ok(()) };
+            let mut bytes = text.into_bytes();
+            if !bytes.is_empty() {
+                let i = at % bytes.len();
+                bytes[i] = byte;
+                bytes.truncate(bytes.len() - cut % bytes.len().max(1) / 8);
+            }
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            every_form(&text)?;
+            // And as one structured event of a batch.
+            every_form(&format!("[{{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"/x\",\"type\":\"t\",\"data\":{text}}}]"))?;
+        }
+    }
+}
