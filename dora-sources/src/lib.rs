@@ -7,11 +7,11 @@
 //! dora lives here, each source behind its cargo feature, so `dora-core`
 //! stays free of them.
 //!
-//! - [`github`] (feature `github`): deployments, statuses, pull requests
+//! - `github` (feature `github`): deployments, statuses, pull requests
 //!   and incidents of GitHub repositories and organisations.
-//! - [`gitlab`] (feature `gitlab`): deployments, merge requests and
+//! - `gitlab` (feature `gitlab`): deployments, merge requests and
 //!   incidents of GitLab projects and groups.
-//! - [`kubernetes`] (feature `kubernetes`): rollouts of Deployments and Argo
+//! - `kubernetes` (feature `kubernetes`): rollouts of Deployments and Argo
 //!   Rollouts, listed or watched.
 //! - [`cdevents`]: the mapping of CDEvents 0.4.x and 0.5.x, bare or as
 //!   CloudEvents, to deployments, changes and incidents, without I/O: what

@@ -6,8 +6,8 @@
 //! path's keys ([`Key`]), the CSV reader (which cells are lists or numbers),
 //! the event CSV and Parquet exports (their columns, in [`FIELDS`] order),
 //! and the tests that check `docs/events.md`. Adding an optional field is a
-//! row here, a member of the model ([`super::model`]) and of the raw form
-//! ([`super::raw`]), and its place in the readers and the store's record.
+//! row here, a member of the model (`event/model.rs`) and of the raw form
+//! (`event/raw.rs`), and its place in the readers and the store's record.
 //!
 //! ```
 //! use dora_core::event::fields::{FIELDS, FieldType};
