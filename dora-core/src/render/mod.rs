@@ -7,6 +7,7 @@ mod duration;
 mod explain;
 mod finance;
 mod json;
+mod prometheus;
 mod report;
 mod report_html;
 mod table;
@@ -17,6 +18,10 @@ pub use duration::human_duration;
 pub use explain::{write_explanation_json, write_explanation_text};
 pub use finance::{FinanceCsvOptions, write_finance_csv};
 pub use json::{write_json, write_pretty_json};
+pub use prometheus::{
+    ExpositionFormat, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, prometheus_metric_names,
+    write_prometheus,
+};
 pub use report::{
     ReportTextOptions, format_delta, format_value, metric_label, sparkline, write_report_json,
     write_report_markdown, write_report_text,
