@@ -1,0 +1,122 @@
+//! The Prometheus exposition of the demo data (window 2026-08-31 to
+//! 2026-11-23, grouped by all, service and team), in both formats, checked
+//! by the real `promtool check metrics` when it is found: the `PROMTOOL`
+//! environment variable, else `promtool` on the `PATH`. Without it the
+//! check says so and is skipped (`.ci/run` installs it from Debian's
+//! `prometheus` package).
+//!
+//! `promtool check metrics` parses the Prometheus text format and lints it
+//! (help, type, names, units); any line it prints is a failure. It reads
+//! OpenMetrics' `# UNIT` and `# EOF` as comments, so the OpenMetrics
+//! output is checked by it as text, and by the structural test below.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use chrono::{DateTime, Utc};
+use dora_core::render::{ExpositionFormat, prometheus_metric_names, write_prometheus};
+use dora_core::{EventSet, MetricsReport, Options, ReadOptions, Window, compute, read_jsonl_path};
+
+fn demo_report() -> MetricsReport {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo/events.jsonl");
+    let mut set = EventSet::new();
+    read_jsonl_path(&path, &mut set, &ReadOptions::default()).unwrap();
+    let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+    let opts = Options::new(Window::new(t("2026-08-31T00:00:00Z"), t("2026-11-23T00:00:00Z")).unwrap());
+    compute(&set, &opts).unwrap().report
+}
+
+fn render(report: &MetricsReport, format: ExpositionFormat) -> String {
+    let mut out = Vec::new();
+    write_prometheus(report, format, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// `promtool`: `$PROMTOOL`, else the first on the `PATH`.
+fn promtool() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("PROMTOOL").filter(|p| !p.is_empty()) {
+        let path = PathBuf::from(path);
+        assert!(path.is_file(), "PROMTOOL={} is not a file", path.display());
+        return Some(path);
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|dir| dir.join("promtool")).find(|p| p.is_file())
+}
+
+/// Pipes `text` into `promtool check metrics`: it must exit 0 and print nothing.
+fn promtool_check(promtool: &PathBuf, what: &str, text: &str) {
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let printed =
+        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success() && printed.trim().is_empty(),
+        "promtool check metrics ({what}): {}\n{printed}",
+        output.status
+    );
+    eprintln!("promtool check metrics ({what}): passed, nothing printed");
+}
+
+#[test]
+fn the_demo_exposition_has_every_family_and_group() {
+    let report = demo_report();
+    assert!(report.groups.len() > 3, "the demo has services and teams");
+    let text = render(&report, ExpositionFormat::Prometheus);
+    for name in prometheus_metric_names() {
+        assert!(text.contains(&format!("# TYPE {name} ")), "{name}");
+    }
+    for group in &report.groups {
+        let labels =
+            format!("dora_deployments{{group_by=\"{}\",name=\"{}\"}} ", group.group_by.as_str(), group.name);
+        assert!(text.contains(&labels), "{labels}");
+    }
+    for kind in ["all", "service", "team"] {
+        assert!(text.contains(&format!("group_by=\"{kind}\"")), "{kind}");
+    }
+    assert!(text.contains("dora_lead_time_seconds{group_by=\"all\",name=\"all\",quantile=\"0.9\"} "));
+    let om = render(&report, ExpositionFormat::OpenMetrics);
+    assert!(om.ends_with("\n# EOF\n"));
+}
+
+#[test]
+fn promtool_check_metrics_passes_on_the_demo() {
+    let Some(promtool) = promtool() else {
+        eprintln!(
+            "note: promtool not found (set PROMTOOL or put it on the PATH): the promtool check is skipped"
+        );
+        return;
+    };
+    let mut report = demo_report();
+    for format in [ExpositionFormat::Prometheus, ExpositionFormat::OpenMetrics] {
+        promtool_check(&promtool, &format!("{format:?}, demo"), &render(&report, format));
+    }
+    // A name that needs escaping, and groups whose statistics are all null.
+    let mut odd = report.groups[1].clone();
+    odd.name = "we\"ird \\ name\nwith a line feed, ünïcode".into();
+    let mut empty = report.groups[2].clone();
+    empty.name = "empty".into();
+    let f = &mut empty.summary.figures;
+    f.lead_time.median = None;
+    f.lead_time.p90 = None;
+    f.lead_time.stages = dora_core::result::Stages { coding: None, review: None, deploy: None };
+    f.change_failure_rate.rate = None;
+    f.rework_rate.rate = None;
+    f.time_to_restore.median = None;
+    f.time_to_restore.p90 = None;
+    f.recovery_time.median = None;
+    f.recovery_time.p90 = None;
+    report.groups.extend([odd, empty]);
+    for format in [ExpositionFormat::Prometheus, ExpositionFormat::OpenMetrics] {
+        promtool_check(&promtool, &format!("{format:?}, odd names"), &render(&report, format));
+    }
+    // Nothing but metadata.
+    report.groups.clear();
+    promtool_check(&promtool, "no groups", &render(&report, ExpositionFormat::Prometheus));
+}
