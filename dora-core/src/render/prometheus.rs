@@ -289,7 +289,7 @@ fn push_metadata(
 }
 
 /// Writes every metric of every group of `report`, over its window, in
-/// `format` (see the [module](self) for the families and conventions).
+/// `format` (docs/serve.md lists the families and conventions).
 ///
 /// The output is deterministic: families in a fixed order, groups in the
 /// report's order. A group's name is a label value, escaped as the formats
