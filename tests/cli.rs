@@ -217,3 +217,42 @@ fn every_command_has_help_with_an_example() {
         assert!(text.contains("Examples:\n  dora "), "{args:?}: {text}");
     }
 }
+
+#[test]
+fn serve_checks_its_settings_and_refuses_no_token_off_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    // Off loopback without a token: one line, exit 2, nothing listening.
+    dora(dir.path())
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("refusing to listen on 0.0.0.0:0 without an ingest token"));
+    // The token's variable must be a variable name, and be set; its value is never printed.
+    dora(dir.path())
+        .args(["serve", "--ingest-token-env", "DORA_TEST_UNSET_TOKEN_VAR"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("DORA_TEST_UNSET_TOKEN_VAR"));
+    dora(dir.path())
+        .args(["serve", "--max-body", "10 parsecs"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--max-body"));
+    write(dir.path(), "dora.toml", "[serve]\nlisten = \"127.0.0.1:0\"\nmax_body = 1024\nfoo = 1\n");
+    dora(dir.path())
+        .args(["serve"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("unknown field `foo`"));
+}
+
+#[cfg(not(feature = "serve"))]
+#[test]
+fn serve_without_the_feature_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    dora(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("needs dora built with the serve feature"));
+}

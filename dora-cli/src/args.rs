@@ -50,6 +50,11 @@ pub enum Command {
         after_help = "Examples:\n  dora export events --format jsonl --output events.jsonl\n  dora export events --format csv > events.csv\n  dora export events --format parquet --output events.parquet"
     )]
     Export(ExportArgs),
+    /// Run dora as an HTTP service: events pushed in (POST /events), metrics scraped (GET /metrics), until SIGINT or SIGTERM.
+    #[command(
+        after_help = "Examples:\n  dora serve\n  dora serve --listen 127.0.0.1:9000 --store /var/lib/dora/dora.db\n  DORA_INGEST_TOKEN=... dora serve --listen 0.0.0.0:8080 --ingest-token-env DORA_INGEST_TOKEN\n\nNeeds dora built with the serve feature: cargo build --release -p dora-cli --features serve"
+    )]
+    Serve(ServeArgs),
     /// Check dora.toml and print the effective configuration (secrets redacted).
     #[command(after_help = "Examples:\n  dora config check\n  dora config check --config ops/dora.toml")]
     Config(ConfigArgs),
@@ -241,6 +246,25 @@ pub struct WatchKubernetesArgs {
     /// The kubernetes source of dora.toml to watch [default: the only one].
     #[arg(long = "source", value_name = "NAME")]
     pub source: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// `dora serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on [default: [serve] listen, else 127.0.0.1:8080].
+    #[arg(long, env = "DORA_LISTEN", value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// The largest request body, like 10MiB [default: [serve] max_body, else 10MiB].
+    #[arg(long, env = "DORA_MAX_BODY", value_name = "SIZE")]
+    pub max_body: Option<String>,
+    /// The window GET /metrics covers, ending now, like 30d [default: [serve] metrics_window, else 30d].
+    #[arg(long, env = "DORA_METRICS_WINDOW", value_name = "DURATION")]
+    pub metrics_window: Option<String>,
+    /// The NAME of the environment variable holding the ingest token (never the token itself).
+    #[arg(long, env = "DORA_INGEST_TOKEN_ENV", value_name = "NAME")]
+    pub ingest_token_env: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
 }

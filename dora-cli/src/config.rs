@@ -57,6 +57,34 @@ pub struct StoreConfig {
     pub path: Option<PathBuf>,
 }
 
+/// A size in bytes as written: a number, or a string like `10MiB`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum ByteSize {
+    /// Bytes.
+    Bytes(u64),
+    /// With a unit: `B`, `KB`, `KiB`, `MB`, `MiB`, `GB`, `GiB`.
+    Text(String),
+}
+
+/// The `[serve]` table: the settings of `dora serve`.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    /// The address to listen on [default: `127.0.0.1:8080`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    /// The largest request body [default: `10MiB`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_body: Option<ByteSize>,
+    /// The window `GET /metrics` covers, ending now, like `30d` [default: `30d`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_window: Option<String>,
+    /// The name of the environment variable holding the ingest token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ingest_token_env: Option<String>,
+}
+
 /// A `[[source]]` table as written: its keys and values, each with where
 /// it stands in the file. [`crate::settings::sources::SourceSettings`] is what it
 /// means, checked.
@@ -72,6 +100,9 @@ pub struct Config {
     /// `[metrics]`.
     #[serde(default)]
     pub metrics: MetricsConfig,
+    /// `[serve]`.
+    #[serde(default)]
+    pub serve: ServeConfig,
     /// `[teams]`: service -> team, overriding the events' own `team`.
     #[serde(default)]
     pub teams: BTreeMap<String, String>,

@@ -116,34 +116,35 @@ pub(crate) async fn post_events(State(state): Shared, req: Request) -> Response 
     let parsed = tokio::task::spawn_blocking(move || parse(&body, framing)).await;
     let set = match parsed {
         Ok(Ok(set)) => set,
-        Ok(Err(response)) => return response,
+        Ok(Err(response)) => return *response,
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, format!("reading the events failed: {e}")),
     };
-    match state.writer.put(set).await {
+    match state.writer.put(Box::new(set)).await {
         Ok(summary) => Json(summary).into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("storing the events failed: {e}")),
     }
 }
 
 /// Parses the whole body into an event set, or the `400` answer.
-#[allow(clippy::result_large_err)]
-fn parse(body: &[u8], framing: Framing) -> Result<EventSet, Response> {
+fn parse(body: &[u8], framing: Framing) -> Result<EventSet, Box<Response>> {
     let single;
     let lines: &[u8] = match framing {
         Framing::Lines => body,
         Framing::Object => {
             // One object, perhaps over several lines: made one line.
             let value: Value = serde_json::from_slice(body).map_err(|e| {
-                (
-                    StatusCode::BAD_REQUEST,
-                    Json(json!({ "error": format!("not a JSON object: {e}"), "line": e.line() })),
+                Box::new(
+                    (
+                        StatusCode::BAD_REQUEST,
+                        Json(json!({ "error": format!("not a JSON object: {e}"), "line": e.line() })),
+                    )
+                        .into_response(),
                 )
-                    .into_response()
             })?;
             if !value.is_object() {
-                return Err(error(StatusCode::BAD_REQUEST, "the body must be one JSON object (one event)"));
+                return Err(bad("the body must be one JSON object (one event)"));
             }
-            single = serde_json::to_vec(&value).map_err(|e| error(StatusCode::BAD_REQUEST, e.to_string()))?;
+            single = serde_json::to_vec(&value).map_err(|e| bad(e.to_string()))?;
             &single
         }
     };
@@ -155,13 +156,16 @@ fn parse(body: &[u8], framing: Framing) -> Result<EventSet, Response> {
             if let Some(field) = location.field {
                 answer["field"] = Value::String(field);
             }
-            Err((StatusCode::BAD_REQUEST, Json(answer)).into_response())
+            Err(Box::new((StatusCode::BAD_REQUEST, Json(answer)).into_response()))
         }
-        Err(dora_core::Error::EmptyInput { .. }) => {
-            Err(error(StatusCode::BAD_REQUEST, "no events: the body is empty"))
-        }
-        Err(e) => Err(error(StatusCode::BAD_REQUEST, e.to_string())),
+        Err(dora_core::Error::EmptyInput { .. }) => Err(bad("no events: the body is empty")),
+        Err(e) => Err(bad(e.to_string())),
     }
+}
+
+/// A boxed `400` answer.
+fn bad(message: impl Into<String>) -> Box<Response> {
+    Box::new(error(StatusCode::BAD_REQUEST, message))
 }
 
 /// `GET /metrics`: the Prometheus (or OpenMetrics) exposition of the

@@ -19,7 +19,7 @@ const MAX_GROUP: usize = 256;
 /// What the writer thread is asked to do.
 pub(crate) enum Job {
     /// Store these events; reply with what the write did once committed.
-    Put(EventSet, oneshot::Sender<Result<WriteSummary, String>>),
+    Put(Box<EventSet>, oneshot::Sender<Result<WriteSummary, String>>),
     /// Check that the store can be written (a write transaction begun and
     /// rolled back).
     Check(oneshot::Sender<Result<(), String>>),
@@ -37,7 +37,7 @@ pub(crate) struct WriterHandle {
 
 impl WriterHandle {
     /// Stores `set`: the summary once committed, or why not.
-    pub(crate) async fn put(&self, set: EventSet) -> Result<WriteSummary, String> {
+    pub(crate) async fn put(&self, set: Box<EventSet>) -> Result<WriteSummary, String> {
         let (tx, rx) = oneshot::channel();
         self.jobs.send(Job::Put(set, tx)).map_err(|_| "the store's writer has stopped".to_string())?;
         rx.await.map_err(|_| "the store's writer has stopped".to_string())?
@@ -97,7 +97,7 @@ fn run(mut store: Store, rx: &mpsc::Receiver<Job>, generation: &AtomicU64) {
 type Reply = oneshot::Sender<Result<WriteSummary, String>>;
 
 /// Writes the sets in one transaction; on failure, each in its own.
-fn write_group(store: &mut Store, puts: Vec<(EventSet, Reply)>, generation: &AtomicU64) {
+fn write_group(store: &mut Store, puts: Vec<(Box<EventSet>, Reply)>, generation: &AtomicU64) {
     let path: PathBuf = store.path().to_path_buf();
     let grouped = (|| -> dora_core::Result<Vec<WriteSummary>> {
         let mut writer = store.writer()?;

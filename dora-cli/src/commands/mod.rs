@@ -8,4 +8,5 @@ pub mod export;
 pub mod import;
 pub mod metrics;
 pub mod report;
+pub mod serve;
 pub mod watch;
