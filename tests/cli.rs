@@ -256,3 +256,72 @@ fn serve_without_the_feature_says_so() {
         .code(2)
         .stderr(predicates::str::contains("needs dora built with the serve feature"));
 }
+
+/// The real `dora serve`: it answers, stores a posted event, and exits 0 on SIGTERM.
+#[cfg(all(feature = "serve", unix))]
+#[test]
+fn serve_answers_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("dora");
+    let mut child = std::process::Command::new(bin)
+        .current_dir(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0", "--store", "s.db"])
+        .env_remove("DORA_INGEST_TOKEN_ENV")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut addr = None;
+    for _ in 0..20 {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        if let Some(rest) = line.trim().strip_prefix("serve: listening on http://") {
+            addr = rest.split_whitespace().next().map(str::to_string);
+            break;
+        }
+    }
+    let addr = addr.expect("dora serve says where it listens");
+    let request = |text: String| {
+        let mut s = TcpStream::connect(&addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        s.write_all(text.as_bytes()).unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        answer
+    };
+    let answer = request("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".into());
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let event = r#"{"kind":"deployment","id":"d1","service":"api","environment":"production","finished_at":"2026-03-02T12:00:00Z","status":"success"}"#;
+    let answer = request(format!(
+        "POST /events HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{event}",
+        event.len()
+    ));
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with(r#"{"added":1,"replaced":0,"unchanged":0}"#), "{answer}");
+    let killed =
+        std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "dora serve did not stop within 30 s");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    assert!(rest.contains("status=200"), "one log line per request: {rest}");
+    dora(dir.path())
+        .args(["export", "events", "--store", "s.db", "--format", "jsonl"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("\"d1\""));
+}
