@@ -131,7 +131,7 @@ fn serve(settings: ServeSettings) -> Result<()> {
     runtime.block_on(async {
         let server = dora_serve::Server::bind(config).await.map_err(serve_error)?;
         eprintln!("serve: listening on http://{} (SIGINT or SIGTERM stops)", server.local_addr()?);
-        server.run(stop()).await.map_err(serve_error)
+        server.run(super::stop_signal()).await.map_err(serve_error)
     })?;
     eprintln!("serve: stopped");
     Ok(())
@@ -143,30 +143,6 @@ fn serve_error(e: dora_serve::ServeError) -> anyhow::Error {
         dora_serve::ServeError::Store(e) => anyhow::Error::new(e),
         dora_serve::ServeError::Io(e) => anyhow::Error::new(e),
         e @ dora_serve::ServeError::NoTokenOffLoopback(_) => usage(e.to_string()),
-    }
-}
-
-/// Completes on SIGINT or SIGTERM.
-#[cfg(feature = "serve")]
-async fn stop() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

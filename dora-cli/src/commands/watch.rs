@@ -69,27 +69,7 @@ fn run(source: &KubernetesSettings, loaded: &LoadedConfig, args: &WatchKubernete
         writer.commit()?;
         Ok(())
     };
-    let stop = async {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            match signal(SignalKind::terminate()) {
-                Ok(mut term) => {
-                    tokio::select! {
-                        _ = tokio::signal::ctrl_c() => {}
-                        _ = term.recv() => {}
-                    }
-                }
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                }
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    };
+    let stop = super::stop_signal();
     eprintln!(
         "watch: {}: watching (SIGINT or SIGTERM stops); storing in {}",
         source.name,

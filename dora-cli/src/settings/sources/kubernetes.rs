@@ -343,6 +343,7 @@ fn history(
     f: &ForgeRepository,
     build: &super::Build<'_>,
 ) -> Result<std::sync::Arc<dyn dora_sources::changesets::CommitHistory>> {
+    #[cfg(any(feature = "github", feature = "gitlab"))]
     use std::sync::Arc;
     let path = f.path.trim_matches('/');
     match f.forge {
