@@ -1,0 +1,66 @@
+//! The fuzz targets' bodies, shared by the `cargo fuzz` binaries under
+//! `fuzz_targets/` and by the stable corpus test
+//! (`dora-serve/tests/fuzz_corpus.rs`, which includes this file). Each
+//! takes any bytes and must return without panicking; each checks what
+//! must hold of every answer (errors are one line).
+
+use dora_core::{EventSet, ReadOptions};
+use dora_sources::cdevents;
+
+/// `dora.events/v1` JSON Lines, as `POST /events` and `dora import` read
+/// them: strict, then skipping bad lines. The two agree on the good lines.
+/// Returns whether the strict read accepted the input.
+pub fn events_jsonl(data: &[u8]) -> bool {
+    let mut strict = EventSet::new();
+    let strict_result = dora_core::read_jsonl(data, None, &mut strict, &ReadOptions::default());
+    if let Err(e) = &strict_result {
+        one_line(&e.to_string());
+    }
+    let mut skipping = EventSet::new();
+    let opts = ReadOptions { skip_bad_lines: true, ..ReadOptions::default() };
+    if let Ok(summary) = dora_core::read_jsonl(data, None, &mut skipping, &opts) {
+        for skipped in &summary.skipped {
+            one_line(&skipped.to_string());
+        }
+        if strict_result.is_ok() {
+            assert_eq!(
+                strict.len(),
+                skipping.len(),
+                "a strict read and a skipping read of good lines differ"
+            );
+        }
+    }
+    strict_result.is_ok()
+}
+
+/// CDEvents as `POST /cdevents` receives them: the first byte picks the
+/// form (0 a bare CDEvent, 1 a structured CloudEvent, 2 a batch, 3 binary
+/// mode: `name: value` header lines, a blank line, then the body).
+/// Returns whether the input was accepted.
+pub fn cdevents(data: &[u8]) -> bool {
+    let Some((&mode, rest)) = data.split_first() else { return false };
+    let text = String::from_utf8_lossy(rest);
+    let error = match mode % 4 {
+        0 => cdevents::from_cdevent_str(&text).err(),
+        1 => cdevents::from_structured_str(&text).err(),
+        2 => cdevents::from_batch(&text).err(),
+        _ => {
+            let (head, body) = text.split_once("\n\n").unwrap_or((&text, ""));
+            let headers: Vec<(&str, &str)> =
+                head.lines().filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim(), v.trim())).collect();
+            cdevents::from_binary(&headers, body.as_bytes()).err()
+        }
+    };
+    match error {
+        Some(e) => {
+            one_line(&e.to_string());
+            false
+        }
+        None => true,
+    }
+}
+
+/// An error message is one line: it goes into a JSON answer and a log line.
+fn one_line(message: &str) {
+    assert!(!message.contains('\n') && !message.contains('\r'), "an error over several lines: {message:?}");
+}
