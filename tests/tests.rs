@@ -12,5 +12,7 @@ mod gitlab;
 #[cfg(feature = "kubernetes")]
 mod kubernetes;
 mod report;
+#[cfg(all(feature = "serve", unix))]
+mod serve_durability;
 mod store;
 mod vectors;

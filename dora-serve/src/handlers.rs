@@ -1,12 +1,16 @@
-//! The endpoints, and the log line of each request.
+//! The endpoints, and the log line, request count and body deadline of
+//! each request.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{FromRequest, Request, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, MatchedPath, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -24,13 +28,47 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
-/// One log line per request: method, path, status and duration (never a
-/// header or a body, so never a token).
-pub(crate) async fn log_request(req: Request, next: Next) -> Response {
+/// Around every request: its body must arrive within `body_read_timeout`
+/// of the request's start (else `408`, the connection closed, and the
+/// handler, which saw its body fail, stored nothing); it is counted by
+/// endpoint and status in [`crate::stats::Stats`]; and it gets one log
+/// line: method, path, status and duration (never a header or a body, so
+/// never a token).
+pub(crate) async fn log_request(State(state): Shared, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let response = next.run(req).await;
+    // The route's template (`/api/v1/services/{service}`), never the raw
+    // path: the label's values stay as few as the routes.
+    let endpoint = req.extensions().get::<MatchedPath>().cloned();
+    let expired = Arc::new(AtomicBool::new(false));
+    let req = if http_body::Body::size_hint(req.body()).exact() == Some(0) {
+        req
+    } else {
+        let timeout = state.config.body_read_timeout;
+        req.map(|body| {
+            Body::new(Deadline {
+                inner: body,
+                sleep: Box::pin(tokio::time::sleep(timeout)),
+                expired: Arc::clone(&expired),
+            })
+        })
+    };
+    let mut response = next.run(req).await;
+    if expired.load(Ordering::SeqCst) {
+        response = error(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the request body did not arrive within {} s",
+                state.config.body_read_timeout.as_secs_f64()
+            ),
+        );
+        response.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+    }
+    state.stats.request(
+        endpoint.as_ref().map_or(crate::stats::OTHER_ENDPOINT, MatchedPath::as_str),
+        response.status().as_u16(),
+    );
     tracing::info!(
         %method,
         %path,
@@ -39,6 +77,48 @@ pub(crate) async fn log_request(req: Request, next: Next) -> Response {
         "request"
     );
     response
+}
+
+/// A request body that fails once its deadline passes while it is still
+/// being waited for (a client sending it too slowly, or not at all).
+struct Deadline {
+    inner: Body,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+    /// Set when the deadline failed the body.
+    expired: Arc<AtomicBool>,
+}
+
+/// The error of a body that did not arrive in time.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body did not arrive in time")]
+struct BodyTimeout;
+
+impl http_body::Body for Deadline {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => Poll::Ready(frame),
+            Poll::Pending if this.sleep.as_mut().poll(cx).is_ready() => {
+                this.expired.store(true, Ordering::SeqCst);
+                Poll::Ready(Some(Err(axum::Error::new(BodyTimeout))))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// `GET /healthz`: the process is alive.
@@ -169,14 +249,24 @@ fn bad(message: impl Into<String>) -> Box<Response> {
 }
 
 /// `GET /metrics`: the Prometheus (or OpenMetrics) exposition of the
-/// window ending now.
+/// window ending now (cached per store change), then the service's own
+/// counters (per scrape).
 pub(crate) async fn get_metrics(State(state): Shared, headers: HeaderMap) -> Response {
     let format = ExpositionFormat::from_accept(
         headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or(""),
     );
     let generation = state.writer.generation.load(Ordering::SeqCst);
-    match state.metrics.get(&state.config, generation, format).await {
-        Ok(text) => ([(header::CONTENT_TYPE, format.content_type())], text.to_string()).into_response(),
+    match state.metrics.get(&state.config, generation).await {
+        Ok(rendered) => {
+            let cached = rendered.text(format);
+            let mut text = String::with_capacity(cached.len() + 4096);
+            text.push_str(cached);
+            state.stats.write(&mut text, format);
+            if format == ExpositionFormat::OpenMetrics {
+                text.push_str("# EOF\n");
+            }
+            ([(header::CONTENT_TYPE, format.content_type())], text).into_response()
+        }
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("computing the metrics failed: {e}")),
     }
 }

@@ -14,6 +14,7 @@
 
 mod handlers;
 mod metrics;
+pub mod stats;
 mod writer;
 
 use std::collections::BTreeMap;
@@ -21,6 +22,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -32,6 +34,12 @@ pub const DEFAULT_MAX_BODY: usize = 10 << 20;
 pub const DEFAULT_METRICS_WINDOW_SECONDS: i64 = 30 * 86_400;
 /// The default of `listen`.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// The default of `header_read_timeout`: 10 seconds.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default of `body_read_timeout`: 30 seconds.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub use stats::Stats;
 
 /// What the server needs, resolved and checked by its caller.
 #[derive(Clone)]
@@ -49,6 +57,13 @@ pub struct ServeConfig {
     pub ingest_token: Option<String>,
     /// Service -> team overrides (`[teams]` of `dora.toml`) for `GET /metrics`.
     pub teams: BTreeMap<String, String>,
+    /// How long a connection may take to send a request's headers (from
+    /// its first byte, or from the end of the previous request on a kept
+    /// connection) before it is closed without an answer.
+    pub header_read_timeout: Duration,
+    /// How long a request's body may take to arrive, from the start of the
+    /// request, before it is answered `408` and the connection closed.
+    pub body_read_timeout: Duration,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -61,13 +76,16 @@ impl std::fmt::Debug for ServeConfig {
             .field("metrics_window_seconds", &self.metrics_window_seconds)
             .field("ingest_token", &self.ingest_token.as_ref().map(|_| "<redacted>"))
             .field("teams", &self.teams)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("body_read_timeout", &self.body_read_timeout)
             .finish()
     }
 }
 
 impl ServeConfig {
     /// A configuration with the defaults: no token, 10 MiB bodies, a 30-day
-    /// metrics window, no team overrides.
+    /// metrics window, no team overrides, 10 s to send the headers and 30 s
+    /// to send the body.
     pub fn new(listen: SocketAddr, store: PathBuf) -> Self {
         Self {
             listen,
@@ -76,6 +94,8 @@ impl ServeConfig {
             metrics_window_seconds: DEFAULT_METRICS_WINDOW_SECONDS,
             ingest_token: None,
             teams: BTreeMap::new(),
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
         }
     }
 }
@@ -101,6 +121,8 @@ pub(crate) struct AppState {
     pub(crate) config: ServeConfig,
     pub(crate) writer: writer::WriterHandle,
     pub(crate) metrics: metrics::MetricsCache,
+    /// The service's own counters, written after the DORA metrics.
+    pub(crate) stats: Arc<Stats>,
 }
 
 /// A server bound to its address, not yet serving.
@@ -128,7 +150,12 @@ impl Server {
         let store = dora_core::store::Store::open(&config.store)?;
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let (writer, writer_thread) = writer::start(store)?;
-        let state = Arc::new(AppState { config, writer, metrics: metrics::MetricsCache::default() });
+        let state = Arc::new(AppState {
+            config,
+            writer,
+            metrics: metrics::MetricsCache::default(),
+            stats: Arc::new(Stats::new()),
+        });
         let app = router(Arc::clone(&state));
         Ok(Server { listener, app, state, writer_thread })
     }
@@ -138,14 +165,21 @@ impl Server {
         self.listener.local_addr()
     }
 
+    /// The service's counters: the collection scheduler reports its runs
+    /// here ([`Stats::collection_run`]); `GET /metrics` writes them.
+    pub fn stats(&self) -> Arc<Stats> {
+        Arc::clone(&self.state.stats)
+    }
+
     /// Serves until `shutdown` completes, then stops accepting, finishes
     /// the requests in flight and the store writes they wait for, and returns.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
         let Server { listener, app, state, writer_thread } = self;
         tracing::info!(listen = %listener.local_addr()?, store = %state.config.store.display(), "serving");
         let writer = state.writer.clone();
+        let header_read_timeout = state.config.header_read_timeout;
         drop(state);
-        let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+        serve_connections(listener, app, header_read_timeout, shutdown).await;
         // No request is in flight any more: the writer finishes what it was
         // sent before and ends.
         writer.stop();
@@ -153,21 +187,64 @@ impl Server {
             .await
             .map_err(std::io::Error::other)?
             .map_err(|_| std::io::Error::other("the store's writer thread panicked"))?;
-        served?;
         tracing::info!("stopped");
         Ok(())
     }
 }
 
+/// Accepts HTTP/1 connections until `shutdown` completes, then stops
+/// accepting and waits for the connections to finish their requests in
+/// flight (idle kept-alive connections are closed at once). A connection
+/// that takes longer than `header_read_timeout` to send a request's headers
+/// is closed (hyper's timer; the body's deadline is the middleware's).
+async fn serve_connections(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    header_read_timeout: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(header_read_timeout).keep_alive(true);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, do not spin.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
 fn router(state: Arc<AppState>) -> Router {
     let max_body = state.config.max_body;
+    let around = axum::middleware::from_fn_with_state(Arc::clone(&state), handlers::log_request);
     Router::new()
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))
         .route("/events", post(handlers::post_events))
         .route("/metrics", get(handlers::get_metrics))
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(axum::middleware::from_fn(handlers::log_request))
+        .layer(around)
         .with_state(state)
 }
 
