@@ -58,7 +58,7 @@ pub struct ServeConfig {
     /// Service -> team overrides (`[teams]` of `dora.toml`) for `GET /metrics`.
     pub teams: BTreeMap<String, String>,
     /// How long a connection may take to send a request's headers (from
-    /// its first byte, or from the end of the previous request on a kept
+    /// its start, or from the end of the previous answer on a kept-alive
     /// connection) before it is closed without an answer.
     pub header_read_timeout: Duration,
     /// How long a request's body may take to arrive, from the start of the

@@ -263,19 +263,19 @@ async fn slow_clients_are_cut_off_and_store_nothing() {
         let mut s = TcpStream::connect(addr).unwrap();
         s.write_all(b"GET /heal").unwrap();
         let (answer, took) = read_until_closed(&mut s, Duration::from_secs(10));
-        assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(answer.is_empty(), "closed without an answer: {answer}");
         assert!(took >= Duration::from_millis(400), "closed after {took:?}");
 
         // Headers that never end.
         let mut s = TcpStream::connect(addr).unwrap();
         s.write_all(b"POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\n").unwrap();
         let (answer, _) = read_until_closed(&mut s, Duration::from_secs(10));
-        assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(answer.is_empty(), "closed without an answer: {answer}");
 
         // A connection that sends nothing at all is not kept either.
         let mut s = TcpStream::connect(addr).unwrap();
         let (answer, _) = read_until_closed(&mut s, Duration::from_secs(10));
-        assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(answer.is_empty(), "closed without an answer: {answer}");
 
         // A body that stalls half-way: 408, the connection closed, nothing stored.
         let event = deployment("slow-1", &recent(1));
