@@ -9,6 +9,12 @@
 //! - Each source's sync state is written in the same transaction as the
 //!   events it produced ([`StoreWriter::set_sync_state`]): a run that fails
 //!   or is killed leaves the store exactly as it was.
+//! - Incidents can be resolved by id ([`StoreWriter::resolve`]), whether or
+//!   not they are stored yet: the resolution is kept, and every incident
+//!   written under that id, then or later, is stored resolved (at the
+//!   earlier of its own `resolved_at` and the resolution's). This is how a
+//!   resolution that arrives before its incident (CDEvents'
+//!   `incident.resolved` in `dora serve`) is not lost.
 //! - The schema is versioned (`PRAGMA user_version`); migrations run when the
 //!   store is opened for writing. A store written by a newer dora (a schema
 //!   version this build does not know) is refused, never changed.
@@ -37,13 +43,16 @@
 mod blocks;
 mod schema;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::event::{Event, EventKind, EventSet, raw_to_owned};
+use crate::event::time::{Micros, from_micros, to_micros};
+use crate::event::{Event, EventKind, EventSet, Incident, raw_to_owned};
 use crate::read::{Pipeline, ReadOptions, ReadSummary, record};
 
 pub use schema::SCHEMA_VERSION;
@@ -88,6 +97,38 @@ pub enum PutOutcome {
     Unchanged,
 }
 
+/// What resolving an incident did ([`StoreWriter::resolve`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResolveOutcome {
+    /// The stored incident was open, or resolved later than this: it is
+    /// now resolved at this time.
+    Resolved,
+    /// The stored incident was already resolved at this time or earlier.
+    Unchanged,
+    /// No incident with this id is stored yet: the resolution is kept and
+    /// applied when one is written.
+    Pending,
+}
+
+/// Resolves `incident` at `at` (microseconds): its `resolved_at` becomes
+/// the earlier of its own and `at`.
+fn apply_resolution(incident: &mut Incident, at: Micros) {
+    match incident.resolved_at {
+        Some(own) if to_micros(&own) <= at => {}
+        _ => incident.resolved_at = Some(from_micros(at)),
+    }
+}
+
+/// Applies the resolution in `resolutions` to `event` when it is an
+/// incident with a resolution.
+fn apply_resolutions(event: &mut Event, resolutions: &HashMap<String, Micros>) {
+    if let Event::Incident(incident) = event
+        && let Some(&at) = resolutions.get(&incident.id)
+    {
+        apply_resolution(incident, at);
+    }
+}
+
 /// A source's entry in the store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceEntry {
@@ -114,11 +155,15 @@ const BATCH: usize = 4096;
 /// handed back.
 fn encode_batches(
     set: &EventSet,
+    resolutions: &HashMap<String, Micros>,
     out: crossbeam_channel::Sender<Encoded>,
     spare: crossbeam_channel::Receiver<Encoded>,
 ) {
     let mut batch = Encoded::default();
-    for event in set.iter() {
+    for mut event in set.iter() {
+        if !resolutions.is_empty() {
+            apply_resolutions(&mut event, resolutions);
+        }
         let id_start = batch.ids.len();
         batch.ids.push_str(event.id());
         let rec_start = batch.records.len();
@@ -316,6 +361,22 @@ impl Store {
         .transpose()
     }
 
+    /// The resolution kept for the incident `incident_id`
+    /// ([`StoreWriter::resolve`]), if any: the earliest time it was
+    /// resolved at.
+    pub fn resolution(&self, incident_id: &str) -> Result<Option<DateTime<Utc>>> {
+        let at: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT resolved_at FROM incident_resolutions WHERE incident_id = ?1",
+                [incident_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| Error::store(&self.path, e))?;
+        Ok(at.map(from_micros))
+    }
+
     /// Every source that wrote a sync state, by name.
     pub fn sources(&self) -> Result<Vec<SourceEntry>> {
         let e = |e| Error::store(&self.path, e);
@@ -411,15 +472,135 @@ impl StoreWriter<'_> {
         Error::store(&self.path, e)
     }
 
-    /// Writes one event under the replacement rule.
+    /// Writes one event under the replacement rule. An incident with a
+    /// kept resolution ([`StoreWriter::resolve`]) is written resolved.
     pub fn put(&mut self, event: &Event) -> Result<PutOutcome> {
         let mut bytes = Vec::with_capacity(256);
-        record::encode(event, &mut bytes);
+        let resolution = match event {
+            Event::Incident(incident) => self.resolution_micros(&incident.id)?,
+            _ => None,
+        };
+        match (event, resolution) {
+            (Event::Incident(incident), Some(at)) => {
+                let mut resolved = incident.clone();
+                apply_resolution(&mut resolved, at);
+                record::encode(&Event::Incident(resolved), &mut bytes);
+            }
+            _ => record::encode(event, &mut bytes),
+        }
         self.put_record(event.kind(), event.id(), &bytes)
     }
 
-    /// Writes one event given as its record.
+    /// The kept resolution of an incident, in microseconds.
+    fn resolution_micros(&self, incident_id: &str) -> Result<Option<Micros>> {
+        let mut get = self
+            .tx
+            .prepare_cached("SELECT resolved_at FROM incident_resolutions WHERE incident_id = ?1")
+            .map_err(|e| self.err(e))?;
+        get.query_row([incident_id], |r| r.get(0)).optional().map_err(|e| self.err(e))
+    }
+
+    /// The kept resolutions of the incidents of `set` (none, without a
+    /// query per incident, when the store keeps none).
+    fn resolutions_of(&self, set: &EventSet) -> Result<HashMap<String, Micros>> {
+        let mut found = HashMap::new();
+        if set.count(EventKind::Incident) == 0 {
+            return Ok(found);
+        }
+        let any: bool = self
+            .tx
+            .query_row("SELECT EXISTS (SELECT 1 FROM incident_resolutions)", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if !any {
+            return Ok(found);
+        }
+        for (slot, incident) in set.incidents.iter().enumerate() {
+            if incident.is_some() {
+                let id = set.incident_ids.resolve(slot as u32);
+                if let Some(at) = self.resolution_micros(id)? {
+                    found.insert(id.to_string(), at);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Resolves the incident `incident_id` at `resolved_at`, stored or not:
+    /// the resolution is kept (the earliest, when there are several), the
+    /// stored incident with that id, if any, is rewritten resolved (at the
+    /// earlier of its own `resolved_at` and this one), and any incident
+    /// written under that id later is stored resolved as well. Like events,
+    /// the resolution is visible only once the writer commits. Not counted
+    /// in the [`WriteSummary`]: the outcome says what it did.
+    ///
+    /// ```
+    /// use dora_core::store::{ResolveOutcome, Store};
+    /// use dora_core::Incident;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let mut store = Store::open(&dir.path().join("dora.db"))?;
+    /// let resolved_at = "2026-03-02T14:00:00Z".parse()?;
+    /// let mut writer = store.writer()?;
+    /// // The resolution comes first: kept until its incident is written.
+    /// assert_eq!(writer.resolve("INC-1", resolved_at)?, ResolveOutcome::Pending);
+    /// let incident = Incident { id: "INC-1".into(), service: "api".into(), team: None,
+    ///     source: None, opened_at: "2026-03-02T13:00:00Z".parse()?, resolved_at: None,
+    ///     caused_by: None, caused_by_change: None, severity: None };
+    /// writer.put(&incident.into())?;
+    /// assert_eq!(writer.resolve("INC-1", resolved_at)?, ResolveOutcome::Unchanged);
+    /// writer.commit()?;
+    ///
+    /// let mut set = dora_core::EventSet::new();
+    /// store.load(&mut set, &Default::default())?;
+    /// assert_eq!(set.incident("INC-1").unwrap().resolved_at, Some(resolved_at));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn resolve(&mut self, incident_id: &str, resolved_at: DateTime<Utc>) -> Result<ResolveOutcome> {
+        let at = to_micros(&resolved_at);
+        self.tx
+            .prepare_cached(
+                "INSERT INTO incident_resolutions (incident_id, resolved_at) VALUES (?1, ?2)
+                 ON CONFLICT (incident_id) DO UPDATE SET resolved_at = min(resolved_at, excluded.resolved_at)",
+            )
+            .and_then(|mut s| s.execute(params![incident_id, at]))
+            .map_err(|e| self.err(e))?;
+        let stored: Option<Vec<u8>> = self
+            .tx
+            .prepare_cached("SELECT record FROM events WHERE kind = ?1 AND id = ?2")
+            .and_then(|mut s| {
+                s.query_row(params![kind_code(EventKind::Incident), incident_id], |r| r.get(0)).optional()
+            })
+            .map_err(|e| self.err(e))?;
+        let Some(stored) = stored else {
+            return Ok(ResolveOutcome::Pending);
+        };
+        let raw =
+            record::decode(&stored).map_err(|message| Error::Store { path: self.path.clone(), message })?;
+        let mut event = raw_to_owned(raw);
+        if let Event::Incident(incident) = &mut event {
+            apply_resolution(incident, at);
+        }
+        let mut bytes = Vec::with_capacity(stored.len() + 8);
+        record::encode(&event, &mut bytes);
+        Ok(match self.write_record(EventKind::Incident, incident_id, &bytes)? {
+            PutOutcome::Unchanged => ResolveOutcome::Unchanged,
+            PutOutcome::Added | PutOutcome::Replaced => ResolveOutcome::Resolved,
+        })
+    }
+
+    /// Writes one event given as its record, counted in the summary.
     fn put_record(&mut self, kind: EventKind, id: &str, record: &[u8]) -> Result<PutOutcome> {
+        let outcome = self.write_record(kind, id, record)?;
+        match outcome {
+            PutOutcome::Added => self.summary.added += 1,
+            PutOutcome::Replaced => self.summary.replaced += 1,
+            PutOutcome::Unchanged => self.summary.unchanged += 1,
+        }
+        Ok(outcome)
+    }
+
+    /// Writes one event given as its record under the replacement rule.
+    fn write_record(&mut self, kind: EventKind, id: &str, record: &[u8]) -> Result<PutOutcome> {
         let kind = kind_code(kind);
         let inserted = {
             let mut insert = self
@@ -453,11 +634,6 @@ impl StoreWriter<'_> {
                 PutOutcome::Replaced
             }
         };
-        match outcome {
-            PutOutcome::Added => self.summary.added += 1,
-            PutOutcome::Replaced => self.summary.replaced += 1,
-            PutOutcome::Unchanged => self.summary.unchanged += 1,
-        }
         if outcome != PutOutcome::Unchanged {
             self.next_seq += 1;
         }
@@ -465,9 +641,11 @@ impl StoreWriter<'_> {
     }
 
     /// Writes every event of `set`, in its order. A second thread encodes
-    /// the events while this one writes them.
+    /// the events while this one writes them. Incidents with a kept
+    /// resolution ([`StoreWriter::resolve`]) are written resolved.
     pub fn put_set(&mut self, set: &EventSet) -> Result<WriteSummary> {
         let before = self.summary;
+        let resolutions = self.resolutions_of(set)?;
         let empty: bool = self
             .tx
             .query_row("SELECT NOT EXISTS (SELECT 1 FROM events)", [], |r| r.get(0))
@@ -483,7 +661,8 @@ impl StoreWriter<'_> {
         let (batches_tx, batches_rx) = crossbeam_channel::bounded::<Encoded>(4);
         let (spare_tx, spare_rx) = crossbeam_channel::bounded::<Encoded>(4);
         let written = std::thread::scope(|scope| {
-            scope.spawn(move || encode_batches(set, batches_tx, spare_rx));
+            let resolutions = &resolutions;
+            scope.spawn(move || encode_batches(set, resolutions, batches_tx, spare_rx));
             let mut outcome = Ok(());
             for b in batches_rx.iter() {
                 let step = b.items.iter().try_for_each(|(kind, id, rec)| {

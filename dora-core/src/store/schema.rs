@@ -7,10 +7,12 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
-/// The oldest schema version this build reads without migrating it: version
-/// 2 only added what version 1 stores never hold.
+/// The oldest schema version this build reads without migrating it:
+/// versions 2 and 3 only added what version 1 stores never hold (a reader
+/// never needs the resolutions of version 3: they are already applied to
+/// the stored incidents).
 const OLDEST_READABLE: i64 = 1;
 
 /// Marks a SQLite file as a dora store (`PRAGMA application_id`, "dora").
@@ -40,6 +42,14 @@ const MIGRATIONS: &[&str] = &[
     // No table changes; the version keeps an older dora, which cannot decode
     // such records, from reading the store.
     "",
+    // 2 -> 3: resolutions of incidents by id (`StoreWriter::resolve`), kept
+    // so that an incident written later under that id is stored resolved.
+    // The version keeps an older dora, which would write such an incident
+    // open, from writing the store.
+    "CREATE TABLE incident_resolutions (
+        incident_id TEXT    PRIMARY KEY,
+        resolved_at INTEGER NOT NULL
+    );",
 ];
 
 fn versions(conn: &Connection, path: &Path) -> Result<(i64, i64)> {

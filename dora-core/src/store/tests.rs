@@ -91,12 +91,16 @@ fn an_uncommitted_writer_changes_nothing() {
     assert_eq!(sources[0].updated_at, "2026-03-02T00:00:00Z");
 }
 
-/// A store at `path` holding one change, its schema version then set to `version`.
+/// A store at `path` holding one change, its schema version then set to
+/// `version` (without the tables of later versions).
 fn store_with_one_change(path: &std::path::Path, version: i64) {
     let mut store = Store::open(path).unwrap();
     let mut w = store.writer().unwrap();
     w.put(&change("c1", "2026-03-02T09:00:00Z")).unwrap();
     w.commit().unwrap();
+    if version < 3 {
+        store.conn.execute_batch("DROP TABLE incident_resolutions").unwrap();
+    }
     store.conn.pragma_update(None, "user_version", version).unwrap();
 }
 
@@ -108,7 +112,7 @@ fn a_newer_schema_is_refused_and_left_alone() {
     let before = std::fs::read(&path).unwrap();
     for result in [Store::open(&path), Store::open_read_only(&path)] {
         let err = result.unwrap_err().to_string();
-        assert!(err.contains("schema version 3, newer than this dora knows (up to 2)"), "{err}");
+        assert!(err.contains("schema version 4, newer than this dora knows (up to 3)"), "{err}");
         assert!(err.starts_with(&path.display().to_string()), "{err}");
     }
     assert_eq!(std::fs::read(&path).unwrap(), before);
@@ -211,4 +215,155 @@ fn a_bulk_load_into_an_empty_store_keeps_the_identity_index() {
         .query_row("SELECT count(*) FROM sqlite_schema WHERE name = 'events_identity'", [], |r| r.get(0))
         .unwrap();
     assert_eq!(index, 1);
+}
+
+fn incident(id: &str, opened: &str, resolved: Option<&str>) -> Event {
+    Incident {
+        id: id.into(),
+        service: "api".into(),
+        team: None,
+        source: Some("cdevents".into()),
+        opened_at: at(opened),
+        resolved_at: resolved.map(at),
+        caused_by: None,
+        caused_by_change: None,
+        severity: None,
+    }
+    .into()
+}
+
+fn resolved_at(store: &Store, id: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    load(store).incident(id).expect("the incident is stored").resolved_at
+}
+
+#[test]
+fn a_resolution_of_a_stored_incident_rewrites_it_in_place_of_the_newest() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("dora.db")).unwrap();
+    let mut w = store.writer().unwrap();
+    w.put(&incident("i1", "2026-03-02T13:00:00Z", None)).unwrap();
+    w.put(&change("c1", "2026-03-02T09:00:00Z")).unwrap();
+    w.commit().unwrap();
+
+    let mut w = store.writer().unwrap();
+    assert_eq!(w.resolve("i1", at("2026-03-02T14:00:00Z")).unwrap(), ResolveOutcome::Resolved);
+    // The same time again, or a later one: nothing changes (the earliest holds).
+    assert_eq!(w.resolve("i1", at("2026-03-02T14:00:00Z")).unwrap(), ResolveOutcome::Unchanged);
+    assert_eq!(w.resolve("i1", at("2026-03-02T15:00:00Z")).unwrap(), ResolveOutcome::Unchanged);
+    // Resolutions are not events: the summary does not count them.
+    assert_eq!(w.commit().unwrap(), WriteSummary::default());
+    assert_eq!(resolved_at(&store, "i1"), Some(at("2026-03-02T14:00:00Z")));
+    assert_eq!(ids(&load(&store)), ["c1", "i1"], "a rewritten incident moves last");
+    assert_eq!(store.resolution("i1").unwrap(), Some(at("2026-03-02T14:00:00Z")));
+
+    // An earlier resolution wins, also over the incident's own time.
+    let mut w = store.writer().unwrap();
+    assert_eq!(w.resolve("i1", at("2026-03-02T13:30:00Z")).unwrap(), ResolveOutcome::Resolved);
+    w.commit().unwrap();
+    assert_eq!(resolved_at(&store, "i1"), Some(at("2026-03-02T13:30:00Z")));
+    let mut w = store.writer().unwrap();
+    w.put(&incident("i2", "2026-03-02T13:00:00Z", Some("2026-03-02T13:10:00Z"))).unwrap();
+    assert_eq!(w.resolve("i2", at("2026-03-02T13:20:00Z")).unwrap(), ResolveOutcome::Unchanged);
+    w.commit().unwrap();
+    assert_eq!(resolved_at(&store, "i2"), Some(at("2026-03-02T13:10:00Z")));
+    // A change with the incident's id is another event: not touched.
+    assert_eq!(store.resolution("c1").unwrap(), None);
+}
+
+#[test]
+fn a_resolution_before_its_incident_is_kept_and_applied_to_every_later_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dora.db");
+    let mut store = Store::open(&path).unwrap();
+    let mut w = store.writer().unwrap();
+    assert_eq!(w.resolve("i1", at("2026-03-02T14:00:00Z")).unwrap(), ResolveOutcome::Pending);
+    assert_eq!(w.resolve("i2", at("2026-03-02T15:00:00Z")).unwrap(), ResolveOutcome::Pending);
+    w.commit().unwrap();
+    assert!(store.is_empty().unwrap());
+    drop(store);
+
+    // Reopened (the resolution is durable), then the incidents arrive:
+    // one through `put`, one through `put_set`.
+    let mut store = Store::open(&path).unwrap();
+    let mut w = store.writer().unwrap();
+    assert_eq!(w.put(&incident("i1", "2026-03-02T13:00:00Z", None)).unwrap(), PutOutcome::Added);
+    let mut set = EventSet::new();
+    set.push(match incident("i2", "2026-03-02T13:00:00Z", None) {
+        Event::Incident(i) => i,
+        _ => unreachable!(),
+    });
+    set.push(match change("c1", "2026-03-02T09:00:00Z") {
+        Event::Change(c) => c,
+        _ => unreachable!(),
+    });
+    assert_eq!(w.put_set(&set).unwrap().added, 2);
+    w.commit().unwrap();
+    assert_eq!(resolved_at(&store, "i1"), Some(at("2026-03-02T14:00:00Z")));
+    assert_eq!(resolved_at(&store, "i2"), Some(at("2026-03-02T15:00:00Z")));
+
+    // The open version sent again (a retried detection) stays resolved,
+    // and is unchanged; a resolved version keeps the earlier time.
+    let mut w = store.writer().unwrap();
+    assert_eq!(w.put(&incident("i1", "2026-03-02T13:00:00Z", None)).unwrap(), PutOutcome::Unchanged);
+    assert_eq!(w.put_set(&set).unwrap().unchanged, 2);
+    assert_eq!(
+        w.put(&incident("i2", "2026-03-02T13:00:00Z", Some("2026-03-02T14:30:00Z"))).unwrap(),
+        PutOutcome::Replaced
+    );
+    w.commit().unwrap();
+    assert_eq!(resolved_at(&store, "i1"), Some(at("2026-03-02T14:00:00Z")));
+    assert_eq!(resolved_at(&store, "i2"), Some(at("2026-03-02T14:30:00Z")));
+}
+
+#[test]
+fn a_bulk_load_applies_kept_resolutions() {
+    let mut set = EventSet::new();
+    for i in 0..(BULK_MIN + 10) {
+        set.push(match incident(&format!("i{i}"), "2026-03-02T09:00:00Z", None) {
+            Event::Incident(i) => i,
+            _ => unreachable!(),
+        });
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("dora.db")).unwrap();
+    let mut w = store.writer().unwrap();
+    assert_eq!(w.resolve("i7", at("2026-03-02T10:00:00Z")).unwrap(), ResolveOutcome::Pending);
+    w.commit().unwrap();
+    let mut w = store.writer().unwrap();
+    assert_eq!(w.put_set(&set).unwrap().added as usize, set.len());
+    w.commit().unwrap();
+    let back = load(&store);
+    assert_eq!(back.incident("i7").unwrap().resolved_at, Some(at("2026-03-02T10:00:00Z")));
+    assert_eq!(back.incident("i8").unwrap().resolved_at, None);
+}
+
+#[test]
+fn an_uncommitted_resolution_is_not_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("dora.db")).unwrap();
+    let mut w = store.writer().unwrap();
+    w.put(&incident("i1", "2026-03-02T13:00:00Z", None)).unwrap();
+    w.commit().unwrap();
+    let mut w = store.writer().unwrap();
+    assert_eq!(w.resolve("i1", at("2026-03-02T14:00:00Z")).unwrap(), ResolveOutcome::Resolved);
+    assert_eq!(w.resolve("i9", at("2026-03-02T14:00:00Z")).unwrap(), ResolveOutcome::Pending);
+    drop(w);
+    assert_eq!(resolved_at(&store, "i1"), None);
+    assert_eq!(store.resolution("i1").unwrap(), None);
+    assert_eq!(store.resolution("i9").unwrap(), None);
+}
+
+#[test]
+fn a_version_2_store_is_migrated_to_keep_resolutions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dora.db");
+    store_with_one_change(&path, 2);
+    let store = Store::open_read_only(&path).unwrap();
+    assert_eq!(store.len().unwrap(), 1, "read as it is");
+    drop(store);
+    let mut store = Store::open(&path).unwrap();
+    let mut w = store.writer().unwrap();
+    assert_eq!(w.resolve("i1", at("2026-03-02T14:00:00Z")).unwrap(), ResolveOutcome::Pending);
+    w.commit().unwrap();
+    assert_eq!(store.resolution("i1").unwrap(), Some(at("2026-03-02T14:00:00Z")));
 }
