@@ -24,7 +24,7 @@ use crate::AppState;
 type Shared = State<Arc<AppState>>;
 
 /// A JSON error answer: `{"error": "..."}` plus any other fields.
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
+pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
@@ -137,7 +137,7 @@ pub(crate) async fn readyz(State(state): Shared) -> Response {
 
 /// Whether the request carries the configured token (always, when none is
 /// configured). The comparison takes the same time wherever the bytes differ.
-fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
+pub(crate) fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
     let Some(token) = state.config.ingest_token.as_deref() else {
         return true;
     };

@@ -12,6 +12,7 @@
 //! # Ok(()) }
 //! ```
 
+mod cdevents;
 mod handlers;
 mod metrics;
 pub mod stats;
@@ -242,6 +243,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))
         .route("/events", post(handlers::post_events))
+        .route("/cdevents", post(cdevents::post_cdevents))
         .route("/metrics", get(handlers::get_metrics))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(around)

@@ -2,24 +2,62 @@
 //! channel and wait for the reply, which comes only after the transaction
 //! that holds them committed. Requests waiting at the same time are written
 //! in one transaction (group commit); when that transaction fails, each is
-//! retried in its own, so one request's failure is not another's.
+//! retried in its own, so one request's failure is not another's. A
+//! request's events and its resolutions of incidents are written in the same
+//! transaction: all of it, or none.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 
-use dora_core::EventSet;
-use dora_core::store::{Store, WriteSummary};
+use chrono::{DateTime, Utc};
+use dora_core::store::{ResolveOutcome, Store, StoreWriter, WriteSummary};
+use dora_core::{Event, EventSet};
 use tokio::sync::oneshot;
 
 /// The most requests written in one transaction.
 const MAX_GROUP: usize = 256;
 
+/// What one request writes, in this order: `set`, then `events`, then
+/// `resolutions`.
+#[derive(Default)]
+pub(crate) struct Write {
+    /// Events written as a set (`POST /events`).
+    pub(crate) set: EventSet,
+    /// Events written one by one, in order (`POST /cdevents`): each is
+    /// counted, one repeated in the request as replaced or unchanged.
+    pub(crate) events: Vec<Event>,
+    /// Incidents resolved by id, after the events
+    /// ([`StoreWriter::resolve`]): an incident of the same request is
+    /// resolved, one not stored yet will be when it arrives.
+    pub(crate) resolutions: Vec<(String, DateTime<Utc>)>,
+}
+
+/// What a [`Write`] did, once committed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Written {
+    /// Its events.
+    pub(crate) events: WriteSummary,
+    /// Resolutions that resolved a stored incident (or moved its time earlier).
+    pub(crate) resolved: u64,
+    /// Resolutions of an incident already resolved at that time or earlier.
+    pub(crate) resolutions_unchanged: u64,
+    /// Resolutions of an incident not stored yet: kept for it.
+    pub(crate) pending: u64,
+}
+
+impl Written {
+    /// Whether the store's events changed.
+    fn changed(&self) -> bool {
+        self.events.added > 0 || self.events.replaced > 0 || self.resolved > 0
+    }
+}
+
 /// What the writer thread is asked to do.
 pub(crate) enum Job {
-    /// Store these events; reply with what the write did once committed.
-    Put(Box<EventSet>, oneshot::Sender<Result<WriteSummary, String>>),
+    /// Write this; reply with what the write did once committed.
+    Put(Box<Write>, Reply),
     /// Check that the store can be written (a write transaction begun and
     /// rolled back).
     Check(oneshot::Sender<Result<(), String>>),
@@ -38,8 +76,14 @@ pub(crate) struct WriterHandle {
 impl WriterHandle {
     /// Stores `set`: the summary once committed, or why not.
     pub(crate) async fn put(&self, set: Box<EventSet>) -> Result<WriteSummary, String> {
+        let write = Write { set: *set, ..Write::default() };
+        self.write(Box::new(write)).await.map(|w| w.events)
+    }
+
+    /// Writes `write` in one transaction: what it did once committed, or why not.
+    pub(crate) async fn write(&self, write: Box<Write>) -> Result<Written, String> {
         let (tx, rx) = oneshot::channel();
-        self.jobs.send(Job::Put(set, tx)).map_err(|_| "the store's writer has stopped".to_string())?;
+        self.jobs.send(Job::Put(write, tx)).map_err(|_| "the store's writer has stopped".to_string())?;
         rx.await.map_err(|_| "the store's writer has stopped".to_string())?
     }
 
@@ -75,7 +119,7 @@ fn run(mut store: Store, rx: &mpsc::Receiver<Job>, generation: &AtomicU64) {
         let mut next = Some(first);
         while let Some(job) = next.take() {
             match job {
-                Job::Put(set, reply) => puts.push((set, reply)),
+                Job::Put(write, reply) => puts.push((write, reply)),
                 Job::Check(reply) => {
                     let _ = reply.send(store.writer().map(drop).map_err(|e| e.to_string()));
                 }
@@ -94,23 +138,47 @@ fn run(mut store: Store, rx: &mpsc::Receiver<Job>, generation: &AtomicU64) {
     }
 }
 
-type Reply = oneshot::Sender<Result<WriteSummary, String>>;
+type Reply = oneshot::Sender<Result<Written, String>>;
 
-/// Writes the sets in one transaction; on failure, each in its own.
-fn write_group(store: &mut Store, puts: Vec<(Box<EventSet>, Reply)>, generation: &AtomicU64) {
+/// Writes one request's [`Write`] inside the open transaction.
+fn write_one(writer: &mut StoreWriter<'_>, write: &Write) -> dora_core::Result<Written> {
+    let mut written = Written::default();
+    if !write.set.is_empty() {
+        written.events = writer.put_set(&write.set)?;
+    }
+    let before = writer.summary();
+    for event in &write.events {
+        writer.put(event)?;
+    }
+    let after = writer.summary();
+    written.events.added += after.added - before.added;
+    written.events.replaced += after.replaced - before.replaced;
+    written.events.unchanged += after.unchanged - before.unchanged;
+    for (id, at) in &write.resolutions {
+        match writer.resolve(id, *at)? {
+            ResolveOutcome::Resolved => written.resolved += 1,
+            ResolveOutcome::Unchanged => written.resolutions_unchanged += 1,
+            ResolveOutcome::Pending => written.pending += 1,
+        }
+    }
+    Ok(written)
+}
+
+/// Writes the requests in one transaction; on failure, each in its own.
+fn write_group(store: &mut Store, puts: Vec<(Box<Write>, Reply)>, generation: &AtomicU64) {
     let path: PathBuf = store.path().to_path_buf();
-    let grouped = (|| -> dora_core::Result<Vec<WriteSummary>> {
+    let grouped = (|| -> dora_core::Result<Vec<Written>> {
         let mut writer = store.writer()?;
         let mut summaries = Vec::with_capacity(puts.len());
-        for (set, _) in &puts {
-            summaries.push(writer.put_set(set)?);
+        for (write, _) in &puts {
+            summaries.push(write_one(&mut writer, write)?);
         }
         writer.commit()?;
         Ok(summaries)
     })();
     match grouped {
         Ok(summaries) => {
-            if summaries.iter().any(changed) {
+            if summaries.iter().any(Written::changed) {
                 generation.fetch_add(1, Ordering::SeqCst);
             }
             for ((_, reply), summary) in puts.into_iter().zip(summaries) {
@@ -123,13 +191,77 @@ fn write_group(store: &mut Store, puts: Vec<(Box<EventSet>, Reply)>, generation:
             let _ = reply.send(Err(e.to_string()));
         }
         Err(_) => {
-            for (set, reply) in puts {
-                write_group(store, vec![(set, reply)], generation);
+            for (write, reply) in puts {
+                write_group(store, vec![(write, reply)], generation);
             }
         }
     }
 }
 
-fn changed(s: &WriteSummary) -> bool {
-    s.added > 0 || s.replaced > 0
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dora_core::{Incident, ReadOptions};
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn incident(id: &str) -> Event {
+        Incident {
+            id: id.into(),
+            service: "api".into(),
+            team: None,
+            source: None,
+            opened_at: at("2026-03-02T13:00:00Z"),
+            resolved_at: None,
+            caused_by: None,
+            caused_by_change: None,
+            severity: None,
+        }
+        .into()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn events_and_resolutions_are_written_together_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dora.db");
+        let (writer, thread) = start(Store::open(&path).unwrap()).unwrap();
+
+        // A resolution before its incident, one of an incident in the same
+        // request, and a repeated event.
+        let write = Write {
+            events: vec![incident("i1"), incident("i1")],
+            resolutions: vec![("i1".into(), at("2026-03-02T14:00:00Z")), ("i2".into(), at("2026-03-02T15:00:00Z"))],
+            ..Write::default()
+        };
+        let written = writer.write(Box::new(write)).await.unwrap();
+        assert_eq!(written.events, WriteSummary { added: 1, replaced: 0, unchanged: 1 });
+        assert_eq!((written.resolved, written.resolutions_unchanged, written.pending), (1, 0, 1));
+        let generation = writer.generation.load(Ordering::SeqCst);
+        assert_eq!(generation, 1);
+
+        let write = Write {
+            events: vec![incident("i2")],
+            resolutions: vec![("i1".into(), at("2026-03-02T14:00:00Z"))],
+            ..Write::default()
+        };
+        let written = writer.write(Box::new(write)).await.unwrap();
+        assert_eq!(written.events, WriteSummary { added: 1, replaced: 0, unchanged: 0 });
+        assert_eq!((written.resolved, written.resolutions_unchanged, written.pending), (0, 1, 0));
+
+        // Nothing new: the change counter stays.
+        let write = Write { resolutions: vec![("i1".into(), at("2026-03-02T14:00:00Z"))], ..Write::default() };
+        writer.write(Box::new(write)).await.unwrap();
+        assert_eq!(writer.generation.load(Ordering::SeqCst), 2);
+
+        writer.stop();
+        drop(writer);
+        thread.join().unwrap();
+        let store = Store::open_read_only(&path).unwrap();
+        let mut set = EventSet::new();
+        store.load(&mut set, &ReadOptions::default()).unwrap();
+        assert_eq!(set.incident("i1").unwrap().resolved_at, Some(at("2026-03-02T14:00:00Z")));
+        assert_eq!(set.incident("i2").unwrap().resolved_at, Some(at("2026-03-02T15:00:00Z")));
+    }
 }

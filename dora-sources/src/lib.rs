@@ -15,7 +15,7 @@
 //!   Rollouts, listed or watched.
 //! - [`cdevents`]: the mapping of CDEvents 0.4.x and 0.5.x, bare or as
 //!   CloudEvents, to deployments, changes and incidents, without I/O: what
-//!   `dora serve`'s coming `POST /cdevents` will run.
+//!   `dora serve`'s `POST /cdevents` runs.
 //! - [`changesets`]: the commits a deployment shipped, from a history
 //!   (a local clone with the `git` feature, or a forge's API).
 //! - [`hotfix`] and [`monorepo`]: rules the repository sources share;

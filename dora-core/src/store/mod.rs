@@ -363,8 +363,20 @@ impl Store {
 
     /// The resolution kept for the incident `incident_id`
     /// ([`StoreWriter::resolve`]), if any: the earliest time it was
-    /// resolved at.
+    /// resolved at. `None` as well from a store of schema version 1 or 2
+    /// opened read-only (it has no resolutions).
     pub fn resolution(&self, incident_id: &str) -> Result<Option<DateTime<Utc>>> {
+        let table: bool = self
+            .conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'incident_resolutions')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| Error::store(&self.path, e))?;
+        if !table {
+            return Ok(None);
+        }
         let at: Option<i64> = self
             .conn
             .query_row(

@@ -360,6 +360,7 @@ fn a_version_2_store_is_migrated_to_keep_resolutions() {
     store_with_one_change(&path, 2);
     let store = Store::open_read_only(&path).unwrap();
     assert_eq!(store.len().unwrap(), 1, "read as it is");
+    assert_eq!(store.resolution("i1").unwrap(), None);
     drop(store);
     let mut store = Store::open(&path).unwrap();
     let mut w = store.writer().unwrap();

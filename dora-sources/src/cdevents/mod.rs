@@ -1,5 +1,5 @@
 //! CDEvents (<https://cdevents.dev>, spec versions 0.4.x and 0.5.x) as dora
-//! events: the pure mapping behind the coming `dora serve` endpoint
+//! events: the pure mapping behind the `dora serve` endpoint
 //! `POST /cdevents`. No I/O and no cargo feature: serde and chrono only.
 //!
 //! - [`model`]: the serde types of a CloudEvent envelope and of a CDEvent
