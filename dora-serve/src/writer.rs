@@ -232,7 +232,10 @@ mod tests {
         // request, and a repeated event.
         let write = Write {
             events: vec![incident("i1"), incident("i1")],
-            resolutions: vec![("i1".into(), at("2026-03-02T14:00:00Z")), ("i2".into(), at("2026-03-02T15:00:00Z"))],
+            resolutions: vec![
+                ("i1".into(), at("2026-03-02T14:00:00Z")),
+                ("i2".into(), at("2026-03-02T15:00:00Z")),
+            ],
             ..Write::default()
         };
         let written = writer.write(Box::new(write)).await.unwrap();
@@ -251,7 +254,8 @@ mod tests {
         assert_eq!((written.resolved, written.resolutions_unchanged, written.pending), (0, 1, 0));
 
         // Nothing new: the change counter stays.
-        let write = Write { resolutions: vec![("i1".into(), at("2026-03-02T14:00:00Z"))], ..Write::default() };
+        let write =
+            Write { resolutions: vec![("i1".into(), at("2026-03-02T14:00:00Z"))], ..Write::default() };
         writer.write(Box::new(write)).await.unwrap();
         assert_eq!(writer.generation.load(Ordering::SeqCst), 2);
 

@@ -223,7 +223,8 @@ async fn every_example_in_structured_mode() {
             match name {
                 "service_deployed" | "service_upgraded" | "service_rolledback" => {
                     assert_eq!(answer, counts(1, 0, 0, 0, 0, 0), "{what}");
-                    let id = format!("cdevents:/event/source/123:{}", event["context"]["id"].as_str().unwrap());
+                    let id =
+                        format!("cdevents:/event/source/123:{}", event["context"]["id"].as_str().unwrap());
                     let d = set.deployment(&id).unwrap_or_else(|| panic!("{what}: {id} stored"));
                     assert_eq!((d.service.as_str(), d.environment.as_str()), ("mySubject123", "test123"));
                     assert_eq!(d.finished_at, time, "{what}");
@@ -494,7 +495,8 @@ async fn tokens_media_types_and_sizes() {
     let client = reqwest::Client::new();
     let url = format!("{}/cdevents", server.base);
     for token in [None, Some("cd-events-test-tokem"), Some("short")] {
-        let mut req = client.post(&url).header("content-type", "application/cloudevents+json").body(event.clone());
+        let mut req =
+            client.post(&url).header("content-type", "application/cloudevents+json").body(event.clone());
         if let Some(t) = token {
             req = req.header("authorization", format!("Bearer {t}"));
         }
