@@ -14,5 +14,7 @@ mod kubernetes;
 mod report;
 #[cfg(all(feature = "serve", unix))]
 mod serve_durability;
+#[cfg(all(feature = "serve", unix))]
+mod serve_api;
 mod store;
 mod vectors;

@@ -180,6 +180,12 @@ pub struct ReportArgs {
     /// Report on the last complete week before this date (instead of --week).
     #[arg(long, value_name = "DATE", allow_hyphen_values = true)]
     pub until: Option<String>,
+    /// Report on one team only: its figures, regressions and notable items.
+    #[arg(long, value_name = "NAME", conflicts_with = "service", allow_hyphen_values = true)]
+    pub team: Option<String>,
+    /// Report on one service only: its figures, regressions and notable items.
+    #[arg(long, value_name = "NAME", allow_hyphen_values = true)]
+    pub service: Option<String>,
     /// Output format.
     #[arg(long, env = "DORA_REPORT_FORMAT", value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,

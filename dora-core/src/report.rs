@@ -302,6 +302,21 @@ fn window_ending(week: IsoWeek, weeks: u32, options: &Options) -> Result<Window>
 
 /// Builds the weekly report of `set`.
 pub fn build_report(set: &EventSet, opts: &ReportOptions) -> Result<Report> {
+    build_report_for(set, opts, None)
+}
+
+/// Builds the weekly report of `set`, of one group only when `focus` names
+/// one (`(GroupKind::Team, "payments")`, `(GroupKind::Service, "web")`):
+/// its groups, level regressions, figures (`metrics`) and notable items are
+/// then that group's alone; the empty-week note is still the whole
+/// report's. A group with no events in the trend is an
+/// [`Error::InvalidOption`] naming `team` or `service`. `None` (and
+/// `GroupKind::All`) is [`build_report`].
+pub fn build_report_for(
+    set: &EventSet,
+    opts: &ReportOptions,
+    focus: Option<(GroupKind, &str)>,
+) -> Result<Report> {
     if opts.weeks < 6 {
         return Err(Error::option(
             "weeks",
@@ -382,7 +397,8 @@ pub fn build_report(set: &EventSet, opts: &ReportOptions) -> Result<Report> {
             week: g.periods[n - 1].figures.clone(),
         });
     }
-    let notable = now.notable(week_from, week_to, now.member_of(GroupKind::All, "all"), opts.slowest_changes);
+    let (kind, name) = focus.unwrap_or((GroupKind::All, "all"));
+    let notable = now.notable(week_from, week_to, now.member_of(kind, name), opts.slowest_changes);
     let tz = engine.timezone;
     let empty_week = groups
         .iter()
@@ -390,20 +406,32 @@ pub fn build_report(set: &EventSet, opts: &ReportOptions) -> Result<Report> {
         .is_none_or(|g| looks_empty(&g.week))
         .then(|| empty_week(set, week_from, week_to, tz))
         .flatten();
+    let mut metrics = now.report;
+    if kind != GroupKind::All {
+        let chosen = |k: GroupKind, n: &str| k == kind && n == name;
+        if !groups.iter().any(|g| chosen(g.group_by, &g.name)) {
+            return Err(Error::option(
+                kind.as_str(),
+                format!("no {} named {name:?} in the report's weeks", kind.as_str()),
+            ));
+        }
+        groups.retain(|g| chosen(g.group_by, &g.name));
+        regressions.retain(|r| chosen(r.group_by, &r.name));
+        metrics.groups.retain(|g| chosen(g.group_by, &g.name));
+    }
     Ok(Report {
         schema: REPORT_SCHEMA.to_string(),
         week: opts.week.to_string(),
         start: local_time(week_from, tz),
         end: local_time(week_to, tz),
-        trend_weeks: now
-            .report
+        trend_weeks: metrics
             .groups
             .first()
             .map_or_else(Vec::new, |g| g.periods.iter().map(|p| p.start).collect()),
         groups,
         regressions,
         notable,
-        metrics: now.report,
+        metrics,
         empty_week,
     })
 }

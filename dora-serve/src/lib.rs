@@ -13,10 +13,13 @@
 //! ```
 
 mod cdevents;
+mod api;
 mod handlers;
 mod metrics;
 pub mod stats;
 mod writer;
+
+pub use api::{Params, Queries, QueryError};
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -65,6 +68,9 @@ pub struct ServeConfig {
     /// How long a request's body may take to arrive, from the start of the
     /// request, before it is answered `408` and the connection closed.
     pub body_read_timeout: Duration,
+    /// What `GET /api/v1/metrics`, `GET /api/v1/explain` and `GET /` answer;
+    /// `None`: those three answer `501` with a JSON error.
+    pub queries: Option<Arc<dyn Queries>>,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -79,6 +85,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("teams", &self.teams)
             .field("header_read_timeout", &self.header_read_timeout)
             .field("body_read_timeout", &self.body_read_timeout)
+            .field("queries", &self.queries.as_ref().map(|_| "<set>"))
             .finish()
     }
 }
@@ -86,7 +93,7 @@ impl std::fmt::Debug for ServeConfig {
 impl ServeConfig {
     /// A configuration with the defaults: no token, 10 MiB bodies, a 30-day
     /// metrics window, no team overrides, 10 s to send the headers and 30 s
-    /// to send the body.
+    /// to send the body, no queries.
     pub fn new(listen: SocketAddr, store: PathBuf) -> Self {
         Self {
             listen,
@@ -97,6 +104,7 @@ impl ServeConfig {
             teams: BTreeMap::new(),
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            queries: None,
         }
     }
 }
@@ -245,6 +253,9 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/events", post(handlers::post_events))
         .route("/cdevents", post(cdevents::post_cdevents))
         .route("/metrics", get(handlers::get_metrics))
+        .route("/", get(api::report))
+        .route("/api/v1/metrics", get(api::metrics))
+        .route("/api/v1/explain", get(api::explain))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(around)
         .with_state(state)

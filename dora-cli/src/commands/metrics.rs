@@ -53,6 +53,31 @@ pub fn load_events(settings: &MetricsSettings) -> Result<EventSet> {
     Ok(set)
 }
 
+/// Writes the report in `format` (colour only for a table, when asked):
+/// what `dora metrics` prints, and what `GET /api/v1/metrics` answers.
+pub fn write_metrics(
+    report: &dora_core::MetricsReport,
+    format: Format,
+    color: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    match format {
+        Format::Json => write_json(report, out)?,
+        Format::Csv => write_csv(report, out)?,
+        Format::Table => write_table(report, out, TableOptions { color })?,
+    }
+    Ok(())
+}
+
+/// Reads the events of `settings`, computes and writes them in its format
+/// without colour: `dora metrics` off a terminal, into any writer (what
+/// `dora serve`'s `GET /api/v1/metrics` runs).
+pub fn render(settings: &MetricsSettings, out: &mut dyn Write) -> Result<()> {
+    let set = load_events(settings)?;
+    let computation = compute(&set, &settings.options)?;
+    write_metrics(&computation.report, settings.format, false, out)
+}
+
 /// Runs `dora metrics`.
 pub fn run(args: &MetricsArgs) -> Result<()> {
     let settings = MetricsSettings::resolve(args, Utc::now())?;
@@ -69,11 +94,7 @@ pub fn run(args: &MetricsArgs) -> Result<()> {
     let report = &computation.report;
     let stdout = std::io::stdout().lock();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
-    match settings.format {
-        Format::Json => write_json(report, &mut out)?,
-        Format::Csv => write_csv(report, &mut out)?,
-        Format::Table => write_table(report, &mut out, TableOptions { color: use_color() })?,
-    }
+    write_metrics(report, settings.format, use_color(), &mut out)?;
     out.flush()?;
     if timings {
         let total = t0.elapsed();

@@ -4,9 +4,13 @@ use std::io::{IsTerminal, Write};
 
 use anyhow::Result;
 use chrono::{Days, Utc};
+use dora_core::GroupKind;
 use dora_core::parse_date;
-use dora_core::render::{ReportTextOptions, write_report_json, write_report_markdown, write_report_text};
-use dora_core::report::{IsoWeek, Report, ReportOptions, build_report};
+use dora_core::render::{
+    ReportLinks, ReportTextOptions, write_report_html_with_links, write_report_json, write_report_markdown,
+    write_report_text,
+};
+use dora_core::report::{IsoWeek, Report, ReportOptions, build_report_for};
 
 use crate::args::{ReportArgs, ReportFormat};
 use crate::commands::export::atomically;
@@ -18,7 +22,7 @@ fn local_date(t: chrono::DateTime<Utc>, tz: chrono_tz::Tz) -> chrono::NaiveDate 
 }
 
 /// Resolves the week and trend length from the flags.
-fn report_options(args: &ReportArgs, settings: &MetricsSettings) -> Result<ReportOptions> {
+pub fn report_options(args: &ReportArgs, settings: &MetricsSettings) -> Result<ReportOptions> {
     let tz = settings.options.timezone;
     let mut opts = ReportOptions::last_complete_week(settings.options.clone(), Utc::now());
     opts.weeks = args.weeks;
@@ -61,32 +65,63 @@ fn terminal_width() -> Option<usize> {
     Some(width.max(80))
 }
 
-fn render(report: &Report, format: ReportFormat, out: &mut dyn Write, text: ReportTextOptions) -> Result<()> {
+/// Writes the report in `format`; `links` only changes HTML (`dora serve`'s
+/// `GET /` gives them, `dora report` never does).
+pub fn render(
+    report: &Report,
+    format: ReportFormat,
+    out: &mut dyn Write,
+    text: ReportTextOptions,
+    links: Option<&dyn ReportLinks>,
+) -> Result<()> {
     match format {
         ReportFormat::Table => write_report_text(report, out, text)?,
         ReportFormat::Markdown => write_report_markdown(report, out)?,
         ReportFormat::Json => write_report_json(report, out)?,
-        ReportFormat::Html => dora_core::render::write_report_html(report, out)?,
+        ReportFormat::Html => write_report_html_with_links(report, out, links)?,
     }
     Ok(())
 }
 
+/// The settings of `dora report`, as `dora metrics` resolves them with
+/// weekly periods (the clock: `Utc::now()`).
+pub fn settings(args: &ReportArgs) -> Result<MetricsSettings> {
+    MetricsSettings::resolve(&args.as_metrics_args(), Utc::now())
+}
+
+/// Reads the events of `settings` and builds the report the flags ask for:
+/// the week of `report_options`, of one team or service with `--team` or
+/// `--service`.
+pub fn build(args: &ReportArgs, settings: &MetricsSettings) -> Result<Report> {
+    let opts = report_options(args, settings)?;
+    let focus = match (&args.team, &args.service) {
+        (Some(team), _) => Some((GroupKind::Team, team.as_str())),
+        (None, Some(service)) => Some((GroupKind::Service, service.as_str())),
+        (None, None) => None,
+    };
+    let set = load_events(settings)?;
+    build_report_for(&set, &opts, focus).map_err(|e| match e {
+        dora_core::Error::InvalidOption { option: option @ ("team" | "service"), message } => {
+            usage(format!("--{option}: {message}"))
+        }
+        e => e.into(),
+    })
+}
+
 /// Runs `dora report`.
 pub fn run(args: &ReportArgs) -> Result<()> {
-    let settings = MetricsSettings::resolve(&args.as_metrics_args(), Utc::now())?;
-    let opts = report_options(args, &settings)?;
-    let set = load_events(&settings)?;
-    let report = build_report(&set, &opts)?;
+    let settings = settings(args)?;
+    let report = build(args, &settings)?;
     match &args.output {
         Some(path) => {
-            atomically(path, |out| render(&report, args.format, out, ReportTextOptions::default()))?
+            atomically(path, |out| render(&report, args.format, out, ReportTextOptions::default(), None))?
         }
         None => {
             let stdout = std::io::stdout().lock();
             let width = terminal_width();
             let color = args.format == ReportFormat::Table && use_color() && width.is_some();
             let mut out = std::io::BufWriter::new(stdout);
-            render(&report, args.format, &mut out, ReportTextOptions { color, width })?;
+            render(&report, args.format, &mut out, ReportTextOptions { color, width }, None)?;
             out.flush()?;
         }
     }

@@ -26,6 +26,6 @@ pub use report::{
     ReportTextOptions, format_delta, format_value, metric_label, sparkline, write_report_json,
     write_report_markdown, write_report_text,
 };
-pub use report_html::write_report_html;
+pub use report_html::{ReportLinks, write_report_html, write_report_html_with_links};
 pub use table::{TableOptions, write_table};
 pub use text::{html_text, is_unsafe_char, markdown_code, markdown_text, visible};

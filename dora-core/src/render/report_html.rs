@@ -265,8 +265,67 @@ fn list<T>(out: &mut String, title: &str, items: &[T], line: impl Fn(&T) -> Stri
     out.push_str("</ul>");
 }
 
+/// Links a page of the weekly report can carry, to other weeks and to each
+/// team's and service's page: `dora serve` gives one for `GET /`; `dora
+/// report` gives none ([`write_report_html`]). Each method returns the
+/// address (`href`) to link to, or `None` for no link; the renderer escapes
+/// it.
+pub trait ReportLinks {
+    /// The page of an earlier week of the trend (`2026-W46`), for the same
+    /// selection.
+    fn week(&self, week: &str) -> Option<String>;
+    /// The page of the last complete week, for the same selection.
+    fn latest(&self) -> Option<String>;
+    /// The page of one group (`GroupKind::All`: every team and service) in
+    /// the same week.
+    fn group(&self, kind: GroupKind, name: &str) -> Option<String>;
+}
+
+/// The `<nav class="links">` of a page with links: earlier weeks, the last
+/// complete week, every group of the report. One element, right after the
+/// header.
+fn links_nav(h: &mut String, report: &Report, links: &dyn ReportLinks) {
+    let a = |href: Option<String>, text: &str| match href {
+        Some(href) => format!(r#"<a href="{}">{}</a>"#, esc(&href), esc(text)),
+        None => esc(text),
+    };
+    h.push_str(r#"<nav class="links"><p>Weeks:"#);
+    for monday in report.trend_weeks.iter().rev().skip(1) {
+        let week = crate::report::IsoWeek::of(monday.date_naive()).to_string();
+        let _ = write!(h, " {}", a(links.week(&week), &week));
+    }
+    let _ = write!(h, " · {}", a(links.latest(), "last complete week"));
+    h.push_str("</p>");
+    let _ = write!(h, "<p>{}</p>", a(links.group(GroupKind::All, "all"), "all teams and services"));
+    for (kind, title) in [(GroupKind::Team, "Teams"), (GroupKind::Service, "Services")] {
+        let groups: Vec<&GroupReport> = report.groups.iter().filter(|g| g.group_by == kind).collect();
+        if groups.is_empty() {
+            continue;
+        }
+        let _ = write!(h, "<p>{title}:");
+        for g in groups {
+            let _ = write!(h, " {}", a(links.group(kind, &g.name), &g.name));
+        }
+        h.push_str("</p>");
+    }
+    h.push_str("</nav>");
+}
+
 /// Writes the report as one self-contained HTML page.
-pub fn write_report_html<W: Write>(report: &Report, mut out: W) -> io::Result<()> {
+pub fn write_report_html<W: Write>(report: &Report, out: W) -> io::Result<()> {
+    write_report_html_with_links(report, out, None)
+}
+
+/// Writes the report as [`write_report_html`] does, plus, when `links` is
+/// given, one `<nav class="links">` element after the header with links to
+/// the earlier weeks of the trend, the last complete week and every team's
+/// and service's page. With `None` the page is byte for byte
+/// [`write_report_html`]'s.
+pub fn write_report_html_with_links<W: Write>(
+    report: &Report,
+    mut out: W,
+    links: Option<&dyn ReportLinks>,
+) -> io::Result<()> {
     let mut h = String::with_capacity(64 * 1024);
     let last = report.end - chrono::Duration::days(1);
     let _ = write!(
@@ -278,6 +337,9 @@ pub fn write_report_html<W: Write>(report: &Report, mut out: W) -> io::Result<()
         report.trend_weeks.len(),
         week = esc(&report.week),
     );
+    if let Some(links) = links {
+        links_nav(&mut h, report, links);
+    }
     if let Some(line) = super::report::empty_week_line(report) {
         let _ = write!(h, "<p class=\"note\"><strong>{}</strong></p>", esc(&line));
     }

@@ -7,6 +7,9 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
+#[cfg(feature = "serve")]
+mod queries;
+
 use crate::args::ServeArgs;
 use crate::config::{ByteSize, LoadedConfig};
 use crate::settings::usage;
@@ -29,6 +32,8 @@ struct ServeSettings {
     /// The token itself (read from the environment; never printed).
     ingest_token: Option<String>,
     teams: std::collections::BTreeMap<String, String>,
+    /// The `--config` given (the query API reads the same file).
+    config: Option<PathBuf>,
 }
 
 /// A size: bytes, or a number with a unit (`B`, `KB`, `KiB`, `MB`, `MiB`,
@@ -109,6 +114,7 @@ impl ServeSettings {
             metrics_window_seconds,
             ingest_token,
             teams: loaded.config.teams.clone(),
+            config: args.store.config.clone(),
         })
     }
 }
@@ -126,6 +132,10 @@ fn serve(settings: ServeSettings) -> Result<()> {
     config.metrics_window_seconds = settings.metrics_window_seconds;
     config.ingest_token = settings.ingest_token;
     config.teams = settings.teams;
+    config.queries = Some(std::sync::Arc::new(queries::StoreQueries {
+        store: config.store.clone(),
+        config: settings.config,
+    }));
     dora_serve::init_logging();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
