@@ -64,6 +64,10 @@ fn report_errors_are_one_line() {
             vec!["report", "--events", &d, "--week", "2026-W47", "--since", "2026-11-01"],
             "--since: the trend would be 4 weeks",
         ),
+        (
+            vec!["report", "--events", &d, "--week", "2026-W47", "--team", "nobody"],
+            "--team: no team named \"nobody\" in the report's weeks",
+        ),
     ] {
         let out = dora(dir.path()).args(&args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");

@@ -169,3 +169,66 @@ fn the_last_complete_week_is_the_default() {
     let opts = ReportOptions::last_complete_week(engine, t("2026-11-25T10:00:00Z"));
     assert_eq!(opts.week, IsoWeek { year: 2026, week: 47 });
 }
+
+/// Links for `write_report_html_with_links`: `w:WEEK`, `latest`, `KIND:NAME`.
+struct Links;
+
+impl dora_core::render::ReportLinks for Links {
+    fn week(&self, week: &str) -> Option<String> {
+        Some(format!("w:{week}"))
+    }
+
+    fn latest(&self) -> Option<String> {
+        None
+    }
+
+    fn group(&self, kind: dora_core::GroupKind, name: &str) -> Option<String> {
+        Some(format!("{}:{name}&", kind.as_str()))
+    }
+}
+
+#[test]
+fn one_group_and_links() {
+    use dora_core::GroupKind;
+    use dora_core::render::write_report_html_with_links;
+    use dora_core::report::build_report_for;
+    let set = demo();
+    let opts = options("2026-W47", "UTC");
+    let whole = build_report(&set, &opts).unwrap();
+    assert_eq!(
+        serde_json::to_string(&build_report_for(&set, &opts, None).unwrap()).unwrap(),
+        serde_json::to_string(&whole).unwrap()
+    );
+    // One team: its group only, its notable items only.
+    let team = build_report_for(&set, &opts, Some((GroupKind::Team, "platform"))).unwrap();
+    assert_eq!(team.groups.len(), 1);
+    assert_eq!((team.groups[0].group_by, team.groups[0].name.as_str()), (GroupKind::Team, "platform"));
+    assert!(team.metrics.groups.iter().all(|g| g.name == "platform"));
+    assert!(team.regressions.iter().all(|r| r.name == "platform"));
+    let platform = ["search", "identity", "edge-proxy"];
+    for d in &team.notable.deployments_without_changes {
+        assert!(platform.contains(&d.service.as_str()), "{}", d.service);
+    }
+    assert_eq!(team.trend_weeks, whole.trend_weeks);
+    let service = build_report_for(&set, &opts, Some((GroupKind::Service, "checkout"))).unwrap();
+    assert!(service.notable.slowest_changes.iter().all(|c| c.service == "checkout"));
+    let e = build_report_for(&set, &opts, Some((GroupKind::Team, "nobody"))).unwrap_err();
+    assert!(e.to_string().contains("no team named \"nobody\""), "{e}");
+    // No links: the page of write_report_html; links: one <nav> more.
+    let mut plain = Vec::new();
+    write_report_html_with_links(&whole, &mut plain, None).unwrap();
+    assert_eq!(String::from_utf8(plain).unwrap(), html(&whole));
+    let mut linked = Vec::new();
+    write_report_html_with_links(&whole, &mut linked, Some(&Links)).unwrap();
+    let linked = String::from_utf8(linked).unwrap();
+    let start = linked.find("<nav class=\"links\">").unwrap();
+    let end = linked.find("</nav>").unwrap() + "</nav>".len();
+    assert_eq!(format!("{}{}", &linked[..start], &linked[end..]), html(&whole));
+    let nav = &linked[start..end];
+    assert!(nav.contains(r#"<a href="w:2026-W46">2026-W46</a>"#), "{nav}");
+    assert!(nav.contains(r#"<a href="w:2026-W36">2026-W36</a>"#), "{nav}");
+    assert!(!nav.contains("w:2026-W47"), "not the week itself: {nav}");
+    assert!(nav.contains(" last complete week</p>"), "no link when None: {nav}");
+    assert!(nav.contains(r#"<a href="team:platform&amp;">platform</a>"#), "escaped: {nav}");
+    assert!(nav.contains(r#"<a href="service:checkout&amp;">checkout</a>"#), "{nav}");
+}

@@ -61,16 +61,11 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
-/// The pairs of the query string, or the `400` answer.
+/// The pairs of the query string, or why they do not parse.
 fn params(
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> Result<Vec<(String, String)>, Response> {
-    match query {
-        Ok(Query(pairs)) => Ok(pairs),
-        Err(e) => {
-            Err(error(StatusCode::BAD_REQUEST, format!("the query string does not parse: {}", e.body_text())))
-        }
-    }
+) -> Result<Vec<(String, String)>, String> {
+    query.map(|Query(pairs)| pairs).map_err(|e| format!("the query string does not parse: {}", e.body_text()))
 }
 
 /// Runs one query on a blocking thread and answers with its body as
@@ -103,7 +98,7 @@ pub(crate) async fn metrics(
 ) -> Response {
     match params(query) {
         Ok(p) => answer(&state, JSON, move |q| q.metrics(&p)).await,
-        Err(response) => response,
+        Err(message) => error(StatusCode::BAD_REQUEST, message),
     }
 }
 
@@ -114,7 +109,7 @@ pub(crate) async fn explain(
 ) -> Response {
     match params(query) {
         Ok(p) => answer(&state, JSON, move |q| q.explain(&p)).await,
-        Err(response) => response,
+        Err(message) => error(StatusCode::BAD_REQUEST, message),
     }
 }
 
@@ -131,7 +126,7 @@ pub(crate) async fn report(
             })
             .await
         }
-        Err(response) => response,
+        Err(message) => error(StatusCode::BAD_REQUEST, message),
     }
 }
 

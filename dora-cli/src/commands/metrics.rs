@@ -71,7 +71,9 @@ pub fn write_metrics(
 
 /// Reads the events of `settings`, computes and writes them in its format
 /// without colour: `dora metrics` off a terminal, into any writer (what
-/// `dora serve`'s `GET /api/v1/metrics` runs).
+/// `dora serve`'s `GET /api/v1/metrics` runs). `run` does the same steps,
+/// with its timings between them.
+#[cfg_attr(not(feature = "serve"), allow(dead_code))]
 pub fn render(settings: &MetricsSettings, out: &mut dyn Write) -> Result<()> {
     let set = load_events(settings)?;
     let computation = compute(&set, &settings.options)?;
