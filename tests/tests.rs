@@ -13,8 +13,8 @@ mod gitlab;
 mod kubernetes;
 mod report;
 #[cfg(all(feature = "serve", unix))]
-mod serve_durability;
-#[cfg(all(feature = "serve", unix))]
 mod serve_api;
+#[cfg(all(feature = "serve", unix))]
+mod serve_durability;
 mod store;
 mod vectors;

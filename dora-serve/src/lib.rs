@@ -12,8 +12,8 @@
 //! # Ok(()) }
 //! ```
 
-mod cdevents;
 mod api;
+mod cdevents;
 mod handlers;
 mod metrics;
 pub mod stats;
