@@ -193,9 +193,26 @@ pub fn from_structured(event: CloudEvent) -> Result<Mapped, Error> {
         [(&event.id, "id"), (&event.source, "source"), (&event.type_, "type")],
     )?;
     let data = event.data.ok_or_else(|| missing("data"))?;
-    let cdevent: CdEvent = from_value(data, "data")?;
+    let mut cdevent: CdEvent = from_value(data, "data")?;
     check_same_type(event.type_.as_deref(), &cdevent)?;
+    use_cloudevent_time(&mut cdevent, event.time.as_deref(), "time")?;
     from_cdevent(&cdevent)
+}
+
+/// The CloudEvent's `time`, when given, is the event's time (it is the
+/// same value as `context.timestamp` in the CDEvents binding); a `time`
+/// that is not RFC 3339 is an error naming the attribute.
+fn use_cloudevent_time(cdevent: &mut CdEvent, time: Option<&str>, attribute: &str) -> Result<(), Error> {
+    let Some(text) = time.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(());
+    };
+    DateTime::parse_from_rfc3339(text).map_err(|e| Error::Invalid {
+        field: attribute.into(),
+        value: text.into(),
+        reason: e.to_string(),
+    })?;
+    cdevent.context.timestamp = Some(text.to_string());
+    Ok(())
 }
 
 /// Maps a binary-mode CloudEvent: its headers as `(name, value)` pairs
@@ -210,8 +227,9 @@ pub fn from_binary(headers: &[(&str, &str)], body: &[u8]) -> Result<Mapped, Erro
         &header("ce-specversion"),
         [(&id, "ce-id"), (&source, "ce-source"), (&type_, "ce-type")],
     )?;
-    let cdevent: CdEvent = parse(body)?;
+    let mut cdevent: CdEvent = parse(body)?;
     check_same_type(type_.as_deref(), &cdevent)?;
+    use_cloudevent_time(&mut cdevent, header("ce-time").as_deref(), "ce-time")?;
     from_cdevent(&cdevent)
 }
 

@@ -359,3 +359,59 @@ mod hostile {
         }
     }
 }
+
+/// A hand-made deployment CDEvent at `timestamp`.
+fn deployed_at(timestamp: &str) -> Value {
+    serde_json::json!({
+        "context": {"specversion": "0.5.1", "id": "7", "source": "/ci",
+                    "type": "dev.cdevents.service.deployed.0.3.0", "timestamp": timestamp},
+        "subject": {"id": "web", "content": {"environment": {"id": "production"}}}
+    })
+}
+
+fn finished_at(mapped: Mapped) -> DateTime<Utc> {
+    match mapped {
+        Mapped::Event(dora_core::Event::Deployment(d)) => d.finished_at,
+        other => panic!("a deployment, not {other:?}"),
+    }
+}
+
+#[test]
+fn the_cloudevent_time_is_the_event_time() {
+    let structured = |time: Option<&str>| {
+        let mut ce = serde_json::json!({"specversion": "1.0", "id": "7", "source": "/ci",
+            "type": "dev.cdevents.service.deployed.0.3.0", "data": deployed_at("2026-03-02T10:00:00Z")});
+        if let Some(t) = time {
+            ce["time"] = Value::String(t.into());
+        }
+        from_structured_str(&ce.to_string())
+    };
+    // Given: `time` wins (the binding makes them equal; a producer that
+    // differs is taken at its CloudEvent word).
+    assert_eq!(
+        finished_at(structured(Some("2026-03-02T11:30:00+01:00")).unwrap()),
+        at("2026-03-02T10:30:00Z")
+    );
+    // Absent: `context.timestamp`.
+    assert_eq!(finished_at(structured(None).unwrap()), at("2026-03-02T10:00:00Z"));
+    // Not a time: an error naming `time`.
+    let e = structured(Some("yesterday")).unwrap_err().to_string();
+    assert!(e.contains("time") && e.contains("yesterday"), "{e}");
+
+    let body = deployed_at("2026-03-02T10:00:00Z").to_string();
+    let headers = |time: &'static str| {
+        vec![
+            ("ce-specversion", "1.0"),
+            ("ce-id", "7"),
+            ("ce-source", "/ci"),
+            ("ce-type", "dev.cdevents.service.deployed.0.3.0"),
+            ("CE-Time", time),
+        ]
+    };
+    assert_eq!(
+        finished_at(from_binary(&headers("2026-03-02T12:00:00Z"), body.as_bytes()).unwrap()),
+        at("2026-03-02T12:00:00Z")
+    );
+    let e = from_binary(&headers("12:00"), body.as_bytes()).unwrap_err().to_string();
+    assert!(e.contains("ce-time"), "{e}");
+}
