@@ -129,7 +129,7 @@ pub enum ServeError {
 pub(crate) struct AppState {
     pub(crate) config: ServeConfig,
     pub(crate) writer: writer::WriterHandle,
-    pub(crate) metrics: metrics::MetricsCache,
+    pub(crate) metrics: Arc<metrics::MetricsCache>,
     /// The service's own counters, written after the DORA metrics.
     pub(crate) stats: Arc<Stats>,
 }
@@ -159,12 +159,8 @@ impl Server {
         let store = dora_core::store::Store::open(&config.store)?;
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let (writer, writer_thread) = writer::start(store)?;
-        let state = Arc::new(AppState {
-            config,
-            writer,
-            metrics: metrics::MetricsCache::default(),
-            stats: Arc::new(Stats::new()),
-        });
+        let state =
+            Arc::new(AppState { config, writer, metrics: Arc::default(), stats: Arc::new(Stats::new()) });
         let app = router(Arc::clone(&state));
         Ok(Server { listener, app, state, writer_thread })
     }

@@ -246,6 +246,28 @@ async fn metrics_reflect_what_was_just_posted() {
     assert_eq!(ctype, "application/openmetrics-text; version=1.0.0; charset=utf-8");
     assert!(text.contains("dora_deployments{group_by=\"all\",name=\"all\"} 3\n"), "{text}");
     assert!(text.ends_with("# EOF\n"), "{text}");
+
+    // Another process writes the store (as `dora import` would): the next
+    // scrape sees it, without waiting for the cache to age.
+    {
+        let mut other = Store::open(&dir.path().join("dora.db")).unwrap();
+        let mut set = EventSet::new();
+        dora_core::read_jsonl(
+            deployment("d4", "web", &recent(2)).as_bytes(),
+            None,
+            &mut set,
+            &ReadOptions::default(),
+        )
+        .unwrap();
+        let mut writer = other.writer().unwrap();
+        writer.put_set(&set).unwrap();
+        writer.commit().unwrap();
+    }
+    let (_, text) = scrape(None).await;
+    assert!(text.contains("dora_deployments{group_by=\"all\",name=\"all\"} 4\n"), "{text}");
+    // Unchanged since: the same figures from the cache.
+    let (_, again) = scrape(None).await;
+    assert!(again.contains("dora_deployments{group_by=\"all\",name=\"all\"} 4\n"), "{again}");
     server.shutdown().await;
 }
 

@@ -335,6 +335,17 @@ impl Store {
         Ok(self.len()? == 0)
     }
 
+    /// A number that changes when another connection (another process, or
+    /// another `Store` of this one) has committed a change to the store
+    /// since this `Store` last asked (SQLite's `PRAGMA data_version`): a
+    /// cheap way for a long-lived reader to know whether what it computed
+    /// from the store is still current. Its own writes do not change it.
+    pub fn data_version(&self) -> Result<i64> {
+        self.conn
+            .query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0))
+            .map_err(|e| Error::store(&self.path, e))
+    }
+
     /// The number of stored events of one kind.
     pub fn count(&self, kind: EventKind) -> Result<u64> {
         self.conn

@@ -368,3 +368,22 @@ fn a_version_2_store_is_migrated_to_keep_resolutions() {
     w.commit().unwrap();
     assert_eq!(store.resolution("i1").unwrap(), Some(at("2026-03-02T14:00:00Z")));
 }
+
+#[test]
+fn data_version_changes_with_another_connections_commit_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dora.db");
+    let mut writer = Store::open(&path).unwrap();
+    let reader = Store::open_read_only(&path).unwrap();
+    let before = reader.data_version().unwrap();
+    assert_eq!(reader.data_version().unwrap(), before, "nothing committed: the same");
+    let mut w = writer.writer().unwrap();
+    w.put(&change("c1", "2026-03-02T10:00:00Z")).unwrap();
+    w.commit().unwrap();
+    let after = reader.data_version().unwrap();
+    assert_ne!(after, before, "another connection committed");
+    assert_eq!(reader.data_version().unwrap(), after);
+    // A write transaction rolled back changes nothing.
+    drop(writer.writer().unwrap());
+    assert_eq!(reader.data_version().unwrap(), after);
+}
