@@ -14,12 +14,15 @@
 
 mod api;
 mod cdevents;
+pub mod collect;
 mod handlers;
 mod metrics;
 pub mod stats;
+mod webhooks;
 mod writer;
 
 pub use api::{Params, Queries, QueryError};
+pub use collect::{Collector, Forge, RunSummary, Scope, SourceInfo};
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -71,6 +74,21 @@ pub struct ServeConfig {
     /// What `GET /api/v1/metrics`, `GET /api/v1/explain` and `GET /` answer;
     /// `None`: those three answer `501` with a JSON error.
     pub queries: Option<Arc<dyn Queries>>,
+    /// The secret `POST /webhooks/github` deliveries are signed with
+    /// (`X-Hub-Signature-256`); `None`: that endpoint answers `404`.
+    pub github_webhook_secret: Option<String>,
+    /// The token `POST /webhooks/gitlab` deliveries carry (`X-Gitlab-Token`);
+    /// `None`: that endpoint answers `404`.
+    pub gitlab_webhook_token: Option<String>,
+    /// The sources webhooks and the schedule run; `None`: none (deliveries
+    /// are answered as covered by no source).
+    pub collector: Option<Arc<dyn Collector>>,
+    /// Run every source's incremental collection this often (the first
+    /// run at start); `None`: only when a webhook asks.
+    pub collect_every: Option<Duration>,
+    /// Triggers of one source within this long of the first are one run
+    /// [default: [`collect::DEFAULT_DEBOUNCE`]].
+    pub collect_debounce: Duration,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -86,6 +104,11 @@ impl std::fmt::Debug for ServeConfig {
             .field("header_read_timeout", &self.header_read_timeout)
             .field("body_read_timeout", &self.body_read_timeout)
             .field("queries", &self.queries.as_ref().map(|_| "<set>"))
+            .field("github_webhook_secret", &self.github_webhook_secret.as_ref().map(|_| "<redacted>"))
+            .field("gitlab_webhook_token", &self.gitlab_webhook_token.as_ref().map(|_| "<redacted>"))
+            .field("collector", &self.collector.as_ref().map(|c| c.sources()))
+            .field("collect_every", &self.collect_every)
+            .field("collect_debounce", &self.collect_debounce)
             .finish()
     }
 }
@@ -93,7 +116,7 @@ impl std::fmt::Debug for ServeConfig {
 impl ServeConfig {
     /// A configuration with the defaults: no token, 10 MiB bodies, a 30-day
     /// metrics window, no team overrides, 10 s to send the headers and 30 s
-    /// to send the body, no queries.
+    /// to send the body, no queries, no webhooks, no collections.
     pub fn new(listen: SocketAddr, store: PathBuf) -> Self {
         Self {
             listen,
@@ -105,6 +128,11 @@ impl ServeConfig {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             queries: None,
+            github_webhook_secret: None,
+            gitlab_webhook_token: None,
+            collector: None,
+            collect_every: None,
+            collect_debounce: collect::DEFAULT_DEBOUNCE,
         }
     }
 }
@@ -132,6 +160,11 @@ pub(crate) struct AppState {
     pub(crate) metrics: Arc<metrics::MetricsCache>,
     /// The service's own counters, written after the DORA metrics.
     pub(crate) stats: Arc<Stats>,
+    /// The collections webhooks and the schedule trigger, with each
+    /// source's [`collect::RunRecord`] (`None` without a collector).
+    pub(crate) collections: Option<Arc<collect::Collections>>,
+    /// The webhook delivery ids seen lately.
+    pub(crate) deliveries: webhooks::Deliveries,
 }
 
 /// A server bound to its address, not yet serving.
@@ -159,8 +192,24 @@ impl Server {
         let store = dora_core::store::Store::open(&config.store)?;
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let (writer, writer_thread) = writer::start(store)?;
-        let state =
-            Arc::new(AppState { config, writer, metrics: Arc::default(), stats: Arc::new(Stats::new()) });
+        let stats = Arc::new(Stats::new());
+        let collections = config.collector.clone().map(|collector| {
+            Arc::new(collect::Collections::new(
+                collector,
+                config.collect_debounce,
+                config.collect_every,
+                Arc::clone(&writer.generation),
+                Arc::clone(&stats),
+            ))
+        });
+        let state = Arc::new(AppState {
+            config,
+            writer,
+            metrics: Arc::default(),
+            stats,
+            collections,
+            deliveries: webhooks::Deliveries::default(),
+        });
         let app = router(Arc::clone(&state));
         Ok(Server { listener, app, state, writer_thread })
     }
@@ -177,14 +226,23 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then stops accepting, finishes
-    /// the requests in flight and the store writes they wait for, and returns.
+    /// the requests in flight and the store writes they wait for, lets the
+    /// collections in flight finish (for up to [`collect::SHUTDOWN_GRACE`];
+    /// runs triggered but not started are dropped), and returns.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
         let Server { listener, app, state, writer_thread } = self;
         tracing::info!(listen = %listener.local_addr()?, store = %state.config.store.display(), "serving");
         let writer = state.writer.clone();
         let header_read_timeout = state.config.header_read_timeout;
+        let collections = state.collections.clone();
         drop(state);
+        if let Some(c) = &collections {
+            c.start();
+        }
         serve_connections(listener, app, header_read_timeout, shutdown).await;
+        if let Some(c) = collections {
+            c.shutdown(collect::SHUTDOWN_GRACE).await;
+        }
         // No request is in flight any more: the writer finishes what it was
         // sent before and ends.
         writer.stop();
@@ -252,6 +310,8 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/", get(api::report))
         .route("/api/v1/metrics", get(api::metrics))
         .route("/api/v1/explain", get(api::explain))
+        .route("/webhooks/github", post(webhooks::github))
+        .route("/webhooks/gitlab", post(webhooks::gitlab))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(around)
         .with_state(state)
