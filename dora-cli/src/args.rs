@@ -271,6 +271,15 @@ pub struct ServeArgs {
     /// The NAME of the environment variable holding the ingest token (never the token itself).
     #[arg(long, env = "DORA_INGEST_TOKEN_ENV", value_name = "NAME")]
     pub ingest_token_env: Option<String>,
+    /// Run the configured sources' incremental collection this often, like 15m [default: [serve] collect_every, else only when a webhook asks].
+    #[arg(long, env = "DORA_COLLECT_EVERY", value_name = "DURATION")]
+    pub collect_every: Option<String>,
+    /// The NAME of the environment variable holding the GitHub webhook secret (never the secret itself); without it, POST /webhooks/github answers 404.
+    #[arg(long, env = "DORA_GITHUB_WEBHOOK_SECRET_ENV", value_name = "NAME")]
+    pub github_webhook_secret_env: Option<String>,
+    /// The NAME of the environment variable holding the GitLab webhook token (never the token itself); without it, POST /webhooks/gitlab answers 404.
+    #[arg(long, env = "DORA_GITLAB_WEBHOOK_TOKEN_ENV", value_name = "NAME")]
+    pub gitlab_webhook_token_env: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
 }

@@ -83,6 +83,18 @@ pub struct ServeConfig {
     /// The name of the environment variable holding the ingest token.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ingest_token_env: Option<String>,
+    /// Run every source's incremental collection this often, like `15m`
+    /// [default: only when a webhook asks].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collect_every: Option<String>,
+    /// The name of the environment variable holding the secret GitHub
+    /// webhook deliveries are signed with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub github_webhook_secret_env: Option<String>,
+    /// The name of the environment variable holding the token GitLab
+    /// webhook deliveries carry (`X-Gitlab-Token`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gitlab_webhook_token_env: Option<String>,
 }
 
 /// A `[[source]]` table as written: its keys and values, each with where

@@ -1,7 +1,8 @@
 //! `dora collect`: run the configured sources, several at once, and store
 //! what each produced together with its new sync state, one transaction per
 //! source: a failing source loses nothing of the others, and leaves its own
-//! part of the store as it was.
+//! part of the store as it was. `dora serve` runs one source the same way
+//! ([`run_source`]).
 
 use std::io::IsTerminal;
 use std::time::Instant;
@@ -159,12 +160,7 @@ pub fn run(args: &CollectArgs) -> Result<()> {
                 for note in &collected.notes {
                     multi.suspend(|| eprintln!("collect: {name}: {note}"));
                 }
-                let mut writer = store.writer().map_err(|e| e.to_string())?;
-                writer.put_set(&collected.events).map_err(|e| e.to_string())?;
-                let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-                writer.set_sync_state(&name, &collected.state, &now).map_err(|e| e.to_string())?;
-                let summary = writer.commit().map_err(|e| e.to_string())?;
-                Ok((summary, collected.requests))
+                Ok((store_run(&mut store, &name, &collected)?, collected.requests))
             });
             if let Err(e) = &result {
                 multi.suspend(|| eprintln!("dora: error: source `{name}`: {e}"));
@@ -181,6 +177,45 @@ pub fn run(args: &CollectArgs) -> Result<()> {
         return Err(anyhow::Error::new(SourcesFailed { failed, total }));
     }
     Ok(())
+}
+
+/// Stores one run of the source named `name`: its events and its new sync
+/// state, in one transaction (a failure stores nothing of it). What `dora
+/// collect` and `dora serve`'s collections ([`run_source`]) both do.
+pub(crate) fn store_run(store: &mut Store, name: &str, collected: &Collected) -> Result<WriteSummary, String> {
+    let mut writer = store.writer().map_err(|e| e.to_string())?;
+    writer.put_set(&collected.events).map_err(|e| e.to_string())?;
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    writer.set_sync_state(name, &collected.state, &now).map_err(|e| e.to_string())?;
+    writer.commit().map_err(|e| e.to_string())
+}
+
+/// What one source's run stored.
+#[cfg_attr(not(feature = "serve"), allow(dead_code))]
+#[derive(Debug)]
+pub(crate) struct SourceRun {
+    /// Added, replaced and unchanged events.
+    pub summary: WriteSummary,
+    /// Requests made to a remote API.
+    pub requests: u64,
+    /// The source's notes (skipped lines, environments the patterns miss).
+    pub notes: Vec<String>,
+}
+
+/// One source's incremental run as `dora collect` makes it, from the sync
+/// state in `store` to its events and new sync state stored in one
+/// transaction ([`store_run`]): what `dora serve` runs for a webhook or its
+/// schedule.
+#[cfg_attr(not(feature = "serve"), allow(dead_code))]
+pub(crate) fn run_source(
+    store: &mut Store,
+    source: &mut dyn Source,
+    progress: &dyn Progress,
+) -> Result<SourceRun, String> {
+    let state = store.sync_state(source.name()).map_err(|e| e.to_string())?;
+    let collected = source.collect(state.as_ref(), progress).map_err(|e| e.to_string())?;
+    let summary = store_run(store, source.name(), &collected)?;
+    Ok(SourceRun { summary, requests: collected.requests, notes: collected.notes })
 }
 
 fn print_summary(outcomes: &[Outcome], store: &std::path::Path) {

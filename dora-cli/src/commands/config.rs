@@ -12,7 +12,7 @@ use dora_core::DEFAULT_PRODUCTION_PATTERN;
 use serde::Serialize;
 
 use crate::args::StoreArgs;
-use crate::config::{LoadedConfig, MetricsConfig, StoreConfig};
+use crate::config::{ByteSize, LoadedConfig, MetricsConfig, ServeConfig, StoreConfig};
 use crate::settings::sources::SourceSettings;
 
 /// What `dora config check` prints.
@@ -20,6 +20,7 @@ use crate::settings::sources::SourceSettings;
 struct Effective<'a> {
     store: StoreConfig,
     metrics: MetricsConfig,
+    serve: ServeConfig,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     teams: &'a BTreeMap<String, String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -41,9 +42,16 @@ pub fn run(args: &StoreArgs) -> Result<()> {
     m.lead_time_start.get_or_insert_with(|| "commit".into());
     m.production_patterns.get_or_insert_with(|| vec![DEFAULT_PRODUCTION_PATTERN.into()]);
     m.group_by.get_or_insert_with(|| vec!["all".into(), "service".into(), "team".into()]);
+    // `dora serve`'s settings from the file over their defaults; the
+    // `*_env` keys are names of variables, never their values.
+    let mut serve = loaded.config.serve.clone();
+    serve.listen.get_or_insert_with(|| "127.0.0.1:8080".into());
+    serve.max_body.get_or_insert_with(|| ByteSize::Text("10MiB".into()));
+    serve.metrics_window.get_or_insert_with(|| "30d".into());
     let effective = Effective {
         store: StoreConfig { path: Some(loaded.store_path(args.store.as_deref())) },
         metrics: m,
+        serve,
         teams: &loaded.config.teams,
         finance: &loaded.config.finance,
         sources: &loaded.sources,

@@ -1,9 +1,15 @@
 //! `dora serve`: dora as an HTTP service (the `dora-serve` crate), until
 //! SIGINT or SIGTERM. The settings are checked whatever features dora is
-//! built with; serving needs the `serve` feature.
+//! built with; serving needs the `serve` feature. Webhooks and the
+//! `collect_every` schedule run the configured sources through
+//! [`collector`], with the code of `dora collect`.
+
+#[cfg(feature = "serve")]
+mod collector;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Result;
 
@@ -34,6 +40,29 @@ struct ServeSettings {
     teams: std::collections::BTreeMap<String, String>,
     /// The `--config` given (the query API reads the same file).
     config: Option<PathBuf>,
+    /// The GitHub webhook secret (from the environment; never printed).
+    github_webhook_secret: Option<String>,
+    /// The GitLab webhook token (from the environment; never printed).
+    gitlab_webhook_token: Option<String>,
+    /// How often every source is collected; `None`: only on webhooks.
+    collect_every: Option<Duration>,
+    /// The file, for the sources the collections run.
+    loaded: LoadedConfig,
+}
+
+/// The secret in the environment variable named by `key` (a flag's value,
+/// else `[serve]`'s): `None` when no variable is named; an error when the
+/// name is not a variable's or the variable is unset or empty. The value is
+/// never part of a message.
+fn secret_from_env(key: &str, name: Option<String>, holds: &str) -> Result<Option<String>> {
+    let Some(name) = name else { return Ok(None) };
+    dora_core::source::secret::check_env_name(&name).map_err(|e| usage(format!("serve.{key}: {e}")))?;
+    match std::env::var(&name) {
+        Ok(value) if !value.trim().is_empty() => Ok(Some(value.trim().to_string())),
+        _ => Err(usage(format!(
+            "serve.{key}: the environment variable {name} (which should hold {holds}) is not set or empty"
+        ))),
+    }
 }
 
 /// A size: bytes, or a number with a unit (`B`, `KB`, `KiB`, `MB`, `MiB`,
@@ -87,21 +116,30 @@ impl ServeSettings {
             return Err(usage(format!("--metrics-window: {window:?} must be longer than 0")));
         }
         let token_env = args.ingest_token_env.clone().or_else(|| file.ingest_token_env.clone());
-        let ingest_token = match token_env {
+        let ingest_token = secret_from_env("ingest_token_env", token_env, "the ingest token")?;
+        let github_webhook_secret = secret_from_env(
+            "github_webhook_secret_env",
+            args.github_webhook_secret_env.clone().or_else(|| file.github_webhook_secret_env.clone()),
+            "the GitHub webhook secret",
+        )?;
+        let gitlab_webhook_token = secret_from_env(
+            "gitlab_webhook_token_env",
+            args.gitlab_webhook_token_env.clone().or_else(|| file.gitlab_webhook_token_env.clone()),
+            "the GitLab webhook token",
+        )?;
+        let collect_every = match args.collect_every.clone().or_else(|| file.collect_every.clone()) {
             None => None,
-            Some(name) => {
-                dora_core::source::secret::check_env_name(&name)
-                    .map_err(|e| usage(format!("serve.ingest_token_env: {e}")))?;
-                match std::env::var(&name) {
-                    Ok(token) if !token.trim().is_empty() => Some(token.trim().to_string()),
-                    _ => {
-                        return Err(usage(format!(
-                            "serve.ingest_token_env: the environment variable {name} (which should hold the ingest token) is not set or empty"
-                        )));
-                    }
+            Some(text) => {
+                let seconds =
+                    dora_core::parse_duration(&text).map_err(|e| usage(format!("--collect-every: {e}")))?;
+                if seconds <= 0 {
+                    return Err(usage(format!("--collect-every: {text:?} must be longer than 0")));
                 }
+                Some(Duration::from_secs(seconds.unsigned_abs()))
             }
         };
+        // The production patterns the collections build their sources with.
+        crate::settings::sources::Build::new(&loaded, None)?;
         if ingest_token.is_none() && !listen.ip().is_loopback() {
             return Err(usage(format!(
                 "refusing to listen on {listen} without an ingest token: set ingest_token_env in [serve] (or --ingest-token-env) to the name of an environment variable holding the token, or listen on a loopback address such as 127.0.0.1"
@@ -115,6 +153,10 @@ impl ServeSettings {
             ingest_token,
             teams: loaded.config.teams.clone(),
             config: args.store.config.clone(),
+            github_webhook_secret,
+            gitlab_webhook_token,
+            collect_every,
+            loaded,
         })
     }
 }
@@ -136,13 +178,25 @@ fn serve(settings: ServeSettings) -> Result<()> {
         store: config.store.clone(),
         config: settings.config,
     }));
+    config.github_webhook_secret = settings.github_webhook_secret;
+    config.gitlab_webhook_token = settings.gitlab_webhook_token;
+    config.collect_every = settings.collect_every;
+    let collector = collector::SourcesCollector::new(settings.loaded, config.store.clone());
+    for skipped in collector.skipped() {
+        eprintln!("serve: {skipped}");
+    }
+    config.collector = Some(std::sync::Arc::new(collector));
     dora_serve::init_logging();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(async {
+    let served = runtime.block_on(async {
         let server = dora_serve::Server::bind(config).await.map_err(serve_error)?;
         eprintln!("serve: listening on http://{} (SIGINT or SIGTERM stops)", server.local_addr()?);
         server.run(super::stop_signal()).await.map_err(serve_error)
-    })?;
+    });
+    // A collection still running after the server's grace (a forge's rate
+    // limit) stored nothing; it is not waited for.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    served?;
     eprintln!("serve: stopped");
     Ok(())
 }
