@@ -16,5 +16,7 @@ mod report;
 mod serve_api;
 #[cfg(all(feature = "serve", unix))]
 mod serve_durability;
+#[cfg(all(feature = "serve", unix))]
+mod serve_webhooks;
 mod store;
 mod vectors;
