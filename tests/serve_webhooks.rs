@@ -17,9 +17,11 @@ use std::time::{Duration, Instant};
 
 use dora_core::store::Store;
 
+#[cfg(any(feature = "github", feature = "gitlab"))]
+use crate::util::dora;
 #[cfg(feature = "github")]
 use crate::util::shared;
-use crate::util::{dora, write};
+use crate::util::write;
 
 /// A running `dora serve`, its stderr collected.
 struct Serve {
@@ -38,7 +40,7 @@ impl Serve {
             }
         }
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--store", "serve.db"]).args(args);
-        cmd.envs(envs.iter().copied()).stderr(Stdio::piped());
+        cmd.envs(envs.iter().copied()).stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = cmd.spawn().unwrap();
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
         let mut addr = None;
@@ -89,7 +91,7 @@ impl Serve {
     }
 
     /// SIGTERM: it must exit 0 within 30 seconds. Returns its log.
-    fn stop(mut self) -> String {
+    fn stop(&mut self) -> String {
         let pid = self.child.id().to_string();
         assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
         let start = Instant::now();
@@ -104,6 +106,16 @@ impl Serve {
         let log = self.log.lock().unwrap().clone();
         assert_eq!(status.code(), Some(0), "{log}");
         log
+    }
+}
+
+impl Drop for Serve {
+    // A failed test does not leave the server running.
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
@@ -154,7 +166,8 @@ mod github {
     pub fn fake_forge(rt: &tokio::runtime::Runtime) -> MockServer {
         let server = rt.block_on(MockServer::start());
         let now = chrono::Utc::now();
-        let t = |h: i64| (now - chrono::Duration::hours(h)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let t =
+            |h: i64| (now - chrono::Duration::hours(h)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let mount = |m: Mock| rt.block_on(m.mount(&server));
         let p = format!("/repos/{REPO}");
         mount(
@@ -168,10 +181,12 @@ mod github {
                 "id": 7, "sha": SHA, "ref": "main", "environment": "production", "created_at": t(30),
                 "updated_at": t(30), "production_environment": true}])),
         ));
-        mount(Mock::given(method("GET")).and(path(format!("{p}/deployments/7/statuses"))).respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!([{"id": 1, "state": "success", "created_at": t(29)}])),
-        ));
+        mount(
+            Mock::given(method("GET")).and(path(format!("{p}/deployments/7/statuses"))).respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!([{"id": 1, "state": "success", "created_at": t(29)}])),
+            ),
+        );
         mount(Mock::given(method("GET")).and(path(format!("{p}/commits"))).respond_with(
             ResponseTemplate::new(200).set_body_json(
                 json!([{"sha": SHA, "commit": {"author": {"date": t(40)}, "committer": {"date": t(40)}}}]),
@@ -196,14 +211,16 @@ mod github {
         server
     }
 
-    /// A delivery of the fixtures (`event__name.payload.json`), or a minimal
+    /// A delivery of the fixtures (`event__name.json`), or a minimal
     /// one of the same repository when the shared folder is absent.
     pub fn delivery(name: &str) -> Vec<u8> {
         match shared() {
             Some(s) => {
-                std::fs::read(s.join(format!("fixtures/peer/github_webhooks_octokit/{name}.payload.json"))).unwrap()
+                std::fs::read(s.join(format!("fixtures/peer/github_webhooks_octokit/{name}.json"))).unwrap()
             }
-            None => format!(r#"{{"action":"created","repository":{{"full_name":"{REPO}","id":1}}}}"#).into_bytes(),
+            None => {
+                format!(r#"{{"action":"created","repository":{{"full_name":"{REPO}","id":1}}}}"#).into_bytes()
+            }
         }
     }
 
@@ -307,7 +324,7 @@ fn github_webhooks_collect_what_dora_collect_stores() {
         ),
     );
     let store = dir.path().join("serve.db");
-    let serve = Serve::start(
+    let mut serve = Serve::start(
         dir.path(),
         &[],
         &[("DORA_TEST_GH_TOKEN", "ghp_test_token_value"), ("DORA_TEST_GH_HOOK_SECRET", SECRET)],
@@ -480,7 +497,7 @@ fn gitlab_webhooks_collect_what_dora_collect_stores() {
         );
     }
     let store = dir.path().join("serve.db");
-    let serve = Serve::start(
+    let mut serve = Serve::start(
         dir.path(),
         &["--gitlab-webhook-token-env", "DORA_TEST_GL_HOOK_TOKEN"],
         &[("DORA_TEST_GL_TOKEN", "glpat-test-token-value"), ("DORA_TEST_GL_HOOK_TOKEN", TOKEN)],
@@ -564,10 +581,8 @@ fn collect_every_runs_the_sources_on_a_schedule() {
         "[serve]\ncollect_every = \"1s\"\n\n[[source]]\nkind = \"file\"\nname = \"files\"\npaths = [\"events.jsonl\"]\n",
     );
     let store: PathBuf = dir.path().join("serve.db");
-    let serve = Serve::start(dir.path(), &[], &[]);
-    let count = || {
-        Store::open_read_only(&store).ok().and_then(|s| s.len().ok()).unwrap_or(0)
-    };
+    let mut serve = Serve::start(dir.path(), &[], &[]);
+    let count = || Store::open_read_only(&store).ok().and_then(|s| s.len().ok()).unwrap_or(0);
     eventually("the first scheduled run", || count() == 1);
     // A change of the file is picked up by a later run.
     std::thread::sleep(Duration::from_millis(1100));

@@ -104,7 +104,7 @@ pub(crate) fn github_signature_ok(secret: &[u8], body: &[u8], signature: &str) -
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     let digit = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
@@ -269,7 +269,11 @@ mod tests {
         let secret = b"It's a Secret to Everybody";
         let good = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
         assert!(github_signature_ok(secret, b"Hello, World!", good));
-        assert!(github_signature_ok(secret, b"Hello, World!", &good.to_uppercase().replace("SHA256", "sha256")));
+        assert!(github_signature_ok(
+            secret,
+            b"Hello, World!",
+            &good.to_uppercase().replace("SHA256", "sha256")
+        ));
         assert!(!github_signature_ok(secret, b"Hello, World?", good));
         assert!(!github_signature_ok(b"another secret", b"Hello, World!", good));
         assert!(!github_signature_ok(secret, b"Hello, World!", &good[..good.len() - 2]));

@@ -182,7 +182,11 @@ pub fn run(args: &CollectArgs) -> Result<()> {
 /// Stores one run of the source named `name`: its events and its new sync
 /// state, in one transaction (a failure stores nothing of it). What `dora
 /// collect` and `dora serve`'s collections ([`run_source`]) both do.
-pub(crate) fn store_run(store: &mut Store, name: &str, collected: &Collected) -> Result<WriteSummary, String> {
+pub(crate) fn store_run(
+    store: &mut Store,
+    name: &str,
+    collected: &Collected,
+) -> Result<WriteSummary, String> {
     let mut writer = store.writer().map_err(|e| e.to_string())?;
     writer.put_set(&collected.events).map_err(|e| e.to_string())?;
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);

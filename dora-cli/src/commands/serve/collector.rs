@@ -69,7 +69,9 @@ fn wanted(include: &[Parsed<glob::Pattern>], exclude: &[Parsed<glob::Pattern>], 
 
 /// Whether the settings' source reads the repository (project) `path` of
 /// `forge`: listed, or in its organisation (group) and not filtered out.
-/// Names compare without regard to case, as the forges' do.
+/// Listed names and the organisation (group) compare without regard to
+/// case, as the forges' do; `include` and `exclude` match as the source
+/// matches them, on the names the API gives (which deliveries give too).
 pub(crate) fn covers(settings: &SourceSettings, forge: Forge, path: &str) -> bool {
     let path = path.trim_matches('/');
     match (settings, forge) {
@@ -103,7 +105,9 @@ pub(crate) fn covers(settings: &SourceSettings, forge: Forge, path: &str) -> boo
 
 impl Collector for SourcesCollector {
     fn sources(&self) -> Vec<SourceInfo> {
-        self.runnable().map(|s| SourceInfo { name: s.name().to_string(), kind: s.kind().to_string() }).collect()
+        self.runnable()
+            .map(|s| SourceInfo { name: s.name().to_string(), kind: s.kind().to_string() })
+            .collect()
     }
 
     fn covering(&self, forge: Forge, path: &str) -> Vec<String> {
@@ -180,7 +184,9 @@ paths = ["x.jsonl"]
         let gitlab = |p: &str| c.covering(Forge::Gitlab, p);
         if cfg!(feature = "github") {
             assert_eq!(github("acme/api"), ["listed", "org"]);
-            assert_eq!(github("ACME/Web"), ["listed", "org"]);
+            assert_eq!(github("ACME/web"), ["listed", "org"]);
+            // The globs compare as the source does (with the API's names, as the deliveries give them).
+            assert_eq!(github("acme/Web"), ["listed"]);
             assert_eq!(github("acme/api-v2"), ["org"]);
             assert!(github("acme/api-legacy").is_empty());
             assert!(github("acme/docs").is_empty());
