@@ -325,3 +325,34 @@ fn serve_answers_and_stops_on_sigterm() {
         .success()
         .stdout(predicates::str::contains("\"d1\""));
 }
+
+/// The `dora.toml` of the Kubernetes manifest (`deploy/serve.yaml`'s
+/// ConfigMap) passes `dora config check`, which names the secrets'
+/// variables and never prints their values.
+#[test]
+fn the_kubernetes_manifests_dora_toml_is_valid() {
+    let manifest = std::fs::read_to_string(root().join("deploy/serve.yaml")).unwrap();
+    let toml: String = manifest
+        .lines()
+        .skip_while(|l| l.trim() != "dora.toml: |")
+        .skip(1)
+        .take_while(|l| l.trim() != "---")
+        .map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or(l)))
+        .collect();
+    assert!(toml.contains("[serve]"), "no dora.toml in the ConfigMap: {toml}");
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "dora.toml", &toml);
+    let out = dora(dir.path())
+        .args(["config", "check", "--config", "dora.toml"])
+        .env("DORA_INGEST_TOKEN", "tok-value-never-shown")
+        .env("DORA_GITHUB_WEBHOOK_SECRET", "gh-value-never-shown")
+        .env("DORA_GITLAB_WEBHOOK_TOKEN", "gl-value-never-shown")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stdout}{stderr}");
+    for name in ["DORA_INGEST_TOKEN", "DORA_GITHUB_WEBHOOK_SECRET", "DORA_GITLAB_WEBHOOK_TOKEN"] {
+        assert!(stdout.contains(name), "{name} not named: {stdout}");
+    }
+    assert!(!format!("{stdout}{stderr}").contains("never-shown"), "a secret was printed: {stdout}{stderr}");
+}

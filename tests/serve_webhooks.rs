@@ -90,6 +90,19 @@ impl Serve {
         (status, body)
     }
 
+    /// `GET path`: the status and the body.
+    fn get(&self, path: &str) -> (u16, String) {
+        let mut s = TcpStream::connect(&self.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+            .unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        let status = answer.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_string();
+        (status, body)
+    }
+
     /// SIGTERM: it must exit 0 within 30 seconds. Returns its log.
     fn stop(&mut self) -> String {
         let pid = self.child.id().to_string();
@@ -588,6 +601,25 @@ fn collect_every_runs_the_sources_on_a_schedule() {
     std::thread::sleep(Duration::from_millis(1100));
     write(dir.path(), "events.jsonl", &events(&["d1", "d2"]));
     eventually("a later scheduled run", || count() == 2);
+    // The runs are in the service's counters.
+    let (status, metrics) = serve.get("/metrics");
+    assert_eq!(status, 200, "{metrics}");
+    let runs = metrics
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("dora_serve_collection_runs_total{source=\"files\",result=\"success\"} ")
+        })
+        .and_then(|n| n.trim().parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("no successful runs of files in {metrics}"));
+    assert!(runs >= 2, "{metrics}");
+    assert!(
+        metrics.contains("dora_serve_collection_runs_total{source=\"files\",result=\"failure\"} 0\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("dora_serve_last_successful_collection_timestamp_seconds{source=\"files\"} "),
+        "{metrics}"
+    );
     for forge in ["github", "gitlab"] {
         let (status, body) = serve.post(&format!("/webhooks/{forge}"), &[], b"{}");
         assert_eq!(status, 404, "{body}");
