@@ -18,7 +18,7 @@ pub mod collect;
 mod handlers;
 mod metrics;
 pub mod stats;
-mod webhooks;
+pub mod webhooks;
 mod writer;
 
 pub use api::{Params, Queries, QueryError};

@@ -89,7 +89,7 @@ impl Deliveries {
 /// Whether `signature` (`sha256=<hex>`, the `X-Hub-Signature-256` header)
 /// is the HMAC-SHA256 of `body` keyed with `secret`. The comparison takes
 /// the same time wherever the bytes differ.
-pub(crate) fn github_signature_ok(secret: &[u8], body: &[u8], signature: &str) -> bool {
+pub fn github_signature_ok(secret: &[u8], body: &[u8], signature: &str) -> bool {
     let Some(hex) = signature.trim().strip_prefix("sha256=") else {
         return false;
     };
@@ -137,6 +137,21 @@ async fn body(req: Request) -> Result<Bytes, Response> {
 fn form_encoded(headers: &HeaderMap) -> bool {
     header_str(headers, header::CONTENT_TYPE.as_str())
         .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
+}
+
+/// The repository (GitHub's `repository.full_name`) or project (GitLab's
+/// `project.path_with_namespace`) a delivery's JSON body names: `None` when
+/// it names none; an error (one line) when the body is not such a payload.
+/// Only these members are read; everything else is ignored.
+pub fn repository_of(forge: Forge, body: &[u8]) -> Result<Option<String>, String> {
+    match forge {
+        Forge::Github => serde_json::from_slice::<GithubPayload>(body)
+            .map(|p| p.repository.map(|r| r.full_name))
+            .map_err(|e| format!("not a GitHub webhook payload: {e}")),
+        Forge::Gitlab => serde_json::from_slice::<GitlabPayload>(body)
+            .map(|p| p.project.map(|p| p.path_with_namespace))
+            .map_err(|e| format!("not a GitLab webhook payload: {e}")),
+    }
 }
 
 #[derive(Deserialize)]
@@ -187,11 +202,10 @@ pub(crate) async fn github(State(state): State<Arc<AppState>>, req: Request) -> 
             "set the webhook's content type to application/json",
         );
     }
-    let payload: GithubPayload = match serde_json::from_slice(&body) {
-        Ok(p) => p,
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("not a GitHub webhook payload: {e}")),
+    let repository = match repository_of(Forge::Github, &body) {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e),
     };
-    let repository = payload.repository.map(|r| r.full_name);
     let delivery = header_str(&headers, "x-github-delivery").map(|id| format!("github:{id}"));
     deliver(&state, Forge::Github, &event, GITHUB_EVENTS.contains(&event.as_str()), repository, delivery)
 }
@@ -212,12 +226,11 @@ pub(crate) async fn gitlab(State(state): State<Arc<AppState>>, req: Request) -> 
         Ok(b) => b,
         Err(response) => return response,
     };
-    let payload: GitlabPayload = match serde_json::from_slice(&body) {
+    let project = match repository_of(Forge::Gitlab, &body) {
         Ok(p) => p,
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("not a GitLab webhook payload: {e}")),
+        Err(e) => return error(StatusCode::BAD_REQUEST, e),
     };
     let event = header_str(&headers, "x-gitlab-event").unwrap_or("").to_string();
-    let project = payload.project.map(|p| p.path_with_namespace);
     let delivery = header_str(&headers, "x-gitlab-event-uuid")
         .or_else(|| header_str(&headers, "idempotency-key"))
         .map(|id| format!("gitlab:{id}"));

@@ -124,6 +124,7 @@ fn mutate(seeds: &[Vec<u8>], seed: usize, mutations: &[Mutation]) -> Vec<u8> {
 
 static EVENT_SEEDS: LazyLock<Vec<Vec<u8>>> = LazyLock::new(|| corpus("events_jsonl"));
 static CDEVENT_SEEDS: LazyLock<Vec<Vec<u8>>> = LazyLock::new(|| corpus("cdevents"));
+static WEBHOOK_SEEDS: LazyLock<Vec<Vec<u8>>> = LazyLock::new(|| corpus("webhook"));
 
 #[test]
 fn every_seed_passes_its_target() {
@@ -132,6 +133,9 @@ fn every_seed_passes_its_target() {
     }
     for (name, seed) in named_corpus("cdevents") {
         assert_eq!(targets::cdevents(&seed), expected_accepted(&name), "cdevents seed {name}");
+    }
+    for (name, seed) in named_corpus("webhook") {
+        assert_eq!(targets::webhook(&seed), expected_accepted(&name), "webhook seed {name}");
     }
 }
 
@@ -146,5 +150,10 @@ proptest! {
     #[test]
     fn mutated_cdevents_never_panic(seed in any::<usize>(), mutations in prop::collection::vec(mutation(), 1..8)) {
         targets::cdevents(&mutate(&CDEVENT_SEEDS, seed, &mutations));
+    }
+
+    #[test]
+    fn mutated_webhooks_never_panic(seed in any::<usize>(), mutations in prop::collection::vec(mutation(), 1..8)) {
+        targets::webhook(&mutate(&WEBHOOK_SEEDS, seed, &mutations));
     }
 }

@@ -60,6 +60,30 @@ pub fn cdevents(data: &[u8]) -> bool {
     }
 }
 
+/// A webhook delivery as `POST /webhooks/github` and `/webhooks/gitlab`
+/// read it: the first byte picks the forge (even GitHub, odd GitLab), the
+/// rest is the body. The signature check is run on it too (with a fixed
+/// secret and a signature cut from the body's start), and must refuse it:
+/// a forged body cannot carry its own valid HMAC. Returns whether the body
+/// was read as a payload.
+pub fn webhook(data: &[u8]) -> bool {
+    use dora_serve::Forge;
+    let Some((&which, body)) = data.split_first() else { return false };
+    let forge = if which % 2 == 0 { Forge::Github } else { Forge::Gitlab };
+    let claimed = String::from_utf8_lossy(&body[..body.len().min(71)]);
+    assert!(
+        !dora_serve::webhooks::github_signature_ok(b"fuzz-secret", body, &claimed),
+        "a body accepted with a signature it carries itself"
+    );
+    match dora_serve::webhooks::repository_of(forge, body) {
+        Ok(_) => true,
+        Err(e) => {
+            one_line(&e);
+            false
+        }
+    }
+}
+
 /// An error message is one line: it goes into a JSON answer and a log line.
 fn one_line(message: &str) {
     assert!(!message.contains('\n') && !message.contains('\r'), "an error over several lines: {message:?}");
