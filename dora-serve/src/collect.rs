@@ -5,8 +5,9 @@
 //! Each source has one task: one run at a time. Triggers that arrive while
 //! a run is going, or within the debounce after the first trigger, are
 //! coalesced into one (follow-up) run. Runs go to tokio's blocking pool.
-//! Each source keeps a [`RunRecord`] (runs that succeeded and failed, the
-//! last success), readable from the server's state for its own counters.
+//! Every run is reported to the service's counters ([`crate::Stats`]:
+//! runs by source and result, the last success), which `GET /metrics`
+//! writes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
