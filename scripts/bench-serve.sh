@@ -26,7 +26,7 @@ trap cleanup EXIT
 # Starts `dora serve` on STORE and sets $url once it listens.
 start() {
     local store=$1
-    "$dora" serve --listen 127.0.0.1:0 --store "$store" 2>"$work/serve.log" &
+    "$dora" serve --listen 127.0.0.1:0 --store "$store" --max-body 64MiB 2>"$work/serve.log" &
     server_pid=$!
     for _ in $(seq 1 600); do
         url=$(sed -n 's/^serve: listening on \(http:[^ ]*\).*/\1/p' "$work/serve.log")

@@ -63,6 +63,7 @@ pub use event::{
     Change, Deployment, DeploymentStatus, DeploymentType, Event, EventKind, EventSet, Incident, PullRequest,
 };
 pub use read::{
-    ReadOptions, ReadSummary, SkippedLine, read_csv, read_events_path, read_jsonl, read_jsonl_path,
+    ReadOptions, ReadSummary, SkippedLine, read_csv, read_events_path, read_jsonl, read_jsonl_bytes,
+    read_jsonl_path,
 };
 pub use result::MetricsReport;

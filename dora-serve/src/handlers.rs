@@ -173,6 +173,9 @@ fn framing(headers: &HeaderMap) -> Option<Framing> {
     }
 }
 
+/// The largest body `POST /events` parses on the async worker itself.
+const INLINE_PARSE_MAX: usize = 64 << 10;
+
 /// `POST /events`: all the events of the body, or none.
 pub(crate) async fn post_events(State(state): Shared, req: Request) -> Response {
     if !authorized(&state, req.headers()) {
@@ -193,7 +196,14 @@ pub(crate) async fn post_events(State(state): Shared, req: Request) -> Response 
         Ok(body) => body,
         Err(rejection) => return error(rejection.status(), rejection.body_text()),
     };
-    let parsed = tokio::task::spawn_blocking(move || parse(&body, framing)).await;
+    // A small body (a few events) is parsed right here, in microseconds; a
+    // large one on the blocking pool, so that it does not hold up the
+    // other requests of this worker.
+    let parsed = if body.len() <= INLINE_PARSE_MAX {
+        Ok(parse(&body, framing))
+    } else {
+        tokio::task::spawn_blocking(move || parse(&body, framing)).await
+    };
     let set = match parsed {
         Ok(Ok(set)) => set,
         Ok(Err(response)) => return *response,
@@ -229,7 +239,7 @@ fn parse(body: &[u8], framing: Framing) -> Result<EventSet, Box<Response>> {
         }
     };
     let mut set = EventSet::new();
-    match dora_core::read_jsonl(lines, None, &mut set, &ReadOptions::default()) {
+    match dora_core::read_jsonl_bytes(lines, None, &mut set, &ReadOptions::default()) {
         Ok(_) => Ok(set),
         Err(dora_core::Error::InvalidEvent { location, message }) => {
             let mut answer = json!({ "error": message, "line": location.line });

@@ -324,6 +324,38 @@ pub fn read_jsonl<R: BufRead>(
     }
 }
 
+/// Reads JSON Lines held in memory into `set`, as [`read_jsonl`] does
+/// (gzip-compressed bytes too). A small input (up to 512 KiB, such as the
+/// body of a request) is read on the calling thread without starting any;
+/// a larger one with the reader's threads.
+///
+/// ```
+/// use dora_core::{EventSet, ReadOptions, read_jsonl_bytes};
+///
+/// let line = br#"{"kind":"change","id":"c1","service":"api","committed_at":"2026-03-02T10:00:00Z"}"#;
+/// let mut set = EventSet::new();
+/// read_jsonl_bytes(line, None, &mut set, &ReadOptions::default())?;
+/// assert_eq!(set.len(), 1);
+/// # Ok::<(), dora_core::Error>(())
+/// ```
+pub fn read_jsonl_bytes(
+    bytes: &[u8],
+    path: Option<&Path>,
+    set: &mut EventSet,
+    opts: &ReadOptions,
+) -> Result<ReadSummary> {
+    if bytes.starts_with(&GZIP_MAGIC) || bytes.len() > HERE_MAX_BYTES {
+        return read_jsonl(bytes, path, set, opts);
+    }
+    let max_line = opts.max_line_bytes.clamp(1, MAX_LINE_LIMIT);
+    Pipeline { set, path, opts, expected_events: 0 }.run_here(|sink| read_blocks(bytes, sink, max_line))
+}
+
+/// The largest input [`read_jsonl_bytes`] reads on the calling thread: it
+/// makes at most 5 blocks, which [`Pipeline::run_here`] takes.
+const HERE_MAX_BYTES: usize = 4 * BLOCK_BYTES;
+const _: () = assert!(HERE_MAX_BYTES / BLOCK_BYTES < Pipeline::HERE_MAX_BLOCKS);
+
 /// Reads uncompressed JSON Lines; `expected_events` sizes the set's tables.
 fn read_plain<R: Read>(
     input: R,
@@ -384,6 +416,49 @@ mod tests {
 
     const D: &str = r#"{"kind":"deployment","id":"d1","service":"api","environment":"prod","finished_at":"2026-03-02T14:05:00Z","status":"success","changes":["c1"]}"#;
     const C: &str = r#"{"kind":"change","id":"c1","service":"api","committed_at":"2026-03-02T10:00:00Z"}"#;
+
+    /// `read_jsonl_bytes` (on this thread for small inputs) against the
+    /// threaded reader, its oracle: the same events, summary and errors,
+    /// on inputs below, around and above the threshold.
+    #[test]
+    fn bytes_on_this_thread_read_as_the_threaded_reader() {
+        let line = |i: usize| {
+            format!(
+                r#"{{"kind":"change","id":"c{}","service":"s{}","committed_at":"2026-03-02T10:00:00Z","pad":"{}"}}"#,
+                i % 3000,
+                i % 7,
+                "x".repeat(i % 53)
+            )
+        };
+        for lines in [1usize, 2, 40, 3000, 4200, 4800, 9000] {
+            let mut text: String = (0..lines).map(|i| line(i) + "\n").collect();
+            for bad in [None, Some(lines / 2)] {
+                if let Some(at) = bad {
+                    let mut all: Vec<String> = text.lines().map(String::from).collect();
+                    all[at] = r#"{"kind":"change","id":"","service":"s"}"#.into();
+                    text = all.join("\n");
+                }
+                for skip in [false, true] {
+                    let opts = ReadOptions { skip_bad_lines: skip, ..ReadOptions::default() };
+                    let (mut a, mut b) = (EventSet::new(), EventSet::new());
+                    let here = read_jsonl_bytes(text.as_bytes(), Some(Path::new("b")), &mut a, &opts);
+                    let threaded = read_jsonl(text.as_bytes(), Some(Path::new("b")), &mut b, &opts);
+                    match (here, threaded) {
+                        (Ok(x), Ok(y)) => {
+                            assert_eq!(
+                                (x.lines, x.events, x.skipped.len()),
+                                (y.lines, y.events, y.skipped.len())
+                            );
+                            let ids = |s: &EventSet| s.iter().map(|e| e.id().to_string()).collect::<Vec<_>>();
+                            assert_eq!(ids(&a), ids(&b), "{lines} lines");
+                        }
+                        (Err(x), Err(y)) => assert_eq!(x.to_string(), y.to_string()),
+                        (x, y) => panic!("{lines} lines, skip {skip}: {x:?} vs {y:?}"),
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn reads_lines_blank_lines_crlf_and_bom() {

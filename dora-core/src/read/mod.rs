@@ -19,7 +19,7 @@ use std::cell::Cell;
 use std::path::PathBuf;
 
 pub use csv_file::{kind_from_file_name, read_csv};
-pub use jsonl::{read_jsonl, read_jsonl_path};
+pub use jsonl::{read_jsonl, read_jsonl_bytes, read_jsonl_path};
 #[cfg(feature = "store")]
 pub(crate) use pipeline::{BlockSink, Pipeline};
 

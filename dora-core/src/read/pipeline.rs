@@ -99,6 +99,54 @@ impl Pipeline<'_> {
     }
 }
 
+impl Pipeline<'_> {
+    /// The blocks [`Pipeline::run_here`] takes: more would not fit the
+    /// bounded channels without a consumer running at the same time.
+    pub(crate) const HERE_MAX_BLOCKS: usize = BLOCKS_IN_FLIGHT - 1;
+
+    /// Runs the pipeline on this thread, without starting any: produces
+    /// every block, parses each in turn, then interns them. For inputs of
+    /// at most [`Pipeline::HERE_MAX_BLOCKS`] blocks (a request's body,
+    /// say), where starting threads would cost more than the parsing.
+    pub(crate) fn run_here(
+        self,
+        produce: impl FnOnce(&mut BlockSink) -> std::io::Result<()>,
+    ) -> Result<ReadSummary> {
+        let max_line = self.opts.max_line_bytes.clamp(1, MAX_LINE_LIMIT);
+        let (job_tx, job_rx) = bounded::<Block>(BLOCKS_IN_FLIGHT);
+        let (text_pool_tx, text_pool_rx) = bounded::<Vec<u8>>(BLOCKS_IN_FLIGHT * 2);
+        let (spare_tx, _spare_rx) = bounded::<Spare>(BLOCKS_IN_FLIGHT * 2);
+        let (result_tx, result_rx) = unbounded::<Parsed>();
+        let (permit_tx, permit_rx) = bounded::<()>(BLOCKS_IN_FLIGHT);
+        let read = produce(&mut BlockSink { jobs: job_tx, permits: permit_tx, pool: text_pool_rx, index: 0 });
+        for block in job_rx.try_iter() {
+            let _ = result_tx.send(parse_block(block, max_line, None));
+        }
+        drop(result_tx);
+        let Pipeline { set, path, opts, expected_events } = self;
+        set.reserve(expected_events);
+        let interned = intern_blocks(result_rx, permit_rx, text_pool_tx, spare_tx, set, path, opts);
+        let summary = match (interned, read) {
+            (Err(e), _) => Err(e),
+            (Ok(_), Err(e)) => Err(Error::Io { path: path.map(Path::to_path_buf), error: e }),
+            (Ok(s), Ok(())) => Ok(s),
+        }?;
+        if summary.events == 0 && summary.skipped.is_empty() {
+            return Err(Error::EmptyInput { path: path.map(Path::to_path_buf) });
+        }
+        if summary.events == 0 {
+            return Err(Error::InvalidEvent {
+                location: Location { path: path.map(Path::to_path_buf), line: summary.lines, field: None },
+                message: format!(
+                    "no valid events: all {} non-blank lines were skipped",
+                    summary.skipped.len()
+                ),
+            });
+        }
+        Ok(summary)
+    }
+}
+
 /// Where the producer hands its blocks: it gives out reused buffers
 /// ([`BlockSink::buffer`]) and numbers the blocks in order.
 pub(crate) struct BlockSink {

@@ -663,8 +663,8 @@ impl StoreWriter<'_> {
         Ok(outcome)
     }
 
-    /// Writes every event of `set`, in its order. A second thread encodes
-    /// the events while this one writes them. Incidents with a kept
+    /// Writes every event of `set`, in its order. For a large set a second
+    /// thread encodes the events while this one writes them. Incidents with a kept
     /// resolution ([`StoreWriter::resolve`]) are written resolved.
     pub fn put_set(&mut self, set: &EventSet) -> Result<WriteSummary> {
         let before = self.summary;
@@ -683,29 +683,21 @@ impl StoreWriter<'_> {
         }
         let (batches_tx, batches_rx) = crossbeam_channel::bounded::<Encoded>(4);
         let (spare_tx, spare_rx) = crossbeam_channel::bounded::<Encoded>(4);
-        let written = std::thread::scope(|scope| {
-            let resolutions = &resolutions;
-            scope.spawn(move || encode_batches(set, resolutions, batches_tx, spare_rx));
-            let mut outcome = Ok(());
-            for b in batches_rx.iter() {
-                let step = b.items.iter().try_for_each(|(kind, id, rec)| {
-                    let (id, rec) = (&b.ids[id.clone()], &b.records[rec.clone()]);
-                    if bulk {
-                        self.append_record(*kind, id, rec)
-                    } else {
-                        self.put_record(*kind, id, rec).map(|_| ())
-                    }
-                });
-                spare_tx.try_send(b).ok();
-                if let Err(e) = step {
-                    outcome = Err(e);
-                    break;
-                }
-            }
-            // Dropping the receiver stops the encoder if this stopped early.
-            drop(batches_rx);
-            outcome
-        });
+        let written = if set.len() <= BATCH {
+            // One batch (a request of `dora serve`, say): encoded here,
+            // without starting a thread for it.
+            encode_batches(set, &resolutions, batches_tx, spare_rx);
+            self.write_batches(&batches_rx, &spare_tx, bulk)
+        } else {
+            std::thread::scope(|scope| {
+                let resolutions = &resolutions;
+                scope.spawn(move || encode_batches(set, resolutions, batches_tx, spare_rx));
+                let outcome = self.write_batches(&batches_rx, &spare_tx, bulk);
+                // Dropping the receiver stops the encoder if this stopped early.
+                drop(batches_rx);
+                outcome
+            })
+        };
         written?;
         if bulk {
             // One helper thread for SQLite's sorter: building the index is
@@ -718,6 +710,29 @@ impl StoreWriter<'_> {
             replaced: self.summary.replaced - before.replaced,
             unchanged: self.summary.unchanged - before.unchanged,
         })
+    }
+
+    /// Writes the encoded batches received, handing each back for reuse,
+    /// until the sender is done or a write fails.
+    fn write_batches(
+        &mut self,
+        batches: &crossbeam_channel::Receiver<Encoded>,
+        spare: &crossbeam_channel::Sender<Encoded>,
+        bulk: bool,
+    ) -> Result<()> {
+        for b in batches.iter() {
+            let step = b.items.iter().try_for_each(|(kind, id, rec)| {
+                let (id, rec) = (&b.ids[id.clone()], &b.records[rec.clone()]);
+                if bulk {
+                    self.append_record(*kind, id, rec)
+                } else {
+                    self.put_record(*kind, id, rec).map(|_| ())
+                }
+            });
+            spare.try_send(b).ok();
+            step?;
+        }
+        Ok(())
     }
 
     /// Appends one event that cannot conflict (bulk load).
