@@ -106,10 +106,50 @@ pub(crate) fn start(store: Store) -> std::io::Result<(WriterHandle, std::thread:
     let (jobs, rx) = mpsc::channel();
     let generation = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&generation);
-    let thread = std::thread::Builder::new()
-        .name("dora-store-writer".into())
-        .spawn(move || run(store, &rx, &counter))?;
+    // Checkpoints run on a thread of their own, so that no answer waits
+    // for one (a checkpoint syncs the file; on the writer it would stall
+    // every request queued behind that commit). Without a second
+    // connection the writer checkpoints as SQLite does by default.
+    let alive = match Store::open(store.path()) {
+        Ok(checkpointer) if store.set_auto_checkpoint(0).is_ok() => {
+            let (alive, gone) = mpsc::channel::<()>();
+            let commits = Arc::clone(&generation);
+            std::thread::Builder::new()
+                .name("dora-store-checkpoint".into())
+                .spawn(move || checkpoints(&checkpointer, &gone, &commits))?;
+            Some(alive)
+        }
+        _ => None,
+    };
+    let thread = std::thread::Builder::new().name("dora-store-writer".into()).spawn(move || {
+        run(store, &rx, &counter);
+        // The checkpoint thread ends with the writer.
+        drop(alive);
+    })?;
     Ok((WriterHandle { jobs, generation }, thread))
+}
+
+/// How often the checkpoint thread copies the write-ahead log into the
+/// store's file, when something was committed.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Checkpoints every [`CHECKPOINT_EVERY`] while the store changes, until
+/// the writer is gone; then once more.
+fn checkpoints(store: &Store, writer_gone: &mpsc::Receiver<()>, generation: &AtomicU64) {
+    let mut done = generation.load(Ordering::SeqCst);
+    while !matches!(writer_gone.recv_timeout(CHECKPOINT_EVERY), Err(mpsc::RecvTimeoutError::Disconnected)) {
+        let now = generation.load(Ordering::SeqCst);
+        if now == done {
+            continue;
+        }
+        match store.checkpoint() {
+            Ok(()) => done = now,
+            Err(e) => tracing::warn!(error = %e, "checkpoint failed (retried in a second)"),
+        }
+    }
+    if let Err(e) = store.checkpoint() {
+        tracing::warn!(error = %e, "the last checkpoint failed (the log is kept; the next open replays it)");
+    }
 }
 
 fn run(mut store: Store, rx: &mpsc::Receiver<Job>, generation: &AtomicU64) {

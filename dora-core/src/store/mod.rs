@@ -346,6 +346,24 @@ impl Store {
             .map_err(|e| Error::store(&self.path, e))
     }
 
+    /// Sets how many pages the write-ahead log may grow by before a commit
+    /// of this connection checkpoints it (SQLite's `wal_autocheckpoint`;
+    /// 0: never, some other connection calls [`Store::checkpoint`]). A
+    /// server that must answer quickly after each commit turns it off and
+    /// checkpoints from another thread.
+    pub fn set_auto_checkpoint(&self, pages: u32) -> Result<()> {
+        self.conn.pragma_update(None, "wal_autocheckpoint", pages).map_err(|e| Error::store(&self.path, e))
+    }
+
+    /// Copies what the write-ahead log holds into the store's file, as far
+    /// as readers allow, without waiting for them or blocking writers
+    /// (SQLite's `wal_checkpoint(PASSIVE)`).
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            .map_err(|e| Error::store(&self.path, e))
+    }
+
     /// The number of stored events of one kind.
     pub fn count(&self, kind: EventKind) -> Result<u64> {
         self.conn

@@ -387,3 +387,22 @@ fn data_version_changes_with_another_connections_commit_only() {
     drop(writer.writer().unwrap());
     assert_eq!(reader.data_version().unwrap(), after);
 }
+
+#[test]
+fn a_passive_checkpoint_neither_waits_for_readers_nor_loses_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dora.db");
+    let mut writer = Store::open(&path).unwrap();
+    writer.set_auto_checkpoint(0).unwrap();
+    let checkpointer = Store::open(&path).unwrap();
+    let reader = Store::open_read_only(&path).unwrap();
+    for (i, at) in ["2026-03-02T10:00:00Z", "2026-03-02T11:00:00Z"].iter().enumerate() {
+        let mut w = writer.writer().unwrap();
+        w.put(&change(&format!("c{i}"), at)).unwrap();
+        w.commit().unwrap();
+        // A reader in the middle of a read does not stop it.
+        reader.for_each_event(|_| checkpointer.checkpoint()).unwrap();
+    }
+    drop((writer, checkpointer, reader));
+    assert_eq!(ids(&load(&Store::open_read_only(&path).unwrap())), ["c0", "c1"]);
+}
