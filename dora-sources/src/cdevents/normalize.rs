@@ -108,14 +108,21 @@ impl Counts {
     }
 }
 
+/// `text` with its control characters escaped (`\r`, `\u{1b}`, ...), so
+/// that a value from the input keeps an error message on one line and
+/// cannot drive a terminal.
+fn shown(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { c.escape_debug().to_string() } else { c.to_string() }).collect()
+}
+
 /// Why a CDEvent could not be mapped; one line naming the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// The input is not the JSON expected.
-    #[error("invalid JSON: {0}")]
+    #[error("invalid JSON: {}", shown(.0))]
     Json(String),
     /// A required attribute is absent or empty.
-    #[error("missing attribute {0}")]
+    #[error("missing attribute {}", shown(.0))]
     Missing(String),
     /// An attribute is there but unusable.
     #[error("invalid attribute {field} {value:?}: {reason}")]
@@ -128,19 +135,19 @@ pub enum Error {
         reason: String,
     },
     /// A CDEvents spec version other than 0.4.x and 0.5.x.
-    #[error("unknown CDEvents spec version {0}")]
+    #[error("unknown CDEvents spec version {}", shown(.0))]
     SpecVersion(String),
     /// A CloudEvents spec version other than 1.0.
-    #[error("unknown CloudEvents spec version {0}")]
+    #[error("unknown CloudEvents spec version {}", shown(.0))]
     CloudEventsVersion(String),
     /// A type that is not `dev.cdevents.<subject>.<predicate>.<major>.<minor>.<patch>`.
-    #[error("unknown event type {0}")]
+    #[error("unknown event type {}", shown(.0))]
     EventType(String),
     /// An event type version other than 0.1.x to 0.3.x.
-    #[error("unknown event version {0}")]
+    #[error("unknown event version {}", shown(.0))]
     EventVersion(String),
     /// The CloudEvent's type differs from the CDEvent's `context.type`.
-    #[error("CloudEvent type {cloudevent} differs from context.type {context}")]
+    #[error("CloudEvent type {} differs from context.type {}", shown(cloudevent), shown(context))]
     TypeMismatch {
         /// The CloudEvent's `type` (or `ce-type`).
         cloudevent: String,

@@ -415,3 +415,16 @@ fn the_cloudevent_time_is_the_event_time() {
     let e = from_binary(&headers("12:00"), body.as_bytes()).unwrap_err().to_string();
     assert!(e.contains("ce-time"), "{e}");
 }
+
+/// Found by `cargo fuzz` (target `cdevents`): a value with control
+/// characters made a message of several lines.
+#[test]
+fn errors_escape_control_characters_of_the_input() {
+    let ce = serde_json::json!({"specversion": "1\r\n\u{1b}[2J", "id": "1", "source": "/s", "type": "t"});
+    let message = from_structured_str(&ce.to_string()).unwrap_err().to_string();
+    assert_eq!(message, "unknown CloudEvents spec version 1\\r\\n\\u{1b}[2J");
+    let mut cd = deployed_at("2026-03-02T10:00:00Z");
+    cd["context"]["type"] = Value::String("dev.cdevents.x\ny".into());
+    let message = from_cdevent_str(&cd.to_string()).unwrap_err().to_string();
+    assert!(!message.contains('\n') && message.contains("x\\ny"), "{message}");
+}
