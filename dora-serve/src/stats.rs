@@ -8,17 +8,16 @@
 //! events by kind are counted in the store with the cached DORA figures
 //! (`metrics.rs`), not per scrape. `docs/serve.md` lists the families.
 //!
-//! Counters follow each format's rule for `_total`: in the Prometheus text
-//! format the family (`# HELP`, `# TYPE`) and its samples are named
-//! `..._total`; in OpenMetrics the family is named without `_total` and
-//! its samples with it.
+//! They are written with dora-core's exposition writer
+//! ([`push_family`], [`push_sample`]), so they follow the same rules as the
+//! DORA families: counters named `..._total` (the OpenMetrics family name
+//! without it), label values escaped.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use dora_core::render::ExpositionFormat;
+use dora_core::render::{ExpositionFormat, MetricKind, push_family, push_sample};
 
 /// The `endpoint` label of a request that matched no route: raw paths are
 /// never labels (a client could make the series without bound).
@@ -95,24 +94,25 @@ impl Stats {
         let requests = self.requests.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let collections = self.collections.lock().unwrap_or_else(|e| e.into_inner()).clone();
 
-        let name = counter_family(out, format, "dora_serve_http_requests_total", REQUESTS_HELP);
+        let counter = MetricKind::Counter;
+        let name = push_family(out, format, "dora_serve_http_requests_total", counter, None, REQUESTS_HELP);
         for (endpoint, by_status) in &requests {
             for (status, n) in by_status {
-                sample(out, name, &[("endpoint", endpoint), ("status", &status.to_string())], *n as f64);
+                push_sample(out, name, &[("endpoint", endpoint), ("status", &status.to_string())], *n as f64);
             }
         }
 
-        let name = counter_family(out, format, "dora_serve_collection_runs_total", RUNS_HELP);
+        let name = push_family(out, format, "dora_serve_collection_runs_total", counter, None, RUNS_HELP);
         for (source, runs) in &collections {
-            sample(out, name, &[("source", source), ("result", "success")], runs.success as f64);
-            sample(out, name, &[("source", source), ("result", "failure")], runs.failure as f64);
+            push_sample(out, name, &[("source", source), ("result", "success")], runs.success as f64);
+            push_sample(out, name, &[("source", source), ("result", "failure")], runs.failure as f64);
         }
 
         let name = "dora_serve_last_successful_collection_timestamp_seconds";
-        metadata(out, format, name, "gauge", Some("seconds"), LAST_HELP);
+        push_family(out, format, name, MetricKind::Gauge, Some("seconds"), LAST_HELP);
         for (source, runs) in &collections {
             if let Some(at) = runs.last_success {
-                sample(out, name, &[("source", source)], unix_seconds(at));
+                push_sample(out, name, &[("source", source)], unix_seconds(at));
             }
         }
     }
@@ -128,71 +128,10 @@ const EVENTS_HELP: &str =
 /// Appends the gauge of the events in the store by kind.
 pub(crate) fn write_store_events(out: &mut String, format: ExpositionFormat, counts: &EventCounts) {
     let name = "dora_serve_store_events";
-    metadata(out, format, name, "gauge", None, EVENTS_HELP);
+    push_family(out, format, name, MetricKind::Gauge, None, EVENTS_HELP);
     for (kind, n) in counts {
-        sample(out, name, &[("kind", kind)], *n as f64);
+        push_sample(out, name, &[("kind", kind)], *n as f64);
     }
-}
-
-/// Writes a counter's metadata and returns the name of its samples
-/// (`total_name`, which ends in `_total`).
-fn counter_family(
-    out: &mut String,
-    format: ExpositionFormat,
-    total_name: &'static str,
-    help: &str,
-) -> &'static str {
-    let family = match format {
-        ExpositionFormat::Prometheus => total_name,
-        ExpositionFormat::OpenMetrics => total_name.strip_suffix("_total").unwrap_or(total_name),
-    };
-    metadata(out, format, family, "counter", None, help);
-    total_name
-}
-
-/// `# HELP`, `# TYPE` and (OpenMetrics, when the name ends in a unit) `# UNIT`.
-fn metadata(
-    out: &mut String,
-    format: ExpositionFormat,
-    name: &str,
-    kind: &str,
-    unit: Option<&str>,
-    help: &str,
-) {
-    debug_assert!(!help.contains(['\\', '\n']));
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
-    if format == ExpositionFormat::OpenMetrics
-        && let Some(unit) = unit
-    {
-        let _ = writeln!(out, "# UNIT {name} {unit}");
-    }
-}
-
-/// One sample line; label values escaped as both formats require.
-fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: f64) {
-    out.push_str(name);
-    if !labels.is_empty() {
-        out.push('{');
-        for (i, (label, value)) in labels.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str(label);
-            out.push_str("=\"");
-            for c in value.chars() {
-                match c {
-                    '\\' => out.push_str("\\\\"),
-                    '"' => out.push_str("\\\""),
-                    '\n' => out.push_str("\\n"),
-                    c => out.push(c),
-                }
-            }
-            out.push('"');
-        }
-        out.push('}');
-    }
-    let _ = writeln!(out, " {value}");
 }
 
 /// Seconds since the Unix epoch (negative before it).

@@ -19,8 +19,8 @@ pub use explain::{write_explanation_json, write_explanation_text};
 pub use finance::{FinanceCsvOptions, write_finance_csv};
 pub use json::{write_json, write_pretty_json};
 pub use prometheus::{
-    ExpositionFormat, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, prometheus_metric_names,
-    write_prometheus,
+    ExpositionFormat, MetricKind, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, prometheus_metric_names,
+    push_family, push_sample, write_prometheus,
 };
 pub use report::{
     ReportTextOptions, format_delta, format_value, metric_label, sparkline, write_report_json,

@@ -65,18 +65,24 @@ impl ExpositionFormat {
     }
 }
 
-/// The type of a metric family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+/// The type of a metric family, as its `# TYPE` line names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MetricKind {
+    /// A value that can go up and down.
     Gauge,
+    /// Quantiles of observations.
     Summary,
+    /// A count that only grows; its name ends in `_total` ([`push_family`]).
+    Counter,
 }
 
-impl Kind {
-    fn as_str(self) -> &'static str {
+impl MetricKind {
+    /// The name on the `# TYPE` line: `gauge`, `summary` or `counter`.
+    pub fn as_str(self) -> &'static str {
         match self {
-            Kind::Gauge => "gauge",
-            Kind::Summary => "summary",
+            MetricKind::Gauge => "gauge",
+            MetricKind::Summary => "summary",
+            MetricKind::Counter => "counter",
         }
     }
 }
@@ -89,7 +95,7 @@ type Samples = Vec<(Option<(&'static str, &'static str)>, Option<f64>)>;
 /// and the samples of one group's figures.
 struct Family {
     name: &'static str,
-    kind: Kind,
+    kind: MetricKind,
     unit: Option<&'static str>,
     help: &'static str,
     samples: fn(&Figures) -> Samples,
@@ -114,49 +120,49 @@ fn count(n: u64) -> Option<f64> {
 const FAMILIES: &[Family] = &[
     Family {
         name: "dora_deployments",
-        kind: Kind::Gauge,
+        kind: MetricKind::Gauge,
         unit: None,
         help: "Successful production deployments in the window.",
         samples: |f| one(count(f.deployments)),
     },
     Family {
         name: "dora_deploy_dates",
-        kind: Kind::Gauge,
+        kind: MetricKind::Gauge,
         unit: None,
         help: "Distinct local dates in the window with at least one successful production deployment.",
         samples: |f| one(count(f.deploy_days)),
     },
     Family {
         name: "dora_deployments_per_day",
-        kind: Kind::Gauge,
+        kind: MetricKind::Gauge,
         unit: None,
         help: "Successful production deployments per calendar day of the window.",
         samples: |f| one(Some(f.deployments_per_day)),
     },
     Family {
         name: "dora_failed_deployment_attempts",
-        kind: Kind::Gauge,
+        kind: MetricKind::Gauge,
         unit: None,
         help: "Production deployments that ended in a failure status in the window.",
         samples: |f| one(count(f.failed_attempts)),
     },
     Family {
         name: "dora_lead_time_seconds",
-        kind: Kind::Summary,
+        kind: MetricKind::Summary,
         unit: Some("seconds"),
         help: "Lead time for changes shipped in the window: first commit to production.",
         samples: |f| quantiles(f.lead_time.median, f.lead_time.p90),
     },
     Family {
         name: "dora_lead_time_changes",
-        kind: Kind::Gauge,
+        kind: MetricKind::Gauge,
         unit: None,
         help: "Changes shipped to production in the window (the lead time's sample size).",
         samples: |f| one(count(f.lead_time.count)),
     },
     Family {
         name: "dora_lead_time_stage_median_seconds",
-        kind: Kind::Gauge,
+        kind: MetricKind::Gauge,
         unit: Some("seconds"),
         help: "Median of a pull request stage of the changes shipped in the window (coding, review, deploy).",
         samples: |f| {
@@ -170,70 +176,70 @@ const FAMILIES: &[Family] = &[
     },
     Family {
         name: "dora_failed_deployments",
-        kind: Kind::Gauge,
+        kind: MetricKind::Gauge,
         unit: None,
         help: "Deployments in the window that failed in production.",
         samples: |f| one(count(f.change_failure_rate.failed)),
     },
     Family {
         name: "dora_change_failure_ratio",
-        kind: Kind::Gauge,
+        kind: MetricKind::Gauge,
         unit: Some("ratio"),
         help: "Change failure rate: failed deployments over deployments in the window.",
         samples: |f| one(f.change_failure_rate.rate),
     },
     Family {
         name: "dora_time_to_restore_seconds",
-        kind: Kind::Summary,
+        kind: MetricKind::Summary,
         unit: Some("seconds"),
         help: "Time to restore service of the incidents resolved in the window.",
         samples: |f| quantiles(f.time_to_restore.median, f.time_to_restore.p90),
     },
     Family {
         name: "dora_incidents_resolved",
-        kind: Kind::Gauge,
+        kind: MetricKind::Gauge,
         unit: None,
         help: "Incidents resolved in the window (the time to restore's sample size).",
         samples: |f| one(count(f.time_to_restore.count)),
     },
     Family {
         name: "dora_incidents_unresolved",
-        kind: Kind::Gauge,
+        kind: MetricKind::Gauge,
         unit: None,
         help: "Incidents of the window not resolved (not in the time to restore).",
         samples: |f| one(count(f.time_to_restore.unresolved)),
     },
     Family {
         name: "dora_failed_deployment_recovery_seconds",
-        kind: Kind::Summary,
+        kind: MetricKind::Summary,
         unit: Some("seconds"),
         help: "Failed deployment recovery time of the failures recovered in the window.",
         samples: |f| quantiles(f.recovery_time.median, f.recovery_time.p90),
     },
     Family {
         name: "dora_failed_deployments_recovered",
-        kind: Kind::Gauge,
+        kind: MetricKind::Gauge,
         unit: None,
         help: "Failed deployments recovered in the window (the recovery time's sample size).",
         samples: |f| one(count(f.recovery_time.count)),
     },
     Family {
         name: "dora_failed_deployments_unrecovered",
-        kind: Kind::Gauge,
+        kind: MetricKind::Gauge,
         unit: None,
         help: "Failed deployments of the window not recovered (not in the recovery time).",
         samples: |f| one(count(f.recovery_time.unrecovered)),
     },
     Family {
         name: "dora_rework_deployments",
-        kind: Kind::Gauge,
+        kind: MetricKind::Gauge,
         unit: None,
         help: "Rollback and hotfix deployments in the window.",
         samples: |f| one(count(f.rework_rate.rework)),
     },
     Family {
         name: "dora_rework_ratio",
-        kind: Kind::Gauge,
+        kind: MetricKind::Gauge,
         unit: Some("ratio"),
         help: "Deployment rework rate: rollback and hotfix deployments over deployments in the window.",
         samples: |f| one(f.rework_rate.rate),
@@ -268,24 +274,68 @@ fn push_value(out: &mut String, value: f64) {
     let _ = write!(out, "{value}");
 }
 
-/// Appends `# HELP`, `# TYPE` and (OpenMetrics) `# UNIT` of a family.
-fn push_metadata(
+/// Appends the `# HELP` and `# TYPE` lines of a family (and, in
+/// OpenMetrics, `# UNIT` when `unit` is given: a suffix of the name), and
+/// returns the name its samples take. A counter is given its name with the
+/// `_total` suffix: its samples keep it in both formats, while the
+/// OpenMetrics family name drops it. `help` is a constant text without
+/// backslashes, quotes or line feeds.
+///
+/// With [`push_sample`], what other expositions that stand beside dora's
+/// (such as `dora serve`'s own counters) are written with.
+///
+/// ```
+/// use dora_core::render::{ExpositionFormat, MetricKind, push_family, push_sample};
+///
+/// let mut out = String::new();
+/// let name = push_family(&mut out, ExpositionFormat::OpenMetrics, "jobs_total", MetricKind::Counter, None, "Jobs run.");
+/// push_sample(&mut out, name, &[("result", "ok")], 3.0);
+/// assert_eq!(out, "# HELP jobs Jobs run.\n# TYPE jobs counter\njobs_total{result=\"ok\"} 3\n");
+/// ```
+pub fn push_family<'a>(
     out: &mut String,
     format: ExpositionFormat,
-    name: &str,
-    kind: Kind,
+    name: &'a str,
+    kind: MetricKind,
     unit: Option<&str>,
     help: &str,
-) {
-    // The help texts are constants without backslashes or line feeds.
+) -> &'a str {
     debug_assert!(!help.contains(['\\', '\n', '"']));
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {}", kind.as_str());
+    let family = match (kind, format) {
+        (MetricKind::Counter, ExpositionFormat::OpenMetrics) => name.strip_suffix("_total").unwrap_or(name),
+        _ => name,
+    };
+    let _ = writeln!(out, "# HELP {family} {help}");
+    let _ = writeln!(out, "# TYPE {family} {}", kind.as_str());
     if format == ExpositionFormat::OpenMetrics
         && let Some(unit) = unit
     {
-        let _ = writeln!(out, "# UNIT {name} {unit}");
+        let _ = writeln!(out, "# UNIT {family} {unit}");
     }
+    name
+}
+
+/// Appends one sample line: the name, the labels (values escaped as both
+/// formats require; none: no braces) and the value, which must be finite.
+pub fn push_sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: f64) {
+    debug_assert!(value.is_finite());
+    out.push_str(name);
+    if !labels.is_empty() {
+        out.push('{');
+        for (i, (label, label_value)) in labels.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(label);
+            out.push_str("=\"");
+            push_label_value(out, label_value);
+            out.push('"');
+        }
+        out.push('}');
+    }
+    out.push(' ');
+    push_value(out, value);
+    out.push('\n');
 }
 
 /// Writes every metric of every group of `report`, over its window, in
@@ -304,24 +354,17 @@ pub fn write_prometheus<W: Write>(
 ) -> io::Result<()> {
     let mut text = String::with_capacity(256 + report.groups.len() * FAMILIES.len() * 96);
     for family in FAMILIES {
-        push_metadata(&mut text, format, family.name, family.kind, family.unit, family.help);
+        push_family(&mut text, format, family.name, family.kind, family.unit, family.help);
         for group in &report.groups {
             for (extra, value) in (family.samples)(&group.summary.figures) {
                 let Some(value) = value.filter(|v| v.is_finite()) else {
                     continue;
                 };
-                text.push_str(family.name);
-                text.push_str("{group_by=\"");
-                text.push_str(group.group_by.as_str());
-                text.push_str("\",name=\"");
-                push_label_value(&mut text, &group.name);
-                text.push('"');
-                if let Some((label, label_value)) = extra {
-                    let _ = write!(text, ",{label}=\"{label_value}\"");
+                let labels = [("group_by", group.group_by.as_str()), ("name", group.name.as_str())];
+                match extra {
+                    Some(extra) => push_sample(&mut text, family.name, &[labels[0], labels[1], extra], value),
+                    None => push_sample(&mut text, family.name, &labels, value),
                 }
-                text.push_str("} ");
-                push_value(&mut text, value);
-                text.push('\n');
             }
         }
     }
@@ -338,11 +381,8 @@ pub fn write_prometheus<W: Write>(
         ),
     ];
     for (name, help, instant) in bounds {
-        push_metadata(&mut text, format, name, Kind::Gauge, Some("seconds"), help);
-        text.push_str(name);
-        text.push(' ');
-        push_value(&mut text, instant.timestamp_micros() as f64 / 1e6);
-        text.push('\n');
+        push_family(&mut text, format, name, MetricKind::Gauge, Some("seconds"), help);
+        push_sample(&mut text, name, &[], instant.timestamp_micros() as f64 / 1e6);
     }
     if format == ExpositionFormat::OpenMetrics {
         text.push_str("# EOF\n");
