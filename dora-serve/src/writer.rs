@@ -248,18 +248,7 @@ mod tests {
     }
 
     fn incident(id: &str) -> Event {
-        Incident {
-            id: id.into(),
-            service: "api".into(),
-            team: None,
-            source: None,
-            opened_at: at("2026-03-02T13:00:00Z"),
-            resolved_at: None,
-            caused_by: None,
-            caused_by_change: None,
-            severity: None,
-        }
-        .into()
+        Incident::new(id, "api", at("2026-03-02T13:00:00Z")).into()
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

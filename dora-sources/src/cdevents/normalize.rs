@@ -374,23 +374,20 @@ pub fn from_cdevent(event: &CdEvent) -> Result<Mapped, Error> {
             let environment = c.environment.as_ref().and_then(|e| non_empty(e.id.as_deref()));
             let environment = environment.ok_or_else(|| missing("subject.content.environment.id"))?;
             Mapped::Event(Event::Deployment(Deployment {
-                id: format!("cdevents:{source}:{id}"),
-                service: subject,
-                team: None,
                 source: Some(SOURCE.into()),
-                environment: environment.to_string(),
-                finished_at: at,
-                started_at: None,
-                status: DeploymentStatus::Success,
-                commit: None,
-                changes: vec![],
                 deployment_type: if predicate == "service.rolledback" {
                     DeploymentType::Rollback
                 } else {
                     DeploymentType::Regular
                 },
-                remediates: vec![],
                 note: non_empty(c.artifact_id.as_deref()).map(|a| format!("artifact {a}")),
+                ..Deployment::new(
+                    format!("cdevents:{source}:{id}"),
+                    subject,
+                    environment,
+                    at,
+                    DeploymentStatus::Success,
+                )
             }))
         }
         "change.merged" => {
@@ -402,13 +399,9 @@ pub fn from_cdevent(event: &CdEvent) -> Result<Mapped, Error> {
                 .or_else(|| non_empty(event.subject.source.as_deref()))
                 .unwrap_or(source);
             Mapped::Event(Event::Change(Change {
-                id: subject,
-                service: service.to_string(),
-                team: None,
                 source: Some(SOURCE.into()),
-                committed_at: at,
-                authored_at: None,
                 pull_request: Some(PullRequest { merged_at: Some(at), ..PullRequest::default() }),
+                ..Change::new(subject, service, at)
             }))
         }
         _ => {
@@ -424,16 +417,11 @@ pub fn from_cdevent(event: &CdEvent) -> Result<Mapped, Error> {
                 .and_then(Value::as_str)
                 .and_then(|s| non_empty(Some(s)))
                 .map(str::to_string);
+            let service = service.ok_or_else(|| missing("subject.content.service.id"))?;
             Mapped::Event(Event::Incident(Incident {
-                id: subject,
-                service: service.ok_or_else(|| missing("subject.content.service.id"))?,
-                team: None,
                 source: Some(SOURCE.into()),
-                opened_at: at,
-                resolved_at: None,
-                caused_by: None,
-                caused_by_change: None,
                 severity,
+                ..Incident::new(subject, service, at)
             }))
         }
     })
