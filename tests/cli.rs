@@ -261,39 +261,13 @@ fn serve_without_the_feature_says_so() {
 #[cfg(all(feature = "serve", unix))]
 #[test]
 fn serve_answers_and_stops_on_sigterm() {
-    use std::io::{BufRead, BufReader, Read, Write};
-    use std::net::TcpStream;
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     let dir = tempfile::tempdir().unwrap();
-    let bin = assert_cmd::cargo::cargo_bin("dora");
-    let mut child = std::process::Command::new(bin)
-        .current_dir(dir.path())
-        .args(["serve", "--listen", "127.0.0.1:0", "--store", "s.db"])
-        .env_remove("DORA_INGEST_TOKEN_ENV")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut addr = None;
-    for _ in 0..20 {
-        let mut line = String::new();
-        if stderr.read_line(&mut line).unwrap() == 0 {
-            break;
-        }
-        if let Some(rest) = line.trim().strip_prefix("serve: listening on http://") {
-            addr = rest.split_whitespace().next().map(str::to_string);
-            break;
-        }
-    }
-    let addr = addr.expect("dora serve says where it listens");
+    let mut server = crate::util::ServeProcess::start(dir.path(), &["--store", "s.db"], &[]);
     let request = |text: String| {
-        let mut s = TcpStream::connect(&addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        s.write_all(text.as_bytes()).unwrap();
-        let mut answer = String::new();
-        s.read_to_string(&mut answer).unwrap();
-        answer
+        let answer = server.exchange(text.as_bytes(), Duration::from_secs(30)).expect("an answer");
+        String::from_utf8(answer).unwrap()
     };
     let answer = request("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".into());
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
@@ -304,21 +278,9 @@ fn serve_answers_and_stops_on_sigterm() {
     ));
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.ends_with(r#"{"added":1,"replaced":0,"unchanged":0}"#), "{answer}");
-    let killed =
-        std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(killed.success());
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "dora serve did not stop within 30 s");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert_eq!(status.code(), Some(0));
-    let mut rest = String::new();
-    stderr.read_to_string(&mut rest).unwrap();
-    assert!(rest.contains("status=200"), "one log line per request: {rest}");
+    // Exit 0 within 30 s.
+    let log = server.stop();
+    assert!(log.contains("status=200"), "one log line per request: {log}");
     dora(dir.path())
         .args(["export", "events", "--store", "s.db", "--format", "jsonl"])
         .assert()

@@ -5,55 +5,23 @@
 //! `<nav class="links">`), and refuse unknown parameters and those that
 //! would read or write anything else.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::util::{dora, root, write};
+use crate::util::{ServeProcess, dora, root, write};
 
-/// A running `dora serve`, stopped with SIGTERM when dropped.
-struct Server {
-    child: Child,
-    addr: String,
-}
+/// A running `dora serve` (killed when dropped).
+struct Server(ServeProcess);
 
 impl Server {
     fn start(dir: &Path) -> Server {
-        let bin = assert_cmd::cargo::cargo_bin("dora");
-        let mut cmd = std::process::Command::new(bin);
-        cmd.current_dir(dir).args(["serve", "--listen", "127.0.0.1:0", "--store", "s.db"]);
-        for (k, _) in std::env::vars() {
-            if k.starts_with("DORA_") {
-                cmd.env_remove(k);
-            }
-        }
-        let mut child = cmd.stderr(Stdio::piped()).spawn().unwrap();
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let mut addr = None;
-        for _ in 0..20 {
-            let mut line = String::new();
-            if stderr.read_line(&mut line).unwrap() == 0 {
-                break;
-            }
-            if let Some(rest) = line.trim().strip_prefix("serve: listening on http://") {
-                addr = rest.split_whitespace().next().map(str::to_string);
-                break;
-            }
-        }
-        // The log lines that follow are read, so that the pipe never fills.
-        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-        Server { child, addr: addr.expect("dora serve says where it listens") }
+        Server(ServeProcess::start(dir, &["--store", "s.db"], &[]))
     }
 
     /// `GET target`: the status, the `Content-Type` and the body.
     fn get(&self, target: &str) -> (u16, String, Vec<u8>) {
-        let mut s = TcpStream::connect(&self.addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
-        write!(s, "GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
-        let mut answer = Vec::new();
-        s.read_to_end(&mut answer).unwrap();
+        let request = format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let answer = self.0.exchange(request.as_bytes(), Duration::from_secs(120)).expect("an answer");
         let split = answer.windows(4).position(|w| w == b"\r\n\r\n").expect("a head and a body");
         let head = String::from_utf8(answer[..split].to_vec()).unwrap();
         let body = answer[split + 4..].to_vec();
@@ -87,20 +55,6 @@ impl Server {
         let message = v["error"].as_str().unwrap();
         assert!(message.contains(needle), "GET {target}: {message}");
         assert!(!message.contains('\n'), "one line: {message}");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(30) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
     }
 }
 

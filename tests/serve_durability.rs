@@ -5,96 +5,26 @@
 //! error on either side.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::util::dora;
+use crate::util::{ServeProcess, dora, http_exchange};
 
-/// A `dora serve` process on an ephemeral loopback port.
-struct Serve {
-    child: Child,
-    addr: String,
-    log: std::thread::JoinHandle<String>,
+/// `dora serve` on the store `store` of `dir`.
+fn serve(dir: &Path, store: &str) -> ServeProcess {
+    ServeProcess::start(dir, &["--store", store], &[])
 }
 
-impl Serve {
-    fn start(dir: &Path, store: &str) -> Serve {
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("dora"));
-        cmd.current_dir(dir).args(["serve", "--listen", "127.0.0.1:0", "--store", store]);
-        for (k, _) in std::env::vars() {
-            if k.starts_with("DORA_") {
-                cmd.env_remove(k);
-            }
-        }
-        let mut child = cmd.stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let mut addr = None;
-        let mut seen = String::new();
-        for _ in 0..20 {
-            let mut line = String::new();
-            if stderr.read_line(&mut line).unwrap() == 0 {
-                break;
-            }
-            seen.push_str(&line);
-            if let Some(rest) = line.trim().strip_prefix("serve: listening on http://") {
-                addr = rest.split_whitespace().next().map(str::to_string);
-                break;
-            }
-        }
-        let addr = addr.unwrap_or_else(|| panic!("dora serve says where it listens: {seen}"));
-        // The log (one line per request) is drained all along: a full pipe
-        // would block the server.
-        let log = std::thread::spawn(move || {
-            let mut rest = String::new();
-            let _ = stderr.read_to_string(&mut rest);
-            rest
-        });
-        Serve { child, addr, log }
-    }
-
-    /// SIGTERM, then waits for exit 0 (at most 30 s).
-    fn stop(mut self) -> String {
-        let killed = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
-        assert!(killed.success());
-        let start = Instant::now();
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            assert!(start.elapsed() < Duration::from_secs(30), "dora serve did not stop within 30 s");
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        assert_eq!(status.code(), Some(0));
-        self.log.join().unwrap()
-    }
-
-    /// SIGKILL (`Child::kill` on unix): no chance to finish anything.
-    fn kill_9(mut self) {
-        self.child.kill().unwrap();
-        let status = self.child.wait().unwrap();
-        assert_eq!(status.code(), None, "killed by a signal");
-        let _ = self.log.join();
-    }
-}
-
-/// One HTTP/1.1 request on its own connection: the status, or `None` when
-/// the connection failed (the server is gone).
+/// One HTTP/1.1 request on its own connection: the status and the answer,
+/// or `None` when the connection failed (the server is gone).
 fn request(addr: &str, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(addr).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\n\r\n",
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
-    s.write_all(head.as_bytes()).ok()?;
-    s.write_all(body.as_bytes()).ok()?;
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).ok()?;
+    let answer = String::from_utf8(http_exchange(addr, request.as_bytes(), Duration::from_secs(60))?).ok()?;
     let status = answer.split(' ').nth(1)?.parse().ok()?;
     Some((status, answer))
 }
@@ -173,7 +103,7 @@ fn stored_ids(dir: &Path, store: &str) -> BTreeSet<String> {
 #[test]
 fn serve_durability_every_acknowledged_event_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Serve::start(dir.path(), "s.db");
+    let mut server = serve(dir.path(), "s.db");
     let stop = Arc::new(AtomicBool::new(false));
     let acked = Arc::new(Mutex::new(BTreeSet::new()));
     let count = Arc::new(AtomicUsize::new(0));
@@ -194,7 +124,7 @@ fn serve_durability_every_acknowledged_event_survives_kill_9() {
     assert!(killed_after >= 150 && acked.len() >= 450, "{killed_after} answers, {} events", acked.len());
 
     // Restarted on the same store: it serves, and writes.
-    let server = Serve::start(dir.path(), "s.db");
+    let mut server = serve(dir.path(), "s.db");
     let (status, answer) = request(&server.addr, "GET", "/readyz", "").unwrap();
     assert_eq!(status, 200, "{answer}");
     let (status, answer) = request(&server.addr, "POST", "/events", &event("after-restart", 1)).unwrap();
@@ -229,7 +159,7 @@ fn serve_durability_ingest_while_dora_import_writes_the_same_store() {
             name
         })
         .collect();
-    let server = Serve::start(dir.path(), "s.db");
+    let mut server = serve(dir.path(), "s.db");
     let stop = Arc::new(AtomicBool::new(false));
     let acked = Arc::new(Mutex::new(BTreeSet::new()));
     let count = Arc::new(AtomicUsize::new(0));

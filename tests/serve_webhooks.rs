@@ -8,11 +8,7 @@
 //! GitLab ones are written here after GitLab's documented payloads (no
 //! recorded GitLab webhook is in the shared fixtures).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use dora_core::store::Store;
@@ -21,58 +17,29 @@ use dora_core::store::Store;
 use crate::util::dora;
 #[cfg(feature = "github")]
 use crate::util::shared;
-use crate::util::write;
+use crate::util::{ServeProcess, write};
 
-/// A running `dora serve`, its stderr collected.
-struct Serve {
-    child: Child,
-    addr: String,
-    log: Arc<Mutex<String>>,
-}
+/// A running `dora serve` on the store `serve.db` (killed when dropped).
+struct Serve(ServeProcess);
 
 impl Serve {
     fn start(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Serve {
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("dora"));
-        cmd.current_dir(dir);
-        for (k, _) in std::env::vars() {
-            if k.starts_with("DORA_") {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--store", "serve.db"]).args(args);
-        cmd.envs(envs.iter().copied()).stdout(Stdio::null()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let mut addr = None;
-        let mut head = String::new();
-        for _ in 0..20 {
-            let mut line = String::new();
-            if stderr.read_line(&mut line).unwrap() == 0 {
-                break;
-            }
-            head.push_str(&line);
-            if let Some(rest) = line.trim().strip_prefix("serve: listening on http://") {
-                addr = rest.split_whitespace().next().map(str::to_string);
-                break;
-            }
-        }
-        let addr = addr.unwrap_or_else(|| panic!("dora serve says where it listens: {head}"));
-        let log = Arc::new(Mutex::new(head));
-        let sink = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in stderr.lines().map_while(Result::ok) {
-                let mut log = sink.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        Serve { child, addr, log }
+        let args: Vec<&str> = ["--store", "serve.db"].iter().chain(args).copied().collect();
+        Serve(ServeProcess::start(dir, &args, envs))
     }
 
     /// One request: the status and the body.
+    fn request(&self, head: String, body: &[u8]) -> (u16, String) {
+        let request = [head.as_bytes(), body].concat();
+        let answer = self.0.exchange(&request, Duration::from_secs(30)).expect("an answer");
+        let answer = String::from_utf8(answer).unwrap();
+        let status = answer.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_string();
+        (status, body)
+    }
+
+    /// `POST path` with a JSON body and these headers: the status and the body.
     fn post(&self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
-        let mut s = TcpStream::connect(&self.addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
         let mut head = format!(
             "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
             body.len()
@@ -81,54 +48,17 @@ impl Serve {
             head.push_str(&format!("{k}: {v}\r\n"));
         }
         head.push_str("\r\n");
-        s.write_all(head.as_bytes()).unwrap();
-        s.write_all(body).unwrap();
-        let mut answer = String::new();
-        s.read_to_string(&mut answer).unwrap();
-        let status = answer.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
-        let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_string();
-        (status, body)
+        self.request(head, body)
     }
 
     /// `GET path`: the status and the body.
     fn get(&self, path: &str) -> (u16, String) {
-        let mut s = TcpStream::connect(&self.addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
-            .unwrap();
-        let mut answer = String::new();
-        s.read_to_string(&mut answer).unwrap();
-        let status = answer.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
-        let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_string();
-        (status, body)
+        self.request(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), b"")
     }
 
     /// SIGTERM: it must exit 0 within 30 seconds. Returns its log.
     fn stop(&mut self) -> String {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-        let start = Instant::now();
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            assert!(start.elapsed() < Duration::from_secs(30), "dora serve did not stop within 30 s");
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        std::thread::sleep(Duration::from_millis(100));
-        let log = self.log.lock().unwrap().clone();
-        assert_eq!(status.code(), Some(0), "{log}");
-        log
-    }
-}
-
-impl Drop for Serve {
-    // A failed test does not leave the server running.
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+        self.0.stop()
     }
 }
 
