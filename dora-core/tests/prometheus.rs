@@ -1,7 +1,8 @@
 //! The Prometheus exposition of the demo data (window 2026-08-31 to
 //! 2026-11-23, grouped by all, service and team), in both formats, checked
 //! by the real `promtool check metrics` when it is found: the `PROMTOOL`
-//! environment variable, else `promtool` on the `PATH`. Without it the
+//! environment variable, else where `.ci/run` keeps it, else `promtool` on
+//! the `PATH` (`support/promtool.rs`). Without it the
 //! check says so and is skipped (`.ci/run` installs it from Debian's
 //! `prometheus` package).
 //!
@@ -10,13 +11,13 @@
 //! OpenMetrics' `# UNIT` and `# EOF` as comments, so the OpenMetrics
 //! output is checked by it as text, and by the structural test below.
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+#[path = "support/promtool.rs"]
+mod promtool;
 
 use chrono::{DateTime, Utc};
 use dora_core::render::{ExpositionFormat, prometheus_metric_names, write_prometheus};
 use dora_core::{EventSet, MetricsReport, Options, ReadOptions, Window, compute, read_jsonl_path};
+use promtool::{promtool, promtool_check};
 
 fn demo_report() -> MetricsReport {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo/events.jsonl");
@@ -31,37 +32,6 @@ fn render(report: &MetricsReport, format: ExpositionFormat) -> String {
     let mut out = Vec::new();
     write_prometheus(report, format, &mut out).unwrap();
     String::from_utf8(out).unwrap()
-}
-
-/// `promtool`: `$PROMTOOL`, else the first on the `PATH`.
-fn promtool() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("PROMTOOL").filter(|p| !p.is_empty()) {
-        let path = PathBuf::from(path);
-        assert!(path.is_file(), "PROMTOOL={} is not a file", path.display());
-        return Some(path);
-    }
-    std::env::split_paths(&std::env::var_os("PATH")?).map(|dir| dir.join("promtool")).find(|p| p.is_file())
-}
-
-/// Pipes `text` into `promtool check metrics`: it must exit 0 and print nothing.
-fn promtool_check(promtool: &PathBuf, what: &str, text: &str) {
-    let mut child = Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-    let output = child.wait_with_output().unwrap();
-    let printed =
-        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(
-        output.status.success() && printed.trim().is_empty(),
-        "promtool check metrics ({what}): {}\n{printed}",
-        output.status
-    );
-    eprintln!("promtool check metrics ({what}): passed, nothing printed");
 }
 
 #[test]

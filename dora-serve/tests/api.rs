@@ -2,13 +2,16 @@
 //! parameters in order, the body with its `Content-Type`, `400` and `500`
 //! as JSON errors, the report's links; `501` without a `Queries`.
 
+mod support;
+
 use std::sync::Arc;
 
 use dora_core::GroupKind;
 use dora_core::render::ReportLinks;
-use dora_serve::{Params, Queries, QueryError, ServeConfig, Server};
+use dora_serve::{Params, Queries, QueryError, ServeConfig};
 use reqwest::StatusCode;
 use serde_json::Value;
+use support::Running;
 
 /// Echoes the parameters; `fail=bad` and `fail=internal` give the errors.
 struct Echo;
@@ -45,22 +48,12 @@ impl Queries for Echo {
     }
 }
 
-async fn start(queries: Option<Arc<dyn Queries>>) -> (String, tokio::sync::oneshot::Sender<()>) {
+/// A server with `queries`, and the folder of its store.
+async fn start(queries: Option<Arc<dyn Queries>>) -> (Running, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut config = ServeConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("dora.db"));
     config.queries = queries;
-    let server = Server::bind(config).await.unwrap();
-    let base = format!("http://{}", server.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _dir = dir;
-        server
-            .run(async move {
-                let _ = stopped.await;
-            })
-            .await
-    });
-    (base, stop)
+    (Running::start(config).await, dir)
 }
 
 async fn get(url: String) -> (StatusCode, String, String) {
@@ -76,9 +69,9 @@ async fn get(url: String) -> (StatusCode, String, String) {
 
 #[tokio::test]
 async fn queries_are_carried_over() {
-    let (base, stop) = start(Some(Arc::new(Echo))).await;
+    let (server, _dir) = start(Some(Arc::new(Echo))).await;
     let (status, ct, body) =
-        get(format!("{base}/api/v1/metrics?since=2026-01-01&tz=Europe%2FBerlin&since=x")).await;
+        get(server.url("/api/v1/metrics?since=2026-01-01&tz=Europe%2FBerlin&since=x")).await;
     assert_eq!((status, ct.as_str()), (StatusCode::OK, "application/json"));
     let v: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["endpoint"], "metrics");
@@ -86,38 +79,38 @@ async fn queries_are_carried_over() {
         v["params"],
         serde_json::json!([["since", "2026-01-01"], ["tz", "Europe/Berlin"], ["since", "x"]])
     );
-    let (status, _, body) = get(format!("{base}/api/v1/explain?metric=lead-time")).await;
+    let (status, _, body) = get(server.url("/api/v1/explain?metric=lead-time")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["endpoint"], "explain");
 
-    let (status, ct, body) = get(format!("{base}/api/v1/metrics?fail=bad")).await;
+    let (status, ct, body) = get(server.url("/api/v1/metrics?fail=bad")).await;
     assert_eq!((status, ct.as_str()), (StatusCode::BAD_REQUEST, "application/json"));
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"], "fail: bad, as asked");
-    let (status, _, body) = get(format!("{base}/api/v1/explain?fail=internal")).await;
+    let (status, _, body) = get(server.url("/api/v1/explain?fail=internal")).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"], "the store is gone");
 
-    let (status, ct, body) = get(format!("{base}/?week=2026-W47&timezone=Europe%2FBerlin")).await;
+    let (status, ct, body) = get(server.url("/?week=2026-W47&timezone=Europe%2FBerlin")).await;
     assert_eq!((status, ct.as_str()), (StatusCode::OK, "text/html; charset=utf-8"));
     assert_eq!(
         body,
         "<p>/?timezone=Europe%2FBerlin&week=2026-W46 /?timezone=Europe%2FBerlin /?week=2026-W47&timezone=Europe%2FBerlin&team=pay%20ments /?week=2026-W47&timezone=Europe%2FBerlin</p>"
     );
-    let (status, _, _) = get(format!("{base}/?fail=bad")).await;
+    let (status, _, _) = get(server.url("/?fail=bad")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let _ = stop.send(());
+    server.shutdown().await;
 }
 
 #[tokio::test]
 async fn without_queries_the_endpoints_answer_501() {
-    let (base, stop) = start(None).await;
+    let (server, _dir) = start(None).await;
     for path in ["/", "/api/v1/metrics", "/api/v1/explain?metric=lead-time"] {
-        let (status, ct, body) = get(format!("{base}{path}")).await;
+        let (status, ct, body) = get(server.url(path)).await;
         assert_eq!((status, ct.as_str()), (StatusCode::NOT_IMPLEMENTED, "application/json"), "{path}");
         let v: Value = serde_json::from_str(&body).unwrap();
         assert!(v["error"].as_str().unwrap().contains("answers no queries"), "{path}: {body}");
     }
-    let (status, _, _) = get(format!("{base}/healthz")).await;
+    let (status, _, _) = get(server.url("/healthz")).await;
     assert_eq!(status, StatusCode::OK);
-    let _ = stop.send(());
+    server.shutdown().await;
 }

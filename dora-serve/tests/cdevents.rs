@@ -6,16 +6,16 @@
 //! resolutions and every refusal. What was stored is read back from the
 //! store.
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+mod support;
 
+use std::path::Path;
+
+use dora_core::EventSet;
 use dora_core::event::{DeploymentStatus, DeploymentType};
 use dora_core::store::Store;
-use dora_core::{EventSet, ReadOptions};
-use dora_serve::{ServeConfig, ServeError, Server};
+use dora_serve::ServeConfig;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
 
 const TOKEN: &str = "cd-events-test-token";
 const VERSIONS: [&str; 2] = ["v0.4.1", "v0.5.1"];
@@ -32,12 +32,9 @@ const TYPES: [&str; 10] = [
     "artifact_published",
 ];
 
-/// A running server, its store and what stops it.
+/// A running server with a store of its own, and its requests.
 struct Running {
-    base: String,
-    store: PathBuf,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<Result<(), ServeError>>>,
+    server: support::Running,
     _dir: tempfile::TempDir,
 }
 
@@ -51,20 +48,13 @@ impl Running {
         let mut config = ServeConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("dora.db"));
         config.ingest_token = Some(TOKEN.to_string());
         edit(&mut config);
-        let store = config.store.clone();
-        let server = Server::bind(config).await.unwrap();
-        let addr: SocketAddr = server.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server.run(async move {
-            let _ = stopped.await;
-        }));
-        Running { base: format!("http://{addr}"), store, stop: Some(stop), task: Some(task), _dir: dir }
+        Running { server: support::Running::start(config).await, _dir: dir }
     }
 
     /// Posts `body` to `/cdevents` with the token and these headers.
     async fn post(&self, ctype: &str, headers: &[(&str, &str)], body: String) -> (StatusCode, Value) {
         let mut req = reqwest::Client::new()
-            .post(format!("{}/cdevents", self.base))
+            .post(self.server.url("/cdevents"))
             .header("content-type", ctype)
             .header("authorization", format!("Bearer {TOKEN}"))
             .body(body);
@@ -97,27 +87,18 @@ impl Running {
         self.post("application/json", &headers, event.to_string()).await
     }
 
-    /// What the store holds now (the server answers after the commit, so
-    /// a read after an answer sees what it stored).
     fn stored(&self) -> EventSet {
-        let store = Store::open_read_only(&self.store).unwrap();
-        let mut set = EventSet::new();
-        if store.len().unwrap() > 0 {
-            store.load(&mut set, &ReadOptions::default()).unwrap();
-        }
-        set
+        self.server.stored()
     }
 
     fn resolution(&self, incident: &str) -> Option<chrono::DateTime<chrono::Utc>> {
-        Store::open_read_only(&self.store).unwrap().resolution(incident).unwrap()
+        Store::open_read_only(&self.server.store).unwrap().resolution(incident).unwrap()
     }
 
     /// Stops the server gracefully; it must end without an error. The
     /// store's folder, kept until the result is dropped.
-    async fn shutdown(mut self) -> tempfile::TempDir {
-        let _ = self.stop.take().unwrap().send(());
-        let task = self.task.take().unwrap();
-        tokio::time::timeout(std::time::Duration::from_secs(30), task).await.unwrap().unwrap().unwrap();
+    async fn shutdown(self) -> tempfile::TempDir {
+        self.server.shutdown().await;
         self._dir
     }
 }
@@ -396,7 +377,7 @@ async fn resolutions_after_before_and_with_the_detection() {
     assert_eq!(set.incident("INC-3").unwrap().resolved_at, Some(at("2026-03-04T11:00:00Z")));
     assert_eq!(set.incident("INC-3").unwrap().opened_at, at("2026-03-04T10:00:00Z"));
     assert_eq!(set.len(), 4);
-    let path = server.store.clone();
+    let path = server.server.store.clone();
     let _dir = server.shutdown().await;
 
     // Reopened after the server stopped: all there.
@@ -493,7 +474,7 @@ async fn tokens_media_types_and_sizes() {
     let server = Running::with(|c| c.max_body = 2048).await;
     let event = structured(&deployed("d1", "2026-03-02T10:00:00Z")).to_string();
     let client = reqwest::Client::new();
-    let url = format!("{}/cdevents", server.base);
+    let url = server.server.url("/cdevents");
     for token in [None, Some("cd-events-test-tokem"), Some("short")] {
         let mut req =
             client.post(&url).header("content-type", "application/cloudevents+json").body(event.clone());

@@ -4,53 +4,23 @@
 //! Kubernetes manifest, the Dockerfile, and the Grafana dashboard, whose
 //! every metric name must be one the real server exposes).
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
-use dora_serve::{ServeConfig, ServeError, Server, Stats};
+use dora_serve::ServeConfig;
 use reqwest::StatusCode;
 use serde_json::Value;
-use tokio::sync::oneshot;
+use support::Running;
+use support::promtool::{promtool, promtool_check};
 
 const TOKEN: &str = "ops-test-token";
 const PROMETHEUS: &str = "text/plain;version=0.0.4";
 const OPENMETRICS: &str = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5";
-
-/// A running server: its address, its counters and what stops it.
-struct Running {
-    addr: SocketAddr,
-    stats: std::sync::Arc<Stats>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<Result<(), ServeError>>>,
-}
-
-impl Running {
-    async fn start(config: ServeConfig) -> Running {
-        let server = Server::bind(config).await.unwrap();
-        let addr = server.local_addr().unwrap();
-        let stats = server.stats();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server.run(async move {
-            let _ = stopped.await;
-        }));
-        Running { addr, stats, stop: Some(stop), task: Some(task) }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    /// Stops the server gracefully, which must take less than `within`.
-    async fn shutdown_within(mut self, within: Duration) {
-        let _ = self.stop.take().unwrap().send(());
-        let task = self.task.take().unwrap();
-        tokio::time::timeout(within, task).await.expect("the server stops in time").unwrap().unwrap();
-    }
-}
 
 fn config(dir: &Path) -> ServeConfig {
     let mut c = ServeConfig::new("127.0.0.1:0".parse().unwrap(), dir.join("dora.db"));
@@ -93,40 +63,6 @@ async fn scrape(client: &reqwest::Client, server: &Running, accept: &str) -> (St
 /// The value of the sample line that starts with `series ` (name and labels).
 fn value(text: &str, series: &str) -> Option<f64> {
     text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
-
-/// `promtool`: `$PROMTOOL`, else `$CARGO_TARGET_DIR/promtool/promtool`
-/// (where `.ci/run` keeps it), else the first on the `PATH`.
-fn promtool() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("PROMTOOL").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(path));
-    }
-    let cached = std::env::var_os("CARGO_TARGET_DIR").map(|d| PathBuf::from(d).join("promtool/promtool"));
-    if let Some(cached) = cached.filter(|p| p.is_file()) {
-        return Some(cached);
-    }
-    std::env::split_paths(&std::env::var_os("PATH")?).map(|dir| dir.join("promtool")).find(|p| p.is_file())
-}
-
-/// `promtool check metrics` on `text`: exit 0, nothing printed.
-fn promtool_check(promtool: &Path, what: &str, text: &str) {
-    let mut child = Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-    let output = child.wait_with_output().unwrap();
-    let printed =
-        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(
-        output.status.success() && printed.trim().is_empty(),
-        "promtool check metrics ({what}): {}\n{printed}\n{text}",
-        output.status
-    );
-    eprintln!("promtool check metrics ({what}): passed, nothing printed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,8 @@
 //! The real server on an ephemeral loopback port, with a temporary store,
 //! driven by an HTTP client.
 
-use std::net::SocketAddr;
+mod support;
+
 use std::path::Path;
 
 use dora_core::store::Store;
@@ -9,53 +10,14 @@ use dora_core::{EventSet, ReadOptions};
 use dora_serve::{ServeConfig, ServeError, Server};
 use reqwest::StatusCode;
 use serde_json::Value;
-use tokio::sync::oneshot;
+use support::{Running, stored};
 
 const TOKEN: &str = "s3cret-test-token";
-
-/// A running server: its address and what stops it.
-struct Running {
-    base: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<Result<(), ServeError>>>,
-}
-
-impl Running {
-    async fn start(config: ServeConfig) -> Running {
-        let server = Server::bind(config).await.unwrap();
-        let addr: SocketAddr = server.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server.run(async move {
-            let _ = stopped.await;
-        }));
-        Running { base: format!("http://{addr}"), stop: Some(stop), task: Some(task) }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// Stops the server gracefully; it must end without an error.
-    async fn shutdown(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        let task = self.task.take().unwrap();
-        tokio::time::timeout(std::time::Duration::from_secs(30), task).await.unwrap().unwrap().unwrap();
-    }
-}
 
 fn config(dir: &Path) -> ServeConfig {
     let mut c = ServeConfig::new("127.0.0.1:0".parse().unwrap(), dir.join("dora.db"));
     c.ingest_token = Some(TOKEN.to_string());
     c
-}
-
-fn stored(path: &Path) -> EventSet {
-    let store = Store::open_read_only(path).unwrap();
-    let mut set = EventSet::new();
-    if store.len().unwrap() > 0 {
-        store.load(&mut set, &ReadOptions::default()).unwrap();
-    }
-    set
 }
 
 fn deployment(id: &str, service: &str, finished_at: &str) -> String {
