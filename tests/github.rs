@@ -9,28 +9,32 @@ use crate::util::{dora, write};
 
 const SHA: &str = "1111111111111111111111111111111111111111";
 
-#[test]
-fn collect_from_github_then_report() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
+/// A fake GitHub serving one repository (`owner/name`): one successful
+/// production deployment of one commit, 30 hours ago, without a pull
+/// request; with `incident`, one closed incident issue whose body names
+/// that commit, else no issue. Conditional lists (ETags `"d1"`, `"i1"`)
+/// answer `304`.
+pub(crate) fn fake_github_repo(rt: &tokio::runtime::Runtime, repo: &str, incident: bool) -> MockServer {
     let server = rt.block_on(MockServer::start());
     let now = chrono::Utc::now();
     let t = |h: i64| (now - chrono::Duration::hours(h)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mount = |m: Mock| rt.block_on(m.mount(&server));
+    let p = format!("/repos/{repo}");
     mount(
         Mock::given(method("GET"))
-            .and(path("/repos/acme/api/deployments"))
+            .and(path(format!("{p}/deployments")))
             .and(header("if-none-match", "\"d1\""))
             .respond_with(ResponseTemplate::new(304)),
     );
-    mount(Mock::given(method("GET")).and(path("/repos/acme/api/deployments")).respond_with(
+    mount(Mock::given(method("GET")).and(path(format!("{p}/deployments"))).respond_with(
         ResponseTemplate::new(200).insert_header("etag", "\"d1\"").set_body_json(json!([{
             "id": 7, "sha": SHA, "ref": "main", "environment": "production", "created_at": t(30),
             "updated_at": t(30), "production_environment": true}])),
     ));
-    mount(Mock::given(method("GET")).and(path("/repos/acme/api/deployments/7/statuses")).respond_with(
+    mount(Mock::given(method("GET")).and(path(format!("{p}/deployments/7/statuses"))).respond_with(
         ResponseTemplate::new(200).set_body_json(json!([{"id": 1, "state": "success", "created_at": t(29)}])),
     ));
-    mount(Mock::given(method("GET")).and(path("/repos/acme/api/commits")).respond_with(
+    mount(Mock::given(method("GET")).and(path(format!("{p}/commits"))).respond_with(
         ResponseTemplate::new(200).set_body_json(
             json!([{"sha": SHA, "commit": {"author": {"date": t(40)}, "committer": {"date": t(40)}}}]),
         ),
@@ -42,15 +46,29 @@ fn collect_from_github_then_report() {
     ));
     mount(
         Mock::given(method("GET"))
-            .and(path("/repos/acme/api/issues"))
+            .and(path(format!("{p}/issues")))
             .and(header("if-none-match", "\"i1\""))
             .respond_with(ResponseTemplate::new(304)),
     );
+    let issues = if incident {
+        json!([{
+            "number": 3, "title": "checkout down", "state": "closed", "labels": [{"name": "incident"}],
+            "created_at": t(28), "closed_at": t(27), "body": format!("root cause: {SHA}")}])
+    } else {
+        json!([])
+    };
     mount(
-        Mock::given(method("GET")).and(path("/repos/acme/api/issues")).respond_with(
-            ResponseTemplate::new(200).insert_header("etag", "\"i1\"").set_body_json(json!([])),
-        ),
+        Mock::given(method("GET"))
+            .and(path(format!("{p}/issues")))
+            .respond_with(ResponseTemplate::new(200).insert_header("etag", "\"i1\"").set_body_json(issues)),
     );
+    server
+}
+
+#[test]
+fn collect_from_github_then_report() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = fake_github_repo(&rt, "acme/api", false);
     let dir = tempfile::tempdir().unwrap();
     write(
         dir.path(),

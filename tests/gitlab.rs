@@ -9,14 +9,15 @@ use crate::util::{dora, write};
 
 const SHA: &str = "1111111111111111111111111111111111111111";
 
-#[test]
-fn collect_from_gitlab_then_metrics() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
+/// A fake GitLab serving one project (`group/name`, any depth): one
+/// successful production deployment of one commit, 30 hours ago, no merge
+/// request, no incident; an incremental list after it is empty.
+pub(crate) fn fake_gitlab_project(rt: &tokio::runtime::Runtime, project: &str) -> MockServer {
     let server = rt.block_on(MockServer::start());
     let now = chrono::Utc::now();
     let t = |h: i64| (now - chrono::Duration::hours(h)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let mount = |m: Mock| rt.block_on(m.mount(&server));
-    let p = "/api/v4/projects/acme%2Fapi";
+    let p = format!("/api/v4/projects/{}", project.replace('/', "%2F"));
     // Nothing updated after the latest deployment's update: an empty page.
     mount(
         Mock::given(method("GET"))
@@ -50,6 +51,13 @@ fn collect_from_gitlab_then_metrics() {
             .and(path(format!("{p}/issues")))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
     );
+    server
+}
+
+#[test]
+fn collect_from_gitlab_then_metrics() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = fake_gitlab_project(&rt, "acme/api");
     let dir = tempfile::tempdir().unwrap();
     write(
         dir.path(),

@@ -95,63 +95,17 @@ fn requests(rt: &tokio::runtime::Runtime, server: &wiremock::MockServer) -> usiz
 /// What the GitHub fake serves and the hook secret.
 #[cfg(feature = "github")]
 mod github {
-    use serde_json::json;
-    use wiremock::matchers::{header, method, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
+    use wiremock::MockServer;
 
     use super::*;
 
     pub const REPO: &str = "Codertocat/Hello-World";
-    const SHA: &str = "1111111111111111111111111111111111111111";
     pub const SECRET: &str = "It's a Secret to Everybody";
 
-    /// The repository of tests/github.rs, under the fixtures' name.
+    /// The repository of tests/github.rs, under the fixtures' name, with
+    /// an incident that names the deployed commit.
     pub fn fake_forge(rt: &tokio::runtime::Runtime) -> MockServer {
-        let server = rt.block_on(MockServer::start());
-        let now = chrono::Utc::now();
-        let t =
-            |h: i64| (now - chrono::Duration::hours(h)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let mount = |m: Mock| rt.block_on(m.mount(&server));
-        let p = format!("/repos/{REPO}");
-        mount(
-            Mock::given(method("GET"))
-                .and(path(format!("{p}/deployments")))
-                .and(header("if-none-match", "\"d1\""))
-                .respond_with(ResponseTemplate::new(304)),
-        );
-        mount(Mock::given(method("GET")).and(path(format!("{p}/deployments"))).respond_with(
-            ResponseTemplate::new(200).insert_header("etag", "\"d1\"").set_body_json(json!([{
-                "id": 7, "sha": SHA, "ref": "main", "environment": "production", "created_at": t(30),
-                "updated_at": t(30), "production_environment": true}])),
-        ));
-        mount(
-            Mock::given(method("GET")).and(path(format!("{p}/deployments/7/statuses"))).respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_json(json!([{"id": 1, "state": "success", "created_at": t(29)}])),
-            ),
-        );
-        mount(Mock::given(method("GET")).and(path(format!("{p}/commits"))).respond_with(
-            ResponseTemplate::new(200).set_body_json(
-                json!([{"sha": SHA, "commit": {"author": {"date": t(40)}, "committer": {"date": t(40)}}}]),
-            ),
-        ));
-        mount(Mock::given(method("POST")).and(path("/graphql")).respond_with(
-            ResponseTemplate::new(200).set_body_json(
-                json!({"data": {"repository": {"c0": {"associatedPullRequests": {"nodes": []}}}}}),
-            ),
-        ));
-        mount(
-            Mock::given(method("GET"))
-                .and(path(format!("{p}/issues")))
-                .and(header("if-none-match", "\"i1\""))
-                .respond_with(ResponseTemplate::new(304)),
-        );
-        mount(Mock::given(method("GET")).and(path(format!("{p}/issues"))).respond_with(
-            ResponseTemplate::new(200).insert_header("etag", "\"i1\"").set_body_json(json!([{
-                "number": 3, "title": "checkout down", "state": "closed", "labels": [{"name": "incident"}],
-                "created_at": t(28), "closed_at": t(27), "body": format!("root cause: {SHA}")}])),
-        ));
-        server
+        crate::github::fake_github_repo(rt, REPO, true)
     }
 
     /// A delivery of the fixtures (`event__name.json`), or a minimal
@@ -363,58 +317,11 @@ fn gitlab_delivery(kind: &str, project: &str) -> Vec<u8> {
 }
 
 #[cfg(feature = "gitlab")]
-fn fake_gitlab(rt: &tokio::runtime::Runtime) -> wiremock::MockServer {
-    use serde_json::json;
-    use wiremock::matchers::{method, path, query_param};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
-
-    const SHA: &str = "1111111111111111111111111111111111111111";
-    let server = rt.block_on(MockServer::start());
-    let now = chrono::Utc::now();
-    let t = |h: i64| (now - chrono::Duration::hours(h)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let mount = |m: Mock| rt.block_on(m.mount(&server));
-    let p = "/api/v4/projects/acme%2Fshop%2Fapi";
-    mount(
-        Mock::given(method("GET"))
-            .and(path(format!("{p}/deployments")))
-            .and(query_param("updated_after", t(29).replace("+00:00", "Z")))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-            .with_priority(1),
-    );
-    mount(Mock::given(method("GET")).and(path(format!("{p}/deployments"))).respond_with(
-        ResponseTemplate::new(200).set_body_json(json!([{
-            "id": 7, "sha": SHA, "ref": "main", "status": "success", "created_at": t(30), "updated_at": t(29),
-            "environment": {"name": "production"},
-            "deployable": {"id": 70, "status": "success", "started_at": t(30), "finished_at": t(29)}}])),
-    ));
-    mount(Mock::given(method("GET")).and(path(format!("{p}/environments"))).respond_with(
-        ResponseTemplate::new(200).set_body_json(json!([{"name": "production", "tier": "production"}])),
-    ));
-    mount(
-        Mock::given(method("GET")).and(path(format!("{p}/repository/commits"))).respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!([{"id": SHA, "committed_date": t(40), "authored_date": t(41)}])),
-        ),
-    );
-    mount(
-        Mock::given(method("GET"))
-            .and(path(format!("{p}/deployments/7/merge_requests")))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
-    );
-    mount(
-        Mock::given(method("GET"))
-            .and(path(format!("{p}/issues")))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
-    );
-    server
-}
-
-#[cfg(feature = "gitlab")]
 #[test]
 fn gitlab_webhooks_collect_what_dora_collect_stores() {
     const TOKEN: &str = "gitlab-hook-token-for-tests";
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let forge = fake_gitlab(&rt);
+    let forge = crate::gitlab::fake_gitlab_project(&rt, "acme/shop/api");
     let dir = tempfile::tempdir().unwrap();
     write(
         dir.path(),
