@@ -8,16 +8,15 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use dora_core::GroupKind;
 use dora_core::render::ReportLinks;
-use serde_json::json;
 
 use crate::AppState;
+use crate::handlers::error;
 
 /// The query parameters of a request, in their order, decoded; a name may
 /// come more than once.
@@ -54,11 +53,6 @@ pub trait Queries: Send + Sync {
     /// `GET /`: the weekly report as one HTML page (UTF-8), with the links
     /// `links` gives to other weeks and to each team's and service's page.
     fn report_html(&self, params: &Params, links: &dyn ReportLinks) -> Result<Vec<u8>, QueryError>;
-}
-
-/// A JSON error answer.
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
 /// The pairs of the query string, or why they do not parse.

@@ -27,7 +27,7 @@ use dora_sources::cdevents::{self, Mapped};
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::handlers::{authorized, error};
+use crate::handlers::{error, unauthorized};
 use crate::writer::{Write, Written};
 
 /// How the body of `POST /cdevents` is framed.
@@ -117,11 +117,8 @@ fn counts(written: &Written, ignored: u64) -> Value {
 
 /// `POST /cdevents`: every CloudEvent of the body stored, or none.
 pub(crate) async fn post_cdevents(State(state): State<Arc<AppState>>, req: Request) -> Response {
-    if !authorized(&state, req.headers()) {
-        let mut response =
-            error(StatusCode::UNAUTHORIZED, "a valid `Authorization: Bearer <token>` is required");
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
-        return response;
+    if let Some(answer) = unauthorized(&state, req.headers()) {
+        return answer;
     }
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let Some(mode) = mode(content_type) else {

@@ -135,9 +135,21 @@ pub(crate) async fn readyz(State(state): Shared) -> Response {
     }
 }
 
+/// The `401` answer (with `WWW-Authenticate: Bearer`) when the request
+/// lacks the configured ingest token; `None` when it carries it or none is
+/// configured.
+pub(crate) fn unauthorized(state: &AppState, headers: &HeaderMap) -> Option<Response> {
+    if authorized(state, headers) {
+        return None;
+    }
+    let mut response = error(StatusCode::UNAUTHORIZED, "a valid `Authorization: Bearer <token>` is required");
+    response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+    Some(response)
+}
+
 /// Whether the request carries the configured token (always, when none is
 /// configured). The comparison takes the same time wherever the bytes differ.
-pub(crate) fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
+fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
     let Some(token) = state.config.ingest_token.as_deref() else {
         return true;
     };
@@ -178,11 +190,8 @@ const INLINE_PARSE_MAX: usize = 64 << 10;
 
 /// `POST /events`: all the events of the body, or none.
 pub(crate) async fn post_events(State(state): Shared, req: Request) -> Response {
-    if !authorized(&state, req.headers()) {
-        let mut response =
-            error(StatusCode::UNAUTHORIZED, "a valid `Authorization: Bearer <token>` is required");
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
-        return response;
+    if let Some(answer) = unauthorized(&state, req.headers()) {
+        return answer;
     }
     let Some(framing) = framing(req.headers()) else {
         return error(

@@ -22,6 +22,7 @@ use subtle::ConstantTimeEq;
 
 use crate::AppState;
 use crate::collect::{Forge, Scope};
+use crate::handlers::error;
 
 /// How many delivery ids are remembered (the oldest are forgotten first).
 pub(crate) const REMEMBERED_DELIVERIES: usize = 10_000;
@@ -118,10 +119,6 @@ pub(crate) fn gitlab_token_ok(expected: &str, given: &str) -> bool {
 
 fn answer(status: StatusCode, body: serde_json::Value) -> Response {
     (status, Json(body)).into_response()
-}
-
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    answer(status, json!({ "error": message.into() }))
 }
 
 fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
