@@ -1,10 +1,13 @@
 //! What every network source shares: the HTTP policy ([`policy`]: retries,
-//! backoff, rate-limit waits, the request budget, decided without I/O), and
-//! the plumbing the clients use (the TLS provider, the runtime requests run
+//! backoff, rate-limit waits, the request budget, decided without I/O), the
+//! rate limit shared by a run's concurrent requests ([`gate`]), and the
+//! plumbing the clients use (the TLS provider, the runtime requests run
 //! on, tokens that are never shown, and the I/O half of the policy).
 
+pub mod gate;
 pub mod policy;
 
+pub use gate::RateGate;
 pub use policy::{Backoff, Budget, BudgetSpent, Decision, Outcome, RateLimit, RetryPolicy};
 
 #[allow(unused_imports)]
@@ -78,13 +81,18 @@ impl std::fmt::Debug for Secret {
 
 /// The I/O half of the policy for one request: it keeps the attempt
 /// number, asks [`RetryPolicy::decide`] about each attempt's outcome, and
-/// carries out a wait (a progress line, then a sleep).
+/// carries out a wait (a progress line, then a sleep). With a
+/// [`RateGate`] ([`Attempts::with_gate`]), the request also waits before
+/// each attempt while the run's requests are paused or its cost exceeds
+/// what is left, and a rate-limit wait pauses every request of the run.
 #[cfg(any(feature = "github", feature = "gitlab"))]
 pub(crate) struct Attempts<'a> {
     policy: RetryPolicy,
     request: String,
     attempt: u32,
     progress: &'a dyn dora_core::source::Progress,
+    gate: Option<&'a RateGate>,
+    cost: u64,
 }
 
 #[cfg(any(feature = "github", feature = "gitlab"))]
@@ -95,7 +103,39 @@ impl<'a> Attempts<'a> {
         request: String,
         progress: &'a dyn dora_core::source::Progress,
     ) -> Self {
-        Self { policy, request, attempt: 0, progress }
+        Self { policy, request, attempt: 0, progress, gate: None, cost: 1 }
+    }
+
+    /// Shares `gate` with the run's other requests; this request costs
+    /// `cost` units of the limit (1 for a REST request; a GraphQL query's
+    /// expected points).
+    #[allow(dead_code)]
+    pub(crate) fn with_gate(mut self, gate: &'a RateGate, cost: u64) -> Self {
+        self.gate = Some(gate);
+        self.cost = cost;
+        self
+    }
+
+    /// Waits, before an attempt, while the gate holds the run's requests
+    /// (a pause, or a cost above what is left until the reset). `Err` with
+    /// the message of a request given up when that wait is longer than the
+    /// policy's longest rate-limit wait. Without a gate it returns at once.
+    #[allow(dead_code)]
+    pub(crate) async fn ready(&self) -> std::result::Result<(), String> {
+        let Some(gate) = self.gate else { return Ok(()) };
+        while let Some(wait) = gate.wait_before(self.cost, chrono::Utc::now()) {
+            if wait > self.policy.max_rate_limit_wait {
+                return Err(format!(
+                    "{}: rate limited for {} s, longer than the {} s this run waits",
+                    self.request,
+                    wait.as_secs(),
+                    self.policy.max_rate_limit_wait.as_secs()
+                ));
+            }
+            self.progress.message(&format!("rate limit: waiting {} s", wait.as_secs().max(1)));
+            tokio::time::sleep(wait).await;
+        }
+        Ok(())
     }
 
     /// Judges an attempt: its answer (`outcome` says how the policy sees
@@ -111,13 +151,21 @@ impl<'a> Attempts<'a> {
             Ok(answer) => outcome(answer),
             Err(failed) => failed.clone(),
         };
-        let decision = self.policy.decide(&self.request, self.attempt, &judged, chrono::Utc::now());
+        let now = chrono::Utc::now();
+        if let (Some(gate), Outcome::Answer { rate_limit, .. }) = (self.gate, &judged) {
+            gate.observe(rate_limit, now);
+        }
+        let decision = self.policy.decide(&self.request, self.attempt, &judged, now);
         match decision {
             // Only an answer is ever done with.
             Decision::Done => return Ok(attempt.ok()),
             Decision::GiveUp(message) => return Err(message),
             Decision::Retry { .. } => self.attempt += 1,
-            Decision::WaitRateLimit { .. } => {}
+            Decision::WaitRateLimit { after } => {
+                if let Some(gate) = self.gate {
+                    gate.pause(after, now);
+                }
+            }
         }
         if let Some(note) = decision.note() {
             self.progress.message(&note);
