@@ -46,6 +46,12 @@ pub(crate) fn fake_gitlab_project(rt: &tokio::runtime::Runtime, project: &str) -
             .and(path(format!("{p}/deployments/7/merge_requests")))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
     );
+    // The merged merge requests (the batched path): none.
+    mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{p}/merge_requests")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
+    );
     mount(
         Mock::given(method("GET"))
             .and(path(format!("{p}/issues")))

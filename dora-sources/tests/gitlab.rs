@@ -251,6 +251,38 @@ fn shop_served() -> (MockApi, [DateTime<Utc>; 4], Served) {
             .and(query_param("issue_type", "incident"))
             .respond_with(listing(vec![incident.clone()])),
     );
+    // The batched path: the merged merge requests, and their commits by
+    // GraphQL (after a 502).
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{P}/merge_requests")))
+            .and(query_param("state", "merged"))
+            .respond_with(listing(vec![mr.clone()])),
+    );
+    s.mount(
+        Mock::given(method("POST"))
+            .and(path("/api/graphql"))
+            .and(wiremock::matchers::body_string_contains("mergeRequests(iids"))
+            .respond_with(ResponseTemplate::new(502))
+            .up_to_n_times(1)
+            .with_priority(1),
+    );
+    let graphql_commit = |sha: &str, at: DateTime<Utc>| json!({"sha": sha, "authoredDate": ts_minus4(at), "committedDate": ts_minus4(at)});
+    let mr_commits = json!({"data": {"project": {"mergeRequests": {"nodes": [{"iid": "35", "commits": {
+        "pageInfo": {"hasNextPage": false},
+        "nodes": [graphql_commit("abababababababababababababababababababab", t[1] - chrono::Duration::hours(28)),
+                  graphql_commit("cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd", t[1] - chrono::Duration::hours(40))]}}]}}}});
+    s.mount(
+        Mock::given(method("POST"))
+            .and(path("/api/graphql"))
+            .and(wiremock::matchers::body_string_contains("mergeRequests(iids"))
+            .respond_with(move |req: &Request| {
+                let body: Value = serde_json::from_slice(&req.body).unwrap();
+                assert_eq!(body["variables"]["iids"], json!(["35"]));
+                ResponseTemplate::new(200).set_body_json(mr_commits.clone())
+            })
+            .with_priority(2),
+    );
     let started = ts(t[1] + chrono::Duration::hours(1));
     s.mount(Mock::given(method("POST")).and(path("/api/graphql")).respond_with(move |req: &Request| {
         let body: Value = serde_json::from_slice(&req.body).unwrap();
@@ -262,10 +294,14 @@ fn shop_served() -> (MockApi, [DateTime<Utc>; 4], Served) {
     (s, t, Served { deployments, merge_request: mr, incident })
 }
 
+/// The per-deployment path (`use_graphql = false`, the fallback): each
+/// deployment's merge requests, and each merge request's commits.
 #[test]
 fn a_full_run_then_an_incremental_one() {
     let (s, t) = shop();
-    let mut gl = GitlabSource::new("gl", config(&s.uri(), "acme/shop")).with_token(TOKEN);
+    let mut cfg = config(&s.uri(), "acme/shop");
+    cfg.use_graphql = false;
+    let mut gl = GitlabSource::new("gl", cfg).with_token(TOKEN);
     let first = gl.collect(None, &NoProgress).unwrap();
     let set = &first.events;
     let id = |n: u64| format!("gitlab:acme/shop:deployment:{n}");
@@ -343,6 +379,30 @@ fn a_full_run_then_an_incremental_one() {
     assert_eq!(second.requests, 2, "one deployment list, one incident list");
     assert_eq!(s.requests() - before, 2);
     eprintln!("requests: full run {}, incremental run {}", first.requests, second.requests);
+}
+
+/// The batched path on the same shop: the merged merge requests in one
+/// list and their commits in one GraphQL query (after a 502) instead of
+/// per deployment; the same events as the per-deployment path.
+#[test]
+fn the_shop_batched_gives_the_per_deployment_events() {
+    let (s, _) = shop();
+    let batched = GitlabSource::new("gl", config(&s.uri(), "acme/shop"))
+        .with_token(TOKEN)
+        .collect(None, &NoProgress)
+        .unwrap();
+    // 4 deployment pages, 3 environment requests (after a 429), 1 commit
+    // list, 3 compares (after a 500), 1 merged merge request list, 2
+    // GraphQL queries for their commits (after a 502), 1 incident list, 1
+    // timeline query.
+    assert_eq!(batched.requests, 16);
+    assert_eq!(batched.requests as usize, s.requests());
+    // The per-deployment path on the same server (its faults on the way).
+    let mut cfg = config(&s.uri(), "acme/shop");
+    cfg.use_graphql = false;
+    let rest = GitlabSource::new("gl", cfg).with_token(TOKEN).collect(None, &NoProgress).unwrap();
+    assert_eq!(batched.events.events(), rest.events.events());
+    assert_eq!(batched.notes, rest.notes);
 }
 
 /// DevLake's eight recorded gitlab.com deployments (every status, a job
@@ -672,6 +732,9 @@ fn a_monorepo_deployment_is_split_by_service() {
             .respond_with(listing(vec![])),
     );
     s.mount(Mock::given(method("GET")).and(path(format!("{p}/issues"))).respond_with(listing(vec![])));
+    s.mount(
+        Mock::given(method("GET")).and(path(format!("{p}/merge_requests"))).respond_with(listing(vec![])),
+    );
     let (ca, cw) = ("a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0", "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0");
     s.mount(Mock::given(method("GET")).and(path(format!("{p}/repository/compare"))).respond_with(
         ResponseTemplate::new(200).set_body_json(json!({
@@ -776,4 +839,463 @@ fn retries_and_rate_limits_give_up_naming_the_request() {
     assert!(e.starts_with(&format!("GET {P}/deployments?")), "{e}");
     assert!(e.ends_with(": rate limited for 7200 s, longer than the 3600 s this run waits"), "{e}");
     assert_eq!(sent, 1, "no wait, no second request");
+}
+
+/// One project of the fake GitLab of the request-cost tests, made up in
+/// finish order: each successful production deployment ships a merge
+/// request (merged with a merge commit, or squashed every third time), a
+/// direct push every fifth time, and one is labelled `hotfix`; a rollback,
+/// a failed and a staging deployment come in between; one incident.
+struct Forge {
+    path: String,
+    deployments: Vec<Value>,
+    /// Commits of the production line, oldest first.
+    line: Vec<Value>,
+    /// Deployed SHA -> its index in `line`.
+    at: std::collections::HashMap<String, usize>,
+    /// Deployment id -> the merge requests GitLab links to it.
+    linked: std::collections::HashMap<u64, Vec<Value>>,
+    merge_requests: Vec<Value>,
+    /// Merge request iid -> its commits, newest first (as REST lists them).
+    mr_commits: std::collections::HashMap<u64, Vec<Value>>,
+    incident: Value,
+}
+
+fn sha(n: u64) -> String {
+    format!("{n:040x}")
+}
+
+impl Forge {
+    /// `shipping` successful production deployments (and, past the third,
+    /// a rollback, a failed and a staging deployment); ids and SHAs start
+    /// at `base` so that projects differ.
+    fn new(path: &str, shipping: usize, base: u64) -> Self {
+        let mut f = Forge {
+            path: path.into(),
+            deployments: vec![],
+            line: vec![],
+            at: Default::default(),
+            linked: Default::default(),
+            merge_requests: vec![],
+            mr_commits: Default::default(),
+            incident: Value::Null,
+        };
+        let start = ago(24 * 80);
+        let hours = |h: i64| start + chrono::Duration::hours(h);
+        let mut next_sha = base * 1000;
+        let mut new_sha = || {
+            next_sha += 1;
+            sha(next_sha)
+        };
+        let mut id = base * 1000;
+        for i in 0..shipping {
+            let h = i as i64 * 24;
+            let iid = 100 + i as u64;
+            if i % 5 == 4 {
+                f.line.push(commit(&new_sha(), hours(h + 1)));
+            }
+            let branch: Vec<Value> =
+                (0..1 + i as i64 % 2).map(|k| commit(&new_sha(), hours(h + 2 + k))).collect();
+            let squash = i % 3 == 2;
+            let (merge, squashed) = if squash {
+                let q = new_sha();
+                f.line.push(commit(&q, hours(h + 5)));
+                (None, Some(q))
+            } else {
+                f.line.extend(branch.iter().cloned());
+                let m = new_sha();
+                f.line.push(commit(&m, hours(h + 5)));
+                (Some(m), None)
+            };
+            let mr = json!({"iid": iid, "title": format!("Change {i}"), "state": "merged",
+                "created_at": ts(hours(h)), "merged_at": ts(hours(h + 5)), "updated_at": ts(hours(h + 6)),
+                "merge_commit_sha": merge, "squash_commit_sha": squashed,
+                "sha": branch.last().unwrap()["id"], "source_branch": format!("change-{i}"),
+                "labels": if i == 7 { json!(["hotfix"]) } else { json!(["feature"]) }});
+            let mut listed = branch.clone();
+            listed.reverse();
+            f.mr_commits.insert(iid, listed);
+            f.merge_requests.push(mr.clone());
+            let head = f.line.len() - 1;
+            let deployed = f.line[head]["id"].as_str().unwrap().to_string();
+            f.at.insert(deployed.clone(), head);
+            id += 1;
+            f.deployments.push(deployment(id, &deployed, "production", "success", hours(h + 8)));
+            if i == 3 {
+                // A rollback to the previous version, then the next ships again.
+                let prev = f.deployments[f.deployments.len() - 2]["sha"].as_str().unwrap().to_string();
+                id += 1;
+                f.deployments.push(deployment(id, &prev, "production", "success", hours(h + 10)));
+                id += 1;
+                f.deployments.push(deployment(
+                    id,
+                    &sha(base * 1000 + 999),
+                    "production",
+                    "failed",
+                    hours(h + 11),
+                ));
+                id += 1;
+                f.deployments.push(deployment(id, &deployed, "staging", "success", hours(h + 12)));
+            }
+        }
+        // GitLab links to a deployment the merge requests of what it
+        // shipped since the previous success (the look-back's for the first).
+        let mut previous: Option<String> = None;
+        for d in &f.deployments {
+            if d["environment"]["name"] != "production" || d["status"] != "success" {
+                continue;
+            }
+            let to = d["sha"].as_str().unwrap().to_string();
+            let shipped = match &previous {
+                Some(from) => f.compare(from, &to),
+                None => f.line[..=f.at[&to]].to_vec(),
+            };
+            f.linked.insert(d["id"].as_u64().unwrap(), f.owning(&shipped));
+            previous = Some(to);
+        }
+        f.incident = json!({"id": base * 1000 + 1, "iid": 1, "title": "Down", "state": "closed",
+            "description": format!("root cause: {}\n", f.line[1]["id"].as_str().unwrap()),
+            "created_at": ts(hours(30)), "updated_at": ts(hours(33)), "closed_at": ts(hours(33)),
+            "labels": [], "issue_type": "incident", "severity": "HIGH"});
+        f
+    }
+
+    fn escaped(&self) -> String {
+        format!("/api/v4/projects/{}", self.path.replace('/', "%2F"))
+    }
+
+    /// The comparison `from...to` of the production line: the commits
+    /// after `from` up to `to` (nothing when `to` is older).
+    fn compare(&self, from: &str, to: &str) -> Vec<Value> {
+        let (from, to) = (self.at[from], self.at[to]);
+        if to > from { self.line[from + 1..=to].to_vec() } else { vec![] }
+    }
+
+    /// The merge requests that brought in one of `commits`.
+    fn owning(&self, commits: &[Value]) -> Vec<Value> {
+        let shas: Vec<&Value> = commits.iter().map(|c| &c["id"]).collect();
+        self.merge_requests
+            .iter()
+            .filter(|mr| {
+                let iid = mr["iid"].as_u64().unwrap();
+                [&mr["merge_commit_sha"], &mr["squash_commit_sha"]].into_iter().any(|s| shas.contains(&s))
+                    || self.mr_commits[&iid].iter().any(|c| shas.contains(&&c["id"]))
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+/// Serves `forges` (each answer after `delay`, with `RateLimit-Remaining`
+/// counting down): the REST lists, the per-deployment merge requests and
+/// merge request commits, and the GraphQL queries (merge requests'
+/// commits, incident timelines) of every project.
+fn serve_forges(s: &MockApi, forges: Vec<Forge>, delay: Duration) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let left = Arc::new(AtomicU64::new(2000));
+    let slow = move |r: ResponseTemplate| {
+        r.set_delay(delay)
+            .insert_header("ratelimit-remaining", left.fetch_sub(1, Ordering::Relaxed).to_string())
+    };
+    let forges: Arc<Vec<Forge>> = Arc::new(forges);
+    for (k, f) in forges.iter().enumerate() {
+        let p = f.escaped();
+        let get = |tail: &str| Mock::given(method("GET")).and(path(format!("{p}{tail}")));
+        let list = |items: Vec<Value>| {
+            let slow = slow.clone();
+            let l = listing(items);
+            move |req: &Request| slow(l(req))
+        };
+        s.mount(get("/deployments").respond_with(list(f.deployments.clone())));
+        s.mount(get("/environments").respond_with(list(vec![
+            json!({"id": 1, "name": "production", "tier": "production"}),
+            json!({"id": 2, "name": "staging", "tier": "staging"}),
+        ])));
+        s.mount(get("/issues").respond_with(list(vec![f.incident.clone()])));
+        s.mount(
+            get("/merge_requests")
+                .and(query_param("state", "merged"))
+                .respond_with(list(f.merge_requests.clone())),
+        );
+        let all = forges.clone();
+        let sl = slow.clone();
+        s.mount(get("/repository/compare").respond_with(move |req: &Request| {
+            let q = |n: &str| req.url.query_pairs().find(|(k, _)| k == n).unwrap().1.to_string();
+            let commits = all[k].compare(&q("from"), &q("to"));
+            sl(ResponseTemplate::new(200).set_body_json(
+                json!({"commits": commits, "diffs": [], "compare_timeout": false, "compare_same_ref": false}),
+            ))
+        }));
+        let all = forges.clone();
+        let sl = slow.clone();
+        s.mount(get("/repository/commits").respond_with(move |req: &Request| {
+            let q = |n: &str| req.url.query_pairs().find(|(k, _)| k == n).unwrap().1.to_string();
+            let f = &all[k];
+            let mut history = f.line[..=f.at[&q("ref_name")]].to_vec();
+            history.reverse();
+            sl(listing(history)(req))
+        }));
+        let all = forges.clone();
+        let sl = slow.clone();
+        s.mount(
+            Mock::given(method("GET"))
+                .and(wiremock::matchers::path_regex(format!(
+                    r"^{}/deployments/\d+/merge_requests$",
+                    regex::escape(&p)
+                )))
+                .respond_with(move |req: &Request| {
+                    let id: u64 = req.url.path().split('/').nth_back(1).unwrap().parse().unwrap();
+                    sl(listing(all[k].linked.get(&id).cloned().unwrap_or_default())(req))
+                }),
+        );
+        let all = forges.clone();
+        let sl = slow.clone();
+        s.mount(
+            Mock::given(method("GET"))
+                .and(wiremock::matchers::path_regex(format!(
+                    r"^{}/merge_requests/\d+/commits$",
+                    regex::escape(&p)
+                )))
+                .respond_with(move |req: &Request| {
+                    let iid: u64 = req.url.path().split('/').nth_back(1).unwrap().parse().unwrap();
+                    sl(listing(all[k].mr_commits[&iid].clone())(req))
+                }),
+        );
+    }
+    let all = forges.clone();
+    s.mount(Mock::given(method("POST")).and(path("/api/graphql")).respond_with(move |req: &Request| {
+        let body: Value = serde_json::from_slice(&req.body).unwrap();
+        let query = body["query"].as_str().unwrap();
+        let f = all.iter().find(|f| body["variables"]["path"] == f.path.as_str()).expect("a known project");
+        let project = if query.contains("mergeRequests(iids: $iids") {
+            let nodes: Vec<Value> = body["variables"]["iids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|iid| {
+                    let n: u64 = iid.as_str().unwrap().parse().unwrap();
+                    let commits: Vec<Value> = f.mr_commits[&n]
+                        .iter()
+                        .map(|c| json!({"sha": c["id"], "authoredDate": c["authored_date"], "committedDate": c["committed_date"]}))
+                        .collect();
+                    json!({"iid": iid, "commits": {"pageInfo": {"hasNextPage": false}, "nodes": commits}})
+                })
+                .collect();
+            json!({"mergeRequests": {"nodes": nodes}})
+        } else {
+            assert!(query.contains("incidentManagementTimelineEvents"), "{query}");
+            json!({"i0": {"nodes": []}})
+        };
+        slow(ResponseTemplate::new(200).set_body_json(json!({"data": {"project": project}})))
+    }));
+}
+
+fn changes_of(set: &dora_core::EventSet) -> Vec<dora_core::event::Change> {
+    set.iter()
+        .filter_map(|e| match e {
+            dora_core::event::Event::Change(c) => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+fn forge_config(uri: &str, path: &str) -> GitlabConfig {
+    let mut cfg = config(uri, path);
+    cfg.per_page = 100;
+    cfg
+}
+
+/// Issue 20: the requests of a full run per deployment, batched (the
+/// project's merged merge requests in one list, their commits by GraphQL)
+/// and per deployment (the REST path, kept as the fallback), on a project
+/// with 33 deployments: the same events, at most 1.5 requests a deployment
+/// batched. Then a run with nothing new, and one with eight new
+/// deployments.
+#[test]
+fn requests_per_deployment_batched_and_per_deployment_give_the_same_events() {
+    let forge = Forge::new("acme/big", 30, 1);
+    let deployments = forge.deployments.len();
+    assert_eq!(deployments, 33);
+    let s = MockApi::new();
+    serve_forges(&s, vec![forge], Duration::ZERO);
+    let run = |graphql: bool| {
+        let mut cfg = forge_config(&s.uri(), "acme/big");
+        cfg.use_graphql = graphql;
+        let mut gl = GitlabSource::new("gl", cfg).with_token(TOKEN);
+        let before = s.requests();
+        let full = gl.collect(None, &NoProgress).unwrap();
+        assert_eq!(full.requests as usize, s.requests() - before);
+        let again = gl.collect(Some(&full.state), &NoProgress).unwrap();
+        (full, again)
+    };
+    let (batched, batched_again) = run(true);
+    let (rest, rest_again) = run(false);
+    assert_eq!(batched.events.events(), rest.events.events(), "the same events, in the same order");
+    assert_eq!(batched.notes, rest.notes);
+
+    let set = &batched.events;
+    assert_eq!(set.count(EventKind::Deployment), 33);
+    let id = |n: u64| format!("gitlab:acme/big:deployment:{n}");
+    assert_eq!(set.deployment(&id(1005)).unwrap().deployment_type, DeploymentType::Rollback);
+    assert_eq!(set.deployment(&id(1005)).unwrap().remediates, [id(1004)]);
+    assert_eq!(
+        set.deployment(&id(1011)).unwrap().deployment_type,
+        DeploymentType::Hotfix,
+        "!107 is labelled hotfix"
+    );
+    let changes = changes_of(set);
+    let with_requests = changes.iter().filter(|c| c.pull_request.is_some()).count();
+    assert_eq!(changes.len() - with_requests, 6, "the six direct pushes have no merge request");
+    // !102 was squashed: its squash commit carries its first commit's time.
+    let squashed =
+        changes.iter().find(|c| c.pull_request.as_ref().and_then(|p| p.number) == Some(102)).unwrap();
+    assert!(squashed.pull_request.as_ref().unwrap().first_commit_at.unwrap() < squashed.committed_at);
+
+    // Batched: 1 deployment list, 1 environment list, 1 commit list (the
+    // first deployment), 30 compares, 1 merged merge request list, 1
+    // GraphQL query for their commits, 1 incident list, 1 timeline query.
+    assert_eq!(batched.requests, 37);
+    // Per deployment: the same, less the merge request list and query,
+    // plus the merge requests of each of the 30 deployments that shipped
+    // something and the commits of each of their 31 merge requests.
+    assert_eq!(rest.requests, 96);
+    let per = |n: u64| n as f64 / deployments as f64;
+    assert!(per(batched.requests) <= 1.5, "{}", per(batched.requests));
+    assert_eq!((batched_again.requests, rest_again.requests), (2, 2), "the two lists, nothing new");
+    assert!(batched_again.events.is_empty() && rest_again.events.is_empty());
+
+    // An incremental run with new deployments: the first run lists 25 of
+    // them, the next the eight after (all shipping).
+    let forge = Forge::new("acme/big", 30, 1);
+    let first: Vec<Value> = forge.deployments[..25].to_vec();
+    let s = MockApi::new();
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path("/api/v4/projects/acme%2Fbig/deployments"))
+            .respond_with(listing(first))
+            .up_to_n_times(1)
+            .with_priority(1),
+    );
+    serve_forges(&s, vec![forge], Duration::ZERO);
+    let mut gl = GitlabSource::new("gl", forge_config(&s.uri(), "acme/big")).with_token(TOKEN);
+    let full = gl.collect(None, &NoProgress).unwrap();
+    let next = gl.collect(Some(&full.state), &NoProgress).unwrap();
+    assert_eq!(next.events.count(EventKind::Deployment), 8);
+    // 1 deployment list, 1 environment list, 8 compares, 1 merge request
+    // list, 1 GraphQL query, 1 incident list.
+    assert_eq!(next.requests, 13);
+    eprintln!(
+        "requests per deployment: full run batched {} ({:.2}), per deployment {} ({:.2}); \
+         nothing new {}; eight new deployments {} ({:.2})",
+        batched.requests,
+        per(batched.requests),
+        rest.requests,
+        per(rest.requests),
+        batched_again.requests,
+        next.requests,
+        next.requests as f64 / 8.0
+    );
+}
+
+/// A server that refuses the GraphQL query (here: the query is not
+/// allowed) gets the per-deployment requests, with a note, and the same
+/// events.
+#[test]
+fn a_refused_graphql_query_falls_back_to_the_per_deployment_requests() {
+    let s = MockApi::new();
+    s.mount(
+        Mock::given(method("POST"))
+            .and(path("/api/graphql"))
+            .and(wiremock::matchers::body_string_contains("mergeRequests(iids"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                json!({"errors": [{"message": "Query has complexity of 301, which exceeds max complexity of 250"}]}),
+            ))
+            .with_priority(1),
+    );
+    serve_forges(&s, vec![Forge::new("acme/big", 6, 1)], Duration::ZERO);
+    let out = GitlabSource::new("gl", forge_config(&s.uri(), "acme/big"))
+        .with_token(TOKEN)
+        .collect(None, &NoProgress)
+        .unwrap();
+    assert!(
+        out.notes
+            .iter()
+            .any(|n| n.contains("GraphQL refused the merge requests' commits (Query has complexity")),
+        "{:?}",
+        out.notes
+    );
+    let mut cfg = forge_config(&s.uri(), "acme/big");
+    cfg.use_graphql = false;
+    let rest = GitlabSource::new("gl", cfg).with_token(TOKEN).collect(None, &NoProgress).unwrap();
+    assert_eq!(out.events.events(), rest.events.events());
+}
+
+/// Issue 20: a group's projects are read `concurrency` at once under one
+/// request budget. Against a server answering every request after 100 ms,
+/// twenty projects take less than four times as long as one, and their
+/// events come out in the group's order, as they would one by one.
+#[test]
+fn a_groups_projects_are_read_at_once() {
+    use std::sync::{Arc, Mutex};
+    #[derive(Default)]
+    struct Said(Mutex<Vec<String>>);
+    impl dora_core::source::Progress for Said {
+        fn message(&self, message: &str) {
+            self.0.lock().unwrap().push(message.to_string());
+        }
+    }
+    let delay = Duration::from_millis(100);
+    let read = |projects: u64| {
+        let s = MockApi::new();
+        let forges: Vec<Forge> = (1..=projects).map(|k| Forge::new(&format!("acme/p{k:02}"), 2, k)).collect();
+        let listed: Vec<Value> = forges
+            .iter()
+            .enumerate()
+            .map(|(i, f)| json!({"id": i + 1, "path_with_namespace": f.path, "archived": false}))
+            .collect();
+        s.mount(
+            Mock::given(method("GET"))
+                .and(path("/api/v4/groups/acme/projects"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(listed).set_delay(delay)),
+        );
+        serve_forges(&s, forges, delay);
+        let mut cfg = forge_config(&s.uri(), "unused");
+        cfg.projects.clear();
+        cfg.group = Some(dora_sources::gitlab::GroupConfig {
+            path: "acme".into(),
+            include: vec![],
+            exclude: vec![],
+            services: Default::default(),
+            teams: Default::default(),
+        });
+        let said = Arc::new(Said::default());
+        let started = std::time::Instant::now();
+        let out = GitlabSource::new("gl", cfg).with_token(TOKEN).collect(None, said.as_ref()).unwrap();
+        let took = started.elapsed();
+        assert_eq!(out.requests as usize, s.requests());
+        let said = said.0.lock().unwrap().clone();
+        (took, out, said)
+    };
+    let (one, alone, _) = read(1);
+    let (twenty, out, said) = read(20);
+    eprintln!(
+        "one project: {one:?} ({} requests); twenty: {twenty:?} ({} requests)",
+        alone.requests, out.requests
+    );
+    assert_eq!(out.requests, 1 + 20 * (alone.requests - 1), "the group list, then each project's");
+    assert!(twenty < one * 4, "twenty projects took {twenty:?}, one {one:?}");
+    // The group's order: each project's deployment ids are above the last's.
+    let ids: Vec<u64> = out
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            dora_core::event::Event::Deployment(d) => d.id.rsplit(':').next().unwrap().parse().ok(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ids.len(), 40);
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    // Progress tells the requests spent and the rate limit left.
+    assert!(said.iter().any(|m| m.contains("requests, rate limit: ") && m.contains(" left)")), "{said:?}");
 }

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -121,6 +121,13 @@ pub struct GitlabConfig {
     pub per_page: usize,
     /// Monorepos: project path -> its path prefixes' services.
     pub monorepo: BTreeMap<String, PathServices>,
+    /// Read merge requests in bulk (one list of the project's merged ones,
+    /// their commits by GraphQL, 50 a query) instead of per deployment
+    /// [default: true]. A server that refuses the GraphQL query gets the
+    /// per-deployment requests, with a note.
+    pub use_graphql: bool,
+    /// Projects read at once (a group's, or several listed) [default: 8].
+    pub concurrency: usize,
 }
 
 impl GitlabConfig {
@@ -146,6 +153,8 @@ impl GitlabConfig {
             max_rate_limit_wait: Duration::from_secs(3600),
             per_page: 100,
             monorepo: BTreeMap::new(),
+            use_graphql: true,
+            concurrency: 8,
         }
     }
 }
@@ -218,6 +227,8 @@ struct Api<'a> {
     config: &'a GitlabConfig,
     progress: &'a dyn Progress,
     budget: &'a Budget,
+    /// What the server said of its rate limit, shared by every project's client.
+    rate: &'a RateSeen,
     /// The path of the request being made, for error messages.
     current: Mutex<String>,
     /// Whether a request failed with 404 (a commit or project GitLab does not know).
@@ -245,6 +256,7 @@ impl<'a> Api<'a> {
         token: HeaderValue,
         progress: &'a dyn Progress,
         budget: &'a Budget,
+        rate: &'a RateSeen,
     ) -> Result<Self> {
         let (host, http) = server(&config.api_url)?;
         let mut builder = gitlab::GitlabBuilder::new_unauthenticated(host);
@@ -262,13 +274,62 @@ impl<'a> Api<'a> {
             config,
             progress,
             budget,
+            rate,
             current: Mutex::new(String::new()),
             missing: Default::default(),
         })
     }
+
+    /// A client for one project read at once with others: the same
+    /// connection, budget and rate limit, its own progress (waits are
+    /// reported there) and its own request path for error messages.
+    fn for_project<'b>(&'b self, progress: &'b dyn Progress) -> Api<'b> {
+        Api {
+            inner: self.inner.clone(),
+            token: self.token.clone(),
+            config: self.config,
+            progress,
+            budget: self.budget,
+            rate: self.rate,
+            current: Mutex::new(String::new()),
+            missing: Default::default(),
+        }
+    }
+}
+
+/// The requests left in GitLab's rate limit, as its latest answer said
+/// (`RateLimit-Remaining`; self-managed servers may not send it).
+#[derive(Debug)]
+struct RateSeen(AtomicU64);
+
+impl Default for RateSeen {
+    fn default() -> Self {
+        Self(AtomicU64::new(u64::MAX))
+    }
+}
+
+impl RateSeen {
+    fn remaining(&self) -> Option<u64> {
+        Some(self.0.load(Ordering::Relaxed)).filter(|&n| n != u64::MAX)
+    }
 }
 
 impl Api<'_> {
+    /// `what`, with the requests spent so far and what is left of the
+    /// request budget and of GitLab's rate limit: a progress message.
+    fn status(&self, what: &str) -> String {
+        let spent = self.budget.spent();
+        let mut out = format!("{what} ({spent} requests");
+        if let Some(limit) = self.budget.limit() {
+            out.push_str(&format!(", {} left of --max-requests", limit.saturating_sub(spent)));
+        }
+        if let Some(left) = self.rate.remaining() {
+            out.push_str(&format!(", rate limit: {left} left"));
+        }
+        out.push(')');
+        out
+    }
+
     fn wrap(&self, what: &str, e: ApiError<CallError>) -> Error {
         let path = self.current.lock().map(|p| p.clone()).unwrap_or_default();
         match e {
@@ -369,6 +430,11 @@ impl api::AsyncClient for Api<'_> {
                 }
                 Ok(Ok(r)) => Ok(r),
             };
+            if let Ok(r) = &attempt
+                && let Some(left) = RateLimit::from_headers(r.headers()).remaining
+            {
+                self.rate.0.store(left, Ordering::Relaxed);
+            }
             let answered = |r: &http::Response<Bytes>| Outcome::Answer {
                 status: r.status().as_u16(),
                 rate_limit: RateLimit::from_headers(r.headers()),
@@ -589,13 +655,25 @@ async fn commit_services(
     Ok(out)
 }
 
-/// The merged merge requests a deployment shipped, with their commits.
+/// The commits of merge request `iid` (REST, paged).
+async fn rest_merge_request_commits(api: &Api<'_>, project: &str, iid: u64) -> Result<Vec<GlCommit>> {
+    use api::projects::merge_requests::MergeRequestCommits;
+    let endpoint = MergeRequestCommits::builder()
+        .project(project)
+        .merge_request(iid)
+        .build()
+        .map_err(|e| err(format!("{project}: {e}")))?;
+    api.all(&format!("{project}: commits of merge request !{iid}"), endpoint).await
+}
+
+/// The merged merge requests a deployment shipped, with their commits: the
+/// per-deployment path (one request for the deployment's merge requests,
+/// one per merge request for its commits).
 async fn shipped_merge_requests(
     api: &Api<'_>,
     project: &str,
     deployment: u64,
 ) -> Result<ShippedMergeRequests> {
-    use api::projects::merge_requests::MergeRequestCommits;
     let requests: Vec<GlMergeRequest> = api
         .all(
             &format!("{project}: merge requests of deployment {deployment}"),
@@ -604,16 +682,161 @@ async fn shipped_merge_requests(
         .await?;
     let mut with_commits = Vec::new();
     for mr in requests.into_iter().filter(|m| m.merged_at.is_some()) {
-        let endpoint = MergeRequestCommits::builder()
-            .project(project)
-            .merge_request(mr.iid)
-            .build()
-            .map_err(|e| err(format!("{project}: {e}")))?;
-        let commits: Vec<GlCommit> =
-            api.all(&format!("{project}: commits of merge request !{}", mr.iid), endpoint).await?;
+        let commits = rest_merge_request_commits(api, project, mr.iid).await?;
         with_commits.push((mr, commits));
     }
     Ok(ShippedMergeRequests::new(with_commits))
+}
+
+/// Merge requests per GraphQL query for their commits.
+const MERGE_REQUEST_BATCH: usize = 50;
+
+/// A GraphQL query's answer, or the first error's message when the server
+/// refused it (an answer with `errors`, or without `data`).
+async fn graphql(
+    api: &Api<'_>,
+    what: &str,
+    query: &str,
+    variables: serde_json::Value,
+) -> Result<std::result::Result<serde_json::Value, String>> {
+    let body = serde_json::to_vec(&serde_json::json!({"query": query, "variables": variables}))
+        .map_err(|e| err(format!("GraphQL query: {e}")))?;
+    let bytes: Vec<u8> = api::raw(Graphql { body }).query_async(api).await.map_err(|e| api.wrap(what, e))?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    if let Some(first) = value.get("errors").and_then(|e| e.get(0)) {
+        let message = first.get("message").and_then(|m| m.as_str()).unwrap_or("error");
+        return Ok(Err(message.chars().take(160).collect()));
+    }
+    if value.get("data").is_none_or(serde_json::Value::is_null) {
+        return Ok(Err("no data in the answer".into()));
+    }
+    Ok(Ok(value))
+}
+
+/// The batched path: every merged merge request of the project updated
+/// since `since` (one list, 100 a page), with its commits read by GraphQL,
+/// [`MERGE_REQUEST_BATCH`] merge requests a query (a merge request with
+/// more than 100 commits, or one the answer leaves out, has its commits
+/// read from the REST API). In the order of their numbers. `Err` with the
+/// server's message when it refuses the GraphQL query.
+async fn merged_merge_requests(
+    api: &Api<'_>,
+    project: &str,
+    since: DateTime<Utc>,
+) -> Result<std::result::Result<Vec<(GlMergeRequest, Vec<GlCommit>)>, String>> {
+    use api::common::SortOrder;
+    use api::projects::merge_requests::{MergeRequestOrderBy, MergeRequestState, MergeRequests};
+    let endpoint = MergeRequests::builder()
+        .project(project)
+        .state(MergeRequestState::Merged)
+        .updated_after(since)
+        .order_by(MergeRequestOrderBy::UpdatedAt)
+        .sort(SortOrder::Ascending)
+        .build()
+        .map_err(|e| err(format!("{project}: {e}")))?;
+    let listed: Vec<GlMergeRequest> = api.all(&format!("{project}: merged merge requests"), endpoint).await?;
+    let mut merged: BTreeMap<u64, GlMergeRequest> =
+        listed.into_iter().filter(|m| m.merged_at.is_some()).map(|m| (m.iid, m)).collect();
+    let mut commits: BTreeMap<u64, Vec<GlCommit>> = BTreeMap::new();
+    let iids: Vec<u64> = merged.keys().copied().collect();
+    for batch in iids.chunks(MERGE_REQUEST_BATCH) {
+        let query = format!(
+            "query($path: ID!, $iids: [String!]) {{ project(fullPath: $path) {{ \
+             mergeRequests(iids: $iids, first: {}) {{ nodes {{ iid \
+             commits(first: 100) {{ pageInfo {{ hasNextPage }} nodes {{ sha authoredDate committedDate }} }} \
+             }} }} }} }}",
+            batch.len()
+        );
+        let iids: Vec<String> = batch.iter().map(u64::to_string).collect();
+        let answer = match graphql(
+            api,
+            &format!("{project}: commits of merge requests"),
+            &query,
+            serde_json::json!({"path": project, "iids": iids}),
+        )
+        .await?
+        {
+            Ok(answer) => answer,
+            Err(message) => return Ok(Err(message)),
+        };
+        let Some(nodes) = answer["data"]["project"]["mergeRequests"]["nodes"].as_array() else {
+            return Ok(Err("no merge requests in the answer".into()));
+        };
+        let mut whole = BTreeSet::new();
+        for node in nodes {
+            if let Some((iid, listed, more)) = normalize::merge_request_commits(node)
+                && !more
+                && batch.contains(&iid)
+            {
+                commits.insert(iid, listed);
+                whole.insert(iid);
+            }
+        }
+        for &iid in batch.iter().filter(|i| !whole.contains(i)) {
+            commits.insert(iid, rest_merge_request_commits(api, project, iid).await?);
+        }
+    }
+    Ok(Ok(iids
+        .into_iter()
+        .filter_map(|iid| Some((merged.remove(&iid)?, commits.remove(&iid).unwrap_or_default())))
+        .collect()))
+}
+
+/// A finished deployment on its way to becoming events: what the walk in
+/// finish order found (its change set, whether it is a rollback, the
+/// services it deployed), before its merge requests are known.
+struct Planned {
+    attempt: Attempt,
+    /// A successful production deployment: it has a change set, and may be
+    /// a hotfix.
+    shipping: bool,
+    /// The commits it shipped, oldest first.
+    commits: Vec<GlCommit>,
+    /// Their change events (those with a time), without merge requests yet.
+    changes: Vec<dora_core::event::Change>,
+    kind: DeploymentType,
+    remediates: Vec<String>,
+    deployed: DeployedServices,
+}
+
+/// The merge requests each planned deployment shipped: in bulk when
+/// `use_graphql` (and the server answers GraphQL), else per deployment.
+async fn shipped_by_each(
+    api: &Api<'_>,
+    cfg: &GitlabConfig,
+    project: &str,
+    planned: &[Planned],
+    lookback: DateTime<Utc>,
+    notes: &mut Vec<String>,
+) -> Result<Vec<ShippedMergeRequests>> {
+    let shipped_commits = planned.iter().flat_map(|p| &p.commits);
+    if !planned.iter().any(|p| !p.commits.is_empty()) {
+        return Ok(planned.iter().map(|_| ShippedMergeRequests::default()).collect());
+    }
+    if cfg.use_graphql {
+        // A merge request is merged (and so updated) after its commits were
+        // made: a day's margin for the clocks of the machines that made them.
+        let earliest = shipped_commits.filter_map(GlCommit::committed).min().unwrap_or(lookback);
+        let since = earliest - chrono::Duration::days(1);
+        match merged_merge_requests(api, project, since).await? {
+            Ok(all) => {
+                return Ok(planned.iter().map(|p| ShippedMergeRequests::owning(&all, &p.commits)).collect());
+            }
+            Err(message) => notes.push(format!(
+                "{project}: GraphQL refused the merge requests' commits ({message}); \
+                 they are read per deployment"
+            )),
+        }
+    }
+    let mut out = Vec::with_capacity(planned.len());
+    for p in planned {
+        out.push(if p.commits.is_empty() {
+            ShippedMergeRequests::default()
+        } else {
+            shipped_merge_requests(api, project, p.attempt.id).await?
+        });
+    }
+    Ok(out)
 }
 
 /// Reads one project into `events`, updating its state.
@@ -638,7 +861,7 @@ async fn collect_project(
     // includes it); what was read at that instant already is skipped.
     let since = |t: Option<DateTime<Utc>>| t.unwrap_or(lookback);
 
-    part.message("deployments");
+    part.message(&api.status("deployments"));
     let endpoint = Deployments::builder()
         .project(project)
         .order_by(DeploymentOrderBy::UpdatedAt)
@@ -689,14 +912,23 @@ async fn collect_project(
         ));
     }
 
+    // First the change sets, walking the deployments in the order they
+    // finished; then the merge requests of all of them at once.
+    let mut planned = Vec::with_capacity(finished.len());
     for attempt in finished {
         let production = cfg.production.is_production(&attempt.environment)
             || tiers.get(&attempt.environment).is_some_and(|t| t.eq_ignore_ascii_case("production"));
-        let mut changes = Vec::new();
-        let mut kind = DeploymentType::Regular;
-        let mut remediates = Vec::new();
-        let mut deployed = DeployedServices::default();
-        if attempt.status == DeploymentStatus::Success && production {
+        let mut p = Planned {
+            shipping: attempt.status == DeploymentStatus::Success && production,
+            commits: Vec::new(),
+            changes: Vec::new(),
+            kind: DeploymentType::Regular,
+            remediates: Vec::new(),
+            deployed: DeployedServices::default(),
+            attempt,
+        };
+        let attempt = &p.attempt;
+        if p.shipping {
             let mut range = None;
             let commits = match state.last_success.get(&attempt.environment).cloned() {
                 // A redeploy of the same commit ships nothing.
@@ -705,8 +937,8 @@ async fn collect_project(
                     // An older version deployed again (GitLab's rollback
                     // button re-runs an old deployment's job).
                     None => {
-                        kind = DeploymentType::Rollback;
-                        remediates.push(prev_id);
+                        p.kind = DeploymentType::Rollback;
+                        p.remediates.push(prev_id);
                         Vec::new()
                     }
                     Some(cmp) => {
@@ -729,11 +961,6 @@ async fn collect_project(
                     commits
                 }
             };
-            let shipped = if commits.is_empty() {
-                ShippedMergeRequests::default()
-            } else {
-                shipped_merge_requests(api, project, attempt.id).await?
-            };
             let per_commit = match monorepo {
                 Some(map) => {
                     commit_services(api, map, project, &ctx.service, &commits, range.as_ref()).await?
@@ -741,31 +968,25 @@ async fn collect_project(
                 None => Vec::new(),
             };
             for (i, commit) in commits.iter().enumerate() {
-                match normalize::change(&ctx, commit, shipped.of(&commit.id)) {
+                match normalize::change(&ctx, commit, None) {
                     Some(mut change) => {
-                        deployed.add_change(&mut change, per_commit.get(i), &ctx.service);
-                        changes.push(change.id.clone());
-                        events.push(change);
+                        p.deployed.add_change(&mut change, per_commit.get(i), &ctx.service);
+                        p.changes.push(change);
                     }
                     None => notes.push(format!("{project}: commit {} has no time; left out", commit.id)),
                 }
             }
-            let labels = shipped.labels();
-            if kind == DeploymentType::Regular
-                && cfg.hotfix.matches(&attempt.git_ref, None, &shipped.shipped(&labels))
-            {
-                kind = DeploymentType::Hotfix;
-            }
             if monorepo.is_some() {
-                deployed.remember(&mut state.last_services, &attempt.environment, &ctx.service);
+                p.deployed.remember(&mut state.last_services, &attempt.environment, &ctx.service);
             }
             state
                 .last_success
                 .insert(attempt.environment.clone(), (ctx.id("deployment", attempt.id), attempt.sha.clone()));
+            p.commits = commits;
         } else if let Some(map) = monorepo.filter(|_| production) {
             // A failed attempt fails the services it would have deployed.
             let last = monorepo::latest_services(&state.last_services, &attempt.environment, &ctx.service);
-            deployed.services = match state.last_success.get(&attempt.environment) {
+            p.deployed.services = match state.last_success.get(&attempt.environment) {
                 Some((_, prev)) if *prev != attempt.sha => match compare(api, project, prev, &attempt.sha)
                     .await?
                 {
@@ -779,18 +1000,42 @@ async fn collect_project(
                 _ => last,
             };
         }
-        let deployment = normalize::deployment(&ctx, &attempt, changes, kind, remediates);
+        state.done.push(attempt.id);
+        planned.push(p);
+    }
+
+    if !planned.is_empty() {
+        part.message(&api.status("merge requests"));
+    }
+    let shipped = shipped_by_each(api, cfg, project, &planned, lookback, notes).await?;
+    for (p, shipped) in planned.into_iter().zip(shipped) {
+        let Planned { attempt, shipping, changes, mut kind, remediates, deployed, .. } = p;
+        let mut ids = Vec::with_capacity(changes.len());
+        for mut change in changes {
+            if let Some((mr, first)) = shipped.of(&change.id) {
+                change.pull_request = Some(normalize::pull_request(mr, first));
+            }
+            ids.push(change.id.clone());
+            events.push(change);
+        }
+        let labels = shipped.labels();
+        if shipping
+            && kind == DeploymentType::Regular
+            && cfg.hotfix.matches(&attempt.git_ref, None, &shipped.shipped(&labels))
+        {
+            kind = DeploymentType::Hotfix;
+        }
+        let deployment = normalize::deployment(&ctx, &attempt, ids, kind, remediates);
         for part in deployed.parts(deployment) {
             events.push(part);
         }
-        state.done.push(attempt.id);
     }
     state.done.sort_unstable();
     state.done.dedup();
 
     // Incidents: issues of type incident (and labelled ones), updated since
     // the last run.
-    part.message("incidents");
+    part.message(&api.status("incidents"));
     let mut issues: BTreeMap<u64, GlIssue> = BTreeMap::new();
     let issues_since = since(state.issues_after);
     let mut queries: Vec<Option<&str>> = vec![None];
@@ -870,8 +1115,9 @@ impl Source for GitlabSource {
         let started = Utc::now();
         let mut notes = Vec::new();
         let budget = Budget::new(cfg.max_requests);
+        let rate = RateSeen::default();
         let events = runtime.block_on(async {
-            let api = Api::connect(cfg, token, progress, &budget).await?;
+            let api = Api::connect(cfg, token, progress, &budget, &rate).await?;
             let mut events = EventSet::new();
             let mut projects = cfg.projects.clone();
             if let Some(group) = &cfg.group {
@@ -886,22 +1132,40 @@ impl Source for GitlabSource {
                 }
             }
             progress.set_total(projects.len() as u64);
-            for project in &projects {
-                let project_state = state.projects.entry(project.path.clone()).or_default();
-                let part = progress.part(&project.path);
-                collect_project(
-                    &api,
-                    part.as_ref(),
-                    cfg,
-                    project,
-                    project_state,
-                    &mut events,
-                    &mut notes,
-                    started,
-                )
-                .await?;
-                part.message("done");
-                progress.advance(1);
+            // `concurrency` projects at once; each gathers its own events,
+            // notes and state, put together in the projects' order after.
+            let api = &api;
+            let reads: Vec<_> = projects
+                .iter()
+                .map(|project| {
+                    let mut project_state = state.projects.get(&project.path).cloned().unwrap_or_default();
+                    async move {
+                        let part = progress.part(&project.path);
+                        let own = api.for_project(part.as_ref());
+                        let (mut events, mut notes) = (EventSet::new(), Vec::new());
+                        collect_project(
+                            &own,
+                            part.as_ref(),
+                            cfg,
+                            project,
+                            &mut project_state,
+                            &mut events,
+                            &mut notes,
+                            started,
+                        )
+                        .await?;
+                        part.message(&own.status("done"));
+                        progress.advance(1);
+                        progress.message(&api.status(&format!("{} read", project.path)));
+                        Ok::<_, Error>((project_state, events, notes))
+                    }
+                })
+                .collect();
+            let read = super::bounded::run(reads, cfg.concurrency).await?;
+            for (project, (project_state, project_events, project_notes)) in projects.iter().zip(read) {
+                state.projects.insert(project.path.clone(), project_state);
+                events.extend(project_events.iter());
+                notes.extend(project_notes);
             }
             Ok::<_, Error>(events)
         })?;
@@ -924,6 +1188,8 @@ pub struct GitlabHistory {
     known: HistoryCache,
     /// One budget (`max_requests`) for all of this history's queries.
     budget: Budget,
+    /// What the server said of its rate limit.
+    rate: RateSeen,
 }
 
 impl std::fmt::Debug for GitlabHistory {
@@ -946,6 +1212,7 @@ impl GitlabHistory {
             token,
             known: Default::default(),
             budget: Budget::new(config.max_requests),
+            rate: RateSeen::default(),
             config,
         })
     }
@@ -958,9 +1225,14 @@ impl GitlabHistory {
     async fn fetch(&self, from: Option<&str>, to: &str, limit: usize) -> Result<HistoryRange> {
         use api::projects::repository::commits::Commits;
         crate::http::install_tls_provider();
-        let api =
-            Api::connect(&self.config, self.token.clone(), &dora_core::source::NoProgress, &self.budget)
-                .await?;
+        let api = Api::connect(
+            &self.config,
+            self.token.clone(),
+            &dora_core::source::NoProgress,
+            &self.budget,
+            &self.rate,
+        )
+        .await?;
         let project = self.project.as_str();
         let result = match from {
             Some(from) => compare(&api, project, from, to).await.map(|cmp| {

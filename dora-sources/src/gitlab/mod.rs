@@ -9,6 +9,7 @@
 //! - [`client`]: the only I/O: the `gitlab` crate's endpoints and paging
 //!   through dora's client (token, retries, rate limits, request budget).
 
+mod bounded;
 pub mod client;
 
 pub mod model;

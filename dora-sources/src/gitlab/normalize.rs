@@ -16,7 +16,7 @@
 //!   `updated_at` moves with any later change of the deployment, while the
 //!   job's finish is fixed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use regex::Regex;
@@ -144,6 +144,72 @@ impl ShippedMergeRequests {
     pub fn labels(&self) -> Vec<Vec<&str>> {
         self.requests.iter().map(|(mr, _)| mr.labels.iter().map(String::as_str).collect()).collect()
     }
+
+    /// The merge requests, out of a project's merged ones with their
+    /// commits (`all`), that brought in at least one of `commits`: what a
+    /// deployment shipping `commits` shipped. They keep the order of
+    /// `all`, so a commit two requests list goes to the first.
+    pub fn owning(all: &[(GlMergeRequest, Vec<GlCommit>)], commits: &[GlCommit]) -> Self {
+        let shipped: HashSet<&str> = commits.iter().map(|c| c.id.as_str()).collect();
+        let owns = |(mr, listed): &(GlMergeRequest, Vec<GlCommit>)| {
+            [&mr.merge_commit_sha, &mr.squash_commit_sha]
+                .into_iter()
+                .flatten()
+                .map(String::as_str)
+                .chain(listed.iter().map(|c| c.id.as_str()))
+                .any(|sha| shipped.contains(sha))
+        };
+        Self::new(all.iter().filter(|r| owns(r)).cloned().collect())
+    }
+
+    /// Whether no merge request was shipped.
+    pub fn is_empty(&self) -> bool {
+        self.requests.is_empty()
+    }
+}
+
+/// The merge request part of a change: its number, opened and merged
+/// times, and its first commit's time.
+pub fn pull_request(mr: &GlMergeRequest, first_commit_at: Option<DateTime<Utc>>) -> PullRequest {
+    PullRequest {
+        number: Some(mr.iid),
+        opened_at: Some(mr.created_at),
+        merged_at: mr.merged_at,
+        first_commit_at,
+    }
+}
+
+/// The commits of one merge request of a GraphQL answer (a node of
+/// `project.mergeRequests` with `iid` and `commits { pageInfo { hasNextPage }
+/// nodes { sha authoredDate committedDate } }`): its number, its commits as
+/// the REST API lists them, and whether more commits than the page holds
+/// remain (then they are read from the REST API). `None` for a node without
+/// a number.
+pub fn merge_request_commits(node: &serde_json::Value) -> Option<(u64, Vec<GlCommit>, bool)> {
+    let iid = match &node["iid"] {
+        serde_json::Value::String(s) => s.parse().ok()?,
+        v => v.as_u64()?,
+    };
+    let time = |v: &serde_json::Value| v.as_str().and_then(|s| s.parse::<DateTime<Utc>>().ok());
+    let commits = node["commits"]["nodes"]
+        .as_array()
+        .map(|nodes| {
+            nodes
+                .iter()
+                .filter_map(|n| {
+                    Some(GlCommit {
+                        id: n["sha"].as_str()?.to_string(),
+                        title: n["title"].as_str().unwrap_or_default().to_string(),
+                        authored_date: time(&n["authoredDate"]),
+                        committed_date: time(&n["committedDate"]),
+                        created_at: None,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let more = node["commits"]["pageInfo"]["hasNextPage"].as_bool().unwrap_or(false);
+    Some((iid, commits, more))
 }
 
 /// A change event for a commit, with its merge request's times when one
@@ -161,12 +227,7 @@ pub fn change(
         source: Some(project.source.clone()),
         committed_at: commit.committed()?,
         authored_at: commit.authored_date,
-        pull_request: merge_request.map(|(mr, first)| PullRequest {
-            number: Some(mr.iid),
-            opened_at: Some(mr.created_at),
-            merged_at: mr.merged_at,
-            first_commit_at: first,
-        }),
+        pull_request: merge_request.map(|(mr, first)| pull_request(mr, first)),
     })
 }
 

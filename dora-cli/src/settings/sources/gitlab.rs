@@ -28,6 +28,13 @@ pub struct GitlabSettings {
     /// Read incident timelines (start and end times) [default: true].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeline_events: Option<bool>,
+    /// Read merge requests in bulk, their commits by GraphQL, instead of
+    /// per deployment [default: true].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub use_graphql: Option<bool>,
+    /// Projects read at once [default: 8].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<usize>,
     /// The keys it shares with a github source.
     #[serde(flatten)]
     pub forge: ForgeSettings,
@@ -48,11 +55,23 @@ impl TryFrom<&mut SourceTable<'_>> for GitlabSettings {
         let production_tier = table.flag("production_tier")?;
         let incident_labels = table.strings("incident_labels")?.unwrap_or_default();
         let timeline_events = table.flag("timeline_events")?;
+        let use_graphql = table.flag("use_graphql")?;
+        let concurrency = table.integer("concurrency", 1)?;
         let scope =
             Scope { listed: &projects, group: group.as_deref(), group_key: "group", noun: "projects" };
         let forge = ForgeSettings::read(table, &scope)?;
         let name = table.name.clone();
-        Ok(GitlabSettings { name, projects, group, production_tier, incident_labels, timeline_events, forge })
+        Ok(GitlabSettings {
+            name,
+            projects,
+            group,
+            production_tier,
+            incident_labels,
+            timeline_events,
+            use_graphql,
+            concurrency,
+            forge,
+        })
     }
 }
 
@@ -78,6 +97,12 @@ impl GitlabSettings {
         }
         if let Some(t) = self.timeline_events {
             config.timeline_events = t;
+        }
+        if let Some(g) = self.use_graphql {
+            config.use_graphql = g;
+        }
+        if let Some(n) = self.concurrency {
+            config.concurrency = n;
         }
         config.incident_labels = self.incident_labels.clone();
         config

@@ -152,6 +152,53 @@ fn squash_and_merge_commits_belong_to_their_merge_request() {
     assert!(crate::hotfix::HotfixRule::default().matches("main", None, &requests));
 }
 
+/// The batched path: a deployment ships the merge requests that own one of
+/// its commits, out of the project's merged ones, with the commits a
+/// GraphQL answer lists (numbers as strings, times with offsets).
+#[test]
+fn merge_requests_owning_a_deployments_commits_from_graphql_commits() {
+    let answer = serde_json::json!({"iid": "35", "commits": {
+        "pageInfo": {"hasNextPage": false},
+        "nodes": [
+            {"sha": "ab", "authoredDate": "2026-02-27T06:00:00-04:00", "committedDate": "2026-02-27T07:00:00-04:00"},
+            {"sha": "cd", "authoredDate": null, "committedDate": "2026-02-26T10:00:00Z"}]}});
+    let (iid, commits, more) = merge_request_commits(&answer).unwrap();
+    assert_eq!((iid, more), (35, false));
+    assert_eq!(commits[0].authored_date, Some(at("2026-02-27T10:00:00Z")));
+    assert_eq!(commits[1].committed(), Some(at("2026-02-26T10:00:00Z")));
+    assert!(merge_request_commits(&serde_json::json!({"commits": {}})).is_none(), "no number");
+    let more = serde_json::json!({"iid": 36, "commits": {"pageInfo": {"hasNextPage": true}, "nodes": []}});
+    assert_eq!(merge_request_commits(&more).unwrap().2, true);
+
+    let mr = |iid: u64, squash: Option<&str>| GlMergeRequest {
+        iid,
+        title: "t".into(),
+        state: "merged".into(),
+        created_at: at("2026-02-20T10:00:00Z"),
+        merged_at: Some(at("2026-02-28T10:00:00Z")),
+        merge_commit_sha: None,
+        squash_commit_sha: squash.map(Into::into),
+        sha: None,
+        source_branch: "basket".into(),
+        labels: vec![],
+    };
+    let shipped_commit = |id: &str| GlCommit {
+        id: id.into(),
+        title: String::new(),
+        authored_date: None,
+        committed_date: Some(at("2026-02-28T10:00:00Z")),
+        created_at: None,
+    };
+    let all = vec![(mr(35, Some("sq")), commits), (mr(40, None), vec![shipped_commit("zz")])];
+    let shipped = ShippedMergeRequests::owning(&all, &[shipped_commit("sq"), shipped_commit("c2")]);
+    let (m, first) = shipped.of("sq").unwrap();
+    assert_eq!(m.iid, 35);
+    assert_eq!(first, Some(at("2026-02-26T10:00:00Z")), "the committed time when none was authored");
+    assert!(shipped.of("c2").is_none());
+    assert_eq!(shipped.labels().len(), 1, "!40 shipped nothing of these");
+    assert!(ShippedMergeRequests::owning(&all, &[shipped_commit("c2")]).is_empty());
+}
+
 #[test]
 fn incidents_from_issues_and_timelines() {
     let Some(mut value) = fixture::<serde_json::Value>("gitlab_rust_gitlab/issue.json") else { return };
