@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -25,7 +25,7 @@ use super::model::{GlCommit, GlCompare, GlDeployment, GlEnvironment, GlIssue, Gl
 use super::normalize::{self, Attempt, ForgeContext, ShippedMergeRequests};
 use crate::changesets::{CommitHistory, HistoryCache, HistoryCommit, HistoryFuture, HistoryRange};
 use crate::hotfix::HotfixRule;
-use crate::http::{Attempts, Budget, Outcome, RateLimit, RetryPolicy, Secret};
+use crate::http::{Attempts, Budget, Outcome, RateGate, RateLimit, RetryPolicy, Secret};
 use crate::monorepo::{self, DeployedServices, PathServices};
 use dora_core::engine::options::ProductionPatterns;
 use dora_core::error::{Error, Result};
@@ -227,8 +227,9 @@ struct Api<'a> {
     config: &'a GitlabConfig,
     progress: &'a dyn Progress,
     budget: &'a Budget,
-    /// What the server said of its rate limit, shared by every project's client.
-    rate: &'a RateSeen,
+    /// The server's rate limit as the run's concurrent requests share it:
+    /// one pause for all, and what is left.
+    gate: &'a RateGate,
     /// The path of the request being made, for error messages.
     current: Mutex<String>,
     /// Whether a request failed with 404 (a commit or project GitLab does not know).
@@ -256,7 +257,7 @@ impl<'a> Api<'a> {
         token: HeaderValue,
         progress: &'a dyn Progress,
         budget: &'a Budget,
-        rate: &'a RateSeen,
+        gate: &'a RateGate,
     ) -> Result<Self> {
         let (host, http) = server(&config.api_url)?;
         let mut builder = gitlab::GitlabBuilder::new_unauthenticated(host);
@@ -274,7 +275,7 @@ impl<'a> Api<'a> {
             config,
             progress,
             budget,
-            rate,
+            gate,
             current: Mutex::new(String::new()),
             missing: Default::default(),
         })
@@ -290,41 +291,22 @@ impl<'a> Api<'a> {
             config: self.config,
             progress,
             budget: self.budget,
-            rate: self.rate,
+            gate: self.gate,
             current: Mutex::new(String::new()),
             missing: Default::default(),
         }
     }
 }
 
-/// The requests left in GitLab's rate limit, as its latest answer said
-/// (`RateLimit-Remaining`; self-managed servers may not send it).
-#[derive(Debug)]
-struct RateSeen(AtomicU64);
-
-impl Default for RateSeen {
-    fn default() -> Self {
-        Self(AtomicU64::new(u64::MAX))
-    }
-}
-
-impl RateSeen {
-    fn remaining(&self) -> Option<u64> {
-        Some(self.0.load(Ordering::Relaxed)).filter(|&n| n != u64::MAX)
-    }
-}
-
 impl Api<'_> {
-    /// `what`, with the requests spent so far and what is left of the
-    /// request budget and of GitLab's rate limit: a progress message.
+    /// `what`, with the run's requests so far, what is left of GitLab's
+    /// rate limit (its `RateLimit-Remaining`, when it sends one) and of the
+    /// request budget: a progress message.
     fn status(&self, what: &str) -> String {
         let spent = self.budget.spent();
-        let mut out = format!("{what} ({spent} requests");
+        let mut out = format!("{what} ({}", self.gate.note(spent));
         if let Some(limit) = self.budget.limit() {
-            out.push_str(&format!(", {} left of --max-requests", limit.saturating_sub(spent)));
-        }
-        if let Some(left) = self.rate.remaining() {
-            out.push_str(&format!(", rate limit: {left} left"));
+            out.push_str(&format!("; budget: {} left", limit.saturating_sub(spent)));
         }
         out.push(')');
         out
@@ -404,9 +386,13 @@ impl api::AsyncClient for Api<'_> {
             self.config.retry_base,
             self.config.max_rate_limit_wait,
         );
-        let mut attempts = Attempts::new(policy, format!("{method} {path}"), self.progress);
+        // GitLab counts requests, GraphQL queries too: each costs 1.
+        let attempts = Attempts::new(policy, format!("{method} {path}"), self.progress);
+        let mut attempts = attempts.with_gate(self.gate, 1);
         let give_up = |message: String| ApiError::client(CallError(message));
         loop {
+            // While the run is paused for a rate limit, every request waits.
+            attempts.ready().await.map_err(give_up)?;
             self.budget.spend().map_err(|e| give_up(e.to_string()))?;
             let mut b = http::Request::builder().method(method.clone()).uri(uri.clone());
             for (k, v) in &headers {
@@ -430,11 +416,6 @@ impl api::AsyncClient for Api<'_> {
                 }
                 Ok(Ok(r)) => Ok(r),
             };
-            if let Ok(r) = &attempt
-                && let Some(left) = RateLimit::from_headers(r.headers()).remaining
-            {
-                self.rate.0.store(left, Ordering::Relaxed);
-            }
             let answered = |r: &http::Response<Bytes>| Outcome::Answer {
                 status: r.status().as_u16(),
                 rate_limit: RateLimit::from_headers(r.headers()),
@@ -1115,9 +1096,9 @@ impl Source for GitlabSource {
         let started = Utc::now();
         let mut notes = Vec::new();
         let budget = Budget::new(cfg.max_requests);
-        let rate = RateSeen::default();
+        let gate = RateGate::new();
         let events = runtime.block_on(async {
-            let api = Api::connect(cfg, token, progress, &budget, &rate).await?;
+            let api = Api::connect(cfg, token, progress, &budget, &gate).await?;
             let mut events = EventSet::new();
             let mut projects = cfg.projects.clone();
             if let Some(group) = &cfg.group {
@@ -1188,8 +1169,8 @@ pub struct GitlabHistory {
     known: HistoryCache,
     /// One budget (`max_requests`) for all of this history's queries.
     budget: Budget,
-    /// What the server said of its rate limit.
-    rate: RateSeen,
+    /// The server's rate limit, shared by this history's queries.
+    gate: RateGate,
 }
 
 impl std::fmt::Debug for GitlabHistory {
@@ -1212,7 +1193,7 @@ impl GitlabHistory {
             token,
             known: Default::default(),
             budget: Budget::new(config.max_requests),
-            rate: RateSeen::default(),
+            gate: RateGate::new(),
             config,
         })
     }
@@ -1230,7 +1211,7 @@ impl GitlabHistory {
             self.token.clone(),
             &dora_core::source::NoProgress,
             &self.budget,
-            &self.rate,
+            &self.gate,
         )
         .await?;
         let project = self.project.as_str();
