@@ -84,7 +84,7 @@ mod tests {
         assert!(started.elapsed() < Duration::from_millis(40 * 10), "not one after the other");
         let failing = rt.block_on(run(
             vec![
-                Box::pin(async { Ok(1) }) as Pin<Box<dyn Future<Output = Result<u32, &str>>>>,
+                Box::pin(async { Ok::<u32, &str>(1) }) as Pin<Box<dyn Future<Output = Result<u32, &str>>>>,
                 Box::pin(async { Err("no") }),
             ],
             2,

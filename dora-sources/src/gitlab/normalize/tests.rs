@@ -168,7 +168,7 @@ fn merge_requests_owning_a_deployments_commits_from_graphql_commits() {
     assert_eq!(commits[1].committed(), Some(at("2026-02-26T10:00:00Z")));
     assert!(merge_request_commits(&serde_json::json!({"commits": {}})).is_none(), "no number");
     let more = serde_json::json!({"iid": 36, "commits": {"pageInfo": {"hasNextPage": true}, "nodes": []}});
-    assert_eq!(merge_request_commits(&more).unwrap().2, true);
+    assert!(merge_request_commits(&more).unwrap().2);
 
     let mr = |iid: u64, squash: Option<&str>| GlMergeRequest {
         iid,
