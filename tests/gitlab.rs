@@ -69,7 +69,7 @@ fn collect_from_gitlab_then_metrics() {
         dir.path(),
         "dora.toml",
         &format!(
-            "[[source]]\nkind = \"gitlab\"\nname = \"gl\"\nprojects = [\"acme/api\"]\napi_url = \"{}\"\nallow_http = true\ntoken_env = \"DORA_TEST_GL_TOKEN\"\n[source.teams]\n\"acme/api\" = \"core\"\n",
+            "[[source]]\nkind = \"gitlab\"\nname = \"gl\"\nprojects = [\"acme/api\"]\napi_url = \"{}\"\nallow_http = true\ntoken_env = \"DORA_TEST_GL_TOKEN\"\nconcurrency = 2\nuse_graphql = true\n[source.teams]\n\"acme/api\" = \"core\"\n",
             server.uri()
         ),
     );
