@@ -1229,6 +1229,30 @@ fn a_refused_graphql_query_falls_back_to_the_per_deployment_requests() {
     cfg.use_graphql = false;
     let rest = GitlabSource::new("gl", cfg).with_token(TOKEN).collect(None, &NoProgress).unwrap();
     assert_eq!(out.events.events(), rest.events.events());
+
+    // A server without GraphQL for this token (403): the same.
+    let s = MockApi::new();
+    s.mount(
+        Mock::given(method("POST"))
+            .and(path("/api/graphql"))
+            .and(wiremock::matchers::body_string_contains("mergeRequests(iids"))
+            .respond_with(ResponseTemplate::new(403).set_body_json(json!({"message": "403 Forbidden"})))
+            .with_priority(1),
+    );
+    serve_forges(&s, vec![Forge::new("acme/big", 6, 1)], Duration::ZERO);
+    let out = GitlabSource::new("gl", forge_config(&s.uri(), "acme/big"))
+        .with_token(TOKEN)
+        .collect(None, &NoProgress)
+        .unwrap();
+    assert!(
+        out.notes.iter().any(|n| n.contains("GraphQL refused") && n.contains("HTTP 403")),
+        "{:?}",
+        out.notes
+    );
+    let mut cfg = forge_config(&s.uri(), "acme/big");
+    cfg.use_graphql = false;
+    let rest = GitlabSource::new("gl", cfg).with_token(TOKEN).collect(None, &NoProgress).unwrap();
+    assert_eq!(out.events.events(), rest.events.events());
 }
 
 /// Issue 20: a group's projects are read `concurrency` at once under one

@@ -234,6 +234,9 @@ struct Api<'a> {
     current: Mutex<String>,
     /// Whether a request failed with 404 (a commit or project GitLab does not know).
     missing: std::sync::atomic::AtomicBool,
+    /// Whether a request was refused (403 or 404): a server without
+    /// GraphQL, or one that keeps it from the token.
+    refused: std::sync::atomic::AtomicBool,
 }
 
 /// The token (given, else from `cfg.token_env`) as a sensitive header
@@ -278,6 +281,7 @@ impl<'a> Api<'a> {
             gate,
             current: Mutex::new(String::new()),
             missing: Default::default(),
+            refused: Default::default(),
         })
     }
 
@@ -294,6 +298,7 @@ impl<'a> Api<'a> {
             gate: self.gate,
             current: Mutex::new(String::new()),
             missing: Default::default(),
+            refused: Default::default(),
         }
     }
 }
@@ -430,6 +435,7 @@ impl api::AsyncClient for Api<'_> {
             }
             if status == http::StatusCode::FORBIDDEN || status == http::StatusCode::NOT_FOUND {
                 self.missing.store(status == http::StatusCode::NOT_FOUND, Ordering::Relaxed);
+                self.refused.store(true, Ordering::Relaxed);
                 return Err(give_up(format!(
                     "{method} {path}: HTTP {}: not found, or the token cannot read it (it needs the read_api scope)",
                     status.as_u16()
@@ -682,7 +688,15 @@ async fn graphql(
 ) -> Result<std::result::Result<serde_json::Value, String>> {
     let body = serde_json::to_vec(&serde_json::json!({"query": query, "variables": variables}))
         .map_err(|e| err(format!("GraphQL query: {e}")))?;
-    let bytes: Vec<u8> = api::raw(Graphql { body }).query_async(api).await.map_err(|e| api.wrap(what, e))?;
+    api.refused.store(false, Ordering::Relaxed);
+    let bytes: Vec<u8> = match api::raw(Graphql { body }).query_async(api).await {
+        Ok(bytes) => bytes,
+        // Refused outright (403, 404): the caller falls back to REST.
+        Err(ApiError::Client { source }) if api.refused.load(Ordering::Relaxed) => {
+            return Ok(Err(source.0));
+        }
+        Err(e) => return Err(api.wrap(what, e)),
+    };
     let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
     if let Some(first) = value.get("errors").and_then(|e| e.get(0)) {
         let message = first.get("message").and_then(|m| m.as_str()).unwrap_or("error");
