@@ -7,7 +7,11 @@
 //! - [`normalize`]: pure mapping from those to `dora.events/v1` events,
 //!   tested against recorded responses.
 //! - [`client`]: the only I/O: the `gitlab` crate's endpoints and paging
-//!   through dora's client (token, retries, rate limits, request budget).
+//!   through dora's client (token, retries, rate limits shared by the run's
+//!   concurrent requests, request budget), and the GraphQL queries that
+//!   batch merge request commits and incident timelines.
+//! - `bounded`: projects read `concurrency` at once on the source's one
+//!   thread, their outputs in the order given.
 
 mod bounded;
 pub mod client;
