@@ -387,6 +387,56 @@ mod tests {
     }
 
     #[test]
+    fn rows_of_the_focus_sample_are_allocated_by_tag_and_rule() {
+        // Two rows of ../shared/fixtures/peer/focus/focus_1.0_sample_dev.csv,
+        // hand-copied (BilledCost): an SQS row with null tags, and a load
+        // balancer row tagged application BrightLensMatrix.
+        let sqs = CostRow {
+            start: t("2024-09-18T22:00:00Z"),
+            end: t("2024-09-18T23:00:00Z"),
+            amount: 0.0000008,
+            currency: "USD".into(),
+            tags: None,
+            resource_id: Some("arn:ats:sqs:us-test-2:347410479675:mibelllmel-i-032l64f2065481b12".into()),
+            resource_name: None,
+            service_name: Some("Amazon Simple Queue Service".into()),
+            sub_account_name: Some("Atlas Nimbus".into()),
+        };
+        let elb = CostRow {
+            start: t("2024-09-30T22:00:00Z"),
+            end: t("2024-09-30T23:00:00Z"),
+            amount: 0.0000160599,
+            tags: serde_json::json!({"application": "BrightLensMatrix", "environment": "dev", "business_unit": "ViennaAI"})
+                .as_object()
+                .cloned(),
+            service_name: Some("Elastic Load Balancing".into()),
+            sub_account_name: Some("Zenith Eclipse".into()),
+            ..sqs.clone()
+        };
+        let alloc = Allocation {
+            service_tag: Some("application".into()),
+            team_tag: Some("business_unit".into()),
+            rules: vec![AllocationRule {
+                field: CostField::ServiceName,
+                pattern: regex::Regex::new("Queue").unwrap(),
+                service: "queues".into(),
+            }],
+        };
+        let teams = BTreeMap::new();
+        let opts = Options::new(Window::new(t("2024-09-16T00:00:00Z"), t("2024-10-01T00:00:00Z")).unwrap());
+        let mut acc = CostAccumulator::new(&opts, &alloc, &teams);
+        acc.add(&sqs).unwrap();
+        acc.add(&elb).unwrap();
+        let totals = acc.finish().unwrap().unwrap();
+        let g = |k, n: &str| totals.group(k, n).map(|g| g.periods.clone());
+        assert_eq!(g(GroupKind::Service, "queues"), Some(vec![0.0000008, 0.0, 0.0]));
+        assert_eq!(g(GroupKind::Service, "BrightLensMatrix"), Some(vec![0.0, 0.0, 0.0000160599]));
+        // BrightLensMatrix has no team: the row's business_unit tag is its team.
+        assert_eq!(g(GroupKind::Team, "ViennaAI"), Some(vec![0.0, 0.0, 0.0000160599]));
+        assert!((totals.group(GroupKind::All, "all").unwrap().total - 0.0000168599).abs() < 1e-15);
+    }
+
+    #[test]
     fn two_currencies_in_the_window_are_an_error_naming_both() {
         let alloc = Allocation::default();
         let teams = BTreeMap::new();
