@@ -346,6 +346,21 @@ fn window_ending(week: IsoWeek, weeks: u32, options: &Options) -> Result<Window>
     Window::new(from_micros(start), from_micros(end))
 }
 
+/// The window the report computes its figures over: the trend's weeks,
+/// the reported week last, cut in the engine's time zone. A caller that
+/// reads cost rows from a store for [`Options::costs`] reads this window's
+/// (the report's week-earlier computation, for level regressions, reads no
+/// cost).
+pub fn trend_window(opts: &ReportOptions) -> Result<Window> {
+    if opts.weeks < 6 {
+        return Err(Error::option(
+            "weeks",
+            "the trend needs at least 6 weeks (the week, the previous one and 4 before)",
+        ));
+    }
+    window_ending(opts.week, opts.weeks, &opts.engine)
+}
+
 /// Builds the weekly report of `set`.
 pub fn build_report(set: &EventSet, opts: &ReportOptions) -> Result<Report> {
     build_report_for(set, opts, None)
@@ -363,15 +378,9 @@ pub fn build_report_for(
     opts: &ReportOptions,
     focus: Option<(GroupKind, &str)>,
 ) -> Result<Report> {
-    if opts.weeks < 6 {
-        return Err(Error::option(
-            "weeks",
-            "the trend needs at least 6 weeks (the week, the previous one and 4 before)",
-        ));
-    }
     let mut engine = opts.engine.clone();
     engine.period = Period::Week;
-    engine.window = window_ending(opts.week, opts.weeks, &engine)?;
+    engine.window = trend_window(opts)?;
     let now = compute(set, &engine)?;
     let mut earlier_opts = engine.clone();
     // Only the earlier levels are read: the costs are this report's.

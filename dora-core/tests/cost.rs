@@ -283,6 +283,9 @@ fn report_with_costs() -> dora_core::report::Report {
     let mut engine = Options::new(Window::new(monday, monday + Duration::weeks(6)).unwrap());
     engine.costs = Some(Costs::from_rows(allocation(), rows));
     let opts = ReportOptions { engine, week: "2026-W11".parse().unwrap(), weeks: 6, slowest_changes: 5 };
+    // The window a caller reads cost rows for: the six weeks of the trend.
+    let trend = dora_core::report::trend_window(&opts).unwrap();
+    assert_eq!(trend, Window::new(monday, monday + Duration::weeks(6)).unwrap());
     build_report(&set, &opts).unwrap()
 }
 

@@ -114,6 +114,12 @@ fn days_per_unit(
 
 /// Computes the metrics of `set` under `options`.
 ///
+/// With [`Options::costs`] and a cost row in the window, every period and
+/// summary also carries its group's `cost` and the services and teams with
+/// cost rows are listed too (METRICS.md section 7; see
+/// [`Costs`](crate::cost::Costs)); cost rows in two currencies are an
+/// [`Error::Currencies`](crate::Error::Currencies).
+///
 /// ```
 /// use chrono::{TimeZone, Utc};
 /// use dora_core::{compute, Change, Deployment, DeploymentStatus, DeploymentType, EventSet, Options, Window};
