@@ -20,7 +20,8 @@ NS = {
 }
 NUMBERS = {"deployments", "deploy_days", "changes_shipped", "lead_time_median_hours", "lead_time_p90_hours",
            "failed_deployments", "change_failure_rate", "incidents", "time_to_restore_median_hours",
-           "recovery_time_median_hours", "rework_deployments", "rework_rate"}
+           "recovery_time_median_hours", "rework_deployments", "rework_rate", "cost", "cost_per_deployment",
+           "cost_per_change"}
 DATES = {"period_start", "period_end"}
 EVIL = '=HYPERLINK("http://x","y")'
 
@@ -72,7 +73,7 @@ def main():
                 problems.append(f"{name}={text!r} read as {kind or 'text'}, not a number")
             if name in DATES and kind != "date":
                 problems.append(f"{name}={text!r} read as {kind or 'text'}, not a date")
-            if name in ("team", "service", "cost_center", "group_by") and kind not in ("string", ""):
+            if name in ("team", "service", "cost_center", "group_by", "currency") and kind not in ("string", ""):
                 problems.append(f"{name}={text!r} read as {kind}, not text")
     formulas = [c for c in doc.iter(f"{{{NS['table']}}}table-cell") if c.get(f"{{{NS['table']}}}formula")]
     if formulas:

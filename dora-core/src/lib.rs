@@ -11,6 +11,9 @@
 //! - [`engine`]: the pure, synchronous, deterministic engine ([`compute`]):
 //!   no I/O and no clock, the window is an input.
 //! - [`result`]: the typed, serde `dora.metrics/v1` output.
+//! - [`cost`]: cloud cost rows (FOCUS), their allocation to services and
+//!   teams, and [`Costs`](cost::Costs), the engine's optional cost input
+//!   ([`Options::costs`]).
 //! - [`finance`]: the typed finance table, one row per period and group.
 //! - [`render`]: table, JSON and CSV renderers writing to any `io::Write`.
 //! - `store` (feature `store`, on by default): the SQLite event store, and
