@@ -3,6 +3,7 @@
 //! the built-in defaults. The settings of the `[[source]]` tables are in
 //! [`sources`].
 
+pub mod allocation;
 pub mod sources;
 
 use std::path::PathBuf;

@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+pub mod focus;
+
 /// One charge: `amount` over the charge period `[start, end)`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CostRow {
