@@ -36,7 +36,7 @@
 //! ```
 
 #[cfg(feature = "parquet")]
-#[path = "../focus_parquet.rs"]
+#[path = "focus_parquet.rs"]
 pub mod parquet;
 
 use std::io;
@@ -234,9 +234,8 @@ impl<R: io::Read> FocusReader<R> {
         if is_null(v) {
             return Err(bad(path, line, Some(amount_name), "a required cell is null"));
         }
-        row.amount = parse_number(v).ok_or_else(|| {
-            bad(path, line, Some(amount_name), format!("{} is not a number", shown(v)))
-        })?;
+        row.amount = parse_number(v)
+            .ok_or_else(|| bad(path, line, Some(amount_name), format!("{} is not a number", shown(v))))?;
         match text(c.currency, BILLING_CURRENCY)? {
             Some(cur) => {
                 row.currency.clear();
@@ -251,7 +250,12 @@ impl<R: io::Read> FocusReader<R> {
                     Ok(serde_json::Value::Object(map)) => Some(map),
                     Ok(serde_json::Value::Null) => None,
                     Ok(_) | Err(_) => {
-                        return Err(bad(path, line, Some(TAGS), format!("{} is not a JSON object", shown(v))));
+                        return Err(bad(
+                            path,
+                            line,
+                            Some(TAGS),
+                            format!("{} is not a JSON object", shown(v)),
+                        ));
                     }
                 }
             }
@@ -401,7 +405,8 @@ pub fn parse_time(cell: &[u8]) -> Option<DateTime<Utc>> {
         }
         _ => return None,
     };
-    let naive = NaiveDate::from_ymd_opt(year as i32, month, day)?.and_hms_nano_opt(hour, minute, second, nanos)?;
+    let naive =
+        NaiveDate::from_ymd_opt(year as i32, month, day)?.and_hms_nano_opt(hour, minute, second, nanos)?;
     if second > 59 {
         return None;
     }
@@ -518,11 +523,16 @@ mod tests {
         );
         // A quoted cell over two lines: the next row's line counts both.
         assert_eq!(
-            error(&format!("{ok}1,2024-09-01 00:00:00,2024-09-02 00:00:00,USD,1,NULL,\"a\nb\",x\nz,2024-09-01 00:00:00,2024-09-02 00:00:00,USD,1,NULL,a,x\n")),
+            error(&format!(
+                "{ok}1,2024-09-01 00:00:00,2024-09-02 00:00:00,USD,1,NULL,\"a\nb\",x\nz,2024-09-01 00:00:00,2024-09-02 00:00:00,USD,1,NULL,a,x\n"
+            )),
             "f.csv: line 5 (the header is line 1), column `BilledCost`: \"z\" is not a number"
         );
         // Control characters of a cell are shown, never echoed.
-        assert!(error("\u{1b}[2J,2024-09-01 00:00:00,2024-09-02 00:00:00,USD,1,NULL,a,x\n").contains("\\u{1b}[2J"));
+        assert!(
+            error("\u{1b}[2J,2024-09-01 00:00:00,2024-09-02 00:00:00,USD,1,NULL,a,x\n")
+                .contains("\\u{1b}[2J")
+        );
     }
 
     #[test]

@@ -16,7 +16,9 @@ use polars::prelude::*;
 use polars_io::SerReader;
 use polars_io::parquet::read::ParquetReader;
 
-use super::{BILLING_CURRENCY, CHARGE_PERIOD_END, CHARGE_PERIOD_START, TAGS, bad, empty_row, parse_number, parse_time};
+use super::{
+    BILLING_CURRENCY, CHARGE_PERIOD_END, CHARGE_PERIOD_START, TAGS, bad, empty_row, parse_number, parse_time,
+};
 use crate::cost::{CostColumn, CostRow};
 use crate::error::{Error, Result};
 use crate::render::visible;
@@ -58,7 +60,12 @@ fn column_cells(df: &DataFrame, name: &str, kind: Want, path: &Option<PathBuf>) 
     };
     let series = column.as_materialized_series();
     let unsupported = || {
-        Err(bad(path, 1, Some(name), format!("a Parquet column of type {} cannot be read here", series.dtype())))
+        Err(bad(
+            path,
+            1,
+            Some(name),
+            format!("a Parquet column of type {} cannot be read here", series.dtype()),
+        ))
     };
     match (kind, series.dtype()) {
         (_, DataType::String) => Ok(Cells::Text(series.str().map_err(|e| compute(path, e))?.clone())),
@@ -97,7 +104,8 @@ pub fn for_each_row(
     mut f: impl FnMut(&CostRow) -> Result<()>,
 ) -> Result<u64> {
     let path = path.map(Path::to_path_buf);
-    let mut reader = ParquetReader::new(file.try_clone().map_err(|e| Error::Io { path: path.clone(), error: e })?);
+    let mut reader =
+        ParquetReader::new(file.try_clone().map_err(|e| Error::Io { path: path.clone(), error: e })?);
     let metadata = reader.get_metadata().map_err(|e| compute(&path, e))?.clone();
     let schema = reader.schema().map_err(|e| compute(&path, e))?;
     let amount_name = column.as_str();
@@ -155,7 +163,12 @@ pub fn for_each_row(
                     Cells::Text(c) => match c.get(i).filter(|s| !s.is_empty() && *s != "NULL") {
                         None => None,
                         Some(s) => Some(parse_time(s.as_bytes()).ok_or_else(|| {
-                            bad(&path, line, Some(name), format!("\"{}\" is not a time (ISO 8601)", visible(s)))
+                            bad(
+                                &path,
+                                line,
+                                Some(name),
+                                format!("\"{}\" is not a time (ISO 8601)", visible(s)),
+                            )
                         })?),
                     },
                     _ => None,
@@ -175,7 +188,9 @@ pub fn for_each_row(
             row.amount = match &amount {
                 Cells::Numbers(c) => match c.get(i) {
                     Some(x) if x.is_finite() => x,
-                    Some(x) => return Err(bad(&path, line, Some(amount_name), format!("{x} is not a number"))),
+                    Some(x) => {
+                        return Err(bad(&path, line, Some(amount_name), format!("{x} is not a number")));
+                    }
                     None => return Err(bad(&path, line, Some(amount_name), "a required cell is null")),
                 },
                 Cells::Text(c) => match c.get(i).filter(|s| !s.is_empty() && *s != "NULL") {
@@ -208,7 +223,12 @@ pub fn for_each_row(
                     }
                 },
             };
-            let slots = [&mut row.resource_id, &mut row.resource_name, &mut row.service_name, &mut row.sub_account_name];
+            let slots = [
+                &mut row.resource_id,
+                &mut row.resource_name,
+                &mut row.service_name,
+                &mut row.sub_account_name,
+            ];
             for (slot, cells) in slots.into_iter().zip(&fields) {
                 super::set_text(slot, cells.text(i));
             }
@@ -263,7 +283,10 @@ mod tests {
                 Column::new("ChargePeriodEnd".into(), end_text),
                 Column::new("BillingCurrency".into(), vec!["USD"; 5]),
                 Column::new("EffectiveCost".into(), vec![1.0, 2.0, 6.1e-7, -0.5, 0.0]),
-                Column::new("Tags".into(), vec![Some("{\"application\":\"api\"}"), None, Some("NULL"), None, None]),
+                Column::new(
+                    "Tags".into(),
+                    vec![Some("{\"application\":\"api\"}"), None, Some("NULL"), None, None],
+                ),
                 Column::new("ServiceName".into(), vec![Some("Amazon RDS"), None, None, Some(""), Some("x")]),
             ],
         )
@@ -297,6 +320,9 @@ mod tests {
         .unwrap();
         let path = write(dir.path(), &mut df);
         let e = read(&path, CostColumn::EffectiveCost).unwrap_err().to_string();
-        assert!(e.ends_with("line 4 (the header is line 1), column `EffectiveCost`: \"x\" is not a number"), "{e}");
+        assert!(
+            e.ends_with("line 4 (the header is line 1), column `EffectiveCost`: \"x\" is not a number"),
+            "{e}"
+        );
     }
 }

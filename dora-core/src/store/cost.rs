@@ -116,9 +116,10 @@ impl<'a> StoreWriter<'a> {
             .map_err(e)?;
         let replaced = match from {
             None => self.tx.execute("DELETE FROM cost_rows WHERE origin = ?1", params![id]),
-            Some(from) => self
-                .tx
-                .execute("DELETE FROM cost_rows WHERE origin = ?1 AND start >= ?2", params![id, to_micros(&from)]),
+            Some(from) => self.tx.execute(
+                "DELETE FROM cost_rows WHERE origin = ?1 AND start >= ?2",
+                params![id, to_micros(&from)],
+            ),
         }
         .map_err(e)? as u64;
         let next: i64 = self
@@ -202,15 +203,10 @@ fn has_cost_tables(store: &Store) -> Result<bool> {
         .map_err(|e| Error::store(&store.path, e))
 }
 
-fn row_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Micros, Micros, f64, String, Option<String>, [Option<String>; 4])> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        [r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?],
-    ))
+fn row_of(
+    r: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(Micros, Micros, f64, String, Option<String>, [Option<String>; 4])> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, [r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?]))
 }
 
 impl Store {
@@ -240,8 +236,14 @@ impl Store {
             .map_err(e)?;
         let mut rows = stmt.query(params![to_micros(&since), to_micros(&until)]).map_err(e)?;
         while let Some(r) = rows.next().map_err(e)? {
-            let (start, end, amount, currency, tags, [resource_id, resource_name, service_name, sub_account_name]) =
-                row_of(r).map_err(e)?;
+            let (
+                start,
+                end,
+                amount,
+                currency,
+                tags,
+                [resource_id, resource_name, service_name, sub_account_name],
+            ) = row_of(r).map_err(e)?;
             let tags = match tags {
                 None => None,
                 Some(text) => match serde_json::from_str::<serde_json::Value>(&text) {
