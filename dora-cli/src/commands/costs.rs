@@ -14,9 +14,10 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, SecondsFormat, Utc};
+use dora_core::cost::focus::CostBatch;
 use dora_core::cost::{Allocation, CostColumn, CostRow, UNALLOCATED, focus};
 use dora_core::render::visible;
-use dora_core::store::{CostOrigin, Store};
+use dora_core::store::{CostOrigin, CostRowWriter, Store};
 
 use crate::args::{CostsCheckArgs, CostsImportArgs};
 use crate::config::LoadedConfig;
@@ -27,7 +28,7 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// Opens `path` for reading: decompressed when it is gzip (by its first
 /// bytes, whatever its name).
-fn open_csv(path: &Path) -> Result<Box<dyn Read>> {
+fn open_csv(path: &Path) -> Result<Box<dyn Read + Send>> {
     let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
     let mut buffered = BufReader::with_capacity(1 << 20, file);
     let head = buffered.fill_buf().with_context(|| format!("{}: cannot read", path.display()))?;
@@ -43,21 +44,62 @@ fn is_parquet(path: &Path) -> bool {
     path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
 }
 
-/// Reads the rows of the export at `path`, handing each to `f`.
-fn read_export(
-    path: &Path,
-    column: CostColumn,
-    f: impl FnMut(&CostRow) -> dora_core::Result<()>,
-) -> Result<u64> {
+/// Rows per batch handed from the reading thread to the writing one.
+const BATCH_ROWS: usize = 4096;
+
+/// Streams the FOCUS CSV at `path` into `rows`: one thread reads and
+/// checks rows (in batches, buffers reused), this one writes them; a
+/// bounded channel keeps memory flat whatever the file's size.
+fn import_csv(path: &Path, column: CostColumn, rows: &mut CostRowWriter<'_, '_>) -> Result<()> {
+    let input = open_csv(path)?;
+    let (full_tx, full_rx) = crossbeam_channel::bounded::<CostBatch>(4);
+    let (spare_tx, spare_rx) = crossbeam_channel::bounded::<CostBatch>(8);
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || -> dora_core::Result<()> {
+            let mut reader = focus::FocusReader::new(input, Some(path), column)?;
+            loop {
+                let mut batch = spare_rx.try_recv().unwrap_or_default();
+                batch.clear();
+                let more = reader.read_batch(&mut batch, BATCH_ROWS)?;
+                if !batch.is_empty() && full_tx.send(batch).is_err() {
+                    // The writer stopped (its error is the one reported).
+                    return Ok(());
+                }
+                if !more {
+                    return Ok(());
+                }
+            }
+        });
+        let written = (|| -> dora_core::Result<()> {
+            for batch in &full_rx {
+                for row in batch.iter() {
+                    rows.push_raw(&row)?;
+                }
+                let _ = spare_tx.try_send(batch);
+            }
+            Ok(())
+        })();
+        // Unblock the reader if the writer stopped early.
+        drop(full_rx);
+        let read = reader.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        read?;
+        written?;
+        Ok(())
+    })
+}
+
+/// Reads the rows of the export at `path` into `rows`.
+fn read_export(path: &Path, column: CostColumn, rows: &mut CostRowWriter<'_, '_>) -> Result<()> {
     if is_parquet(path) {
         #[cfg(feature = "parquet")]
         {
             let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-            return Ok(focus::parquet::for_each_row(file, Some(path), column, f)?);
+            focus::parquet::for_each_row(file, Some(path), column, |row| rows.push(row))?;
+            return Ok(());
         }
         #[cfg(not(feature = "parquet"))]
         {
-            let _ = (column, f);
+            let _ = (column, rows);
             return Err(usage(format!(
                 "{}: reading Parquet needs dora built with the parquet feature \
                  (cargo build --release -p dora-cli --features parquet); export CSV instead",
@@ -65,7 +107,7 @@ fn read_export(
             )));
         }
     }
-    Ok(focus::for_each_row(open_csv(path)?, Some(path), column, f)?)
+    import_csv(path, column, rows)
 }
 
 /// Runs `dora costs import`.
@@ -87,7 +129,7 @@ pub fn import(args: &CostsImportArgs) -> Result<()> {
         let mut writer = store.writer()?;
         let mut rows = writer.replace_cost_rows(CostOrigin::File(&origin), None, &now)?;
         // On an error the writer is dropped: the file's earlier rows stay.
-        read_export(file, column, |row| rows.push(row))?;
+        read_export(file, column, &mut rows)?;
         let summary = rows.finish();
         writer.commit()?;
         writeln!(

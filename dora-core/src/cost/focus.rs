@@ -182,23 +182,81 @@ impl<R: io::Read> FocusReader<R> {
     }
 
     fn read_inner(&mut self, row: &mut CostRow) -> Result<bool> {
-        let read = self.csv.read_byte_record(&mut self.record).map_err(|e| {
+        let line = match self.read_raw()? {
+            None => return Ok(false),
+            Some(raw) => {
+                row.start = raw.start;
+                row.end = raw.end;
+                row.amount = raw.amount;
+                row.currency.clear();
+                row.currency.push_str(raw.currency);
+                set_text(&mut row.resource_id, raw.resource_id);
+                set_text(&mut row.resource_name, raw.resource_name);
+                set_text(&mut row.service_name, raw.service_name);
+                set_text(&mut row.sub_account_name, raw.sub_account_name);
+                match raw.tags {
+                    None => {
+                        row.tags = None;
+                        return Ok(true);
+                    }
+                    Some(tags) => match serde_json::from_str::<serde_json::Value>(tags) {
+                        Ok(serde_json::Value::Object(map)) => {
+                            row.tags = Some(map);
+                            return Ok(true);
+                        }
+                        // `read_raw` checked that it is an object.
+                        _ => self.line(),
+                    },
+                }
+            }
+        };
+        Err(bad(&self.path, line, Some(TAGS), "not a JSON object"))
+    }
+
+    /// The line the last row read starts on.
+    fn line(&self) -> u64 {
+        self.record.position().map_or(0, |p| p.line())
+    }
+
+    /// Reads the next row without copying its text: the cells borrow the
+    /// reader's buffer until the next read; `Tags` is the cell's JSON
+    /// object text, checked. `None` at the end of the input. The fast path
+    /// of an import: no allocation per row.
+    pub fn read_raw(&mut self) -> Result<Option<RawCostRow<'_>>> {
+        if self.failed {
+            return Ok(None);
+        }
+        let FocusReader { csv, record, columns, column, path, failed } = self;
+        let result = Self::read_raw_from(csv, record, *columns, *column, path);
+        if result.is_err() {
+            *failed = true;
+        }
+        result
+    }
+
+    fn read_raw_from<'a>(
+        csv: &mut csv::Reader<R>,
+        record: &'a mut csv::ByteRecord,
+        c: Columns,
+        column: CostColumn,
+        path: &Option<PathBuf>,
+    ) -> Result<Option<RawCostRow<'a>>> {
+        let read = csv.read_byte_record(record).map_err(|e| {
             let line = e.position().map_or(0, |p| p.line());
             match e.into_kind() {
-                csv::ErrorKind::Io(error) => Error::Io { path: self.path.clone(), error },
-                csv::ErrorKind::Utf8 { .. } => bad(&self.path, line, None, "not UTF-8"),
-                other => bad(&self.path, line, None, format!("not CSV: {other:?}")),
+                csv::ErrorKind::Io(error) => Error::Io { path: path.clone(), error },
+                csv::ErrorKind::Utf8 { .. } => bad(path, line, None, "not UTF-8"),
+                other => bad(path, line, None, format!("not CSV: {other:?}")),
             }
         })?;
         if !read {
-            return Ok(false);
+            return Ok(None);
         }
-        let line = self.record.position().map_or(0, |p| p.line());
-        let c = self.columns;
-        let path = &self.path;
-        let record = &self.record;
+        let record: &'a csv::ByteRecord = record;
+        let line = record.position().map_or(0, |p| p.line());
         let cell = |i: usize| record.get(i).unwrap_or(b"");
-        let text = |i: usize, name: &str| -> Result<Option<&str>> {
+        let text = |i: Option<usize>, name: &str| -> Result<Option<&str>> {
+            let Some(i) = i else { return Ok(None) };
             let v = cell(i);
             if is_null(v) {
                 return Ok(None);
@@ -219,62 +277,172 @@ impl<R: io::Read> FocusReader<R> {
                 )
             })
         };
-        row.start = time(c.start, CHARGE_PERIOD_START)?;
-        row.end = time(c.end, CHARGE_PERIOD_END)?;
-        if row.end < row.start {
+        let start = time(c.start, CHARGE_PERIOD_START)?;
+        let end = time(c.end, CHARGE_PERIOD_END)?;
+        if end < start {
             return Err(bad(
                 path,
                 line,
                 Some(CHARGE_PERIOD_END),
-                format!("the charge period ends ({}) before it starts ({})", row.end, row.start),
+                format!("the charge period ends ({end}) before it starts ({start})"),
             ));
         }
-        let amount_name = self.column.as_str();
+        let amount_name = column.as_str();
         let v = cell(c.amount);
         if is_null(v) {
             return Err(bad(path, line, Some(amount_name), "a required cell is null"));
         }
-        row.amount = parse_number(v)
+        let amount = parse_number(v)
             .ok_or_else(|| bad(path, line, Some(amount_name), format!("{} is not a number", shown(v))))?;
-        match text(c.currency, BILLING_CURRENCY)? {
-            Some(cur) => {
-                row.currency.clear();
-                row.currency.push_str(cur);
-            }
-            None => return Err(bad(path, line, Some(BILLING_CURRENCY), "a required cell is null")),
-        }
-        row.tags = match c.tags {
-            Some(i) if !is_null(cell(i)) => {
-                let v = cell(i);
-                match serde_json::from_slice::<serde_json::Value>(v) {
-                    Ok(serde_json::Value::Object(map)) => Some(map),
-                    Ok(serde_json::Value::Null) => None,
-                    Ok(_) | Err(_) => {
-                        return Err(bad(
-                            path,
-                            line,
-                            Some(TAGS),
-                            format!("{} is not a JSON object", shown(v)),
-                        ));
-                    }
+        let Some(currency) = text(Some(c.currency), BILLING_CURRENCY)? else {
+            return Err(bad(path, line, Some(BILLING_CURRENCY), "a required cell is null"));
+        };
+        let tags = match text(c.tags, TAGS)? {
+            None => None,
+            Some(v) => {
+                let not_object =
+                    || bad(path, line, Some(TAGS), format!("{} is not a JSON object", shown(v.as_bytes())));
+                // Checked without building it: valid JSON whose first
+                // token opens an object (or `null`, a null).
+                if serde_json::from_str::<serde::de::IgnoredAny>(v).is_err() {
+                    return Err(not_object());
+                }
+                match v.trim_start().as_bytes().first() {
+                    Some(b'{') => Some(v),
+                    Some(b'n') => None,
+                    _ => return Err(not_object()),
                 }
             }
-            _ => None,
         };
-        let fields = [
-            (c.resource_id, "ResourceId", &mut row.resource_id),
-            (c.resource_name, "ResourceName", &mut row.resource_name),
-            (c.service_name, "ServiceName", &mut row.service_name),
-            (c.sub_account_name, "SubAccountName", &mut row.sub_account_name),
-        ];
-        for (column, name, slot) in fields {
-            let value = match column {
-                Some(i) => text(i, name)?,
-                None => None,
-            };
-            set_text(slot, value);
+        Ok(Some(RawCostRow {
+            start,
+            end,
+            amount,
+            currency,
+            tags,
+            resource_id: text(c.resource_id, "ResourceId")?,
+            resource_name: text(c.resource_name, "ResourceName")?,
+            service_name: text(c.service_name, "ServiceName")?,
+            sub_account_name: text(c.sub_account_name, "SubAccountName")?,
+        }))
+    }
+
+    /// Reads up to `max` rows into `batch` (after its rows), returning
+    /// whether the input may have more.
+    pub fn read_batch(&mut self, batch: &mut CostBatch, max: usize) -> Result<bool> {
+        for _ in 0..max {
+            match self.read_raw()? {
+                Some(row) => batch.push(&row),
+                None => return Ok(false),
+            }
         }
         Ok(true)
+    }
+}
+
+/// A cost row borrowing its text ([`FocusReader::read_raw`]): `tags` is
+/// the JSON text of an object.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RawCostRow<'a> {
+    /// The charge period's start.
+    pub start: DateTime<Utc>,
+    /// The charge period's end (exclusive).
+    pub end: DateTime<Utc>,
+    /// The amount.
+    pub amount: f64,
+    /// The currency.
+    pub currency: &'a str,
+    /// The tags, as the text of a JSON object; `None` for a null.
+    pub tags: Option<&'a str>,
+    /// `ResourceId`.
+    pub resource_id: Option<&'a str>,
+    /// `ResourceName`.
+    pub resource_name: Option<&'a str>,
+    /// `ServiceName`.
+    pub service_name: Option<&'a str>,
+    /// `SubAccountName`.
+    pub sub_account_name: Option<&'a str>,
+}
+
+/// Where the text of one field of a packed row stands (`u32::MAX`: null).
+type Span = (u32, u32);
+
+const NULL_SPAN: Span = (u32::MAX, 0);
+
+/// One row of a [`CostBatch`].
+#[derive(Debug, Clone, Copy)]
+struct Packed {
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    amount: f64,
+    text: [Span; 6],
+}
+
+/// Rows read ahead, owned, in one text buffer: what a reading thread
+/// hands to a writing one ([`FocusReader::read_batch`]). Reused, it
+/// allocates nothing once grown.
+#[derive(Debug, Default)]
+pub struct CostBatch {
+    text: String,
+    rows: Vec<Packed>,
+}
+
+impl CostBatch {
+    /// Forgets the rows, keeping the buffers.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.rows.clear();
+    }
+
+    /// How many rows it holds.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether it holds no row.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Adds a copy of `row`.
+    pub fn push(&mut self, row: &RawCostRow<'_>) {
+        let mut span = |s: Option<&str>| match s {
+            None => NULL_SPAN,
+            Some(s) => {
+                let from = self.text.len() as u32;
+                self.text.push_str(s);
+                (from, s.len() as u32)
+            }
+        };
+        let text = [
+            span(Some(row.currency)),
+            span(row.tags),
+            span(row.resource_id),
+            span(row.resource_name),
+            span(row.service_name),
+            span(row.sub_account_name),
+        ];
+        self.rows.push(Packed { start: row.start, end: row.end, amount: row.amount, text });
+    }
+
+    /// The rows, in order.
+    pub fn iter(&self) -> impl Iterator<Item = RawCostRow<'_>> + '_ {
+        self.rows.iter().map(|p| {
+            let get = |(from, len): Span| {
+                (from != u32::MAX).then(|| &self.text[from as usize..from as usize + len as usize])
+            };
+            RawCostRow {
+                start: p.start,
+                end: p.end,
+                amount: p.amount,
+                currency: get(p.text[0]).unwrap_or_default(),
+                tags: get(p.text[1]),
+                resource_id: get(p.text[2]),
+                resource_name: get(p.text[3]),
+                service_name: get(p.text[4]),
+                sub_account_name: get(p.text[5]),
+            }
+        })
     }
 }
 
@@ -549,6 +717,36 @@ mod tests {
         );
         let e = FocusReader::new("".as_bytes(), None, CostColumn::EffectiveCost).unwrap_err();
         assert_eq!(e.to_string(), "<input>: line 1 (the header is line 1): no header: the file is empty");
+    }
+
+    #[test]
+    fn batches_and_raw_rows_give_the_same_rows() {
+        let text = format!(
+            "{HEADER}1.5,2024-09-01 00:00:00,2024-09-02 00:00:00,USD,NULL, {{\"a\": \"b\"}} ,db-1,x\n\
+             2,2024-09-01 00:00:00,2024-09-02 00:00:00,EUR,NULL,null,,x\n\
+             3,2024-09-01 00:00:00,2024-09-02 00:00:00,USD,NULL,NULL,db-3,x\n"
+        );
+        let rows = read(&text[HEADER.len()..]).unwrap();
+        let mut reader = FocusReader::new(text.as_bytes(), None, CostColumn::BilledCost).unwrap();
+        let mut batch = CostBatch::default();
+        assert!(reader.read_batch(&mut batch, 2).unwrap());
+        assert!(!reader.read_batch(&mut batch, 2).unwrap());
+        assert_eq!(batch.len(), 3);
+        let raw: Vec<RawCostRow<'_>> = batch.iter().collect();
+        assert_eq!(raw[0].tags, Some(" {\"a\": \"b\"} "));
+        assert_eq!(raw[1].tags, None);
+        assert_eq!(raw[1].currency, "EUR");
+        assert_eq!(raw[1].resource_name, None);
+        for (row, raw) in rows.iter().zip(&raw) {
+            assert_eq!(
+                (row.start, row.end, row.amount, row.currency.as_str()),
+                (raw.start, raw.end, raw.amount, raw.currency)
+            );
+            assert_eq!(row.resource_name.as_deref(), raw.resource_name);
+            assert_eq!(row.tags.is_some(), raw.tags.is_some());
+        }
+        batch.clear();
+        assert!(batch.is_empty());
     }
 
     #[test]

@@ -12,6 +12,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{Store, StoreWriter};
 use crate::cost::CostRow;
+use crate::cost::focus::RawCostRow;
 use crate::error::{Error, Result};
 use crate::event::time::{Micros, from_micros, to_micros};
 
@@ -78,6 +79,11 @@ impl std::fmt::Debug for CostRowWriter<'_, '_> {
         f.debug_struct("CostRowWriter").field("origin", &self.origin).field("summary", &self.summary).finish()
     }
 }
+
+/// The statement that writes one cost row.
+const INSERT_COST_ROW: &str =
+    "INSERT INTO cost_rows (origin, n, start, end, amount, currency, tags, resource_id,
+     resource_name, service_name, sub_account_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 
 /// The SQLite page cache while cost rows are written, in KiB: a large
 /// import spills to the log instead of holding its pages in memory.
@@ -152,14 +158,7 @@ impl CostRowWriter<'_, '_> {
             None => None,
         };
         let path = &self.writer.path;
-        let mut insert = self
-            .writer
-            .tx
-            .prepare_cached(
-                "INSERT INTO cost_rows (origin, n, start, end, amount, currency, tags, resource_id,
-                 resource_name, service_name, sub_account_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            )
-            .map_err(|e| Error::store(path, e))?;
+        let mut insert = self.writer.tx.prepare_cached(INSERT_COST_ROW).map_err(|e| Error::store(path, e))?;
         insert
             .execute(params![
                 self.origin,
@@ -169,6 +168,31 @@ impl CostRowWriter<'_, '_> {
                 row.amount,
                 row.currency,
                 tags,
+                row.resource_id,
+                row.resource_name,
+                row.service_name,
+                row.sub_account_name,
+            ])
+            .map_err(|e| Error::store(path, e))?;
+        self.next += 1;
+        self.summary.stored += 1;
+        Ok(())
+    }
+
+    /// Writes one row read by [`crate::cost::focus::FocusReader::read_raw`]
+    /// (its tags stored as the text it has).
+    pub fn push_raw(&mut self, row: &RawCostRow<'_>) -> Result<()> {
+        let path = &self.writer.path;
+        let mut insert = self.writer.tx.prepare_cached(INSERT_COST_ROW).map_err(|e| Error::store(path, e))?;
+        insert
+            .execute(params![
+                self.origin,
+                self.next,
+                to_micros(&row.start),
+                to_micros(&row.end),
+                row.amount,
+                row.currency,
+                row.tags,
                 row.resource_id,
                 row.resource_name,
                 row.service_name,
