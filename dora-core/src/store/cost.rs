@@ -227,9 +227,11 @@ fn has_cost_tables(store: &Store) -> Result<bool> {
         .map_err(|e| Error::store(&store.path, e))
 }
 
-fn row_of(
-    r: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(Micros, Micros, f64, String, Option<String>, [Option<String>; 4])> {
+/// A stored cost row's columns: start, end, amount, currency, tags, and
+/// the four fields allocation rules match.
+type StoredCostRow = (Micros, Micros, f64, String, Option<String>, [Option<String>; 4]);
+
+fn row_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredCostRow> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, [r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?]))
 }
 
