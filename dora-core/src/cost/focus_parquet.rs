@@ -126,7 +126,7 @@ pub fn for_each_row(
         "SubAccountName",
     ]
     .iter()
-    .filter(|c| schema.get(**c).is_some())
+    .filter(|c| schema.get(c).is_some())
     .map(|c| c.to_string())
     .collect();
     let mut row = empty_row();
