@@ -88,6 +88,18 @@ pub enum Error {
         /// What went wrong (never a token).
         message: String,
     },
+    /// The cost rows in a window are in more than one currency
+    /// (METRICS.md section 7: currencies are never converted).
+    #[error(
+        "the cost rows in the window are in {} currencies ({}): dora never converts currencies; \
+         import the costs of one billing currency, or choose a window whose rows share one",
+        .currencies.len(),
+        .currencies.join(", ")
+    )]
+    Currencies {
+        /// The currencies found, sorted.
+        currencies: Vec<String>,
+    },
     /// The grouping or statistics step failed inside polars.
     #[error("computing statistics failed: {0}")]
     Compute(String),

@@ -41,6 +41,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::Serialize;
 
 use crate::Level;
+use crate::cost::service_teams;
 use crate::engine::options::{GroupKind, Options, Window};
 use crate::engine::{compute, local_time};
 use crate::error::Result;
@@ -50,7 +51,7 @@ use crate::event::time::to_micros;
 /// The columns, in order: the names of [`FinanceRow`]'s fields and of the
 /// finance CSV's header. Changing them is a breaking change: a snapshot
 /// test holds them.
-pub const FINANCE_COLUMNS: [&str; 19] = [
+pub const FINANCE_COLUMNS: [&str; 23] = [
     "period_start",
     "period_end",
     "group_by",
@@ -70,6 +71,10 @@ pub const FINANCE_COLUMNS: [&str; 19] = [
     "rework_deployments",
     "rework_rate",
     "overall_level",
+    "cost",
+    "currency",
+    "cost_per_deployment",
+    "cost_per_change",
 ];
 
 /// One row of the finance table: a period of a group. The fields are the
@@ -116,6 +121,15 @@ pub struct FinanceRow {
     pub rework_rate: Option<f64>,
     /// The overall level of the period, computed as for a window of its own.
     pub overall_level: Option<Level>,
+    /// The group's cloud cost in the period (METRICS.md section 7); `None`
+    /// without cost data.
+    pub cost: Option<f64>,
+    /// The cost's currency; `None` without cost data.
+    pub currency: Option<String>,
+    /// `cost / deployments`; `None` without cost data or deployments.
+    pub cost_per_deployment: Option<f64>,
+    /// `cost / changes_shipped`; `None` without cost data or shipped changes.
+    pub cost_per_change: Option<f64>,
 }
 
 /// One typed cell of a [`FinanceRow`]: what a writer needs to format it.
@@ -136,6 +150,8 @@ pub enum FinanceCell<'a> {
     Ratio(Option<f64>),
     /// A performance level, or a null.
     Level(Option<Level>),
+    /// An amount of money (in the row's currency), or a null.
+    Money(Option<f64>),
 }
 
 impl FinanceRow {
@@ -162,6 +178,10 @@ impl FinanceRow {
             C::Count(self.rework_deployments),
             C::Ratio(self.rework_rate),
             C::Level(self.overall_level),
+            C::Money(self.cost),
+            C::Text(self.currency.as_deref()),
+            C::Money(self.cost_per_deployment),
+            C::Money(self.cost_per_change),
         ]
     }
 }
@@ -179,28 +199,17 @@ pub struct FinanceTable {
     pub rows: Vec<FinanceRow>,
 }
 
-/// The team of each service: the team its events name most often (ties by
-/// name), after `[teams]` overrides were applied to the set.
-fn service_teams(set: &EventSet) -> BTreeMap<String, String> {
-    let mut counts: BTreeMap<(String, String), u64> = BTreeMap::new();
-    for (service, team) in set.service_team_pairs() {
-        *counts.entry((service.to_string(), team.to_string())).or_default() += 1;
-    }
-    let mut best: BTreeMap<String, (u64, String)> = BTreeMap::new();
-    for ((service, team), n) in counts {
-        let entry = best.entry(service).or_insert((0, String::new()));
-        if n > entry.0 {
-            *entry = (n, team);
-        }
-    }
-    best.into_iter().map(|(s, (_, t))| (s, t)).collect()
-}
-
 impl FinanceTable {
     /// Computes the table: the metrics of `options` (its window, period and
     /// groups), each period's overall level from a computation over that
     /// period alone, and cost centers from `cost_centers` (team or service
     /// -> cost center, `[finance]` in `dora.toml`). Pure: no I/O, no clock.
+    ///
+    /// With [`Options::costs`] and a cost row in the window, each row also
+    /// has its group's `cost`, `currency`, `cost_per_deployment` and
+    /// `cost_per_change` (METRICS.md section 7), and services and teams
+    /// with cost rows but no events get rows too; without, those four are
+    /// null.
     pub fn compute(
         set: &EventSet,
         options: &Options,
@@ -210,13 +219,16 @@ impl FinanceTable {
         let report = &computation.report;
         let tz = options.timezone;
         let local_date = |t: &DateTime<FixedOffset>| local_time(to_micros(&t.to_utc()), tz).date_naive();
-        let teams = service_teams(set);
+        let overrides = options.costs.as_ref().map(|c| c.teams.clone()).unwrap_or_default();
+        let teams = service_teams(set, &overrides);
         // Levels per period: the engine's summary levels of the period as a window.
         let mut levels: BTreeMap<(usize, GroupKind, String), Option<Level>> = BTreeMap::new();
         let periods = report.groups.first().map_or(0, |g| g.periods.len());
         for p in 0..periods {
             let g0 = &report.groups[0].periods[p];
             let mut one = options.clone();
+            // Only the levels are read: the costs are the report's.
+            one.costs = None;
             one.window = Window::new(g0.start.to_utc(), g0.end.to_utc())?;
             let c = compute(set, &one)?;
             for g in &c.report.groups {
@@ -257,6 +269,10 @@ impl FinanceTable {
                     rework_deployments: f.rework_rate.rework,
                     rework_rate: f.rework_rate.rate,
                     overall_level: levels.get(&(p, g.group_by, g.name.clone())).copied().flatten(),
+                    cost: period.cost.as_ref().map(|c| c.amount),
+                    currency: period.cost.as_ref().map(|c| c.currency.clone()),
+                    cost_per_deployment: period.cost.as_ref().and_then(|c| c.per_deployment),
+                    cost_per_change: period.cost.as_ref().and_then(|c| c.per_change),
                 });
             }
         }

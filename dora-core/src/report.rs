@@ -11,6 +11,10 @@
 //!
 //! Levels are computed over the whole trend (12 weeks by default), so one
 //! quiet week does not flip a team's level; the figures are the week's.
+//!
+//! With cost data ([`Options::costs`]), each group also has a
+//! [`CostLine`]: the week's cost, against the median of the 4 weeks
+//! before, the trend and the cost per deployment.
 
 use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveDate, Utc, Weekday};
 use serde::Serialize;
@@ -148,6 +152,48 @@ pub struct GroupReport {
     pub metrics: Vec<MetricRow>,
     /// The figures of the week itself.
     pub week: Figures,
+    /// The group's cloud cost; present only with cost data (METRICS.md
+    /// section 7).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<CostLine>,
+}
+
+/// One group's cost in the weekly report: this week's, against the median
+/// of the 4 weeks before, the trend, and per deployment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CostLine {
+    /// The currency of every amount of the line.
+    pub currency: String,
+    /// This week's cost.
+    pub value: f64,
+    /// The median cost of the 4 weeks before this one.
+    pub baseline: f64,
+    /// Every week's cost, oldest first (0 for a week without cost rows).
+    pub trend: Vec<f64>,
+    /// This week's cost per deployment; `None` without a deployment.
+    pub per_deployment: Option<f64>,
+}
+
+impl CostLine {
+    /// The cost line of a group of the trend's metrics; `None` without
+    /// cost data (or with fewer than 5 weeks).
+    pub fn of(group: &crate::result::GroupMetrics) -> Option<Self> {
+        let n = group.periods.len();
+        let last = group.periods.last()?.cost.as_ref()?;
+        if n < 5 {
+            return None;
+        }
+        let trend: Vec<f64> =
+            group.periods.iter().map(|p| p.cost.as_ref().map_or(0.0, |c| c.amount)).collect();
+        let mut before = trend[n - 5..n - 1].to_vec();
+        Some(Self {
+            currency: last.currency.clone(),
+            value: last.amount,
+            baseline: median(&mut before).unwrap_or(0.0),
+            trend,
+            per_deployment: last.per_deployment,
+        })
+    }
 }
 
 /// A level that went down since the same span one week earlier.
@@ -328,6 +374,8 @@ pub fn build_report_for(
     engine.window = window_ending(opts.week, opts.weeks, &engine)?;
     let now = compute(set, &engine)?;
     let mut earlier_opts = engine.clone();
+    // Only the earlier levels are read: the costs are this report's.
+    earlier_opts.costs = None;
     let previous_week = IsoWeek::of(opts.week.monday().unwrap_or_default() - Days::new(7));
     earlier_opts.window = window_ending(previous_week, opts.weeks, &engine)?;
     let earlier = compute(set, &earlier_opts)?;
@@ -395,6 +443,7 @@ pub fn build_report_for(
             overall: g.summary.levels.overall,
             metrics,
             week: g.periods[n - 1].figures.clone(),
+            cost: CostLine::of(g),
         });
     }
     let (kind, name) = focus.unwrap_or((GroupKind::All, "all"));

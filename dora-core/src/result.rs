@@ -61,6 +61,10 @@ pub struct PeriodMetrics {
     /// The figures.
     #[serde(flatten)]
     pub figures: Figures,
+    /// The cost of the group in the period; present only with cost data
+    /// (METRICS.md section 7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<CostFigures>,
 }
 
 /// The figures of a whole window, with levels.
@@ -71,6 +75,38 @@ pub struct Summary {
     pub figures: Figures,
     /// DORA performance levels.
     pub levels: Levels,
+    /// The cost of the group over the window; present only with cost data
+    /// (METRICS.md section 7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<CostFigures>,
+}
+
+/// The cost of a group over a period or the window (METRICS.md section 7):
+/// the sum of the prorated parts of its cost rows, never converted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CostFigures {
+    /// The sum (0 where no part falls in the span; negative with credits).
+    pub amount: f64,
+    /// The currency of every cost row in the window (`USD`).
+    pub currency: String,
+    /// `amount / deployments`; `None` without deployments.
+    pub per_deployment: Option<f64>,
+    /// `amount / ` changes shipped (`lead_time.count`); `None` without any.
+    pub per_change: Option<f64>,
+}
+
+impl CostFigures {
+    /// The cost `amount` in `currency` beside the figures `f` of the same
+    /// group and span.
+    pub fn new(amount: f64, currency: &str, f: &Figures) -> Self {
+        let per = |n: u64| (n > 0).then(|| amount / n as f64);
+        Self {
+            amount,
+            currency: currency.to_string(),
+            per_deployment: per(f.deployments),
+            per_change: per(f.lead_time.count),
+        }
+    }
 }
 
 /// The metrics of one group over one span of time.

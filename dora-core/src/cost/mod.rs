@@ -7,6 +7,16 @@
 //! period, in one currency, with the fields allocation looks at. An
 //! [`Allocation`] says which service (and team) a row belongs to. Rows are
 //! typed input, like events: an embedder can build them in code.
+//!
+//! - [`allocate`]: the team of a row (its service's, else its team tag).
+//! - [`prorate`]: a row's amount spread over periods in proportion to time.
+//! - [`totals`]: the [`CostAccumulator`] that sums rows one at a time per
+//!   group and period, the [`CostTotals`] it gives, and [`Costs`], the
+//!   engine's typed cost input ([`Options::costs`](crate::Options::costs)).
+
+pub mod allocate;
+pub mod prorate;
+pub mod totals;
 
 use std::fmt;
 use std::str::FromStr;
@@ -17,6 +27,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 pub mod focus;
+
+pub use allocate::service_teams;
+pub use totals::{CostAccumulator, CostSource, CostTotals, Costs, GroupCost};
 
 /// One charge: `amount` over the charge period `[start, end)`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

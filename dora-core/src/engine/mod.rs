@@ -31,8 +31,9 @@ use crate::error::Result;
 use crate::event::EventSet;
 use crate::event::time::{Micros, from_micros};
 use crate::result::{
-    ChangeFailureFigures, Figures, GroupMetrics, LeadTimeFigures, Levels, METRICS_SCHEMA, MetricsReport,
-    PeriodMetrics, RecoveryFigures, ReportWindow, RestoreFigures, ReworkFigures, Stages, Summary,
+    ChangeFailureFigures, CostFigures, Figures, GroupMetrics, LeadTimeFigures, Levels, METRICS_SCHEMA,
+    MetricsReport, PeriodMetrics, RecoveryFigures, ReportWindow, RestoreFigures, ReworkFigures, Stages,
+    Summary,
 };
 use calendar::Calendar;
 use classify::Classified;
@@ -137,12 +138,35 @@ pub fn compute<'a>(set: &'a EventSet, options: &Options) -> Result<Computation<'
     let classified = Classified::new(set, options, &mut warn);
     let agg = frames::aggregate(set, &classified, &calendar, options, &mut warn)?;
 
+    // Cost data (METRICS.md section 7): per group and period, when a row
+    // lies in the window.
+    let costs = match &options.costs {
+        Some(costs) => costs.totals(set, options)?,
+        None => None,
+    };
+
     // Groups: `all`, then every service and team with a production deployment
-    // or an incident in the window, by name.
-    let mut keys: Vec<GroupKey> = agg.summary.keys().copied().filter(|k| *k != GroupKey::ALL).collect();
-    keys.sort_by(|a, b| (a.kind(), set.name(a.name_id())).cmp(&(b.kind(), set.name(b.name_id()))));
+    // or an incident in the window, or with a cost row in it, by name.
+    let mut keys: Vec<(GroupKind, String, Option<GroupKey>)> = agg
+        .summary
+        .keys()
+        .filter(|k| **k != GroupKey::ALL)
+        .map(|&k| (k.kind(), set.name(k.name_id()).to_string(), Some(k)))
+        .collect();
+    if let Some(costs) = &costs {
+        let listed: std::collections::BTreeSet<(GroupKind, &str)> =
+            keys.iter().map(|(kind, name, _)| (*kind, name.as_str())).collect();
+        let missing: Vec<(GroupKind, String, Option<GroupKey>)> = costs
+            .groups
+            .keys()
+            .filter(|(kind, name)| *kind != GroupKind::All && !listed.contains(&(*kind, name.as_str())))
+            .map(|(kind, name)| (*kind, name.clone(), None))
+            .collect();
+        keys.extend(missing);
+    }
+    keys.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
     if options.wants(GroupKind::All) {
-        keys.insert(0, GroupKey::ALL);
+        keys.insert(0, (GroupKind::All, "all".to_string(), Some(GroupKey::ALL)));
     }
 
     // Deploy days per whole week and month, for the frequency band.
@@ -155,22 +179,39 @@ pub fn compute<'a>(set: &'a EventSet, options: &Options) -> Result<Computation<'
     let empty = Cell::default();
     let groups = keys
         .into_iter()
-        .map(|key| {
+        .map(|(kind, name, key)| {
+            let cell = |p: Option<usize>| {
+                key.and_then(|key| match p {
+                    Some(p) => agg.periods.get(&(key, p as u32)),
+                    None => agg.summary.get(&key),
+                })
+                .unwrap_or(&empty)
+            };
+            let group_cost = costs.as_ref().map(|c| (c.currency.as_str(), c.group(kind, &name)));
+            let cost_of = |f: &Figures, p: Option<usize>| {
+                group_cost.map(|(currency, g)| {
+                    let amount = g.map_or(0.0, |g| p.map_or(g.total, |p| g.periods[p]));
+                    CostFigures::new(amount, currency, f)
+                })
+            };
             let periods = (0..calendar.periods())
-                .map(|p| PeriodMetrics {
-                    start: local_time(calendar.period_bounds[p], tz),
-                    end: local_time(calendar.period_bounds[p + 1], tz),
-                    figures: figures(
-                        agg.periods.get(&(key, p as u32)).unwrap_or(&empty),
-                        calendar.period_days[p],
-                    ),
+                .map(|p| {
+                    let figures = figures(cell(Some(p)), calendar.period_days[p]);
+                    PeriodMetrics {
+                        start: local_time(calendar.period_bounds[p], tz),
+                        end: local_time(calendar.period_bounds[p + 1], tz),
+                        cost: cost_of(&figures, Some(p)),
+                        figures,
+                    }
                 })
                 .collect();
-            let summary = figures(agg.summary.get(&key).unwrap_or(&empty), calendar.window_days());
-            let df = metrics::deployment_frequency::level(
-                week_days.get(&key).unwrap_or(&zeros_w),
-                month_days.get(&key).unwrap_or(&zeros_m),
-            );
+            let summary = figures(cell(None), calendar.window_days());
+            let (week, month) = match key {
+                Some(key) => (week_days.get(&key), month_days.get(&key)),
+                None => (None, None),
+            };
+            let df =
+                metrics::deployment_frequency::level(week.unwrap_or(&zeros_w), month.unwrap_or(&zeros_m));
             let lt = levels::lead_time(summary.lead_time.median);
             let cfr = levels::change_failure_rate(
                 summary.change_failure_rate.failed,
@@ -185,13 +226,10 @@ pub fn compute<'a>(set: &'a EventSet, options: &Options) -> Result<Computation<'
                 overall: levels::overall(&[df, lt, cfr, rt]),
             };
             GroupMetrics {
-                group_by: key.kind(),
-                name: match key.kind() {
-                    GroupKind::All => "all".to_string(),
-                    _ => set.name(key.name_id()).to_string(),
-                },
+                group_by: kind,
+                name,
                 periods,
-                summary: Summary { figures: summary, levels },
+                summary: Summary { cost: cost_of(&summary, None), figures: summary, levels },
             }
         })
         .collect();

@@ -299,6 +299,11 @@ pub struct Options {
     pub lead_time_start: LeadTimeStart,
     /// The group kinds to report (default: all, service and team).
     pub group_by: Vec<GroupKind>,
+    /// Cloud cost rows and their allocation (METRICS.md section 7); `None`
+    /// (the default) for no cost data. With rows in the window, every
+    /// period and summary carries a `cost`, and services and teams with a
+    /// row are listed even without events.
+    pub costs: Option<crate::cost::Costs>,
 }
 
 impl Options {
@@ -313,6 +318,7 @@ impl Options {
             attribution_window_seconds: 7 * 86_400,
             lead_time_start: LeadTimeStart::Commit,
             group_by: vec![GroupKind::All, GroupKind::Service, GroupKind::Team],
+            costs: None,
         }
     }
 

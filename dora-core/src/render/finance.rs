@@ -27,7 +27,7 @@ impl Default for FinanceCsvOptions {
     }
 }
 
-/// A cell as text: hours with 2 decimals, rates with 4, a null empty.
+/// A cell as text: hours and money with 2 decimals, rates with 4, a null empty.
 fn cell(c: FinanceCell<'_>) -> String {
     match c {
         FinanceCell::Date(d) => d.to_string(),
@@ -37,7 +37,15 @@ fn cell(c: FinanceCell<'_>) -> String {
         FinanceCell::Hours(h) => h.map(|h| format!("{h:.2}")).unwrap_or_default(),
         FinanceCell::Ratio(r) => r.map(|r| format!("{r:.4}")).unwrap_or_default(),
         FinanceCell::Level(l) => l.map(|l| l.as_str().to_string()).unwrap_or_default(),
+        FinanceCell::Money(m) => m.map(money).unwrap_or_default(),
     }
+}
+
+/// An amount with 2 decimals, never `-0.00` (a sum of credits and charges
+/// that rounds to zero is `0.00`).
+fn money(m: f64) -> String {
+    let text = format!("{m:.2}");
+    if text == "-0.00" { "0.00".to_string() } else { text }
 }
 
 /// Writes the finance CSV of `table`: a header of [`FINANCE_COLUMNS`], then

@@ -23,8 +23,8 @@ pub use prometheus::{
     push_family, push_sample, write_prometheus,
 };
 pub use report::{
-    ReportTextOptions, format_delta, format_value, metric_label, sparkline, write_report_json,
-    write_report_markdown, write_report_text,
+    ReportTextOptions, cost_sparkline, format_delta, format_money, format_money_delta, format_value,
+    metric_label, sparkline, write_report_json, write_report_markdown, write_report_text,
 };
 pub use report_html::{ReportLinks, write_report_html, write_report_html_with_links};
 pub use table::{TableOptions, write_table};

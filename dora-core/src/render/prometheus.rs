@@ -438,6 +438,7 @@ mod tests {
                     recovery_time: None,
                     overall: None,
                 },
+                cost: None,
             },
         }
     }

@@ -11,7 +11,7 @@ use super::text::{markdown_code, markdown_text, visible};
 use crate::engine::Metric;
 use crate::engine::notable::Notable;
 use crate::engine::options::GroupKind;
-use crate::report::{Change, GroupReport, MetricRow, Report};
+use crate::report::{Change, CostLine, GroupReport, MetricRow, Report};
 
 /// How many items of each notable list are shown before "and N more".
 pub const NOTABLE_SHOWN: usize = 5;
@@ -71,6 +71,29 @@ pub fn format_delta(metric: Metric, now: Option<f64>, then: Option<f64>) -> Stri
         m if is_duration(m) => format!("{a_} {sign}{}", human_duration(d.abs())),
         _ => format!("{a_} {sign}{:.0}", d.abs()),
     }
+}
+
+/// An amount of money for display, 2 decimals (`1234.50`, `-3.20`), never
+/// `-0.00`.
+pub fn format_money(v: f64) -> String {
+    let text = format!("{v:.2}");
+    if text == "-0.00" { "0.00".to_string() } else { text }
+}
+
+/// The difference of two amounts, with its arrow: `↑ +12.50`, `↓ −3.00`
+/// or `→` (same to the cent).
+pub fn format_money_delta(now: f64, then: f64) -> String {
+    let d = now - then;
+    if d.abs() < 0.005 {
+        return "→".to_string();
+    }
+    let (arrow, sign) = if d > 0.0 { ("↑", "+") } else { ("↓", "−") };
+    format!("{arrow} {sign}{:.2}", d.abs())
+}
+
+/// The sparkline of a cost trend.
+pub fn cost_sparkline(cost: &CostLine) -> String {
+    sparkline(&cost.trend.iter().copied().map(Some).collect::<Vec<_>>())
 }
 
 /// A sparkline of the trend: one block per week, `·` where a week has no value.
@@ -180,6 +203,23 @@ fn write_metric_row<W: Write>(out: &mut W, row: &MetricRow, color: bool) -> io::
         sparkline(&row.trend),
         level_text(row.level),
     )
+}
+
+/// The cost lines of a group in the terminal table: the week's cost under
+/// "this week", the change against the median of the 4 weeks before under
+/// "vs 4 wk" and the trend, then the week's cost per deployment.
+fn write_cost_rows<W: Write>(out: &mut W, cost: &CostLine, dim: Style) -> io::Result<()> {
+    writeln!(
+        out,
+        "  {:<19}{:>9} {:>12}{dim}{:>12}{dim:#}  {}",
+        truncate(&format!("cost ({})", visible(&cost.currency)), 19),
+        format_money(cost.value),
+        "",
+        format_money_delta(cost.value, cost.baseline),
+        cost_sparkline(cost),
+    )?;
+    let per = cost.per_deployment.map_or_else(|| DASH.to_string(), format_money);
+    writeln!(out, "  {:<19}{:>9}", "cost per deployment", per)
 }
 
 fn write_list<W: Write, T>(
@@ -337,6 +377,9 @@ pub fn write_report_text<W: Write>(report: &Report, mut out: W, opts: ReportText
         for row in &g.metrics {
             write_metric_row(&mut out, row, opts.color)?;
         }
+        if let Some(cost) = &g.cost {
+            write_cost_rows(&mut out, cost, dim)?;
+        }
     }
     writeln!(out)?;
     writeln!(out, "{bold}Notable{bold:#}")?;
@@ -422,6 +465,28 @@ pub fn write_report_markdown<W: Write>(report: &Report, mut out: W) -> io::Resul
             spark(Metric::RecoveryTime)
         )?;
     }
+    if let Some(currency) = report.groups.iter().find_map(|g| g.cost.as_ref()).map(|c| &c.currency) {
+        writeln!(out)?;
+        writeln!(out, "### Cost ({})", markdown_text(currency))?;
+        writeln!(out)?;
+        writeln!(out, "| group | this week | vs 4 wk | trend | per deployment |")?;
+        writeln!(out, "|---|---:|---:|---|---:|")?;
+        for g in &report.groups {
+            let Some(cost) = &g.cost else { continue };
+            let name = match g.group_by {
+                GroupKind::All => "**all**".to_string(),
+                k => format!("{} {}", k.as_str(), markdown_text(&g.name)),
+            };
+            writeln!(
+                out,
+                "| {name} | {} | {} | `{}` | {} |",
+                format_money(cost.value),
+                format_money_delta(cost.value, cost.baseline),
+                cost_sparkline(cost),
+                cost.per_deployment.map_or_else(|| DASH.to_string(), format_money)
+            )?;
+        }
+    }
     writeln!(out)?;
     writeln!(out, "### Notable")?;
     writeln!(out)?;
@@ -457,5 +522,10 @@ mod tests {
         assert_eq!(sparkline(&[Some(2.0), Some(2.0)]), "▄▄");
         assert_eq!(sparkline(&[Some(1.0), None, Some(1.0)]), "▄·▄");
         assert_eq!(sparkline(&[Some(0.0), Some(0.0)]), "▁▁");
+        assert_eq!(format_money(1234.5), "1234.50");
+        assert_eq!(format_money(-0.001), "0.00");
+        assert_eq!(format_money_delta(12.0, 10.0), "↑ +2.00");
+        assert_eq!(format_money_delta(7.5, 10.0), "↓ −2.50");
+        assert_eq!(format_money_delta(10.001, 10.0), "→");
     }
 }

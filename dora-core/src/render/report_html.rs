@@ -9,7 +9,9 @@ use std::io::{self, Write};
 use chrono::{DateTime, FixedOffset};
 
 use super::html_text as esc;
-use super::report::{NOTABLE_SHOWN, format_delta, format_value, metric_label};
+use super::report::{
+    NOTABLE_SHOWN, cost_sparkline, format_delta, format_money, format_money_delta, format_value, metric_label,
+};
 use crate::Level;
 use crate::engine::Metric;
 use crate::engine::options::GroupKind;
@@ -239,6 +241,33 @@ fn summary_table(out: &mut String, report: &Report) {
     out.push_str("</tbody></table></div>");
 }
 
+/// The cost of each group (with cost data): this week, against the median
+/// of the 4 weeks before, the trend as a sparkline, per deployment.
+fn cost_table(out: &mut String, report: &Report) {
+    let Some(currency) = report.groups.iter().find_map(|g| g.cost.as_ref()).map(|c| &c.currency) else {
+        return;
+    };
+    let _ = write!(
+        out,
+        r#"<h2>Cost ({})</h2><div class="table-wrap"><table class="cost"><thead><tr><th>group</th><th>this week</th><th>vs 4 wk</th><th>trend</th><th>per deployment</th></tr></thead><tbody>"#,
+        esc(currency)
+    );
+    for g in &report.groups {
+        let Some(cost) = &g.cost else { continue };
+        let _ = write!(
+            out,
+            r#"<tr><td>{}</td><td>{}</td><td>{}</td><td><code class="spark" title="{} weeks, oldest first">{}</code></td><td>{}</td></tr>"#,
+            esc(&group_name(g)),
+            format_money(cost.value),
+            esc(&format_money_delta(cost.value, cost.baseline)),
+            cost.trend.len(),
+            cost_sparkline(cost),
+            cost.per_deployment.map_or_else(|| "—".to_string(), format_money)
+        );
+    }
+    out.push_str("</tbody></table></div>");
+}
+
 fn figure(out: &mut String, g: &GroupReport, row: &MetricRow, weeks: &[DateTime<FixedOffset>]) {
     let _ = write!(
         out,
@@ -345,6 +374,7 @@ pub fn write_report_html_with_links<W: Write>(
     }
     h.push_str("<h2>This week</h2>");
     summary_table(&mut h, report);
+    cost_table(&mut h, report);
     for g in report.groups.iter().filter(|g| g.group_by == GroupKind::All) {
         let _ = write!(h, "<h2>Trend: {}</h2>{LEGEND}<div class=\"grid\">", esc(&group_name(g)));
         for row in &g.metrics {
