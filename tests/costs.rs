@@ -288,3 +288,66 @@ fn control_characters_of_cells_are_shown_not_sent_to_the_terminal() {
     assert!(out.contains("evil\\u{1b}]0;title\\u{7}"), "{out}");
     assert!(!out.contains('\u{1b}'));
 }
+
+/// Every `"cost"` object anywhere in `v`.
+fn cost_objects(v: &serde_json::Value, out: &mut Vec<serde_json::Value>) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, x) in map {
+                if k == "cost" && x.is_object() {
+                    out.push(x.clone());
+                }
+                cost_objects(x, out);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|x| cost_objects(x, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn metrics_take_the_stored_costs_and_refuse_two_currencies() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "events.jsonl",
+        concat!(
+            r#"{"kind":"change","id":"c1","service":"api","committed_at":"2024-09-02T09:00:00Z"}"#,
+            "\n",
+            r#"{"kind":"deployment","id":"d1","service":"api","environment":"production","finished_at":"2024-09-02T12:00:00Z","status":"success","changes":["c1"]}"#,
+            "\n"
+        ),
+    );
+    write(dir.path(), "dora.toml", "[finance.allocation]\nservice_tag = \"application\"\n");
+    run_ok(dir.path(), &["import", "events.jsonl"]);
+    let window = ["--since", "2024-09-01", "--until", "2024-10-01", "--period", "month", "--format", "json"];
+    // No cost rows yet: no `cost` key at all.
+    let plain: serde_json::Value =
+        serde_json::from_str(&run_ok(dir.path(), &[&["metrics"][..], &window[..]].concat())).unwrap();
+    let mut found = Vec::new();
+    cost_objects(&plain, &mut found);
+    assert!(found.is_empty(), "{found:?}");
+    // Two rows of api, one unallocated: 1.25 + 0.2 (EffectiveCost).
+    write(dir.path(), "focus.csv", &format!("{HEADER}{GOOD}"));
+    run_ok(dir.path(), &["costs", "import", "focus.csv"]);
+    let with: serde_json::Value =
+        serde_json::from_str(&run_ok(dir.path(), &[&["metrics"][..], &window[..]].concat())).unwrap();
+    let mut found = Vec::new();
+    cost_objects(&with, &mut found);
+    assert!(!found.is_empty(), "{with}");
+    assert!(found.iter().all(|c| c["currency"] == "USD"), "{found:?}");
+    let largest = found.iter().filter_map(|c| c["amount"].as_f64()).fold(f64::MIN, f64::max);
+    assert!(close(largest, 1.25 + 0.2), "{found:?}");
+    // A second currency in the window: an error naming both.
+    write(
+        dir.path(),
+        "eur.csv",
+        &format!("{HEADER}2024-09-03 00:00:00,2024-09-03 01:00:00,EUR,1,1,NULL,x,y\n"),
+    );
+    run_ok(dir.path(), &["costs", "import", "eur.csv"]);
+    let err = run_err(dir.path(), &[&["metrics"][..], &window[..]].concat());
+    assert!(err.contains("EUR") && err.contains("USD"), "{err}");
+    // Outside that window the EUR row does not count.
+    let before = ["--since", "2024-09-01", "--until", "2024-09-03", "--period", "day", "--format", "json"];
+    run_ok(dir.path(), &[&["metrics"][..], &before[..]].concat());
+}

@@ -335,3 +335,31 @@ impl Store {
         rows.collect::<rusqlite::Result<_>>().map_err(e)
     }
 }
+
+/// The cost rows of a store as the engine's cost input
+/// ([`crate::cost::CostSource`]): each window the engine computes is read
+/// from the store as it is then, streamed row by row (the store is opened
+/// read-only for each read, so the source is `Sync` and holds no
+/// connection between reads).
+#[derive(Debug, Clone)]
+pub struct StoreCostSource {
+    path: std::path::PathBuf,
+}
+
+impl StoreCostSource {
+    /// The cost rows of the store at `path`.
+    pub fn new(path: impl Into<std::path::PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+}
+
+impl crate::cost::CostSource for StoreCostSource {
+    fn feed(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        into: &mut crate::cost::CostAccumulator<'_>,
+    ) -> Result<()> {
+        Store::open_read_only(&self.path)?.for_each_cost_row(since, until, |row| into.add(&row))
+    }
+}

@@ -59,7 +59,7 @@ use crate::event::time::{Micros, from_micros, to_micros};
 use crate::event::{Event, EventKind, EventSet, Incident, raw_to_owned};
 use crate::read::{Pipeline, ReadOptions, ReadSummary, record};
 
-pub use cost::{CostOrigin, CostOriginEntry, CostRowWriter, CostWriteSummary};
+pub use cost::{CostOrigin, CostOriginEntry, CostRowWriter, CostWriteSummary, StoreCostSource};
 pub use schema::SCHEMA_VERSION;
 
 /// The default store path, relative to the directory of `dora.toml`.
