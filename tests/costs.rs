@@ -351,3 +351,41 @@ fn metrics_take_the_stored_costs_and_refuse_two_currencies() {
     let before = ["--since", "2024-09-01", "--until", "2024-09-03", "--period", "day", "--format", "json"];
     run_ok(dir.path(), &[&["metrics"][..], &before[..]].concat());
 }
+
+#[test]
+fn the_finance_csv_and_the_report_carry_the_cost() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "events.jsonl",
+        concat!(
+            r#"{"kind":"change","id":"c1","service":"api","committed_at":"2024-09-02T09:00:00Z"}"#,
+            "\n",
+            r#"{"kind":"deployment","id":"d1","service":"api","environment":"production","finished_at":"2024-09-02T12:00:00Z","status":"success","changes":["c1"]}"#,
+            "\n"
+        ),
+    );
+    write(dir.path(), "dora.toml", "[finance.allocation]\nservice_tag = \"application\"\n");
+    write(dir.path(), "focus.csv", &format!("{HEADER}{GOOD}"));
+    run_ok(dir.path(), &["import", "events.jsonl"]);
+    run_ok(dir.path(), &["costs", "import", "focus.csv"]);
+    let csv = run_ok(
+        dir.path(),
+        &["export", "csv", "--since", "2024-09-01", "--until", "2024-10-01", "--period", "month"],
+    );
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().trim_start_matches('\u{feff}').split(',').collect();
+    let at =
+        |name: &str| header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("{name}: {header:?}"));
+    let (cost, currency) = (at("cost"), at("currency"));
+    let costs: Vec<(String, String)> = lines
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            (cells[cost].to_string(), cells[currency].to_string())
+        })
+        .collect();
+    // The `all` group holds both rows: 1.25 + 0.2, 2 decimals.
+    assert!(costs.contains(&("1.45".to_string(), "USD".to_string())), "{csv}");
+    // The api service holds the tagged row.
+    assert!(costs.contains(&("1.25".to_string(), "USD".to_string())), "{csv}");
+}
