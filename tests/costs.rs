@@ -120,8 +120,10 @@ fn pathdiff(from: &Path, to: &Path) -> Option<PathBuf> {
 fn money(x: f64) -> String {
     if x == 0.0 || x.abs() >= 0.01 {
         format!("{x:.2}")
-    } else {
+    } else if x.abs() >= 1e-8 {
         format!("{x:.8}").trim_end_matches('0').to_string()
+    } else {
+        format!("{x:.1e}")
     }
 }
 
@@ -353,7 +355,7 @@ fn metrics_take_the_stored_costs_and_refuse_two_currencies() {
 }
 
 #[test]
-fn the_finance_csv_and_the_report_carry_the_cost() {
+fn the_finance_csv_carries_the_stored_cost() {
     let dir = tempfile::tempdir().unwrap();
     write(
         dir.path(),

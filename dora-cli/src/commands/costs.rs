@@ -149,9 +149,11 @@ pub fn import(args: &CostsImportArgs) -> Result<()> {
 fn money(x: f64) -> String {
     if x == 0.0 || x.abs() >= 0.01 {
         format!("{x:.2}")
-    } else {
+    } else if x.abs() >= 1e-8 {
         let s = format!("{x:.8}");
         s.trim_end_matches('0').to_string()
+    } else {
+        format!("{x:.1e}")
     }
 }
 
@@ -347,6 +349,7 @@ mod tests {
         assert_eq!(money(0.0), "0.00");
         assert_eq!(money(0.0000008), "0.0000008");
         assert_eq!(money(-1.5), "-1.50");
+        assert_eq!(money(2.5e-9), "2.5e-9");
         assert_eq!(share(1.0, 4.0), "25.0%");
         assert_eq!(share(1.0, 0.0), "-");
     }
