@@ -4,6 +4,7 @@ mod util;
 
 mod bad_input;
 mod cli;
+mod costs;
 mod docs;
 #[cfg(feature = "github")]
 mod github;

@@ -45,6 +45,9 @@ pub enum Command {
         after_help = "Examples:\n  dora import examples/demo/events.jsonl\n  dora import deployments.csv changes.csv incidents.csv\n  dora import --skip-bad-lines export.jsonl.gz"
     )]
     Import(ImportArgs),
+    /// Cloud cost beside delivery: import FOCUS billing exports, check their allocation to services.
+    #[command(subcommand)]
+    Costs(CostsCommand),
     /// Write the stored events out.
     #[command(
         after_help = "Examples:\n  dora export events --format jsonl --output events.jsonl\n  dora export events --format csv > events.csv\n  dora export events --format parquet --output events.parquet"
@@ -378,6 +381,47 @@ pub struct ExportEventsArgs {
     /// Where to write (written whole, then moved into place) [default: standard output; required for parquet].
     #[arg(long, short, value_name = "PATH")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// `dora costs`.
+#[derive(Debug, Subcommand)]
+pub enum CostsCommand {
+    /// Store the rows of FOCUS 1.0-1.3 exports (CSV, optionally gzip-compressed); importing a file again replaces its rows.
+    #[command(
+        after_help = "Examples:\n  dora costs import focus-2024-09.csv\n  dora costs import exports/*.csv.gz\n  dora costs import billing.parquet        (needs the parquet feature)\n\nA bad row stops the import of its file, naming the line and column; nothing of that file is stored."
+    )]
+    Import(CostsImportArgs),
+    /// Print the cost per service under the configured allocation, the unallocated share, and the largest rows no tag or rule allocates.
+    #[command(
+        after_help = "Examples:\n  dora costs check\n  dora costs check --since 2024-09-01 --until 2024-10-01 --top 20"
+    )]
+    Check(CostsCheckArgs),
+}
+
+/// `dora costs import`.
+#[derive(Debug, Args)]
+pub struct CostsImportArgs {
+    /// FOCUS exports: CSV (`.gz` decompressed) or Parquet (`.parquet`).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// `dora costs check`.
+#[derive(Debug, Args)]
+pub struct CostsCheckArgs {
+    /// Start of the window: YYYY-MM-DD (midnight UTC) or RFC 3339 [default: every stored row].
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// End of the window (exclusive) [default: every stored row].
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// How many of the largest unallocated rows to list.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub top: usize,
     #[command(flatten)]
     pub store: StoreArgs,
 }

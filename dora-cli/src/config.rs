@@ -12,6 +12,7 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use crate::settings::allocation::AllocationSettings;
 use crate::settings::sources::{Context, SourceSettings};
 use crate::settings::usage;
 
@@ -118,9 +119,13 @@ pub struct Config {
     /// `[teams]`: service -> team, overriding the events' own `team`.
     #[serde(default)]
     pub teams: BTreeMap<String, String>,
-    /// `[finance]`: team or service -> cost center.
-    #[serde(default)]
+    /// `[finance]`: team or service -> cost center (every key but the
+    /// reserved `allocation`, read into [`LoadedConfig::allocation`]).
+    #[serde(skip)]
     pub finance: BTreeMap<String, String>,
+    /// `[finance]` as written: cost centers and the `allocation` table.
+    #[serde(default, rename = "finance")]
+    finance_raw: BTreeMap<String, Spanned<toml::Value>>,
     /// `[[source]]` tables, as written.
     #[serde(default, rename = "source")]
     pub source_tables: Vec<RawSourceTable>,
@@ -134,6 +139,8 @@ pub struct LoadedConfig {
     /// Its `[[source]]` tables, checked: what `dora config check` prints
     /// and `dora collect` and `dora watch` run.
     pub sources: Vec<SourceSettings>,
+    /// `[finance.allocation]`, checked, when the file has one.
+    pub allocation: Option<AllocationSettings>,
     /// The file, when there is one.
     pub path: Option<PathBuf>,
 }
@@ -189,22 +196,22 @@ impl LoadedConfig {
 /// Parses and checks the text of `dora.toml` (read from `path`): the
 /// tables as written, then each `[[source]]` table into its settings.
 pub fn parse(text: &str, path: &Path) -> Result<LoadedConfig> {
-    let config: Config = toml::from_str(text).map_err(|e| {
+    let mut config: Config = toml::from_str(text).map_err(|e| {
         let msg = e.message();
         match e.span() {
             Some(s) => usage(format!("{}:{}: {msg}", path.display(), line_of(text, s.start))),
             None => usage(format!("{}: {msg}", path.display())),
         }
     })?;
-    for (table, map) in [("teams", &config.teams), ("finance", &config.finance)] {
-        for (k, v) in map {
-            if v.trim().is_empty() {
-                return Err(usage(format!("{}: {table}.{k}: must not be empty", path.display())));
-            }
+    for (k, v) in &config.teams {
+        if v.trim().is_empty() {
+            return Err(usage(format!("{}: teams.{k}: must not be empty", path.display())));
         }
     }
+    let (centers, allocation) = crate::settings::allocation::finance(&config.finance_raw, text, path)?;
+    config.finance = centers;
     let sources = SourceSettings::all(&Context { file: path, text, tables: &config.source_tables })?;
-    Ok(LoadedConfig { config, sources, path: Some(path.to_path_buf()) })
+    Ok(LoadedConfig { config, sources, allocation, path: Some(path.to_path_buf()) })
 }
 
 /// The line (from 1) of the byte at `offset` of `text`.

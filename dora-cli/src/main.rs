@@ -110,6 +110,8 @@ fn main() -> ExitCode {
         Command::Watch(args::WatchCommand::Kubernetes(a)) => commands::watch::kubernetes(a),
         Command::Import(a) => commands::import::run(a),
         Command::Export(a) => commands::export::run(a),
+        Command::Costs(args::CostsCommand::Import(a)) => commands::costs::import(a),
+        Command::Costs(args::CostsCommand::Check(a)) => commands::costs::check(a),
         Command::Serve(a) => commands::serve::run(a),
         Command::Config(a) => match &a.action {
             args::ConfigAction::Check(s) => commands::config::run(s),

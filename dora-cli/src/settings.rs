@@ -3,13 +3,16 @@
 //! the built-in defaults. The settings of the `[[source]]` tables are in
 //! [`sources`].
 
+pub mod allocation;
 pub mod sources;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Result, anyhow};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use dora_core::cost::Costs;
+use dora_core::store::{Store, StoreCostSource};
 use dora_core::{
     GroupKind, LeadTimeStart, Options, Period, ProductionPatterns, Window, parse_date, parse_duration,
 };
@@ -60,6 +63,26 @@ pub struct MetricsSettings {
 
 fn pick<T: Clone>(flag: &Option<T>, file: &Option<T>) -> Option<T> {
     flag.clone().or_else(|| file.clone())
+}
+
+/// The engine's cost input (METRICS.md section 7): the cost rows of the
+/// store at `store`, allocated by `[finance.allocation]`, when the store
+/// holds any. Events read from files still take their costs from the store
+/// when there is one (an unreadable store then means no costs).
+fn cost_input(loaded: &LoadedConfig, store: &Path, input: &EventInput) -> Result<Option<Costs>> {
+    if !store.exists() {
+        return Ok(None);
+    }
+    let origins = match (Store::open_read_only(store).and_then(|s| s.cost_origins()), input) {
+        (Ok(origins), _) => origins,
+        (Err(e), EventInput::Store(_)) => return Err(e.into()),
+        (Err(_), EventInput::Files(_)) => return Ok(None),
+    };
+    if origins.iter().all(|o| o.rows == 0) {
+        return Ok(None);
+    }
+    let allocation = loaded.allocation.as_ref().map(|a| a.allocation()).unwrap_or_default();
+    Ok(Some(Costs::new(allocation, StoreCostSource::new(store)).with_teams(loaded.config.teams.clone())))
 }
 
 impl MetricsSettings {
@@ -139,6 +162,7 @@ impl MetricsSettings {
             }
             options.group_by = parsed;
         }
+        options.costs = cost_input(&loaded, &loaded.store_path(args.engine.store.as_deref()), &input)?;
         Ok(Self {
             input,
             teams: loaded.config.teams.clone(),

@@ -39,6 +39,19 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// A row of a cost export (a FOCUS CSV) is not a valid cost row, or
+    /// the export's header lacks a required column.
+    #[error("{}: line {line} (the header is line 1){}: {message}", display_path(.path), display_column(.column))]
+    InvalidCostRow {
+        /// The file, or `None` for an in-memory reader.
+        path: Option<PathBuf>,
+        /// The line the row starts on, counted from 1 (the header's).
+        line: u64,
+        /// The column the problem is in, when it is in one.
+        column: Option<String>,
+        /// What is wrong with it.
+        message: String,
+    },
     /// An event file holds no event at all.
     #[error("{}: no events (the input is empty)", display_path(.path))]
     EmptyInput {
@@ -96,6 +109,13 @@ fn display_path(path: &Option<PathBuf>) -> String {
     match path {
         Some(p) => p.display().to_string(),
         None => "<input>".to_string(),
+    }
+}
+
+fn display_column(column: &Option<String>) -> String {
+    match column {
+        Some(c) => format!(", column `{c}`"),
+        None => String::new(),
     }
 }
 

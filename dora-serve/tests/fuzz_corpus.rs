@@ -125,6 +125,7 @@ fn mutate(seeds: &[Vec<u8>], seed: usize, mutations: &[Mutation]) -> Vec<u8> {
 static EVENT_SEEDS: LazyLock<Vec<Vec<u8>>> = LazyLock::new(|| corpus("events_jsonl"));
 static CDEVENT_SEEDS: LazyLock<Vec<Vec<u8>>> = LazyLock::new(|| corpus("cdevents"));
 static WEBHOOK_SEEDS: LazyLock<Vec<Vec<u8>>> = LazyLock::new(|| corpus("webhook"));
+static FOCUS_SEEDS: LazyLock<Vec<Vec<u8>>> = LazyLock::new(|| corpus("focus_csv"));
 
 #[test]
 fn every_seed_passes_its_target() {
@@ -136,6 +137,9 @@ fn every_seed_passes_its_target() {
     }
     for (name, seed) in named_corpus("webhook") {
         assert_eq!(targets::webhook(&seed), expected_accepted(&name), "webhook seed {name}");
+    }
+    for (name, seed) in named_corpus("focus_csv") {
+        assert_eq!(targets::focus_csv(&seed), expected_accepted(&name), "focus_csv seed {name}");
     }
 }
 
@@ -155,5 +159,10 @@ proptest! {
     #[test]
     fn mutated_webhooks_never_panic(seed in any::<usize>(), mutations in prop::collection::vec(mutation(), 1..8)) {
         targets::webhook(&mutate(&WEBHOOK_SEEDS, seed, &mutations));
+    }
+
+    #[test]
+    fn mutated_focus_exports_never_panic(seed in any::<usize>(), mutations in prop::collection::vec(mutation(), 1..8)) {
+        targets::focus_csv(&mutate(&FOCUS_SEEDS, seed, &mutations));
     }
 }

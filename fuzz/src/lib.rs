@@ -88,3 +88,31 @@ pub fn webhook(data: &[u8]) -> bool {
 fn one_line(message: &str) {
     assert!(!message.contains('\n') && !message.contains('\r'), "an error over several lines: {message:?}");
 }
+
+/// FOCUS cost exports (CSV) as `dora costs import` reads them: every row,
+/// or the first error, which is one line. Each accepted row ends no
+/// earlier than it starts and has a finite amount. Returns whether the
+/// whole input was accepted.
+pub fn focus_csv(data: &[u8]) -> bool {
+    use dora_core::cost::{CostColumn, focus::FocusReader};
+    let reader = match FocusReader::new(data, None, CostColumn::EffectiveCost) {
+        Ok(reader) => reader,
+        Err(e) => {
+            one_line(&e.to_string());
+            return false;
+        }
+    };
+    for row in reader {
+        match row {
+            Ok(row) => {
+                assert!(row.end >= row.start, "a row ends before it starts: {row:?}");
+                assert!(row.amount.is_finite(), "an amount is not finite: {row:?}");
+            }
+            Err(e) => {
+                one_line(&e.to_string());
+                return false;
+            }
+        }
+    }
+    true
+}

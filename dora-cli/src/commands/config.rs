@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::args::StoreArgs;
 use crate::config::{ByteSize, LoadedConfig, MetricsConfig, ServeConfig, StoreConfig};
+use crate::settings::allocation::AllocationSettings;
 use crate::settings::sources::SourceSettings;
 
 /// What `dora config check` prints.
@@ -23,10 +24,26 @@ struct Effective<'a> {
     serve: ServeConfig,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     teams: &'a BTreeMap<String, String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    finance: &'a BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Finance::is_empty")]
+    finance: Finance<'a>,
     #[serde(rename = "source", skip_serializing_if = "<[_]>::is_empty")]
     sources: &'a [SourceSettings],
+}
+
+/// `[finance]`: the cost centers, then the allocation (a table, printed
+/// after the plain keys as TOML requires).
+#[derive(Serialize)]
+struct Finance<'a> {
+    #[serde(flatten)]
+    centers: &'a BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    allocation: Option<&'a AllocationSettings>,
+}
+
+impl Finance<'_> {
+    fn is_empty(&self) -> bool {
+        self.centers.is_empty() && self.allocation.is_none()
+    }
 }
 
 /// Runs `dora config check`.
@@ -53,7 +70,7 @@ pub fn run(args: &StoreArgs) -> Result<()> {
         metrics: m,
         serve,
         teams: &loaded.config.teams,
-        finance: &loaded.config.finance,
+        finance: Finance { centers: &loaded.config.finance, allocation: loaded.allocation.as_ref() },
         sources: &loaded.sources,
     };
     match &loaded.path {

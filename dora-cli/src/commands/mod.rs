@@ -2,6 +2,7 @@
 
 pub mod collect;
 pub mod config;
+pub mod costs;
 pub mod demo;
 pub mod explain;
 pub mod export;

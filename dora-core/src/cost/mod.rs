@@ -26,6 +26,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+pub mod focus;
+
 pub use allocate::service_teams;
 pub use totals::{CostAccumulator, CostSource, CostTotals, Costs, GroupCost};
 

@@ -18,6 +18,9 @@
 //! - The schema is versioned (`PRAGMA user_version`); migrations run when the
 //!   store is opened for writing. A store written by a newer dora (a schema
 //!   version this build does not know) is refused, never changed.
+//! - Cost rows (METRICS.md section 7) are kept by where they came from, an
+//!   imported file or a cost source, and replaced per origin
+//!   ([`StoreWriter::replace_cost_rows`], [`Store::for_each_cost_row`]).
 //! - WAL mode lets a report read while a collection writes: a reader sees the
 //!   store as of the last commit before it started.
 //!
@@ -41,6 +44,7 @@
 //! ```
 
 mod blocks;
+mod cost;
 mod schema;
 
 use std::collections::HashMap;
@@ -55,6 +59,7 @@ use crate::event::time::{Micros, from_micros, to_micros};
 use crate::event::{Event, EventKind, EventSet, Incident, raw_to_owned};
 use crate::read::{Pipeline, ReadOptions, ReadSummary, record};
 
+pub use cost::{CostOrigin, CostOriginEntry, CostRowWriter, CostWriteSummary, StoreCostSource};
 pub use schema::SCHEMA_VERSION;
 
 /// The default store path, relative to the directory of `dora.toml`.

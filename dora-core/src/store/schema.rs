@@ -7,12 +7,13 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The oldest schema version this build reads without migrating it:
-/// versions 2 and 3 only added what version 1 stores never hold (a reader
+/// versions 2 to 4 only added what version 1 stores never hold (a reader
 /// never needs the resolutions of version 3: they are already applied to
-/// the stored incidents).
+/// the stored incidents; a store below version 4 has no cost rows, which
+/// [`crate::store::Store::for_each_cost_row`] reads as none).
 const OLDEST_READABLE: i64 = 1;
 
 /// Marks a SQLite file as a dora store (`PRAGMA application_id`, "dora").
@@ -50,6 +51,33 @@ const MIGRATIONS: &[&str] = &[
         incident_id TEXT    PRIMARY KEY,
         resolved_at INTEGER NOT NULL
     );",
+    // 3 -> 4: cost rows (METRICS.md section 7), by origin: an imported
+    // FOCUS file (its canonical path) or a cost source (its name). An
+    // origin's rows are numbered from 1 in the order they came (`n`), so
+    // replacing an origin's rows deletes one range of the primary key.
+    // Times are microseconds since the epoch (UTC); `tags` is the JSON
+    // object's text, NULL when the row has none.
+    "CREATE TABLE cost_origins (
+        id          INTEGER PRIMARY KEY,
+        kind        TEXT    NOT NULL CHECK (kind IN ('file', 'source')),
+        name        TEXT    NOT NULL,
+        updated_at  TEXT    NOT NULL,
+        UNIQUE (kind, name)
+    );
+    CREATE TABLE cost_rows (
+        origin           INTEGER NOT NULL REFERENCES cost_origins (id),
+        n                INTEGER NOT NULL,
+        start            INTEGER NOT NULL,
+        end              INTEGER NOT NULL,
+        amount           REAL    NOT NULL,
+        currency         TEXT    NOT NULL,
+        tags             TEXT,
+        resource_id      TEXT,
+        resource_name    TEXT,
+        service_name     TEXT,
+        sub_account_name TEXT,
+        PRIMARY KEY (origin, n)
+    ) WITHOUT ROWID;",
 ];
 
 fn versions(conn: &Connection, path: &Path) -> Result<(i64, i64)> {

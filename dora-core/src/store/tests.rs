@@ -98,6 +98,9 @@ fn store_with_one_change(path: &std::path::Path, version: i64) {
     let mut w = store.writer().unwrap();
     w.put(&change("c1", "2026-03-02T09:00:00Z")).unwrap();
     w.commit().unwrap();
+    if version < 4 {
+        store.conn.execute_batch("DROP TABLE cost_rows; DROP TABLE cost_origins").unwrap();
+    }
     if version < 3 {
         store.conn.execute_batch("DROP TABLE incident_resolutions").unwrap();
     }
@@ -112,7 +115,7 @@ fn a_newer_schema_is_refused_and_left_alone() {
     let before = std::fs::read(&path).unwrap();
     for result in [Store::open(&path), Store::open_read_only(&path)] {
         let err = result.unwrap_err().to_string();
-        assert!(err.contains("schema version 4, newer than this dora knows (up to 3)"), "{err}");
+        assert!(err.contains("schema version 5, newer than this dora knows (up to 4)"), "{err}");
         assert!(err.starts_with(&path.display().to_string()), "{err}");
     }
     assert_eq!(std::fs::read(&path).unwrap(), before);
@@ -405,4 +408,93 @@ fn a_passive_checkpoint_neither_waits_for_readers_nor_loses_writes() {
     }
     drop((writer, checkpointer, reader));
     assert_eq!(ids(&load(&Store::open_read_only(&path).unwrap())), ["c0", "c1"]);
+}
+
+fn cost_row(start: &str, end: &str, amount: f64, name: &str) -> crate::cost::CostRow {
+    crate::cost::CostRow {
+        start: start.parse().unwrap(),
+        end: end.parse().unwrap(),
+        amount,
+        currency: "USD".into(),
+        tags: serde_json::json!({"application": name}).as_object().cloned(),
+        resource_id: None,
+        resource_name: Some(name.into()),
+        service_name: None,
+        sub_account_name: None,
+    }
+}
+
+fn window(store: &Store, since: &str, until: &str) -> Vec<crate::cost::CostRow> {
+    store.cost_rows(since.parse().unwrap(), until.parse().unwrap()).unwrap()
+}
+
+#[test]
+fn cost_rows_are_replaced_per_origin_and_read_by_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("dora.db")).unwrap();
+    let now = "2026-03-02T00:00:00Z";
+    let a = cost_row("2024-09-01T00:00:00Z", "2024-09-02T00:00:00Z", 1.5, "a");
+    let b = cost_row("2024-09-03T00:00:00Z", "2024-09-03T00:00:00Z", -0.25, "b");
+    let mut w = store.writer().unwrap();
+    let mut rows = w.replace_cost_rows(CostOrigin::File("/x/a.csv"), None, now).unwrap();
+    rows.push(&a).unwrap();
+    rows.push(&b).unwrap();
+    assert_eq!(rows.finish(), CostWriteSummary { stored: 2, replaced: 0 });
+    let mut rows = w.replace_cost_rows(CostOrigin::Source("kube"), None, now).unwrap();
+    rows.push(&cost_row("2024-09-05T00:00:00Z", "2024-09-06T00:00:00Z", 7.0, "k")).unwrap();
+    rows.finish();
+    w.commit().unwrap();
+    assert_eq!(window(&store, "2024-09-01T00:00:00Z", "2024-10-01T00:00:00Z").len(), 3);
+    // Overlap, not containment; an instant row counts where it stands.
+    assert_eq!(window(&store, "2024-09-01T23:00:00Z", "2024-09-02T00:00:00Z"), vec![a.clone()]);
+    assert!(window(&store, "2024-09-02T00:00:00Z", "2024-09-03T00:00:00Z").is_empty());
+    assert_eq!(window(&store, "2024-09-03T00:00:00Z", "2024-09-04T00:00:00Z"), vec![b.clone()]);
+    assert!(window(&store, "2024-09-02T00:00:00Z", "2024-09-03T00:00:00Z").is_empty());
+    // A failed re-import leaves the origin's rows as they were.
+    {
+        let mut w = store.writer().unwrap();
+        let mut rows = w.replace_cost_rows(CostOrigin::File("/x/a.csv"), None, now).unwrap();
+        rows.push(&a).unwrap();
+        // dropped without commit
+    }
+    assert_eq!(window(&store, "2024-09-01T00:00:00Z", "2024-10-01T00:00:00Z").len(), 3);
+    // A re-import replaces the file's rows only.
+    let mut w = store.writer().unwrap();
+    let mut rows = w.replace_cost_rows(CostOrigin::File("/x/a.csv"), None, now).unwrap();
+    rows.push(&b).unwrap();
+    assert_eq!(rows.finish(), CostWriteSummary { stored: 1, replaced: 2 });
+    // A source replaces from a time on.
+    let mut rows = w
+        .replace_cost_rows(CostOrigin::Source("kube"), Some("2024-09-05T00:00:00Z".parse().unwrap()), now)
+        .unwrap();
+    rows.push(&cost_row("2024-09-05T00:00:00Z", "2024-09-06T00:00:00Z", 8.0, "k")).unwrap();
+    assert_eq!(rows.finish(), CostWriteSummary { stored: 1, replaced: 1 });
+    w.commit().unwrap();
+    let all = window(&store, "2024-09-01T00:00:00Z", "2024-10-01T00:00:00Z");
+    assert_eq!(all.iter().map(|r| r.amount).collect::<Vec<_>>(), vec![-0.25, 8.0]);
+    let origins = store.cost_origins().unwrap();
+    assert_eq!(
+        origins.iter().map(|o| (o.kind.as_str(), o.name.as_str(), o.rows)).collect::<Vec<_>>(),
+        vec![("file", "/x/a.csv", 1), ("source", "kube", 1)]
+    );
+}
+
+#[test]
+fn a_version_3_store_reads_events_and_no_cost_rows_then_migrates() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dora.db");
+    store_with_one_change(&path, 3);
+    let store = Store::open_read_only(&path).unwrap();
+    assert_eq!(store.len().unwrap(), 1);
+    assert!(window(&store, "2024-09-01T00:00:00Z", "2024-10-01T00:00:00Z").is_empty());
+    assert!(store.cost_origins().unwrap().is_empty());
+    drop(store);
+    let mut store = Store::open(&path).unwrap();
+    let mut w = store.writer().unwrap();
+    let mut rows = w.replace_cost_rows(CostOrigin::File("a.csv"), None, "2026-03-02T00:00:00Z").unwrap();
+    rows.push(&cost_row("2024-09-01T00:00:00Z", "2024-09-02T00:00:00Z", 1.0, "a")).unwrap();
+    rows.finish();
+    w.commit().unwrap();
+    assert_eq!(window(&store, "2024-09-01T00:00:00Z", "2024-10-01T00:00:00Z").len(), 1);
+    assert_eq!(store.len().unwrap(), 1);
 }
