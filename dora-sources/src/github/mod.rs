@@ -9,6 +9,7 @@
 //!   retries and a request budget.
 
 pub mod client;
+pub mod graphql;
 pub mod model;
 pub mod normalize;
 
