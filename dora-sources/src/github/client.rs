@@ -22,7 +22,7 @@ use super::model::{
 };
 use super::normalize::{self, Attempt, ForgeContext, HotfixRule};
 use crate::changesets::{CommitHistory, HistoryCache, HistoryCommit, HistoryFuture, HistoryRange};
-use crate::http::{Attempts, Budget, Outcome, RateLimit, RetryPolicy, Secret};
+use crate::http::{Attempts, Budget, Outcome, RateGate, RateLimit, RetryPolicy, Secret};
 use crate::monorepo::{self, DeployedServices, PathServices};
 use dora_core::engine::options::ProductionPatterns;
 use dora_core::error::{Error, Result};
@@ -296,14 +296,11 @@ struct Api<'a> {
     /// Whether GraphQL may still be asked (a refusal turns it off for the
     /// rest of the run: the REST path takes over).
     graphql_ok: Shared<bool>,
-    /// The rate limit's requests (or GraphQL points) left, as the last
-    /// answer said.
-    remaining: Shared<Option<u64>>,
-    /// The GraphQL rate limit as the last query's `rateLimit` said.
-    graphql_rate: Shared<Option<graphql::RateInfo>>,
-    /// No request is sent before this time: a rate limit hit by one
-    /// request pauses all of them (repositories are read concurrently).
-    paused_until: Shared<Option<tokio::time::Instant>>,
+    /// The REST rate limit that the run's concurrent requests share: one
+    /// pause for all when it is hit, and what is left.
+    rest_gate: RateGate,
+    /// The GraphQL rate limit (points, counted apart from REST requests).
+    graphql_gate: RateGate,
 }
 
 fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
@@ -356,9 +353,8 @@ impl<'a> Api<'a> {
             budget,
             missing: Shared::new(false),
             graphql_ok: Shared::new(true),
-            remaining: Shared::new(None),
-            graphql_rate: Shared::new(None),
-            paused_until: Shared::new(None),
+            rest_gate: RateGate::new(),
+            graphql_gate: RateGate::new(),
         })
     }
 
@@ -384,7 +380,7 @@ impl<'a> Api<'a> {
         body: Option<&serde_json::Value>,
         etag: Option<&str>,
     ) -> Result<Fetched> {
-        match self.try_request(&url, body, etag).await? {
+        match self.try_request(&url, body, etag, 1).await? {
             Ok(fetched) => Ok(fetched),
             Err(status) => {
                 self.missing.set(matches!(status, 404 | 422));
@@ -395,24 +391,25 @@ impl<'a> Api<'a> {
     }
 
     /// [`Api::request`], with an answer that is not a success (nor a
-    /// `304`) given as its status.
+    /// `304`) given as its status. A GraphQL query (a `body`) of about
+    /// `cost` points goes through the GraphQL gate, a REST request through
+    /// the REST one: it waits while the run is paused or when it would cost
+    /// more than is left until the reset.
     async fn try_request(
         &self,
         url: &str,
         body: Option<&serde_json::Value>,
         etag: Option<&str>,
+        cost: u64,
     ) -> Result<std::result::Result<Fetched, u16>> {
         let verb = if body.is_some() { "POST" } else { "GET" };
-        let config = self.config;
-        let policy = RetryPolicy::new(config.max_retries, config.retry_base, config.max_rate_limit_wait);
-        let mut attempts = Attempts::new(policy, format!("{verb} {}", path_of(url)), self.progress);
+        let gate = if body.is_some() { &self.graphql_gate } else { &self.rest_gate };
+        let mut attempts = Attempts::new(self.policy(), format!("{verb} {}", path_of(url)), self.progress)
+            .with_gate(gate, cost);
         loop {
-            self.wait_for_pause().await;
+            attempts.ready().await.map_err(err)?;
             self.budget.spend().map_err(|e| err(e.to_string()))?;
             let attempt = self.send(url, body, etag).await;
-            if let Ok(answer) = &attempt {
-                self.note_rate_limit(answer);
-            }
             let Some(answer) = attempts.judge(attempt, Answer::outcome).await.map_err(err)? else { continue };
             let status = answer.status;
             if status == http::StatusCode::NOT_MODIFIED {
@@ -427,24 +424,10 @@ impl<'a> Api<'a> {
         }
     }
 
-    /// Keeps what an answer says of the rate limit: the requests left, and
-    /// when it is spent, a pause of every request until it is over.
-    fn note_rate_limit(&self, answer: &Answer) {
-        let limit = RateLimit::from_headers(&answer.headers);
-        if limit.remaining.is_some() {
-            self.remaining.set(limit.remaining);
-        }
-        if let Some(wait) = limit.wait(answer.status.as_u16(), Utc::now()) {
-            self.pause_for(wait);
-        }
-    }
-
-    /// Pauses every request for `wait` (the longest pause asked wins).
-    fn pause_for(&self, wait: Duration) {
-        let until = tokio::time::Instant::now() + wait.min(self.config.max_rate_limit_wait);
-        if self.paused_until.get().is_none_or(|p| p < until) {
-            self.paused_until.set(Some(until));
-        }
+    /// The retry policy of every request.
+    fn policy(&self) -> RetryPolicy {
+        let config = self.config;
+        RetryPolicy::new(config.max_retries, config.retry_base, config.max_rate_limit_wait)
     }
 
     /// Whether GraphQL is to be used where it saves requests: configured,
@@ -453,24 +436,15 @@ impl<'a> Api<'a> {
         self.config.use_graphql && self.graphql_ok.get()
     }
 
-    /// Waits out a pause another request set.
-    async fn wait_for_pause(&self) {
-        if let Some(until) = self.paused_until.get()
-            && until > tokio::time::Instant::now()
-        {
-            tokio::time::sleep_until(until).await;
-        }
-    }
-
     /// The requests made and what is left, for progress lines.
     fn spent_note(&self) -> String {
         let spent = self.budget.spent();
-        let mut note = format!("{spent} requests");
+        let mut note = self.rest_gate.note(spent);
         if let Some(limit) = self.budget.limit() {
-            note.push_str(&format!(", {} of the budget of {limit} left", limit.saturating_sub(spent)));
+            note.push_str(&format!(", {} of --max-requests {limit} left", limit.saturating_sub(spent)));
         }
-        if let Some(left) = self.remaining.get() {
-            note.push_str(&format!(", rate limit: {left} left"));
+        if let Some(points) = self.graphql_gate.remaining() {
+            note.push_str(&format!(", GraphQL: {points} points left"));
         }
         note
     }
@@ -675,25 +649,10 @@ async fn graphql(api: &Api<'_>, query: &str, variables: serde_json::Value, cost:
     }
     let body = serde_json::json!({"query": query, "variables": variables});
     let url = graphql_url(&api.base);
-    let config = api.config;
-    let policy = RetryPolicy::new(config.max_retries, config.retry_base, config.max_rate_limit_wait);
-    let mut waits = Attempts::new(policy, "POST /graphql".into(), api.progress);
-    // Waits as for a spent REST rate limit until `reset` (seconds since the epoch).
-    let spent = |reset: Option<i64>| Outcome::Answer {
-        status: 403,
-        rate_limit: RateLimit { retry_after: None, remaining: Some(0), reset },
-    };
+    let mut waits =
+        Attempts::new(api.policy(), "POST /graphql".into(), api.progress).with_gate(&api.graphql_gate, cost);
     loop {
-        if let Some(rate) = api.graphql_rate.get().filter(|r| r.remaining < cost && r.reset_at > Utc::now()) {
-            api.progress.message(&format!(
-                "GraphQL: {} points left, the next query may cost {cost}: waiting for the reset",
-                rate.remaining
-            ));
-            waits.judge(Ok(()), |_| spent(Some(rate.reset_at.timestamp()))).await.map_err(err)?;
-            api.graphql_rate.set(None);
-            continue;
-        }
-        let (value, rate) = match api.try_request(&url, Some(&body), None).await? {
+        let (value, rate) = match api.try_request(&url, Some(&body), None, cost).await? {
             Ok(Fetched::Json { value, rate, .. }) => (value, rate),
             Ok(Fetched::NotModified) => return Err(err("POST /graphql: unexpected 304")),
             Err(status) if (400..500).contains(&status) => {
@@ -702,18 +661,21 @@ async fn graphql(api: &Api<'_>, query: &str, variables: serde_json::Value, cost:
             }
             Err(status) => return Err(err(format!("POST /graphql: HTTP {status}"))),
         };
+        // `rateLimit` in the answer: the points left, for the next query's check.
         let info = graphql::RateInfo::from_answer(&value);
         if let Some(info) = info {
-            api.graphql_rate.set(Some(info));
-            api.remaining.set(Some(info.remaining));
+            let left = RateLimit {
+                retry_after: None,
+                remaining: Some(info.remaining),
+                reset: Some(info.reset_at.timestamp()),
+            };
+            api.graphql_gate.observe(&left, Utc::now());
         }
         if graphql::is_rate_limited(&value) {
+            // As a spent REST limit: every query waits for the reset.
             let reset = rate.reset.or(info.map(|i| i.reset_at.timestamp()));
-            let limit = RateLimit { retry_after: None, remaining: Some(0), reset };
-            if let Some(wait) = limit.wait(403, Utc::now()) {
-                api.pause_for(wait);
-            }
-            waits.judge(Ok(()), |_| spent(reset)).await.map_err(err)?;
+            let spent = RateLimit { retry_after: None, remaining: Some(0), reset };
+            waits.judge(Ok(()), |_| Outcome::Answer { status: 403, rate_limit: spent }).await.map_err(err)?;
             continue;
         }
         if let Some(message) = graphql::first_error(&value) {

@@ -154,10 +154,10 @@ pub struct Faults {
     /// GraphQL answers `400` (a GitHub Enterprise Server without it).
     pub refuse_graphql: bool,
     /// The first GraphQL query is answered `RATE_LIMITED`, with a reset
-    /// in a second.
+    /// in two seconds (one to two: resets are whole seconds).
     pub graphql_rate_limited_once: bool,
-    /// GraphQL answers say this many points are left, with a reset in a
-    /// second (a query costing more must wait).
+    /// GraphQL answers say this many points are left, with a reset in two
+    /// seconds (a query costing more must wait).
     pub graphql_points_left: Option<u64>,
 }
 
@@ -339,7 +339,7 @@ impl FakeGithub {
         if self.faults.refuse_graphql {
             return ResponseTemplate::new(400).set_body_json(json!({"message": "Problems parsing JSON"}));
         }
-        let reset = Utc::now() + chrono::Duration::seconds(1);
+        let reset = Utc::now() + chrono::Duration::seconds(2);
         if self.faults.graphql_rate_limited_once && calls == 1 {
             return ResponseTemplate::new(200)
                 .insert_header("x-ratelimit-remaining", "0")
