@@ -994,6 +994,12 @@ fn graphql_gives_the_rest_events_at_a_fraction_of_the_requests() {
         by_rest.requests,
         by_rest.requests as f64 / deployments as f64
     );
+    for q in gql_server.received() {
+        let kind = serde_json::from_slice::<Value>(&q.body)
+            .ok()
+            .and_then(|b| b["query"].as_str().and_then(|t| t.split(['(', ' ']).nth(1)).map(str::to_string));
+        eprintln!("  {} {} {}", q.method, q.url.path(), kind.unwrap_or_default());
+    }
     assert!(per_deployment <= 0.5, "{} requests for {deployments} deployments", by_gql.requests);
     assert_eq!(by_gql.requests as usize, gql_server.requests());
 
