@@ -13,7 +13,9 @@ const SHA: &str = "1111111111111111111111111111111111111111";
 /// production deployment of one commit, 30 hours ago, without a pull
 /// request; with `incident`, one closed incident issue whose body names
 /// that commit, else no issue. Conditional lists (ETags `"d1"`, `"i1"`)
-/// answer `304`.
+/// answer `304`. It answers the GraphQL queries of the source from the
+/// same data (a full run is 3 requests, a run with nothing new 1) and the
+/// REST endpoints of its fallback.
 pub(crate) fn fake_github_repo(rt: &tokio::runtime::Runtime, repo: &str, incident: bool) -> MockServer {
     let server = rt.block_on(MockServer::start());
     let now = chrono::Utc::now();
@@ -39,11 +41,34 @@ pub(crate) fn fake_github_repo(rt: &tokio::runtime::Runtime, repo: &str, inciden
             json!([{"sha": SHA, "commit": {"author": {"date": t(40)}, "committer": {"date": t(40)}}}]),
         ),
     ));
-    mount(Mock::given(method("POST")).and(path("/graphql")).respond_with(
-        ResponseTemplate::new(200).set_body_json(
-            json!({"data": {"repository": {"c0": {"associatedPullRequests": {"nodes": []}}}}}),
-        ),
-    ));
+    // GraphQL: the overview (the deployment with its status, the incident),
+    // the default branch's history (the one commit), pull requests (none).
+    let (deployed, done, committed) = (t(30), t(29), t(40));
+    let (opened, closed) = (t(28), t(27));
+    mount(Mock::given(method("POST")).and(path("/graphql")).respond_with(move |req: &wiremock::Request| {
+        let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
+        let query = body["query"].as_str().unwrap_or_default();
+        let page = |nodes: serde_json::Value| json!({"pageInfo": {"hasNextPage": false}, "nodes": nodes});
+        let data = if query.starts_with("query Overview") {
+            let issues = if incident {
+                json!([{"number": 3, "title": "checkout down", "labels": {"nodes": [{"name": "incident"}]},
+                        "createdAt": opened, "closedAt": closed, "body": format!("root cause: {SHA}")}])
+            } else {
+                json!([])
+            };
+            json!({"repository": {
+                "deployments": page(json!([{"databaseId": 7, "createdAt": deployed, "environment": "production",
+                    "commitOid": SHA, "statuses": {"nodes": [{"state": "SUCCESS", "createdAt": done}]}}])),
+                "issues": page(issues)}})
+        } else if query.starts_with("query Walk") {
+            json!({"repository": {"defaultBranchRef": {"target": {"history": page(json!([{"oid": SHA,
+                "committedDate": committed, "authoredDate": committed, "parents": {"nodes": []},
+                "associatedPullRequests": {"nodes": []}}]))}}}})
+        } else {
+            json!({"repository": {"c0": {"associatedPullRequests": {"nodes": []}}}})
+        };
+        ResponseTemplate::new(200).set_body_json(json!({"data": data}))
+    }));
     mount(
         Mock::given(method("GET"))
             .and(path(format!("{p}/issues")))
@@ -85,13 +110,14 @@ fn collect_from_github_then_report() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stdout.contains("gh      github         2         0          0         5"), "{stdout}");
+    // The overview query, the deployment list (REST), the walk of the branch.
+    assert!(stdout.contains("gh      github         2         0          0         3"), "{stdout}");
     assert!(stderr.contains("collect: gh: acme/api: deployments"), "{stderr}");
     assert!(!stdout.contains("ghp_test") && !stderr.contains("ghp_test"));
-    // Nothing new: two 304s, nothing added.
+    // Nothing new: one overview query, nothing added.
     let out = run();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("gh      github         0         0          0         2"), "{stdout}");
+    assert!(stdout.contains("gh      github         0         0          0         1"), "{stdout}");
     let out = dora(dir.path()).args(["metrics", "--format", "json", "--period", "day"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     // Without the token: the source fails, by name, with exit code 5.

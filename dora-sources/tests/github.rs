@@ -365,8 +365,23 @@ fn graphql_finds_the_pull_requests_of_many_commits_at_once() {
     let opened = ts(t2 - chrono::Duration::hours(30));
     let first = ts(t2 - chrono::Duration::hours(40));
     let merged = ts(t2 - chrono::Duration::hours(3));
+    let t1 = ago(3, 0);
     r.mount(Mock::given(method("POST")).and(path("/graphql")).respond_with(move |req: &wiremock::Request| {
         let body: Value = serde_json::from_slice(&req.body).unwrap();
+        let query = body["query"].as_str().unwrap();
+        if query.starts_with("query Overview") {
+            // The deployments with their statuses, no incidents.
+            let node = |id: u64, t: DateTime<Utc>| json!({"databaseId": id, "createdAt": ts(t),
+                "statuses": {"nodes": [{"state": "SUCCESS", "createdAt": ts(t)}]}});
+            let page = |nodes: Value| json!({"pageInfo": {"hasNextPage": false}, "nodes": nodes});
+            return ResponseTemplate::new(200).set_body_json(json!({"data": {"repository": {
+                "deployments": page(json!([node(2, t2), node(1, t1)])), "issues": page(json!([]))}}}));
+        }
+        if query.starts_with("query Walk") {
+            // Neither deployed commit is on the default branch: REST decides.
+            return ResponseTemplate::new(200).set_body_json(json!({"data": {"repository": {"defaultBranchRef":
+                {"target": {"history": {"pageInfo": {"hasNextPage": false}, "nodes": []}}}}}}));
+        }
         assert_eq!(body["variables"], json!({"owner": "acme", "name": "api"}));
         let query = body["query"].as_str().unwrap();
         let mut repo = serde_json::Map::new();
@@ -394,10 +409,12 @@ fn graphql_finds_the_pull_requests_of_many_commits_at_once() {
     assert_eq!(even.number, Some(4));
     assert_eq!(even.first_commit_at.map(ts), Some(ts(t2 - chrono::Duration::hours(40))));
     assert!(out.events.change(&shas[5]).unwrap().pull_request.is_none());
-    // 1 deployment list, 2 statuses, 1 commit list, 1 compare, 3 GraphQL
-    // queries (50 + 50 + 20 commits) instead of 120 REST lookups, 1 issue list.
-    assert_eq!(out.requests, 9);
-    assert_eq!(r.requests(), 9);
+    // 1 overview query (deployments, statuses, incidents), 1 deployment
+    // list (REST: the fields GraphQL lacks), 1 walk of the default branch
+    // (it has neither commit), 1 commit list, 1 compare, 3 GraphQL queries
+    // (50 + 50 + 20 commits) instead of 120 REST lookups.
+    assert_eq!(out.requests, 8);
+    assert_eq!(r.requests(), 8);
 }
 
 /// `repo` has no issues.
@@ -881,4 +898,246 @@ fn retries_and_rate_limits_give_up_naming_the_request() {
         e,
         "GET /repos/acme/api/deployments: rate limited for 60 s, longer than the 30 s this run waits"
     );
+}
+
+#[path = "github_fake/mod.rs"]
+mod fake;
+
+/// Serves `models` through the fake GitHub with `faults`; the server and
+/// the models (to change between runs).
+fn serve(
+    models: Vec<fake::Model>,
+    faults: fake::Faults,
+) -> (Repo, std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, fake::Model>>>) {
+    let r = Repo::new();
+    let (github, shared) = fake::FakeGithub::new(models, faults);
+    r.mount(Mock::given(wiremock::matchers::any()).respond_with(github));
+    (r, shared)
+}
+
+/// The settings of the fake's repositories: a look-back of 30 days, GraphQL on or off.
+fn fake_config(uri: &str, repos: &[&str], graphql: bool) -> GithubConfig {
+    let mut cfg = config(uri);
+    cfg.repos =
+        repos.iter().map(|r| RepoConfig { full_name: r.to_string(), service: None, team: None }).collect();
+    cfg.lookback_days = 30;
+    cfg.use_graphql = graphql;
+    cfg
+}
+
+/// Every event of a run, as JSON, in the order the source gave them.
+fn events_json(set: &dora_core::EventSet) -> Vec<Value> {
+    set.events().iter().map(|e| serde_json::to_value(e).unwrap()).collect()
+}
+
+/// The same realistic repository read through GraphQL and through REST
+/// alone gives the same events (ids, change sets, pull requests and
+/// first-commit times, rollbacks, hotfixes, incidents), GraphQL at under
+/// 0.5 requests per deployment; then a run with nothing new costs one
+/// query, and a run after new deployments gives the same events again.
+#[test]
+fn graphql_gives_the_rest_events_at_a_fraction_of_the_requests() {
+    let now = Utc::now();
+    let model = fake::realistic("acme/shop", 24, now);
+    let deployments = model.deployments.len();
+    let (rest_server, rest_models) = serve(vec![model.clone()], fake::Faults::default());
+    let (gql_server, gql_models) = serve(vec![model], fake::Faults::default());
+    let mut rest =
+        GithubSource::new("gh", fake_config(&rest_server.uri(), &["acme/shop"], false)).with_token(TOKEN);
+    let mut gql =
+        GithubSource::new("gh", fake_config(&gql_server.uri(), &["acme/shop"], true)).with_token(TOKEN);
+    let by_rest = rest.collect(None, &NoProgress).unwrap();
+    let by_gql = gql.collect(None, &NoProgress).unwrap();
+    assert_eq!(events_json(&by_gql.events), events_json(&by_rest.events));
+
+    // The data has what the comparison must get right.
+    let set = &by_gql.events;
+    let all = set.events();
+    let deployments_of = |t: DeploymentType| {
+        all.iter().filter(|e| matches!(e, dora_core::Event::Deployment(d) if d.deployment_type == t)).count()
+    };
+    assert_eq!(deployments_of(DeploymentType::Rollback), 1);
+    assert!(deployments_of(DeploymentType::Hotfix) >= 1, "the hotfix branch's deployment");
+    assert!(set.count(dora_core::EventKind::Change) > 60);
+    assert_eq!(set.count(dora_core::EventKind::Incident), 2);
+    let changes: Vec<dora_core::Change> = all
+        .iter()
+        .filter_map(|e| if let dora_core::Event::Change(c) = e { Some(c.clone()) } else { None })
+        .collect();
+    assert!(
+        changes.iter().any(|c| c
+            .pull_request
+            .as_ref()
+            .is_some_and(|p| p.first_commit_at.is_some_and(|f| f < now - chrono::Duration::days(29)))),
+        "the long-lived branch's first commit, before the look-back"
+    );
+    let live: Vec<_> = all
+        .iter()
+        .filter_map(|e| match e {
+            dora_core::Event::Deployment(d) if d.environment == "live-eu" => Some(d.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        live.iter().all(|d| d.status == DeploymentStatus::Failure || !d.changes.is_empty()),
+        "flagged production: change sets"
+    );
+    assert!(
+        set.deployment(&format!("github:acme/shop:deployment:{deployments}")).is_none(),
+        "still in progress"
+    );
+
+    let per_deployment = by_gql.requests as f64 / deployments as f64;
+    eprintln!(
+        "requests: {deployments} deployments, full run: GraphQL {} ({per_deployment:.3} per deployment), REST {} ({:.3} per deployment)",
+        by_gql.requests,
+        by_rest.requests,
+        by_rest.requests as f64 / deployments as f64
+    );
+    for q in gql_server.received() {
+        let kind = serde_json::from_slice::<Value>(&q.body)
+            .ok()
+            .and_then(|b| b["query"].as_str().and_then(|t| t.split(['(', ' ']).nth(1)).map(str::to_string));
+        eprintln!("  {} {} {}", q.method, q.url.path(), kind.unwrap_or_default());
+    }
+    assert!(per_deployment <= 0.5, "{} requests for {deployments} deployments", by_gql.requests);
+    assert_eq!(by_gql.requests as usize, gql_server.requests());
+
+    // Nothing new: one query.
+    let before = gql_server.requests();
+    let again = gql.collect(Some(&by_gql.state), &NoProgress).unwrap();
+    assert_eq!(again.events.len(), 0);
+    assert_eq!(again.requests, 1, "one overview query per repository");
+    assert_eq!(gql_server.requests() - before, 1);
+    let rest_again = rest.collect(Some(&by_rest.state), &NoProgress).unwrap();
+    assert_eq!(rest_again.events.len(), 0);
+    eprintln!(
+        "requests: incremental run with nothing new: GraphQL {}, REST {}",
+        again.requests, rest_again.requests
+    );
+
+    // The deployment in progress succeeds, and a new commit is deployed:
+    // both paths read the same two deployments.
+    for models in [&rest_models, &gql_models] {
+        let mut models = models.lock().unwrap();
+        let m = models.get_mut("acme/shop").unwrap();
+        let pending = m.deployments.iter_mut().find(|d| d.id as usize == deployments).unwrap();
+        pending.statuses.push(("success", now - chrono::Duration::minutes(20)));
+        let mut b = fake::Builder::from_model(std::mem::take(m));
+        let head = b.model.head.clone();
+        let new = b.merge_pull(
+            &head,
+            &head,
+            "feature/new",
+            &[],
+            1,
+            now - chrono::Duration::hours(5),
+            now - chrono::Duration::minutes(15),
+        );
+        b.model.head = new.clone();
+        b.deploy(&new, "main", "production", true, now - chrono::Duration::minutes(10), &[("success", 1)]);
+        *m = b.model;
+    }
+    let rest_third = rest.collect(Some(&rest_again.state), &NoProgress).unwrap();
+    let gql_third = gql.collect(Some(&again.state), &NoProgress).unwrap();
+    assert_eq!(gql_third.events.count(dora_core::EventKind::Deployment), 2);
+    assert_eq!(events_json(&gql_third.events), events_json(&rest_third.events));
+    eprintln!(
+        "requests: incremental run with two new deployments: GraphQL {}, REST {}",
+        gql_third.requests, rest_third.requests
+    );
+    assert!(gql_third.requests <= 4, "{}", gql_third.requests);
+}
+
+/// A GitHub Enterprise Server that refuses GraphQL: the run falls back to
+/// REST (one refused query) and gives the same events.
+#[test]
+fn a_server_refusing_graphql_gets_the_rest_path() {
+    let now = Utc::now();
+    let model = fake::realistic("acme/shop", 8, now);
+    let (rest_server, _) = serve(vec![model.clone()], fake::Faults::default());
+    let (refusing, _) = serve(vec![model], fake::Faults { refuse_graphql: true, ..Default::default() });
+    let by_rest = GithubSource::new("gh", fake_config(&rest_server.uri(), &["acme/shop"], false))
+        .with_token(TOKEN)
+        .collect(None, &NoProgress)
+        .unwrap();
+    let fallback = GithubSource::new("gh", fake_config(&refusing.uri(), &["acme/shop"], true))
+        .with_token(TOKEN)
+        .collect(None, &NoProgress)
+        .unwrap();
+    assert!(by_rest.events.count(dora_core::EventKind::Deployment) > 10);
+    assert_eq!(events_json(&fallback.events), events_json(&by_rest.events));
+    assert_eq!(fallback.requests, by_rest.requests + 1, "one refused query, then REST");
+}
+
+/// GraphQL's rate limit: an answer `RATE_LIMITED` waits for the reset and
+/// asks again; a query costing more points than are left waits for the
+/// reset before it is sent.
+#[test]
+fn graphql_rate_limits_wait_for_the_reset() {
+    let now = Utc::now();
+    let model = fake::realistic("acme/shop", 4, now);
+    let (limited, _) =
+        serve(vec![model.clone()], fake::Faults { graphql_rate_limited_once: true, ..Default::default() });
+    let started = std::time::Instant::now();
+    let out = GithubSource::new("gh", fake_config(&limited.uri(), &["acme/shop"], true))
+        .with_token(TOKEN)
+        .collect(None, &NoProgress)
+        .unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(900), "{:?}", started.elapsed());
+    assert!(out.events.count(dora_core::EventKind::Deployment) > 4);
+    let (r, _) = serve(vec![model], fake::Faults::default());
+    let plain = GithubSource::new("gh", fake_config(&r.uri(), &["acme/shop"], true))
+        .with_token(TOKEN)
+        .collect(None, &NoProgress)
+        .unwrap();
+    assert_eq!(out.requests, plain.requests + 1, "the rate-limited query, asked again");
+    assert_eq!(events_json(&out.events), events_json(&plain.events));
+
+    // 2 points left: the walk (13 points) waits for the reset.
+    let (short, _) = serve(
+        vec![fake::realistic("acme/shop", 4, now)],
+        fake::Faults { graphql_points_left: Some(2), ..Default::default() },
+    );
+    let started = std::time::Instant::now();
+    let out = GithubSource::new("gh", fake_config(&short.uri(), &["acme/shop"], true))
+        .with_token(TOKEN)
+        .collect(None, &NoProgress)
+        .unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(900), "{:?}", started.elapsed());
+    assert_eq!(out.requests, plain.requests, "a wait, not a failed query");
+}
+
+/// Repositories are read concurrently: against a server answering every
+/// request after 100 ms, 20 repositories take less than 4 times as long
+/// as one (one after the other, they would take about 20 times).
+#[test]
+fn repositories_are_read_concurrently() {
+    let now = Utc::now();
+    let names: Vec<String> = (0..20).map(|i| format!("acme/svc{i:02}")).collect();
+    let models: Vec<fake::Model> = names.iter().map(|n| fake::realistic(n, 4, now)).collect();
+    let faults = fake::Faults { delay: Some(Duration::from_millis(100)), ..Default::default() };
+    let (r, _) = serve(models, faults);
+    let time = |repos: &[&str]| {
+        let started = std::time::Instant::now();
+        let out = GithubSource::new("gh", fake_config(&r.uri(), repos, true))
+            .with_token(TOKEN)
+            .collect(None, &NoProgress)
+            .unwrap();
+        (started.elapsed(), out)
+    };
+    let (one, single) = time(&["acme/svc00"]);
+    let all: Vec<&str> = names.iter().map(String::as_str).collect();
+    let (twenty, many) = time(&all);
+    eprintln!(
+        "wall time: 1 repository {one:?} ({} requests), 20 repositories {twenty:?} ({} requests)",
+        single.requests, many.requests
+    );
+    assert!(twenty < one * 4, "1 repository: {one:?}, 20: {twenty:?}");
+    // The events come in the repositories' order, as one at a time would give them.
+    let mut serial_cfg = fake_config(&r.uri(), &all, true);
+    serial_cfg.concurrency = 1;
+    let serial = GithubSource::new("gh", serial_cfg).with_token(TOKEN).collect(None, &NoProgress).unwrap();
+    assert_eq!(events_json(&many.events), events_json(&serial.events));
+    assert_eq!(many.requests, serial.requests);
 }

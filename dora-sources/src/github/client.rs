@@ -15,13 +15,14 @@ use regex::Regex;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::graphql::{self, GqlDeployment, History, Range, WalkCommit};
 use super::model::{
     GhCommit, GhCompare, GhDeployment, GhDeploymentStatus, GhFile, GhIssue, GhPullRequest, GhRelease, GhRepo,
     GhTag, GhWorkflowRun,
 };
 use super::normalize::{self, Attempt, ForgeContext, HotfixRule};
 use crate::changesets::{CommitHistory, HistoryCache, HistoryCommit, HistoryFuture, HistoryRange};
-use crate::http::{Attempts, Budget, Outcome, RateLimit, RetryPolicy, Secret};
+use crate::http::{Attempts, Budget, Outcome, RateGate, RateLimit, RetryPolicy, Secret};
 use crate::monorepo::{self, DeployedServices, PathServices};
 use dora_core::engine::options::ProductionPatterns;
 use dora_core::error::{Error, Result};
@@ -29,6 +30,7 @@ use dora_core::event::{DeploymentStatus, DeploymentType, EventSet};
 use dora_core::source::secret::redact_url;
 use dora_core::source::{Collected, Progress, Source};
 use dora_core::store::SyncState;
+use futures::StreamExt;
 
 /// One repository to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,13 +137,19 @@ pub struct GithubConfig {
     pub max_retries: u32,
     /// The longest wait for a rate limit before giving up.
     pub max_rate_limit_wait: Duration,
-    /// Find the pull requests of many commits with one GraphQL query (50
-    /// commits a query) instead of one REST request per commit.
+    /// Use GraphQL where it saves requests: deployments with their
+    /// statuses and incidents in one query per 100, change sets from one
+    /// walk of the default branch, pull requests of many commits at once.
+    /// REST takes over when GraphQL is refused (a GitHub Enterprise Server
+    /// without it) and when this is off.
     pub use_graphql: bool,
     /// Monorepos: `owner/repo` -> its path prefixes' services. Each
     /// deployment of such a repository becomes one deployment per service
     /// its commits touched.
     pub monorepo: BTreeMap<String, PathServices>,
+    /// Repositories read at once (an organisation's), under one request
+    /// budget and one rate-limit pause [default: 8].
+    pub concurrency: usize,
 }
 
 impl GithubConfig {
@@ -166,6 +174,7 @@ impl GithubConfig {
             max_rate_limit_wait: Duration::from_secs(3600),
             use_graphql: true,
             monorepo: BTreeMap::new(),
+            concurrency: 8,
         }
     }
 }
@@ -188,6 +197,13 @@ struct RepoState {
     /// Monorepos: the services of the latest successful deployment per environment.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     last_services: BTreeMap<String, BTreeSet<String>>,
+    /// The issues updated at exactly `issues_since` already read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    issues_at_since: Vec<u64>,
+    /// GraphQL's deployment list is read down to this creation time: the
+    /// oldest unfinished deployment seen, else the newest one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    listed_until: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -229,7 +245,7 @@ fn err(message: impl Into<String>) -> Error {
 /// A fetched page: its JSON, or "not modified".
 enum Fetched {
     NotModified,
-    Json { value: serde_json::Value, next: Option<String>, etag: Option<String> },
+    Json { value: serde_json::Value, next: Option<String>, etag: Option<String>, rate: RateLimit },
 }
 
 /// An answer to one attempt: its status and headers, and its JSON when it
@@ -247,6 +263,25 @@ impl Answer {
     }
 }
 
+/// A value the concurrent requests of a run share: a `Cell` that is `Sync`
+/// (the history of a Kubernetes source is read from other threads).
+#[derive(Debug, Default)]
+struct Shared<T>(std::sync::Mutex<T>);
+
+impl<T: Copy> Shared<T> {
+    fn new(value: T) -> Self {
+        Self(std::sync::Mutex::new(value))
+    }
+
+    fn get(&self) -> T {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn set(&self, value: T) {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = value;
+    }
+}
+
 /// HTTP with ETags, following the policy (retries, rate limits) and the
 /// budget.
 struct Api<'a> {
@@ -257,7 +292,15 @@ struct Api<'a> {
     budget: &'a Budget,
     /// Whether the last request failed with 404 or 422 (a commit or
     /// repository GitHub does not know).
-    missing: bool,
+    missing: Shared<bool>,
+    /// Whether GraphQL may still be asked (a refusal turns it off for the
+    /// rest of the run: the REST path takes over).
+    graphql_ok: Shared<bool>,
+    /// The REST rate limit that the run's concurrent requests share: one
+    /// pause for all when it is hit, and what is left.
+    rest_gate: RateGate,
+    /// The GraphQL rate limit (points, counted apart from REST requests).
+    graphql_gate: RateGate,
 }
 
 fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
@@ -302,7 +345,17 @@ impl<'a> Api<'a> {
             .set_read_timeout(Some(config.read_timeout))
             .build()
             .map_err(|e| err(format!("cannot build the HTTP client: {}", short_error(&e))))?;
-        Ok(Api { octo, base, config, progress, budget, missing: false })
+        Ok(Api {
+            octo,
+            base,
+            config,
+            progress,
+            budget,
+            missing: Shared::new(false),
+            graphql_ok: Shared::new(true),
+            rest_gate: RateGate::new(),
+            graphql_gate: RateGate::new(),
+        })
     }
 
     fn url(&self, path: &str) -> String {
@@ -314,7 +367,7 @@ impl<'a> Api<'a> {
     }
 
     /// One GET, retried and rate-limit aware; `etag` makes it conditional.
-    async fn get(&mut self, path: &str, etag: Option<&str>) -> Result<Fetched> {
+    async fn get(&self, path: &str, etag: Option<&str>) -> Result<Fetched> {
         let url = self.url(path);
         self.request(url, None, etag).await
     }
@@ -322,30 +375,78 @@ impl<'a> Api<'a> {
     /// One request (a POST when `body` is given), retried and rate-limit
     /// aware as the policy decides.
     async fn request(
-        &mut self,
+        &self,
         url: String,
         body: Option<&serde_json::Value>,
         etag: Option<&str>,
     ) -> Result<Fetched> {
+        match self.try_request(&url, body, etag, 1).await? {
+            Ok(fetched) => Ok(fetched),
+            Err(status) => {
+                self.missing.set(matches!(status, 404 | 422));
+                let verb = if body.is_some() { "POST" } else { "GET" };
+                Err(err(format!("{verb} {}: HTTP {status}", path_of(&url))))
+            }
+        }
+    }
+
+    /// [`Api::request`], with an answer that is not a success (nor a
+    /// `304`) given as its status. A GraphQL query (a `body`) of about
+    /// `cost` points goes through the GraphQL gate, a REST request through
+    /// the REST one: it waits while the run is paused or when it would cost
+    /// more than is left until the reset.
+    async fn try_request(
+        &self,
+        url: &str,
+        body: Option<&serde_json::Value>,
+        etag: Option<&str>,
+        cost: u64,
+    ) -> Result<std::result::Result<Fetched, u16>> {
         let verb = if body.is_some() { "POST" } else { "GET" };
-        let config = self.config;
-        let policy = RetryPolicy::new(config.max_retries, config.retry_base, config.max_rate_limit_wait);
-        let mut attempts = Attempts::new(policy, format!("{verb} {}", path_of(&url)), self.progress);
+        let gate = if body.is_some() { &self.graphql_gate } else { &self.rest_gate };
+        let mut attempts = Attempts::new(self.policy(), format!("{verb} {}", path_of(url)), self.progress)
+            .with_gate(gate, cost);
         loop {
+            attempts.ready().await.map_err(err)?;
             self.budget.spend().map_err(|e| err(e.to_string()))?;
-            let attempt = self.send(&url, body, etag).await;
+            let attempt = self.send(url, body, etag).await;
             let Some(answer) = attempts.judge(attempt, Answer::outcome).await.map_err(err)? else { continue };
             let status = answer.status;
             if status == http::StatusCode::NOT_MODIFIED {
-                return Ok(Fetched::NotModified);
+                return Ok(Ok(Fetched::NotModified));
             }
+            let rate = RateLimit::from_headers(&answer.headers);
             let Some(value) = answer.json.filter(|_| status.is_success()) else {
-                self.missing = matches!(status.as_u16(), 404 | 422);
-                return Err(err(format!("{verb} {}: HTTP {}", path_of(&url), status.as_u16())));
+                return Ok(Err(status.as_u16()));
             };
             let etag = header(&answer.headers, "etag").map(str::to_string);
-            return Ok(Fetched::Json { value, next: next_link(&answer.headers), etag });
+            return Ok(Ok(Fetched::Json { value, next: next_link(&answer.headers), etag, rate }));
         }
+    }
+
+    /// The retry policy of every request.
+    fn policy(&self) -> RetryPolicy {
+        let config = self.config;
+        RetryPolicy::new(config.max_retries, config.retry_base, config.max_rate_limit_wait)
+    }
+
+    /// Whether GraphQL is to be used where it saves requests: configured,
+    /// and not refused so far.
+    fn graphql_wanted(&self) -> bool {
+        self.config.use_graphql && self.graphql_ok.get()
+    }
+
+    /// The requests made and what is left, for progress lines.
+    fn spent_note(&self) -> String {
+        let spent = self.budget.spent();
+        let mut note = self.rest_gate.note(spent);
+        if let Some(limit) = self.budget.limit() {
+            note.push_str(&format!(", {} of --max-requests {limit} left", limit.saturating_sub(spent)));
+        }
+        if let Some(points) = self.graphql_gate.remaining() {
+            note.push_str(&format!(", GraphQL: {points} points left"));
+        }
+        note
     }
 
     /// One attempt: the answer (with its JSON when it is a success), or
@@ -387,7 +488,7 @@ impl<'a> Api<'a> {
     /// Every page of a list, following `Link` headers; `None` when the
     /// first page is not modified since `etag`.
     async fn list<T: DeserializeOwned>(
-        &mut self,
+        &self,
         path: &str,
         etag: Option<&str>,
         field: Option<&str>,
@@ -402,7 +503,7 @@ impl<'a> Api<'a> {
             let (value, next, tag) = match fetched {
                 Fetched::NotModified if first => return Ok(None),
                 Fetched::NotModified => break,
-                Fetched::Json { value, next, etag } => (value, next, etag),
+                Fetched::Json { value, next, etag, .. } => (value, next, etag),
             };
             if first {
                 first_etag = tag;
@@ -427,7 +528,7 @@ impl<'a> Api<'a> {
     /// [`Api::list`], conditional on the ETag `etags` keeps for `path`
     /// (updated from the answer); `None` when not modified since.
     async fn list_cached<T: DeserializeOwned>(
-        &mut self,
+        &self,
         etags: &mut BTreeMap<String, String>,
         path: String,
         field: Option<&str>,
@@ -443,7 +544,7 @@ impl<'a> Api<'a> {
         }))
     }
 
-    async fn get_json<T: DeserializeOwned>(&mut self, path: &str) -> Result<T> {
+    async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
         match self.get(path, None).await? {
             Fetched::Json { value, .. } => serde_json::from_value(value)
                 .map_err(|e| err(format!("GET {}: unexpected response: {e}", path_of(path)))),
@@ -459,7 +560,7 @@ fn short_error(e: &dyn std::fmt::Display) -> String {
 
 /// The commits `head` adds over `base` (all pages of the comparison).
 async fn compare_commits(
-    api: &mut Api<'_>,
+    api: &Api<'_>,
     repo: &str,
     base: &str,
     head: &str,
@@ -487,7 +588,7 @@ struct PullCache {
 }
 
 async fn pull_of(
-    api: &mut Api<'_>,
+    api: &Api<'_>,
     cache: &mut PullCache,
     repo: &str,
     sha: &str,
@@ -503,7 +604,7 @@ async fn pull_of(
 }
 
 async fn first_commit_at(
-    api: &mut Api<'_>,
+    api: &Api<'_>,
     cache: &mut PullCache,
     repo: &str,
     number: u64,
@@ -531,24 +632,63 @@ fn graphql_url(api_url: &str) -> String {
 /// Commits a GraphQL query asks about.
 const GRAPHQL_BATCH: usize = 50;
 
-/// One GraphQL query; its `errors` become an error.
-async fn graphql(api: &mut Api<'_>, query: &str, variables: serde_json::Value) -> Result<serde_json::Value> {
+/// A GraphQL answer, or why GraphQL is not used (a GitHub Enterprise
+/// Server that refuses the query: a `4xx`, or `errors` in the answer).
+enum Gql {
+    Data(serde_json::Value),
+    Refused(String),
+}
+
+/// One GraphQL query of about `cost` points. A query that would cost more
+/// points than are left waits for the reset; an answer saying
+/// `RATE_LIMITED` waits like a REST rate limit and is asked again. A
+/// refusal turns GraphQL off for the rest of the run.
+async fn graphql(api: &Api<'_>, query: &str, variables: serde_json::Value, cost: u64) -> Result<Gql> {
+    if !api.graphql_ok.get() {
+        return Ok(Gql::Refused("GraphQL is off for this run".into()));
+    }
     let body = serde_json::json!({"query": query, "variables": variables});
     let url = graphql_url(&api.base);
-    let value = match api.request(url, Some(&body), None).await? {
-        Fetched::Json { value, .. } => value,
-        Fetched::NotModified => return Err(err("POST /graphql: unexpected 304")),
-    };
-    if let Some(errors) = value.get("errors").filter(|e| !e.is_null()) {
-        let first = errors.get(0).and_then(|e| e.get("message")).and_then(|m| m.as_str()).unwrap_or("error");
-        return Err(err(format!("POST /graphql: {first}")));
+    let mut waits =
+        Attempts::new(api.policy(), "POST /graphql".into(), api.progress).with_gate(&api.graphql_gate, cost);
+    loop {
+        let (value, rate) = match api.try_request(&url, Some(&body), None, cost).await? {
+            Ok(Fetched::Json { value, rate, .. }) => (value, rate),
+            Ok(Fetched::NotModified) => return Err(err("POST /graphql: unexpected 304")),
+            Err(status) if (400..500).contains(&status) => {
+                api.graphql_ok.set(false);
+                return Ok(Gql::Refused(format!("POST /graphql: HTTP {status}")));
+            }
+            Err(status) => return Err(err(format!("POST /graphql: HTTP {status}"))),
+        };
+        // `rateLimit` in the answer: the points left, for the next query's check.
+        let info = graphql::RateInfo::from_answer(&value);
+        if let Some(info) = info {
+            let left = RateLimit {
+                retry_after: None,
+                remaining: Some(info.remaining),
+                reset: Some(info.reset_at.timestamp()),
+            };
+            api.graphql_gate.observe(&left, Utc::now());
+        }
+        if graphql::is_rate_limited(&value) {
+            // As a spent REST limit: every query waits for the reset.
+            let reset = rate.reset.or(info.map(|i| i.reset_at.timestamp()));
+            let spent = RateLimit { retry_after: None, remaining: Some(0), reset };
+            waits.judge(Ok(()), |_| Outcome::Answer { status: 403, rate_limit: spent }).await.map_err(err)?;
+            continue;
+        }
+        if let Some(message) = graphql::first_error(&value) {
+            api.graphql_ok.set(false);
+            return Ok(Gql::Refused(format!("POST /graphql: {message}")));
+        }
+        return Ok(Gql::Data(value));
     }
-    Ok(value)
 }
 
 /// The query of a repository's tags, newest commit first, 100 a page.
-const TAGS_QUERY: &str = "query($owner: String!, $name: String!, $after: String) { \
-    repository(owner: $owner, name: $name) { refs(refPrefix: \"refs/tags/\", first: 100, after: $after, \
+const TAGS_QUERY: &str = "query Tags($owner: String!, $name: String!, $after: String) { \
+    rateLimit { cost remaining resetAt } repository(owner: $owner, name: $name) { refs(refPrefix: \"refs/tags/\", first: 100, after: $after, \
     orderBy: {field: TAG_COMMIT_DATE, direction: DESC}) { pageInfo { hasNextPage endCursor } \
     nodes { name target { __typename oid ... on Commit { committedDate } \
     ... on Tag { tagger { date } target { __typename oid ... on Commit { committedDate } } } } } } } }";
@@ -556,14 +696,17 @@ const TAGS_QUERY: &str = "query($owner: String!, $name: String!, $after: String)
 /// A repository's tags whose commits are not older than `since` (GitHub's
 /// REST tag list has no dates, so GraphQL lists them by commit date and
 /// the listing stops at the first older one).
-async fn graphql_tags(api: &mut Api<'_>, repo: &str, since: DateTime<Utc>) -> Result<Vec<GhTag>> {
+async fn graphql_tags(api: &Api<'_>, repo: &str, since: DateTime<Utc>) -> Result<Vec<GhTag>> {
     let (owner, name) = repo.split_once('/').unwrap_or((repo, repo));
     let mut tags = Vec::new();
     let mut after = serde_json::Value::Null;
     loop {
-        let value =
-            graphql(api, TAGS_QUERY, serde_json::json!({"owner": owner, "name": name, "after": after}))
-                .await?;
+        let variables = serde_json::json!({"owner": owner, "name": name, "after": after});
+        let value = match graphql(api, TAGS_QUERY, variables, 1).await? {
+            Gql::Data(value) => value,
+            // Tags have dates only in GraphQL.
+            Gql::Refused(why) => return Err(err(format!("{repo}: listing tags needs GraphQL: {why}"))),
+        };
         let refs = &value["data"]["repository"]["refs"];
         let nodes = refs["nodes"].as_array().cloned().unwrap_or_default();
         let mut older = false;
@@ -585,12 +728,14 @@ async fn graphql_tags(api: &mut Api<'_>, repo: &str, since: DateTime<Utc>) -> Re
 
 /// Finds the merged pull request of each commit (and its first commit's
 /// time) with GraphQL, 50 commits a query, into `cache`.
-async fn graphql_pulls(api: &mut Api<'_>, cache: &mut PullCache, repo: &str, shas: &[String]) -> Result<()> {
+async fn graphql_pulls(api: &Api<'_>, cache: &mut PullCache, repo: &str, shas: &[String]) -> Result<()> {
     let (owner, name) = repo.split_once('/').unwrap_or((repo, repo));
     let todo: Vec<&String> = shas.iter().filter(|s| !cache.by_commit.contains_key(*s)).collect();
     for batch in todo.chunks(GRAPHQL_BATCH) {
-        let mut query =
-            String::from("query($owner: String!, $name: String!) { repository(owner: $owner, name: $name) {");
+        let mut query = String::from(
+            "query Pulls($owner: String!, $name: String!) { rateLimit { cost remaining resetAt } \
+                 repository(owner: $owner, name: $name) {",
+        );
         for (i, sha) in batch.iter().enumerate() {
             // SHAs are hex (checked), so they go into the query text safely.
             if !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -603,40 +748,18 @@ async fn graphql_pulls(api: &mut Api<'_>, cache: &mut PullCache, repo: &str, sha
             ));
         }
         query.push_str(" } }");
-        let value = graphql(api, &query, serde_json::json!({"owner": owner, "name": name})).await?;
+        let variables = serde_json::json!({"owner": owner, "name": name});
+        // Refused: each commit's pull request is looked up over REST.
+        let Gql::Data(value) = graphql(api, &query, variables, 6).await? else { return Ok(()) };
         let repo_data = &value["data"]["repository"];
         for (i, sha) in batch.iter().enumerate() {
             let nodes = repo_data[format!("c{i}")]["associatedPullRequests"]["nodes"]
                 .as_array()
                 .cloned()
                 .unwrap_or_default();
-            let merged = nodes.iter().find(|n| n["mergedAt"].is_string());
-            let pull = merged.and_then(|n| {
-                let time = |v: &serde_json::Value| v.as_str().and_then(|s| s.parse::<DateTime<Utc>>().ok());
-                let labels = n["labels"]["nodes"]
-                    .as_array()
-                    .map(|l| {
-                        l.iter()
-                            .filter_map(|x| x["name"].as_str())
-                            .map(|x| super::model::GhLabel::Name(x.into()))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let pr = GhPullRequest {
-                    number: n["number"].as_u64()?,
-                    title: n["title"].as_str().unwrap_or_default().to_string(),
-                    created_at: time(&n["createdAt"])?,
-                    merged_at: time(&n["mergedAt"]),
-                    merge_commit_sha: n["mergeCommit"]["oid"].as_str().map(str::to_string),
-                    head: super::model::GhBranch {
-                        name: n["headRefName"].as_str().unwrap_or_default().to_string(),
-                    },
-                    labels,
-                };
-                cache
-                    .first_commit
-                    .insert(pr.number, time(&n["commits"]["nodes"][0]["commit"]["authoredDate"]));
-                Some(pr)
+            let pull = graphql::merged_pull(&serde_json::Value::Array(nodes)).map(|(pr, first)| {
+                cache.first_commit.insert(pr.number, first);
+                pr
             });
             cache.by_commit.insert((*sha).clone(), pull);
         }
@@ -647,7 +770,7 @@ async fn graphql_pulls(api: &mut Api<'_>, cache: &mut PullCache, repo: &str, sha
 /// The repositories of an organisation that the filters keep (the listing
 /// is read conditionally: an unchanged organisation costs one 304).
 async fn org_repos(
-    api: &mut Api<'_>,
+    api: &Api<'_>,
     org: &OrgConfig,
     seen: &mut Option<(String, Vec<String>)>,
 ) -> Result<Vec<String>> {
@@ -667,7 +790,7 @@ async fn org_repos(
 /// The finished deployment attempts of a repository newer than the
 /// look-back, by the configured strategy; lists are read conditionally.
 async fn attempts(
-    api: &mut Api<'_>,
+    api: &Api<'_>,
     cfg: &GithubConfig,
     repo: &str,
     state: &mut RepoState,
@@ -764,7 +887,7 @@ const FILES_PAGE: usize = 300;
 /// files (from the comparison) fall in one service, every commit is that
 /// service's without a request; otherwise each commit's files are read.
 async fn commit_services(
-    api: &mut Api<'_>,
+    api: &Api<'_>,
     map: &PathServices,
     repo: &str,
     default: &str,
@@ -797,7 +920,7 @@ async fn commit_services(
 /// latest success's own when nothing changed or an older version was
 /// deployed).
 async fn attempt_services(
-    api: &mut Api<'_>,
+    api: &Api<'_>,
     map: &PathServices,
     repo: &str,
     default: &str,
@@ -817,9 +940,252 @@ async fn attempt_services(
     Ok(per_commit.into_iter().flatten().collect())
 }
 
+/// The time as GraphQL and REST queries take it.
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// What the overview query found of a repository: its new finished
+/// deployment attempts and its incident issues updated since the last run.
+struct Overview {
+    attempts: Vec<Attempt>,
+    issues: Vec<GhIssue>,
+}
+
+/// The deployments and incidents of a repository through GraphQL
+/// (`strategy = "deployments"`): deployments newest first with their
+/// statuses, down to the last run's (or the look-back), and the labelled
+/// issues updated since, 100 of each a query; then, only when a deployment
+/// finished since, the REST list (100 a page) for what GraphQL does not
+/// carry (the `ref` as it was given, `production_environment`). `None`
+/// when GraphQL is refused.
+async fn graphql_overview(
+    api: &Api<'_>,
+    cfg: &GithubConfig,
+    repo: &str,
+    state: &mut RepoState,
+    lookback: DateTime<Utc>,
+) -> Result<Option<Overview>> {
+    let (owner, name) = repo.split_once('/').unwrap_or((repo, repo));
+    let since = state.issues_since.unwrap_or(lookback);
+    let (mut with_deployments, mut with_issues) = (true, true);
+    let (mut deployments_after, mut issues_after) = (serde_json::Value::Null, serde_json::Value::Null);
+    let mut listed: Vec<GqlDeployment> = Vec::new();
+    let mut issues = Vec::new();
+    while with_deployments || with_issues {
+        let variables = serde_json::json!({
+            "owner": owner, "name": name,
+            "withDeployments": with_deployments, "deploymentsAfter": deployments_after,
+            "withIssues": with_issues, "issuesAfter": issues_after,
+            "labels": cfg.incident_labels, "since": rfc3339(since),
+        });
+        let value = match graphql(api, graphql::OVERVIEW_QUERY, variables, graphql::OVERVIEW_COST).await? {
+            Gql::Data(value) => value,
+            Gql::Refused(_) => return Ok(None),
+        };
+        let data = &value["data"]["repository"];
+        if with_deployments {
+            let connection = &data["deployments"];
+            let page: Vec<GqlDeployment> = connection["nodes"]
+                .as_array()
+                .map(|n| n.iter().filter_map(GqlDeployment::from_node).collect())
+                .unwrap_or_default();
+            // Newest first: stop at the look-back, or past the last run's.
+            let oldest = page.iter().map(|d| d.created_at).min();
+            let done = oldest.is_none_or(|o| o < lookback || state.listed_until.is_some_and(|b| o < b));
+            listed.extend(page.into_iter().filter(|d| d.created_at >= lookback));
+            match graphql::next_page(connection) {
+                Some(next) if !done => deployments_after = next.into(),
+                _ => with_deployments = false,
+            }
+        }
+        if with_issues {
+            let connection = &data["issues"];
+            if let Some(nodes) = connection["nodes"].as_array() {
+                issues.extend(nodes.iter().filter_map(graphql::issue_from_node));
+            }
+            match graphql::next_page(connection) {
+                Some(next) => issues_after = next.into(),
+                None => with_issues = false,
+            }
+        }
+    }
+    // New and finished: attempts; new and not finished: listed again next time.
+    let mut finished = Vec::new();
+    let mut open = Vec::new();
+    for d in listed.iter().filter(|d| !state.done.contains(&format!("deployment:{}", d.id))) {
+        match normalize::deployment_outcome(&d.statuses) {
+            Some(outcome) => finished.push((d, outcome)),
+            None => open.push(d.created_at),
+        }
+    }
+    if let Some(bound) = open.iter().min().copied().or_else(|| listed.iter().map(|d| d.created_at).max()) {
+        state.listed_until = Some(bound);
+    }
+    let mut attempts = Vec::new();
+    if let Some(oldest) = finished.iter().map(|(d, _)| d.created_at).min() {
+        let wanted: BTreeSet<u64> = finished.iter().map(|(d, _)| d.id).collect();
+        let mut found = 0;
+        let path = format!("/repos/{repo}/deployments?per_page=100");
+        let rest = api
+            .list::<GhDeployment>(&path, None, None, |page| {
+                found += page.iter().filter(|d| wanted.contains(&d.id)).count();
+                found < wanted.len() && page.iter().all(|d| d.created_at >= oldest)
+            })
+            .await?
+            .map(|(deployments, _)| deployments)
+            .unwrap_or_default();
+        let by_id: BTreeMap<u64, &GhDeployment> = rest.iter().map(|d| (d.id, d)).collect();
+        for (d, outcome) in finished {
+            match by_id.get(&d.id) {
+                Some(dep) => attempts.push(Attempt::from_deployment(dep, outcome)),
+                None => {
+                    return Err(err(format!(
+                        "GET /repos/{repo}/deployments: deployment {} (listed by GraphQL) is missing",
+                        d.id
+                    )));
+                }
+            }
+        }
+    }
+    Ok(Some(Overview { attempts, issues }))
+}
+
+/// A change set the walk of the history may decide: the commits `head`
+/// adds over `base` (`None`: the first deployment seen, its commits since
+/// the look-back), deployed at `at`.
+struct Need {
+    base: Option<String>,
+    head: String,
+    at: DateTime<Utc>,
+}
+
+impl Need {
+    /// Whether `history` decides this change set.
+    fn decided(&self, history: &History, lookback: DateTime<Utc>) -> bool {
+        match &self.base {
+            Some(base) => history.range(base, &self.head) != Range::Unknown,
+            None => history.since(&self.head, lookback).is_some(),
+        }
+    }
+
+    /// Whether walking further may still decide it: a deployed commit not
+    /// walked a day past its deployment is not on the branch.
+    fn may_be_decided(&self, history: &History) -> bool {
+        let off_branch = |sha: &str, at: DateTime<Utc>| {
+            history.commit(sha).is_none()
+                && history.floor().is_some_and(|f| f < at - chrono::Duration::days(1))
+        };
+        !off_branch(&self.head, self.at)
+    }
+}
+
+/// The change sets of successful production attempts, as the loop of
+/// [`collect_repo`] will ask for them (each one's base is the previous
+/// success of its environment; a redeploy of the same commit needs none).
+fn change_set_needs(cfg: &GithubConfig, state: &RepoState, attempts: &[Attempt]) -> Vec<Need> {
+    let mut last: BTreeMap<&str, &str> =
+        state.last_success.iter().map(|(env, (_, sha))| (env.as_str(), sha.as_str())).collect();
+    let mut needs = Vec::new();
+    for a in attempts {
+        let production = a.production_flag || cfg.production.is_production(&a.environment);
+        if a.status != DeploymentStatus::Success || !production {
+            continue;
+        }
+        match last.get(a.environment.as_str()) {
+            Some(prev) if *prev == a.sha => {}
+            prev => {
+                needs.push(Need { base: prev.map(|p| p.to_string()), head: a.sha.clone(), at: a.finished_at })
+            }
+        }
+        last.insert(&a.environment, &a.sha);
+    }
+    needs
+}
+
+/// Extra pages walked past the look-back for change sets that reach older
+/// commits (a long-lived branch merged); past them, the REST comparison.
+const EXTRA_WALK_PAGES: usize = 3;
+
+/// Walks the default branch's history with GraphQL, 100 commits (with
+/// their parents and pull requests) a query, until it decides every
+/// change set in `needs` it can: down to the look-back when a first
+/// deployment needs it, else as far as the oldest base. Never more pages
+/// than change sets (a REST comparison each would cost as much). `None`
+/// when GraphQL is refused before the first page.
+async fn walk_history(
+    api: &Api<'_>,
+    repo: &str,
+    needs: &[Need],
+    lookback: DateTime<Utc>,
+) -> Result<Option<History>> {
+    if needs.is_empty() {
+        return Ok(None);
+    }
+    let (owner, name) = repo.split_once('/').unwrap_or((repo, repo));
+    let mut history = History::new();
+    let mut after = serde_json::Value::Null;
+    let (mut pages, mut extra) = (0, 0);
+    loop {
+        let variables = serde_json::json!({"owner": owner, "name": name, "after": after});
+        let value = match graphql(api, graphql::WALK_QUERY, variables, graphql::WALK_COST).await? {
+            Gql::Data(value) => value,
+            Gql::Refused(_) if pages == 0 => return Ok(None),
+            Gql::Refused(_) => break,
+        };
+        pages += 1;
+        let connection = &value["data"]["repository"]["defaultBranchRef"]["target"]["history"];
+        let page: Vec<WalkCommit> = connection["nodes"]
+            .as_array()
+            .map(|n| n.iter().filter_map(WalkCommit::from_node).collect())
+            .unwrap_or_default();
+        let next = graphql::next_page(connection);
+        history.add_page(page, next.is_none());
+        let Some(next) = next else { break };
+        let open: Vec<&Need> =
+            needs.iter().filter(|n| !n.decided(&history, lookback) && n.may_be_decided(&history)).collect();
+        if open.is_empty() || pages >= needs.len() {
+            break;
+        }
+        if history.floor().is_some_and(|f| f < lookback) {
+            // Past the look-back: only change sets whose commits were walked.
+            let walked = |n: &&Need| {
+                history.commit(&n.head).is_some()
+                    && n.base.as_ref().is_none_or(|b| history.commit(b).is_some())
+            };
+            if extra >= EXTRA_WALK_PAGES || !open.iter().any(walked) {
+                break;
+            }
+            extra += 1;
+        }
+        after = next.into();
+    }
+    Ok(Some(history))
+}
+
+/// A walked commit as the REST model has it (no message, no files).
+fn walked_commit(c: &WalkCommit) -> GhCommit {
+    use super::model::{GhCommitDetail, GhGitActor, GhParent};
+    GhCommit {
+        sha: c.sha.clone(),
+        commit: GhCommitDetail {
+            author: Some(GhGitActor { date: c.authored_at }),
+            committer: Some(GhGitActor { date: Some(c.committed_at) }),
+            message: String::new(),
+        },
+        parents: c.parents.iter().map(|p| GhParent { sha: p.clone() }).collect(),
+        files: Vec::new(),
+    }
+}
+
+/// The walked commits of `shas`, in that order.
+fn walked_commits(history: &History, shas: &[String]) -> Vec<GhCommit> {
+    shas.iter().filter_map(|s| history.commit(s)).map(walked_commit).collect()
+}
+
 /// Reads one repository into `events`, updating its state.
 async fn collect_repo(
-    api: &mut Api<'_>,
+    api: &Api<'_>,
     part: &dyn Progress,
     cfg: &GithubConfig,
     repo_cfg: &RepoConfig,
@@ -831,7 +1197,18 @@ async fn collect_repo(
     let ctx = ForgeContext::new("github", repo, repo_cfg.service.clone(), repo_cfg.team.clone());
     let lookback = started - chrono::Duration::days(i64::from(cfg.lookback_days));
     part.message("deployments");
-    let mut finished = attempts(api, cfg, repo, state, lookback).await?;
+    // GraphQL first (deployments with their statuses, and incidents, in one
+    // query); REST when it is refused or another strategy is configured.
+    let overview = match cfg.strategy {
+        Strategy::Deployments if api.graphql_wanted() => {
+            graphql_overview(api, cfg, repo, state, lookback).await?
+        }
+        _ => None,
+    };
+    let (mut finished, graphql_issues) = match overview {
+        Some(o) => (o.attempts, Some(o.issues)),
+        None => (attempts(api, cfg, repo, state, lookback).await?, None),
+    };
     finished.retain(|a| !state.done.contains(&a.key()));
     // In the order they finished, so each one's predecessor is known.
     // Numeric ids sort as numbers (shorter first), tag names by name.
@@ -841,6 +1218,25 @@ async fn collect_repo(
 
     let monorepo = cfg.monorepo.get(repo).filter(|m| !m.is_empty());
     let mut pulls = PullCache::default();
+    // One walk of the default branch decides most change sets (monorepos
+    // need the files of each range: the REST comparison lists them).
+    let history = match monorepo {
+        None if api.graphql_wanted() => {
+            part.message(&format!("history ({})", api.spent_note()));
+            walk_history(api, repo, &change_set_needs(cfg, state, &finished), lookback).await?
+        }
+        _ => None,
+    };
+    if let Some(h) = &history {
+        for c in h.commits() {
+            let pull = c.pull.clone().map(|(pr, first)| {
+                pulls.first_commit.insert(pr.number, first);
+                pr
+            });
+            pulls.by_commit.insert(c.sha.clone(), pull);
+        }
+    }
+    part.message(&format!("changes ({})", api.spent_note()));
     for attempt in finished {
         let production = attempt.production_flag || cfg.production.is_production(&attempt.environment);
         let mut changes = Vec::new();
@@ -855,30 +1251,47 @@ async fn collect_repo(
                 // A redeploy of the same commit ships nothing.
                 Some((_, prev_sha)) if prev_sha == attempt.sha => Vec::new(),
                 Some((prev_id, prev_sha)) => {
-                    let (cmp, commits) = compare_commits(api, repo, &prev_sha, &attempt.sha).await?;
-                    if normalize::is_strict_ancestor(&cmp) {
-                        kind = DeploymentType::Rollback;
-                        remediates.push(prev_id);
-                        Vec::new()
-                    } else {
-                        range_files = Some(cmp.files);
-                        commits
+                    let walked =
+                        history.as_ref().map_or(Range::Unknown, |h| h.range(&prev_sha, &attempt.sha));
+                    match walked {
+                        Range::Rollback => {
+                            kind = DeploymentType::Rollback;
+                            remediates.push(prev_id);
+                            Vec::new()
+                        }
+                        Range::Commits(shas) => {
+                            walked_commits(history.as_ref().expect("a walked history"), &shas)
+                        }
+                        Range::Unknown => {
+                            let (cmp, commits) = compare_commits(api, repo, &prev_sha, &attempt.sha).await?;
+                            if normalize::is_strict_ancestor(&cmp) {
+                                kind = DeploymentType::Rollback;
+                                remediates.push(prev_id);
+                                Vec::new()
+                            } else {
+                                range_files = Some(cmp.files);
+                                commits
+                            }
+                        }
                     }
                 }
-                None => {
-                    // The first deployment seen: its changes within the look-back.
-                    let path = format!(
-                        "/repos/{repo}/commits?sha={}&since={}&per_page=100",
-                        attempt.sha,
-                        lookback.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                    );
-                    let mut commits: Vec<GhCommit> =
-                        api.list(&path, None, None, |_| true).await?.map(|(c, _)| c).unwrap_or_default();
-                    commits.reverse();
-                    commits
-                }
+                None => match history.as_ref().and_then(|h| Some((h, h.since(&attempt.sha, lookback)?))) {
+                    Some((h, shas)) => walked_commits(h, &shas),
+                    None => {
+                        // The first deployment seen: its changes within the look-back.
+                        let path = format!(
+                            "/repos/{repo}/commits?sha={}&since={}&per_page=100",
+                            attempt.sha,
+                            rfc3339(lookback)
+                        );
+                        let mut commits: Vec<GhCommit> =
+                            api.list(&path, None, None, |_| true).await?.map(|(c, _)| c).unwrap_or_default();
+                        commits.reverse();
+                        commits
+                    }
+                },
             };
-            if cfg.use_graphql {
+            if api.graphql_wanted() {
                 let shas: Vec<String> = commits.iter().map(|c| c.sha.clone()).collect();
                 graphql_pulls(api, &mut pulls, repo, &shas).await?;
             }
@@ -927,24 +1340,46 @@ async fn collect_repo(
     }
 
     // Incidents: labelled issues, most recently updated first, read until
-    // the last one seen. The URL never changes, so its ETag makes a run with
-    // nothing new a single 304.
-    part.message("incidents");
-    let labels = cfg.incident_labels.join(",");
+    // the last one seen (the overview query brought them already). The
+    // REST URL never changes, so its ETag makes a run with nothing new a
+    // single 304.
+    part.message(&format!("incidents ({})", api.spent_note()));
     let since = state.issues_since.unwrap_or(lookback);
-    let path =
-        format!("/repos/{repo}/issues?state=all&labels={labels}&sort=updated&direction=desc&per_page=100");
-    let newer = |i: &GhIssue| i.updated_at.unwrap_or(i.created_at) >= since;
-    if let Some(issues) =
-        api.list_cached::<GhIssue>(&mut state.etags, path, None, |page| page.iter().all(newer)).await?
-    {
-        for issue in issues.iter().filter(|i| newer(i)) {
+    let newer = |i: &GhIssue| {
+        let updated = i.updated_at.unwrap_or(i.created_at);
+        // Issues seen at exactly `since` by the last run are not new.
+        updated > since || (updated == since && !state.issues_at_since.contains(&i.number))
+    };
+    let issues = match graphql_issues {
+        Some(issues) => Some(issues),
+        None => {
+            let labels = cfg.incident_labels.join(",");
+            let path = format!(
+                "/repos/{repo}/issues?state=all&labels={labels}&sort=updated&direction=desc&per_page=100"
+            );
+            let not_older = |i: &GhIssue| i.updated_at.unwrap_or(i.created_at) >= since;
+            api.list_cached::<GhIssue>(&mut state.etags, path, None, |page| page.iter().all(not_older))
+                .await?
+        }
+    };
+    if let Some(issues) = issues {
+        let fresh: Vec<&GhIssue> = issues.iter().filter(|i| newer(i)).collect();
+        for issue in &fresh {
             if let Some(incident) = normalize::incident(&ctx, issue, &cfg.incident_labels, &cfg.root_cause) {
                 events.push(incident);
             }
         }
-        if let Some(latest) = issues.iter().map(|i| i.updated_at.unwrap_or(i.created_at)).max() {
-            state.issues_since = Some(latest.max(since));
+        if let Some(latest) = fresh.iter().map(|i| i.updated_at.unwrap_or(i.created_at)).max() {
+            let latest = latest.max(since);
+            let at_latest = fresh.iter().filter(|i| i.updated_at.unwrap_or(i.created_at) == latest);
+            let mut seen: Vec<u64> = at_latest.map(|i| i.number).collect();
+            if latest == since {
+                seen.extend(state.issues_at_since.iter().copied());
+            }
+            seen.sort_unstable();
+            seen.dedup();
+            state.issues_at_since = seen;
+            state.issues_since = Some(latest);
         }
     }
     state.done.sort_unstable();
@@ -971,11 +1406,11 @@ impl Source for GithubSource {
         let started = Utc::now();
         let budget = Budget::new(cfg.max_requests);
         let events = runtime.block_on(async {
-            let mut api = Api::new(cfg, token, progress, &budget)?;
+            let api = Api::new(cfg, token, progress, &budget)?;
             let mut events = EventSet::new();
             let mut repos = cfg.repos.clone();
             if let Some(org) = &cfg.org {
-                for full_name in org_repos(&mut api, org, &mut state.org).await? {
+                for full_name in org_repos(&api, org, &mut state.org).await? {
                     let name = full_name.rsplit('/').next().unwrap_or(&full_name).to_string();
                     if !repos.iter().any(|r| r.full_name == full_name) {
                         repos.push(RepoConfig {
@@ -987,12 +1422,29 @@ impl Source for GithubSource {
                 }
             }
             progress.set_total(repos.len() as u64);
-            for repo in &repos {
-                let repo_state = state.repos.entry(repo.full_name.clone()).or_default();
+            // `concurrency` repositories at once, under one budget and one
+            // rate-limit pause; events merge in the repositories' order.
+            let api = &api;
+            let states: Vec<RepoState> =
+                repos.iter().map(|r| state.repos.remove(&r.full_name).unwrap_or_default()).collect();
+            let runs = repos.iter().zip(states).map(|(repo, mut repo_state)| async move {
                 let part = progress.part(&repo.full_name);
-                collect_repo(&mut api, part.as_ref(), cfg, repo, repo_state, &mut events, started).await?;
-                part.message("done");
+                let mut repo_events = EventSet::new();
+                let result =
+                    collect_repo(api, part.as_ref(), cfg, repo, &mut repo_state, &mut repo_events, started)
+                        .await;
+                part.message(&format!("done ({})", api.spent_note()));
+                progress.message(&api.spent_note());
                 progress.advance(1);
+                result.map(|()| (repo, repo_state, repo_events))
+            });
+            let mut runs = futures::stream::iter(runs).buffered(cfg.concurrency.max(1));
+            while let Some(run) = runs.next().await {
+                let (repo, repo_state, repo_events) = run?;
+                state.repos.insert(repo.full_name.clone(), repo_state);
+                for event in repo_events.iter() {
+                    events.push(event);
+                }
             }
             Ok::<_, Error>(events)
         })?;
@@ -1053,14 +1505,14 @@ impl GithubHistory {
             return Ok(HistoryRange::Unknown(format!("{bad:?} is not a commit name")));
         }
         crate::http::install_tls_provider();
-        let mut api = Api::new(
+        let api = Api::new(
             &self.config,
             self.token.expose().to_string(),
             &dora_core::source::NoProgress,
             &self.budget,
         )?;
         let result = match from {
-            Some(from) => compare_commits(&mut api, repo, from, to).await.map(|(_, mut commits)| {
+            Some(from) => compare_commits(&api, repo, from, to).await.map(|(_, mut commits)| {
                 commits.reverse();
                 commits
             }),
@@ -1078,7 +1530,7 @@ impl GithubHistory {
         };
         let commits = match result {
             Ok(commits) => commits,
-            Err(e) if api.missing => return Ok(HistoryRange::Unknown(format!("{repo}: {e}"))),
+            Err(e) if api.missing.get() => return Ok(HistoryRange::Unknown(format!("{repo}: {e}"))),
             Err(e) => return Err(err(format!("{repo}: {e}"))),
         };
         Ok(HistoryRange::Commits(

@@ -50,6 +50,10 @@ pub struct ForgeSettings {
     /// Stop a run past this many requests (1 or more).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_requests: Option<u64>,
+    /// Repositories (projects) read at once, under one request budget and
+    /// one rate-limit pause (1 or more) [default: the source's, 8].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<usize>,
 }
 
 /// What a forge source's keys may name: the repositories (projects) it
@@ -128,6 +132,7 @@ impl ForgeSettings {
             root_cause_pattern: table.regex("root_cause_pattern")?,
             lookback_days: table.integer("lookback_days", 0)?,
             max_requests: table.integer("max_requests", 1)?,
+            concurrency: table.integer("concurrency", 1)?,
         })
     }
 

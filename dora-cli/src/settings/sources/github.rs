@@ -168,6 +168,9 @@ impl GithubSettings {
         if let Some(l) = &self.incident_labels {
             config.incident_labels = l.clone();
         }
+        if let Some(n) = forge.concurrency {
+            config.concurrency = n;
+        }
         let pattern = |p: &Option<Parsed<regex::Regex>>| p.as_ref().map(|p| p.value.clone());
         config.strategy = match &self.strategy {
             GithubStrategy::Deployments => Strategy::Deployments,
@@ -186,5 +189,27 @@ impl GithubSettings {
             }
         };
         config
+    }
+}
+
+#[cfg(all(test, feature = "github"))]
+mod tests {
+    use std::path::Path;
+
+    use super::super::{Build, SourceSettings};
+
+    #[test]
+    fn concurrency_is_read_and_checked() {
+        let text =
+            |keys: &str| format!("[[source]]\nkind = \"github\"\nname = \"gh\"\norg = \"acme\"\n{keys}");
+        let loaded = crate::config::parse(&text("concurrency = 3\n"), Path::new("dora.toml")).unwrap();
+        let [SourceSettings::Github(g)] = &loaded.sources[..] else { panic!("one github source") };
+        assert_eq!(g.config(&Build::new(&loaded, None).unwrap()).concurrency, 3);
+        let loaded = crate::config::parse(&text(""), Path::new("dora.toml")).unwrap();
+        let [SourceSettings::Github(g)] = &loaded.sources[..] else { panic!("one github source") };
+        assert_eq!(g.config(&Build::new(&loaded, None).unwrap()).concurrency, 8, "the default");
+        let e =
+            crate::config::parse(&text("concurrency = 0\n"), Path::new("dora.toml")).unwrap_err().to_string();
+        assert!(e.ends_with("source[0].concurrency: expected a whole number, 1 or more, got 0"), "{e}");
     }
 }
