@@ -14,6 +14,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use futures::{StreamExt, TryStreamExt};
 use gitlab::api::endpoint_prelude::*;
 use gitlab::api::{self, ApiError, AsyncQuery, Pagination};
 use http::header::{HeaderName, HeaderValue};
@@ -1156,7 +1157,11 @@ impl Source for GitlabSource {
                     }
                 })
                 .collect();
-            let read = super::bounded::run(reads, cfg.concurrency).await?;
+            // At most `concurrency` at once, outputs in the projects' order;
+            // the first error drops the others (no request of theirs is sent
+            // after it).
+            let read: Vec<_> =
+                futures::stream::iter(reads).buffered(cfg.concurrency.max(1)).try_collect().await?;
             for (project, (project_state, project_events, project_notes)) in projects.iter().zip(read) {
                 state.projects.insert(project.path.clone(), project_state);
                 events.extend(project_events.iter());

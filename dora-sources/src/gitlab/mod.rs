@@ -10,10 +10,7 @@
 //!   through dora's client (token, retries, rate limits shared by the run's
 //!   concurrent requests, request budget), and the GraphQL queries that
 //!   batch merge request commits and incident timelines.
-//! - `bounded`: projects read `concurrency` at once on the source's one
-//!   thread, their outputs in the order given.
 
-mod bounded;
 pub mod client;
 
 pub mod model;

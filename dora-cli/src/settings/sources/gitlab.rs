@@ -32,9 +32,6 @@ pub struct GitlabSettings {
     /// per deployment [default: true].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub use_graphql: Option<bool>,
-    /// Projects read at once [default: 8].
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub concurrency: Option<usize>,
     /// The keys it shares with a github source.
     #[serde(flatten)]
     pub forge: ForgeSettings,
@@ -56,7 +53,6 @@ impl TryFrom<&mut SourceTable<'_>> for GitlabSettings {
         let incident_labels = table.strings("incident_labels")?.unwrap_or_default();
         let timeline_events = table.flag("timeline_events")?;
         let use_graphql = table.flag("use_graphql")?;
-        let concurrency = table.integer("concurrency", 1)?;
         let scope =
             Scope { listed: &projects, group: group.as_deref(), group_key: "group", noun: "projects" };
         let forge = ForgeSettings::read(table, &scope)?;
@@ -69,7 +65,6 @@ impl TryFrom<&mut SourceTable<'_>> for GitlabSettings {
             incident_labels,
             timeline_events,
             use_graphql,
-            concurrency,
             forge,
         })
     }
@@ -101,7 +96,7 @@ impl GitlabSettings {
         if let Some(g) = self.use_graphql {
             config.use_graphql = g;
         }
-        if let Some(n) = self.concurrency {
+        if let Some(n) = forge.concurrency {
             config.concurrency = n;
         }
         config.incident_labels = self.incident_labels.clone();
