@@ -1141,3 +1141,49 @@ fn repositories_are_read_concurrently() {
     assert_eq!(events_json(&many.events), events_json(&serial.events));
     assert_eq!(many.requests, serial.requests);
 }
+
+/// With several `incident_labels`, an issue with any one of them is an
+/// incident on both paths: REST lists each label (its filter `labels=a,b`
+/// wants all of them at once), GraphQL asks for any.
+#[test]
+fn an_issue_with_any_of_the_incident_labels_is_an_incident_on_both_paths() {
+    let now = Utc::now();
+    let mut model = fake::realistic("acme/shop", 8, now);
+    let next = model.issues.iter().map(|i| i.number).max().unwrap_or(0) + 1;
+    for (number, labels) in
+        [(next, vec!["outage"]), (next + 1, vec!["outage", "incident"]), (next + 2, vec!["bug"])]
+    {
+        model.issues.push(fake::FakeIssue {
+            number,
+            title: format!("issue {number}"),
+            body: String::new(),
+            created: now - chrono::Duration::hours(30),
+            closed: Some(now - chrono::Duration::hours(29)),
+            updated: now - chrono::Duration::hours(29),
+            labels: labels.into_iter().map(str::to_string).collect(),
+            pull: false,
+        });
+    }
+    let labels = vec!["incident".to_string(), "outage".to_string()];
+    let (one_label_server, _) = serve(vec![model.clone()], fake::Faults::default());
+    let one_label = GithubSource::new("gh", fake_config(&one_label_server.uri(), &["acme/shop"], false))
+        .with_token(TOKEN)
+        .collect(None, &NoProgress)
+        .unwrap()
+        .events
+        .count(dora_core::EventKind::Incident);
+    let (rest_server, _) = serve(vec![model.clone()], fake::Faults::default());
+    let (gql_server, _) = serve(vec![model], fake::Faults::default());
+    let mut rest_cfg = fake_config(&rest_server.uri(), &["acme/shop"], false);
+    rest_cfg.incident_labels = labels.clone();
+    let mut gql_cfg = fake_config(&gql_server.uri(), &["acme/shop"], true);
+    gql_cfg.incident_labels = labels;
+    let by_rest = GithubSource::new("gh", rest_cfg).with_token(TOKEN).collect(None, &NoProgress).unwrap();
+    let by_gql = GithubSource::new("gh", gql_cfg).with_token(TOKEN).collect(None, &NoProgress).unwrap();
+    assert_eq!(
+        by_rest.events.count(dora_core::EventKind::Incident),
+        one_label + 1,
+        "the outage alone is one more incident; the bug is none"
+    );
+    assert_eq!(events_json(&by_gql.events), events_json(&by_rest.events));
+}

@@ -1353,17 +1353,36 @@ async fn collect_repo(
     let issues = match graphql_issues {
         Some(issues) => Some(issues),
         None => {
-            let labels = cfg.incident_labels.join(",");
-            let path = format!(
-                "/repos/{repo}/issues?state=all&labels={labels}&sort=updated&direction=desc&per_page=100"
-            );
+            // An issue with any of the labels is an incident, but the REST
+            // filter `labels=a,b` wants all of them: one list per label,
+            // merged (each with its ETag: a label with nothing new is a 304).
             let not_older = |i: &GhIssue| i.updated_at.unwrap_or(i.created_at) >= since;
-            api.list_cached::<GhIssue>(&mut state.etags, path, None, |page| page.iter().all(not_older))
-                .await?
+            let mut merged: Option<Vec<GhIssue>> = None;
+            for label in &cfg.incident_labels {
+                let label = url::form_urlencoded::byte_serialize(label.as_bytes()).collect::<String>();
+                let path = format!(
+                    "/repos/{repo}/issues?state=all&labels={label}&sort=updated&direction=desc&per_page=100"
+                );
+                let listed = api
+                    .list_cached::<GhIssue>(&mut state.etags, path, None, |page| page.iter().all(not_older))
+                    .await?;
+                if let Some(issues) = listed {
+                    let all = merged.get_or_insert_with(Vec::new);
+                    for issue in issues {
+                        if !all.iter().any(|i| i.number == issue.number) {
+                            all.push(issue);
+                        }
+                    }
+                }
+            }
+            merged
         }
     };
     if let Some(issues) = issues {
-        let fresh: Vec<&GhIssue> = issues.iter().filter(|i| newer(i)).collect();
+        let mut fresh: Vec<&GhIssue> = issues.iter().filter(|i| newer(i)).collect();
+        // One order whichever lists or queries gave them: most recently
+        // updated first, then the higher number.
+        fresh.sort_by_key(|i| std::cmp::Reverse((i.updated_at.unwrap_or(i.created_at), i.number)));
         for issue in &fresh {
             if let Some(incident) = normalize::incident(&ctx, issue, &cfg.incident_labels, &cfg.root_cause) {
                 events.push(incident);
