@@ -307,11 +307,11 @@ fn cost_objects(v: &serde_json::Value, out: &mut Vec<serde_json::Value>) {
     }
 }
 
-#[test]
-fn metrics_take_the_stored_costs_and_refuse_two_currencies() {
-    let dir = tempfile::tempdir().unwrap();
+/// One change shipped by one deployment of `api` on 2024-09-02, and
+/// costs allocated by the tag `application`.
+fn one_deployment_of_api(dir: &Path) {
     write(
-        dir.path(),
+        dir,
         "events.jsonl",
         concat!(
             r#"{"kind":"change","id":"c1","service":"api","committed_at":"2024-09-02T09:00:00Z"}"#,
@@ -320,7 +320,13 @@ fn metrics_take_the_stored_costs_and_refuse_two_currencies() {
             "\n"
         ),
     );
-    write(dir.path(), "dora.toml", "[finance.allocation]\nservice_tag = \"application\"\n");
+    write(dir, "dora.toml", "[finance.allocation]\nservice_tag = \"application\"\n");
+}
+
+#[test]
+fn metrics_take_the_stored_costs_and_refuse_two_currencies() {
+    let dir = tempfile::tempdir().unwrap();
+    one_deployment_of_api(dir.path());
     run_ok(dir.path(), &["import", "events.jsonl"]);
     let window = ["--since", "2024-09-01", "--until", "2024-10-01", "--period", "month", "--format", "json"];
     // No cost rows yet: no `cost` key at all.
@@ -357,17 +363,7 @@ fn metrics_take_the_stored_costs_and_refuse_two_currencies() {
 #[test]
 fn the_finance_csv_carries_the_stored_cost() {
     let dir = tempfile::tempdir().unwrap();
-    write(
-        dir.path(),
-        "events.jsonl",
-        concat!(
-            r#"{"kind":"change","id":"c1","service":"api","committed_at":"2024-09-02T09:00:00Z"}"#,
-            "\n",
-            r#"{"kind":"deployment","id":"d1","service":"api","environment":"production","finished_at":"2024-09-02T12:00:00Z","status":"success","changes":["c1"]}"#,
-            "\n"
-        ),
-    );
-    write(dir.path(), "dora.toml", "[finance.allocation]\nservice_tag = \"application\"\n");
+    one_deployment_of_api(dir.path());
     write(dir.path(), "focus.csv", &format!("{HEADER}{GOOD}"));
     run_ok(dir.path(), &["import", "events.jsonl"]);
     run_ok(dir.path(), &["costs", "import", "focus.csv"]);

@@ -170,7 +170,7 @@ impl<'a> CostAccumulator<'a> {
     /// An empty accumulator for the window, periods and time zone of
     /// `options` (and its group kinds), allocating rows by `allocation`,
     /// with `teams` the team of each service (see
-    /// [`service_teams`](super::allocate::service_teams)).
+    /// [`service_teams`]).
     pub fn new(options: &Options, allocation: &'a Allocation, teams: &'a BTreeMap<String, String>) -> Self {
         let calendar = Calendar::new(&options.window, options.period, options.timezone);
         let periods = calendar.periods();

@@ -147,36 +147,27 @@ impl<'a> StoreWriter<'a> {
 impl CostRowWriter<'_, '_> {
     /// Writes one row.
     pub fn push(&mut self, row: &CostRow) -> Result<()> {
-        let tags = match &row.tags {
-            Some(map) => {
-                self.tags.clear();
-                // Writing a map of JSON values into a string cannot fail.
-                let text = serde_json::to_string(map).unwrap_or_else(|_| "{}".into());
-                self.tags.push_str(&text);
-                Some(self.tags.as_str())
-            }
-            None => None,
+        // The tags' text goes through one buffer kept between rows.
+        let mut text = std::mem::take(&mut self.tags);
+        text.clear();
+        if let Some(map) = &row.tags {
+            // Writing a map of JSON values into a string cannot fail.
+            text.push_str(&serde_json::to_string(map).unwrap_or_else(|_| "{}".into()));
+        }
+        let raw = RawCostRow {
+            start: row.start,
+            end: row.end,
+            amount: row.amount,
+            currency: &row.currency,
+            tags: row.tags.as_ref().map(|_| text.as_str()),
+            resource_id: row.resource_id.as_deref(),
+            resource_name: row.resource_name.as_deref(),
+            service_name: row.service_name.as_deref(),
+            sub_account_name: row.sub_account_name.as_deref(),
         };
-        let path = &self.writer.path;
-        let mut insert = self.writer.tx.prepare_cached(INSERT_COST_ROW).map_err(|e| Error::store(path, e))?;
-        insert
-            .execute(params![
-                self.origin,
-                self.next,
-                to_micros(&row.start),
-                to_micros(&row.end),
-                row.amount,
-                row.currency,
-                tags,
-                row.resource_id,
-                row.resource_name,
-                row.service_name,
-                row.sub_account_name,
-            ])
-            .map_err(|e| Error::store(path, e))?;
-        self.next += 1;
-        self.summary.stored += 1;
-        Ok(())
+        let pushed = self.push_raw(&raw);
+        self.tags = text;
+        pushed
     }
 
     /// Writes one row read by [`crate::cost::focus::FocusReader::read_raw`]
