@@ -374,7 +374,7 @@ fn config_check_collect_and_watch_refuse_a_bad_table_alike() {
         ),
         (
             "kind = \"fiel\"\n",
-            "dora.toml:3: source[0].kind: \"fiel\" is not one of file, github, gitlab, kubernetes",
+            "dora.toml:3: source[0].kind: \"fiel\" is not one of file, github, gitlab, kubernetes, opencost",
         ),
         (
             "kind = \"gitlab\"\nprojects = [\"a/b\"]\ntoken_env = \"glpat-Qw3rtyFAKEfake99zz\"\n",
