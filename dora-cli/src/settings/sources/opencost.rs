@@ -64,7 +64,7 @@ pub struct OpencostSettings {
 fn check_property(property: &str) -> Option<String> {
     let named = property.strip_prefix("label:").or_else(|| property.strip_prefix("annotation:"));
     match named {
-        Some(name) if name.is_empty() || name.contains([',', '/', '=', ' ']) => {
+        Some(name) if name.is_empty() || name.contains([',', '=', ' ']) => {
             Some(format!("{property:?}: give the name after the colon (label:app)"))
         }
         Some(_) => None,
@@ -160,6 +160,7 @@ mod tests {
         assert_eq!(check_property("label:app"), None);
         assert_eq!(check_property("annotation:owner"), None);
         assert_eq!(check_property("namespace"), None);
+        assert_eq!(check_property("label:app.kubernetes.io/name"), None);
         assert!(check_property("label:").is_some());
         assert!(check_property("Namespace").unwrap().contains("not label:NAME"));
     }
