@@ -94,9 +94,12 @@ fn collect_from_opencost_then_metrics_show_the_cost() {
         stdout.lines().any(|l| l.starts_with("cluster") && l.contains("opencost") && l.contains(" 1 ")),
         "{stdout}"
     );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("collect: cluster: 9 cost rows of the days"), "{stderr}");
     // Again: the last two days asked again and replaced, not added twice.
     let out = dora(dir.path()).arg("collect").output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("collect: cluster: 6 cost rows of the days"));
 
     let since = (today() - chrono::Days::new(3)).date_naive().to_string();
     let until = today().date_naive().to_string();

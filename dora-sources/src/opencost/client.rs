@@ -330,6 +330,13 @@ impl Source for OpencostSource {
                 costs: None,
             });
         }
+        notes.push(format!(
+            "{} cost rows of the days {} to {} (the source's stored rows from {} on replaced)",
+            rows.len(),
+            from.date_naive(),
+            (today - Days::new(1)).date_naive(),
+            from.date_naive()
+        ));
         state.collected_until = Some(today);
         Ok(Collected {
             events: EventSet::new(),
