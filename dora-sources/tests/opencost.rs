@@ -228,6 +228,44 @@ fn a_server_error_and_a_truncated_body_are_asked_again() {
 }
 
 #[test]
+fn a_rate_limit_is_waited_out_and_a_slow_answer_asked_again() {
+    let version = Arc::new(AtomicU32::new(0));
+    let s = MockApi::new();
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path("/allocation"))
+            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+            .up_to_n_times(1)
+            .with_priority(1),
+    );
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path("/allocation"))
+            .respond_with({
+                let answer = allocation(version.clone());
+                move |req: &Request| answer(req).set_delay(Duration::from_secs(2))
+            })
+            .up_to_n_times(1)
+            .with_priority(2),
+    );
+    s.mount(
+        Mock::given(method("GET"))
+            .and(path("/allocation"))
+            .respond_with(allocation(version))
+            .with_priority(3),
+    );
+    let mut cfg = config(&s);
+    cfg.lookback_days = 2;
+    cfg.request_timeout = Duration::from_millis(300);
+    let started = std::time::Instant::now();
+    let got = OpencostSource::new("cluster", cfg).collect(None, &NoProgress).unwrap();
+    // A 429 (waited out, about 1 s), an answer too slow, the answer.
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    assert_eq!(got.requests, 3);
+    assert_eq!(got.costs.unwrap().rows.len(), 6);
+}
+
+#[test]
 fn a_server_that_keeps_failing_is_given_up_naming_the_request() {
     let s = MockApi::new();
     s.mount(Mock::given(method("GET")).and(path("/allocation")).respond_with(ResponseTemplate::new(502)));
