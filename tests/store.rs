@@ -374,7 +374,7 @@ fn config_check_collect_and_watch_refuse_a_bad_table_alike() {
         ),
         (
             "kind = \"fiel\"\n",
-            "dora.toml:3: source[0].kind: \"fiel\" is not one of file, github, gitlab, kubernetes",
+            "dora.toml:3: source[0].kind: \"fiel\" is not one of file, github, gitlab, kubernetes, opencost",
         ),
         (
             "kind = \"gitlab\"\nprojects = [\"a/b\"]\ntoken_env = \"glpat-Qw3rtyFAKEfake99zz\"\n",
@@ -504,6 +504,48 @@ fn a_gitlab_source_is_checked_and_needs_its_feature() {
         let out = dora(dir.path()).arg("collect").output().unwrap();
         assert_eq!(out.status.code(), Some(2));
         assert!(String::from_utf8_lossy(&out.stderr).contains("needs dora built with the gitlab feature"));
+    }
+}
+
+#[test]
+fn an_opencost_source_is_checked_and_needs_its_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    // The worked dora.toml of docs/costs.md is valid.
+    let text = std::fs::read_to_string(root().join("docs/costs.md")).unwrap();
+    let section = &text[text.find("## OpenCost").expect("an OpenCost section")..];
+    let start = section.find("```toml\n").expect("a toml block") + "```toml\n".len();
+    let end = start + section[start..].find("```").unwrap();
+    write(dir.path(), "dora.toml", &section[start..end]);
+    let out = run_ok(dir.path(), &["config", "check"]);
+    assert!(out.starts_with("# dora.toml: valid\n"), "{out}");
+    assert!(out.contains("kind = \"opencost\"") && out.contains("currency = \"USD\""), "{out}");
+    let base = "api_url = \"https://oc.example\"\ncurrency = \"USD\"\naggregate = [\"label:app\"]\n";
+    for (toml, message) in [
+        ("currency = \"USD\"\naggregate = [\"namespace\"]\n", "source[0].api_url: missing"),
+        ("api_url = \"https://oc.example\"\naggregate = [\"namespace\"]\n", "source[0].currency: missing"),
+        ("api_url = \"https://oc.example\"\ncurrency = \"USD\"\n", "source[0].aggregate: list at least one"),
+        (
+            "api_url = \"https://oc.example\"\ncurrency = \"USD\"\naggregate = [\"namespace\", \"app\"]\n",
+            "source[0].aggregate[1]: \"app\" is not label:NAME",
+        ),
+        (
+            "api_url = \"http://opencost:9003\"\ncurrency = \"USD\"\naggregate = [\"namespace\"]\n",
+            "source[0].api_url: \"http://opencost:9003\": plain http:// is refused",
+        ),
+        (&format!("{base}days_per_request = 0\n"), "source[0].days_per_request:"),
+        (&format!("{base}pathz = 1\n"), "unknown field `pathz`"),
+    ] {
+        write(dir.path(), "dora.toml", &format!("[[source]]\nkind = \"opencost\"\nname = \"oc\"\n{toml}"));
+        let out = dora(dir.path()).args(["config", "check"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{toml}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(message), "{toml}: {stderr}");
+    }
+    if !cfg!(feature = "opencost") {
+        write(dir.path(), "dora.toml", &format!("[[source]]\nkind = \"opencost\"\nname = \"oc\"\n{base}"));
+        let out = dora(dir.path()).arg("collect").output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("needs dora built with the opencost feature"));
     }
 }
 

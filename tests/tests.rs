@@ -12,6 +12,8 @@ mod github;
 mod gitlab;
 #[cfg(feature = "kubernetes")]
 mod kubernetes;
+#[cfg(feature = "opencost")]
+mod opencost;
 mod report;
 #[cfg(all(feature = "serve", unix))]
 mod serve_api;

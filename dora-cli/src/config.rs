@@ -243,7 +243,10 @@ mod tests {
         let e = err(
             "[[source]]\nkind = \"file\"\nname = \"a\"\npaths = [\"x\"]\n\n[[source]]\nkind = \"fiel\"\nname = \"b\"\n",
         );
-        assert_eq!(e, "dora.toml:7: source[1].kind: \"fiel\" is not one of file, github, gitlab, kubernetes");
+        assert_eq!(
+            e,
+            "dora.toml:7: source[1].kind: \"fiel\" is not one of file, github, gitlab, kubernetes, opencost"
+        );
     }
 
     #[test]

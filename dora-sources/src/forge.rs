@@ -57,7 +57,7 @@ pub fn root_cause(pattern: &Regex, text: Option<&str>) -> Option<String> {
 
 /// Refuses a plain `http://` API URL unless the settings allow it (for
 /// tests against a local server): the token would travel in clear.
-#[cfg(any(feature = "github", feature = "gitlab"))]
+#[cfg(any(feature = "github", feature = "gitlab", feature = "opencost"))]
 pub(crate) fn check_plain_http(api_url: &str, allow_http: bool) -> dora_core::Result<()> {
     if api_url.starts_with("http://") && !allow_http {
         return Err(dora_core::Error::Source {

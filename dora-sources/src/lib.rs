@@ -13,6 +13,8 @@
 //!   incidents of GitLab projects and groups.
 //! - `kubernetes` (feature `kubernetes`): rollouts of Deployments and Argo
 //!   Rollouts, listed or watched.
+//! - `opencost` (feature `opencost`): the daily cost of a cluster's
+//!   workloads from an OpenCost or Kubecost `/allocation` API, as cost rows.
 //! - [`cdevents`]: the mapping of CDEvents 0.4.x and 0.5.x, bare or as
 //!   CloudEvents, to deployments, changes and incidents, without I/O: what
 //!   `dora serve`'s `POST /cdevents` runs.
@@ -46,6 +48,8 @@ pub mod http;
 #[cfg(feature = "kubernetes")]
 pub mod kubernetes;
 pub mod monorepo;
+#[cfg(feature = "opencost")]
+pub mod opencost;
 #[cfg(test)]
 mod test_support;
 

@@ -179,8 +179,9 @@ pub fn run(args: &CollectArgs) -> Result<()> {
     Ok(())
 }
 
-/// Stores one run of the source named `name`: its events and its new sync
-/// state, in one transaction (a failure stores nothing of it). What `dora
+/// Stores one run of the source named `name`: its events, its cost rows
+/// (a cost source's, replacing its rows from where it fetched again) and
+/// its new sync state, in one transaction (a failure stores nothing of it). What `dora
 /// collect` and `dora serve`'s collections ([`run_source`]) both do.
 pub(crate) fn store_run(
     store: &mut Store,
@@ -191,6 +192,15 @@ pub(crate) fn store_run(
     writer.put_set(&collected.events).map_err(|e| e.to_string())?;
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     writer.set_sync_state(name, &collected.state, &now).map_err(|e| e.to_string())?;
+    if let Some(costs) = &collected.costs {
+        let mut rows = writer
+            .replace_cost_rows(dora_core::store::CostOrigin::Source(name), costs.from, &now)
+            .map_err(|e| e.to_string())?;
+        for row in &costs.rows {
+            rows.push(row).map_err(|e| e.to_string())?;
+        }
+        rows.finish();
+    }
     writer.commit().map_err(|e| e.to_string())
 }
 

@@ -124,7 +124,7 @@ impl Source for FileSource {
             progress.advance(1);
         }
         let state = serde_json::to_value(&after).map(SyncState).unwrap_or_default();
-        Ok(Collected { events, state, requests: 0, notes })
+        Ok(Collected { events, state, requests: 0, notes, costs: None })
     }
 }
 

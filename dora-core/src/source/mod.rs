@@ -43,6 +43,22 @@ pub struct Collected {
     pub requests: u64,
     /// Things worth telling the user (skipped lines, files left unchanged).
     pub notes: Vec<String>,
+    /// Cost rows of a cost source (OpenCost), stored with the events in
+    /// the same transaction; `None` for a source of events only.
+    pub costs: Option<CollectedCosts>,
+}
+
+/// The cost rows one run of a cost source fetched: they replace the
+/// source's stored rows starting at `from` or later
+/// ([`StoreWriter::replace_cost_rows`](crate::store::StoreWriter::replace_cost_rows)
+/// with [`CostOrigin::Source`](crate::store::CostOrigin::Source)).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CollectedCosts {
+    /// The start of what was fetched (again): the source's rows starting
+    /// then or later are replaced; `None` replaces all of them.
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// The rows fetched.
+    pub rows: Vec<crate::cost::CostRow>,
 }
 
 /// Progress reports of a running source (drawn as a bar on a terminal,

@@ -1468,7 +1468,7 @@ impl Source for GithubSource {
             Ok::<_, Error>(events)
         })?;
         let state = serde_json::to_value(&state).map(SyncState).unwrap_or_default();
-        Ok(Collected { events, state, requests: budget.spent(), notes: Vec::new() })
+        Ok(Collected { events, state, requests: budget.spent(), notes: Vec::new(), costs: None })
     }
 }
 

@@ -1170,7 +1170,7 @@ impl Source for GitlabSource {
             Ok::<_, Error>(events)
         })?;
         let state = serde_json::to_value(&state).map(SyncState).unwrap_or_default();
-        Ok(Collected { events, state, requests: budget.spent(), notes })
+        Ok(Collected { events, state, requests: budget.spent(), notes, costs: None })
     }
 }
 

@@ -15,8 +15,9 @@ use dora_core::{Error, Result};
 
 /// Makes ring the process's TLS provider. The GitLab client's reqwest
 /// brings aws-lc-rs and octocrab brings ring: with both compiled in, rustls
-/// refuses to pick one by itself. Called before any client is built.
-#[cfg(any(feature = "gitlab", feature = "kubernetes"))]
+/// refuses to pick one by itself; the OpenCost client's reqwest brings no
+/// provider and uses this one. Called before any client is built.
+#[cfg(any(feature = "gitlab", feature = "kubernetes", feature = "opencost"))]
 pub(crate) fn install_tls_provider() {
     // An error only says a provider is installed already.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -24,7 +25,7 @@ pub(crate) fn install_tls_provider() {
 
 /// The single-threaded runtime a network source's requests run on, with
 /// the TLS provider chosen.
-#[cfg(any(feature = "github", feature = "gitlab", feature = "kubernetes"))]
+#[cfg(any(feature = "github", feature = "gitlab", feature = "kubernetes", feature = "opencost"))]
 pub(crate) fn http_runtime() -> Result<tokio::runtime::Runtime> {
     install_tls_provider();
     tokio::runtime::Builder::new_current_thread()
@@ -34,16 +35,16 @@ pub(crate) fn http_runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// Nothing to choose between with one TLS provider compiled in.
-#[cfg(not(any(feature = "gitlab", feature = "kubernetes")))]
+#[cfg(not(any(feature = "gitlab", feature = "kubernetes", feature = "opencost")))]
 #[allow(dead_code)]
 pub(crate) fn install_tls_provider() {}
 
 /// A token, never shown (its `Debug` prints `***`).
 #[derive(Clone)]
-#[cfg(any(feature = "github", feature = "gitlab"))]
+#[cfg(any(feature = "github", feature = "gitlab", feature = "opencost"))]
 pub(crate) struct Secret(String);
 
-#[cfg(any(feature = "github", feature = "gitlab"))]
+#[cfg(any(feature = "github", feature = "gitlab", feature = "opencost"))]
 impl Secret {
     /// Holds `token`.
     pub(crate) fn new(token: impl Into<String>) -> Self {
@@ -72,7 +73,7 @@ impl Secret {
     }
 }
 
-#[cfg(any(feature = "github", feature = "gitlab"))]
+#[cfg(any(feature = "github", feature = "gitlab", feature = "opencost"))]
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("***")
@@ -85,7 +86,7 @@ impl std::fmt::Debug for Secret {
 /// [`RateGate`] ([`Attempts::with_gate`]), the request also waits before
 /// each attempt while the run's requests are paused or its cost exceeds
 /// what is left, and a rate-limit wait pauses every request of the run.
-#[cfg(any(feature = "github", feature = "gitlab"))]
+#[cfg(any(feature = "github", feature = "gitlab", feature = "opencost"))]
 pub(crate) struct Attempts<'a> {
     policy: RetryPolicy,
     request: String,
@@ -95,7 +96,7 @@ pub(crate) struct Attempts<'a> {
     cost: u64,
 }
 
-#[cfg(any(feature = "github", feature = "gitlab"))]
+#[cfg(any(feature = "github", feature = "gitlab", feature = "opencost"))]
 impl<'a> Attempts<'a> {
     /// The attempts at `request` (`GET /path`, as messages name it).
     pub(crate) fn new(

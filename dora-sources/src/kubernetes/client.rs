@@ -561,7 +561,7 @@ impl Source for KubernetesSource {
         let state = serde_json::to_value(&state).map(SyncState).unwrap_or_default();
         // The histories' requests (GitHub, GitLab) count too.
         requests += history_requests(&self.config) - forge_requests_before;
-        Ok(Collected { events, state, requests, notes })
+        Ok(Collected { events, state, requests, notes, costs: None })
     }
 }
 

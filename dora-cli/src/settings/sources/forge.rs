@@ -157,7 +157,7 @@ impl ForgeSettings {
 /// `api_url` is an `https://` URL without credentials (or `http://` with
 /// `allow_http`), and `token_env` names an environment variable. No message
 /// repeats a credential or a value that may be a token.
-fn check_api(
+pub(super) fn check_api(
     table: &SourceTable<'_>,
     api_url: Option<&str>,
     allow_http: bool,

@@ -13,6 +13,7 @@ mod forge;
 mod github;
 mod gitlab;
 mod kubernetes;
+mod opencost;
 mod table;
 
 use std::collections::BTreeSet;
@@ -30,6 +31,7 @@ pub use file::FileSettings;
 pub use github::GithubSettings;
 pub use gitlab::GitlabSettings;
 pub use kubernetes::KubernetesSettings;
+pub use opencost::OpencostSettings;
 pub use table::{Context, Parsed, SourceTable};
 
 /// A `[[source]]` table, checked, by its `kind`.
@@ -44,10 +46,12 @@ pub enum SourceSettings {
     Gitlab(Box<GitlabSettings>),
     /// Kubernetes clusters.
     Kubernetes(Box<KubernetesSettings>),
+    /// The cost of a cluster's workloads (OpenCost, Kubecost).
+    Opencost(Box<OpencostSettings>),
 }
 
 /// The values of `kind`.
-const KINDS: &str = "file, github, gitlab, kubernetes";
+const KINDS: &str = "file, github, gitlab, kubernetes, opencost";
 
 impl TryFrom<SourceTable<'_>> for SourceSettings {
     type Error = anyhow::Error;
@@ -63,6 +67,7 @@ impl TryFrom<SourceTable<'_>> for SourceSettings {
             "github" => SourceSettings::Github(Box::new(GithubSettings::try_from(&mut table)?)),
             "gitlab" => SourceSettings::Gitlab(Box::new(GitlabSettings::try_from(&mut table)?)),
             "kubernetes" => SourceSettings::Kubernetes(Box::new(KubernetesSettings::try_from(&mut table)?)),
+            "opencost" => SourceSettings::Opencost(Box::new(OpencostSettings::try_from(&mut table)?)),
             other => return Err(table.error("kind", format!("{other:?} is not one of {KINDS}"))),
         };
         table.finish()?;
@@ -93,6 +98,7 @@ impl SourceSettings {
             SourceSettings::Github(g) => &g.name,
             SourceSettings::Gitlab(g) => &g.name,
             SourceSettings::Kubernetes(k) => &k.name,
+            SourceSettings::Opencost(o) => &o.name,
         }
     }
 
@@ -103,6 +109,7 @@ impl SourceSettings {
             SourceSettings::Github(_) => "github",
             SourceSettings::Gitlab(_) => "gitlab",
             SourceSettings::Kubernetes(_) => "kubernetes",
+            SourceSettings::Opencost(_) => "opencost",
         }
     }
 
@@ -122,6 +129,10 @@ impl SourceSettings {
             #[cfg(feature = "kubernetes")]
             SourceSettings::Kubernetes(k) => {
                 Ok(Box::new(dora_sources::kubernetes::KubernetesSource::new(&k.name, k.config(build)?)))
+            }
+            #[cfg(feature = "opencost")]
+            SourceSettings::Opencost(o) => {
+                Ok(Box::new(dora_sources::opencost::OpencostSource::new(&o.name, o.config(build))))
             }
             #[allow(unreachable_patterns)]
             other => Err(usage(format!(

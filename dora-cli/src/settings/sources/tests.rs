@@ -65,11 +65,11 @@ fn an_unknown_value_of_an_enumeration_is_an_error() {
     let two = "[[source]]\nkind = \"file\"\nname = \"a\"\npaths = [\"x\"]\n\n[[source]]\nkind = \"fiel\"\nname = \"b\"\n";
     assert_eq!(
         err(two),
-        "dora.toml:7: source[1].kind: \"fiel\" is not one of file, github, gitlab, kubernetes"
+        "dora.toml:7: source[1].kind: \"fiel\" is not one of file, github, gitlab, kubernetes, opencost"
     );
     assert_eq!(
         err("[[source]]\nname = \"a\"\n"),
-        "dora.toml:1: source[0].kind: missing: one of file, github, gitlab, kubernetes"
+        "dora.toml:1: source[0].kind: missing: one of file, github, gitlab, kubernetes, opencost"
     );
     assert_eq!(
         err(&gh("strategy = \"canary\"\n")),
