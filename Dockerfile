@@ -19,7 +19,7 @@ COPY . .
 # source change compiles only the workspace's crates.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --locked --release -p dora-cli --features serve,github,gitlab,kubernetes \
+    cargo build --locked --release -p dora-cli --features serve,github,gitlab,kubernetes,opencost \
     && cp target/release/dora /usr/local/bin/dora
 
 FROM debian:bookworm-slim
