@@ -22,7 +22,9 @@ use super::model::{
 };
 use super::normalize::{self, Attempt, ForgeContext, HotfixRule};
 use crate::changesets::{CommitHistory, HistoryCache, HistoryCommit, HistoryFuture, HistoryRange};
-use crate::http::{Attempts, Budget, Outcome, RateGate, RateLimit, RetryPolicy, Secret};
+use crate::http::{
+    Attempts, Budget, Outcome, RateGate, RateLimit, RetryPolicy, Secret, short, source_error as err,
+};
 use crate::monorepo::{self, DeployedServices, PathServices};
 use dora_core::engine::options::ProductionPatterns;
 use dora_core::error::{Error, Result};
@@ -238,10 +240,6 @@ impl GithubSource {
     }
 }
 
-fn err(message: impl Into<String>) -> Error {
-    Error::Source { message: message.into() }
-}
-
 /// A fetched page: its JSON, or "not modified".
 enum Fetched {
     NotModified,
@@ -340,11 +338,11 @@ impl<'a> Api<'a> {
         let octo = octocrab::Octocrab::builder()
             .personal_token(token)
             .base_uri(base.as_str())
-            .map_err(|e| err(format!("api_url {}: {}", redact_url(&base), short_error(&e))))?
+            .map_err(|e| err(format!("api_url {}: {}", redact_url(&base), short(&e))))?
             .set_connect_timeout(Some(Duration::from_secs(10)))
             .set_read_timeout(Some(config.read_timeout))
             .build()
-            .map_err(|e| err(format!("cannot build the HTTP client: {}", short_error(&e))))?;
+            .map_err(|e| err(format!("cannot build the HTTP client: {}", short(&e))))?;
         Ok(Api {
             octo,
             base,
@@ -470,7 +468,7 @@ impl<'a> Api<'a> {
         };
         // A transport error or a timeout: its text names the URL at most,
         // never the token.
-        let response = sent.map_err(|e| Outcome::Transport(short_error(&e)))?;
+        let response = sent.map_err(|e| Outcome::Transport(short(&e)))?;
         let status = response.status();
         let headers = response.headers().clone();
         if !status.is_success() {
@@ -478,7 +476,7 @@ impl<'a> Api<'a> {
         }
         let bytes = match response.into_body().collect().await {
             Ok(b) => b.to_bytes(),
-            Err(e) => return Err(Outcome::Unreadable(short_error(&e))),
+            Err(e) => return Err(Outcome::Unreadable(short(&e))),
         };
         // A truncated or garbled body is asked for again.
         let json = serde_json::from_slice(&bytes).map_err(|e| Outcome::NotJson(e.to_string()))?;
@@ -551,11 +549,6 @@ impl<'a> Api<'a> {
             Fetched::NotModified => Err(err(format!("GET {}: unexpected 304", path_of(path)))),
         }
     }
-}
-
-fn short_error(e: &dyn std::fmt::Display) -> String {
-    let s = e.to_string();
-    s.chars().take(160).collect()
 }
 
 /// The commits `head` adds over `base` (all pages of the comparison).

@@ -27,6 +27,7 @@ use super::normalize::{self, Attempt, ForgeContext, ShippedMergeRequests};
 use crate::changesets::{CommitHistory, HistoryCache, HistoryCommit, HistoryFuture, HistoryRange};
 use crate::hotfix::HotfixRule;
 use crate::http::{Attempts, Budget, Outcome, RateGate, RateLimit, RetryPolicy, Secret};
+use crate::http::{short, source_error as err};
 use crate::monorepo::{self, DeployedServices, PathServices};
 use dora_core::engine::options::ProductionPatterns;
 use dora_core::error::{Error, Result};
@@ -206,14 +207,6 @@ impl GitlabSource {
         self.token = Some(Secret::new(token));
         self
     }
-}
-
-fn err(message: impl Into<String>) -> Error {
-    Error::Source { message: message.into() }
-}
-
-fn short(e: &dyn std::fmt::Display) -> String {
-    e.to_string().chars().take(160).collect()
 }
 
 /// Why a request failed for good (after retries, or before sending).

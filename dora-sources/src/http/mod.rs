@@ -39,6 +39,19 @@ pub(crate) fn http_runtime() -> Result<tokio::runtime::Runtime> {
 #[allow(dead_code)]
 pub(crate) fn install_tls_provider() {}
 
+/// A source's error with this message.
+#[cfg(any(feature = "github", feature = "gitlab", feature = "kubernetes", feature = "opencost"))]
+pub(crate) fn source_error(message: impl Into<String>) -> Error {
+    Error::Source { message: message.into() }
+}
+
+/// The start of an error's text (a client's errors name the URL at most,
+/// never a token), short enough for a one-line message.
+#[cfg(any(feature = "github", feature = "gitlab", feature = "kubernetes", feature = "opencost"))]
+pub(crate) fn short(e: &dyn std::fmt::Display) -> String {
+    e.to_string().chars().take(160).collect()
+}
+
 /// A token, never shown (its `Debug` prints `***`).
 #[derive(Clone)]
 #[cfg(any(feature = "github", feature = "gitlab", feature = "opencost"))]

@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use super::normalize::{self, Naming, WorkloadKind};
 use crate::changesets::{CommitHistory, GitHistory, fill_change_sets};
+use crate::http::{short, source_error as err};
 use dora_core::error::{Error, Result};
 use dora_core::event::{Change, Deployment, DeploymentStatus, EventSet};
 use dora_core::source::secret::redact_url;
@@ -255,10 +256,6 @@ impl KubernetesSource {
     }
 }
 
-fn err(message: impl Into<String>) -> Error {
-    Error::Source { message: message.into() }
-}
-
 /// What a list was for, to name a missing permission.
 struct Listing<'a> {
     resource: &'a str,
@@ -281,10 +278,6 @@ impl Listing<'_> {
             other => err(format!("{}: list {} {scope}: {}", self.cluster, self.resource, short(other))),
         }
     }
-}
-
-fn short(e: &dyn std::fmt::Display) -> String {
-    e.to_string().chars().take(200).collect()
 }
 
 /// Every object of a list, following `continue` tokens (the API's own

@@ -25,14 +25,11 @@ use serde_json::Value;
 
 use super::client::{KubernetesConfig, State, WorkloadApis, client_for, naming_for};
 use super::normalize::{self, WorkloadKind};
-use dora_core::error::{Error, Result};
+use crate::http::source_error as err;
+use dora_core::error::Result;
 use dora_core::event::EventSet;
 use dora_core::source::Progress;
 use dora_core::store::SyncState;
-
-fn err(message: impl Into<String>) -> Error {
-    Error::Source { message: message.into() }
-}
 
 /// The waits between a failed list or watch and the next: the policy's
 /// backoff (doubling up to 30 s), reset by any success. A watch is never

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::model::AllocationAnswer;
 use super::normalize;
 use crate::http::{Attempts, Budget, Outcome, RateGate, RateLimit, RetryPolicy, Secret};
+use crate::http::{short, source_error as err};
 
 /// The OpenCost source's settings.
 #[derive(Debug, Clone)]
@@ -114,14 +115,6 @@ impl OpencostSource {
         self.token = Some(Secret::new(token));
         self
     }
-}
-
-fn err(message: impl Into<String>) -> Error {
-    Error::Source { message: message.into() }
-}
-
-fn short(e: &dyn std::fmt::Display) -> String {
-    e.to_string().chars().take(160).collect()
 }
 
 /// The start (a UTC midnight) of the day of `t`.
