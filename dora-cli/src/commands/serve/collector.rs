@@ -61,10 +61,11 @@ impl SourcesCollector {
     }
 }
 
-/// Whether `name` passes `include` (empty: everything) and no `exclude`.
+/// Whether `name` passes `include` (empty: everything) and no `exclude`,
+/// as the sources decide it.
 fn wanted(include: &[Parsed<glob::Pattern>], exclude: &[Parsed<glob::Pattern>], name: &str) -> bool {
-    (include.is_empty() || include.iter().any(|p| p.value.matches(name)))
-        && !exclude.iter().any(|p| p.value.matches(name))
+    let globs = |given: &[Parsed<glob::Pattern>]| given.iter().map(|g| g.value.clone()).collect::<Vec<_>>();
+    dora_sources::forge::wanted(&globs(include), &globs(exclude), name)
 }
 
 /// Whether the settings' source reads the repository (project) `path` of
