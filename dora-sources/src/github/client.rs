@@ -436,11 +436,7 @@ impl<'a> Api<'a> {
 
     /// The requests made and what is left, for progress lines.
     fn spent_note(&self) -> String {
-        let spent = self.budget.spent();
-        let mut note = self.rest_gate.note(spent);
-        if let Some(limit) = self.budget.limit() {
-            note.push_str(&format!(", {} of --max-requests {limit} left", limit.saturating_sub(spent)));
-        }
+        let mut note = self.rest_gate.note(self.budget);
         if let Some(points) = self.graphql_gate.remaining() {
             note.push_str(&format!(", GraphQL: {points} points left"));
         }

@@ -302,13 +302,7 @@ impl Api<'_> {
     /// rate limit (its `RateLimit-Remaining`, when it sends one) and of the
     /// request budget: a progress message.
     fn status(&self, what: &str) -> String {
-        let spent = self.budget.spent();
-        let mut out = format!("{what} ({}", self.gate.note(spent));
-        if let Some(limit) = self.budget.limit() {
-            out.push_str(&format!("; budget: {} left", limit.saturating_sub(spent)));
-        }
-        out.push(')');
-        out
+        format!("{what} ({})", self.gate.note(self.budget))
     }
 
     fn wrap(&self, what: &str, e: ApiError<CallError>) -> Error {

@@ -41,7 +41,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::policy::RateLimit;
+use super::policy::{Budget, RateLimit};
 
 /// What the concurrent requests of one run share of the server's rate
 /// limit. Shared by reference; every method takes `&self`.
@@ -131,15 +131,21 @@ impl RateGate {
         self.state().reset
     }
 
-    /// The progress line for a run that has sent `spent` requests:
-    /// `12 requests, 4,988 left` (or just the count when no answer said
-    /// what is left).
-    pub fn note(&self, spent: u64) -> String {
+    /// The progress line for a run whose requests `budget` counts:
+    /// `12 requests, 4,988 left` (just the count when no answer said what
+    /// is left), then `, 38 of --max-requests 50 left` when the budget has
+    /// a limit.
+    pub fn note(&self, budget: &Budget) -> String {
+        let spent = budget.spent();
         let requests = if spent == 1 { "request" } else { "requests" };
-        match self.remaining() {
+        let mut note = match self.remaining() {
             Some(left) => format!("{} {requests}, {} left", thousands(spent), thousands(left)),
             None => format!("{} {requests}", thousands(spent)),
+        };
+        if let Some(limit) = budget.limit() {
+            note.push_str(&format!(", {} of --max-requests {limit} left", limit.saturating_sub(spent)));
         }
+        note
     }
 }
 
@@ -212,11 +218,17 @@ mod tests {
 
     #[test]
     fn the_progress_note_counts_requests_and_what_is_left() {
+        let spent = |n: u64, limit: Option<u64>| {
+            let budget = Budget::new(limit);
+            (0..n).for_each(|_| budget.spend().unwrap());
+            budget
+        };
         let gate = RateGate::new();
-        assert_eq!(gate.note(1), "1 request");
-        assert_eq!(gate.note(1234), "1,234 requests");
+        assert_eq!(gate.note(&spent(1, None)), "1 request");
+        assert_eq!(gate.note(&spent(1234, None)), "1,234 requests");
         gate.observe(&limit(Some(4988), None), at("2026-12-07T10:00:00Z"));
-        assert_eq!(gate.note(12), "12 requests, 4,988 left");
+        assert_eq!(gate.note(&spent(12, None)), "12 requests, 4,988 left");
+        assert_eq!(gate.note(&spent(12, Some(50))), "12 requests, 4,988 left, 38 of --max-requests 50 left");
         assert_eq!(thousands(0), "0");
         assert_eq!(thousands(100), "100");
         assert_eq!(thousands(1_000_000), "1,000,000");

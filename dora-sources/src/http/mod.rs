@@ -123,7 +123,6 @@ impl<'a> Attempts<'a> {
     /// Shares `gate` with the run's other requests; this request costs
     /// `cost` units of the limit (1 for a REST request; a GraphQL query's
     /// expected points).
-    #[allow(dead_code)]
     pub(crate) fn with_gate(mut self, gate: &'a RateGate, cost: u64) -> Self {
         self.gate = Some(gate);
         self.cost = cost;
@@ -134,7 +133,6 @@ impl<'a> Attempts<'a> {
     /// (a pause, or a cost above what is left until the reset). `Err` with
     /// the message of a request given up when that wait is longer than the
     /// policy's longest rate-limit wait. Without a gate it returns at once.
-    #[allow(dead_code)]
     pub(crate) async fn ready(&self) -> std::result::Result<(), String> {
         let Some(gate) = self.gate else { return Ok(()) };
         while let Some(wait) = gate.wait_before(self.cost, chrono::Utc::now()) {
