@@ -139,10 +139,7 @@ fn watch_records_then_stops_on_sigterm() {
     let started = std::time::Instant::now();
     loop {
         let stored = store.exists()
-            && rusqlite::Connection::open(&store)
-                .and_then(|c| c.query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0)))
-                .unwrap_or(0)
-                > 0;
+            && dora_core::store::Store::open_read_only(&store).and_then(|s| s.len()).unwrap_or(0) > 0;
         if stored {
             break;
         }

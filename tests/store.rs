@@ -291,7 +291,7 @@ fn a_store_from_a_newer_dora_is_refused_untouched() {
         assert_eq!(out.status.code(), Some(4), "{args:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
-            stderr.contains("the store has schema version 99, newer than this dora knows (up to 4)"),
+            stderr.contains("the store has schema version 99, newer than this dora knows (up to 5)"),
             "{stderr}"
         );
         assert_eq!(stderr.lines().count(), 1, "{stderr}");

@@ -196,6 +196,17 @@ impl<'a, S, F: FnMut(&'a [u8]) -> Option<S>> Reader<'a, F> {
     }
 }
 
+/// The kind byte and the id bytes of a record, read without decoding the
+/// rest (the store's identity check); `None` for a record too short to
+/// hold them.
+pub(crate) fn identity(bytes: &[u8]) -> Option<(u8, &[u8])> {
+    let mut r = Reader { b: bytes, i: 0, text: Some };
+    r.byte()?;
+    let kind = r.byte()?;
+    let n = usize::try_from(r.uleb()?).ok()?;
+    Some((kind, r.take(n)?))
+}
+
 /// Decodes one record, borrowing its strings (checked as UTF-8).
 pub(crate) fn decode(bytes: &[u8]) -> Result<RawEvent<Cow<'_, str>>, String> {
     decode_with(bytes, |b| std::str::from_utf8(b).ok().map(Cow::Borrowed))

@@ -45,6 +45,8 @@
 
 mod blocks;
 mod cost;
+mod events;
+mod layout;
 mod schema;
 
 use std::collections::HashMap;
@@ -58,6 +60,7 @@ use crate::error::{Error, Result};
 use crate::event::time::{Micros, from_micros, to_micros};
 use crate::event::{Event, EventKind, EventSet, Incident, raw_to_owned};
 use crate::read::{Pipeline, ReadOptions, ReadSummary, record};
+use events::EventTables;
 
 pub use cost::{CostOrigin, CostOriginEntry, CostRowWriter, CostWriteSummary, StoreCostSource};
 pub use schema::SCHEMA_VERSION;
@@ -193,10 +196,38 @@ fn encode_batches(
 const BULK_MIN: usize = 10_000;
 
 /// An open store.
-#[derive(Debug)]
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// How its events are kept: blocks (schema version 5) or, in an older
+    /// store opened read-only, one row per event.
+    layout: Layout,
+    key_of: events::KeyFn,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).field("layout", &self.layout).finish()
+    }
+}
+
+/// How a store keeps its events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// Blocks of records and identity keys (schema version 5, [`layout`]).
+    Blocks,
+    /// One row per event in `events` (schema versions 1 to 4), read-only.
+    Rows,
+}
+
+impl Layout {
+    /// The query of every stored record in the store's order.
+    fn all_records(self) -> &'static str {
+        match self {
+            Layout::Blocks => "SELECT first_seq, records FROM event_blocks ORDER BY first_seq",
+            Layout::Rows => "SELECT seq, record FROM events ORDER BY seq",
+        }
+    }
 }
 
 /// How long an operation waits for another process's lock on the store
@@ -227,7 +258,8 @@ impl Store {
         // A new file gets larger pages (fewer b-tree levels and page
         // headers): set before the first write fixes the page size.
         conn.pragma_update(None, "page_size", 16384).map_err(|e| Error::store(path, e))?;
-        let store = Store { conn, path: path.to_path_buf() };
+        let store =
+            Store { conn, path: path.to_path_buf(), layout: Layout::Blocks, key_of: layout::identity_key };
         store.configure()?;
         schema::migrate(&store.conn, path)?;
         Ok(store)
@@ -244,9 +276,21 @@ impl Store {
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(|e| Error::store(path, e))?;
-        let store = Store { conn, path: path.to_path_buf() };
+        let mut store =
+            Store { conn, path: path.to_path_buf(), layout: Layout::Blocks, key_of: layout::identity_key };
         store.configure()?;
         schema::check_readable(&store.conn, path)?;
+        let blocks: bool = store
+            .conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'event_blocks')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| Error::store(path, e))?;
+        if !blocks {
+            store.layout = Layout::Rows;
+        }
         Ok(store)
     }
 
@@ -329,8 +373,12 @@ impl Store {
 
     /// The number of stored events.
     pub fn len(&self) -> Result<u64> {
+        let sql = match self.layout {
+            Layout::Blocks => "SELECT coalesce(sum(live), 0) FROM event_counts",
+            Layout::Rows => "SELECT count(*) FROM events",
+        };
         self.conn
-            .query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0))
+            .query_row(sql, [], |r| r.get::<_, i64>(0))
             .map(|n| n as u64)
             .map_err(|e| Error::store(&self.path, e))
     }
@@ -371,10 +419,12 @@ impl Store {
 
     /// The number of stored events of one kind.
     pub fn count(&self, kind: EventKind) -> Result<u64> {
+        let sql = match self.layout {
+            Layout::Blocks => "SELECT coalesce((SELECT live FROM event_counts WHERE kind = ?1), 0)",
+            Layout::Rows => "SELECT count(*) FROM events WHERE kind = ?1",
+        };
         self.conn
-            .query_row("SELECT count(*) FROM events WHERE kind = ?1", [kind_code(kind)], |r| {
-                r.get::<_, i64>(0)
-            })
+            .query_row(sql, [kind_code(kind)], |r| r.get::<_, i64>(0))
             .map(|n| n as u64)
             .map_err(|e| Error::store(&self.path, e))
     }
@@ -457,11 +507,15 @@ impl Store {
             });
         }
         set.reserve(n as usize);
-        let mut stmt = tx.prepare("SELECT record FROM events ORDER BY seq").map_err(e)?;
+        let layout = self.layout;
+        let mut stmt = tx.prepare(layout.all_records()).map_err(e)?;
         let mut rows = stmt.query([]).map_err(e)?;
         let path = self.path.clone();
-        let summary = Pipeline { set, path: Some(&self.path), opts, expected_events: 0 }
-            .run(|sink| blocks::produce_blocks(&mut rows, &path, sink));
+        let summary =
+            Pipeline { set, path: Some(&self.path), opts, expected_events: 0 }.run(|sink| match layout {
+                Layout::Blocks => blocks::produce_from_blocks(&mut rows, &path, sink),
+                Layout::Rows => blocks::produce_blocks(&mut rows, &path, sink),
+            });
         drop(rows);
         drop(stmt);
         tx.finish().map_err(e)?;
@@ -474,13 +528,20 @@ impl Store {
         let e = |e| Error::store(&self.path, e);
         let tx = self.conn.unchecked_transaction().map_err(e)?;
         {
-            let mut stmt = tx.prepare("SELECT record FROM events ORDER BY seq").map_err(e)?;
+            let mut stmt = tx.prepare(self.layout.all_records()).map_err(e)?;
             let mut rows = stmt.query([]).map_err(e)?;
-            while let Some(row) = rows.next().map_err(e)? {
-                let bytes = row.get_ref(0).map_err(e)?.as_blob().map_err(|x| e(x.into()))?;
+            let mut each = |bytes: &[u8]| {
                 let raw = record::decode(bytes)
                     .map_err(|message| Error::Store { path: self.path.clone(), message })?;
-                f(raw_to_owned(raw))?;
+                f(raw_to_owned(raw))
+            };
+            match self.layout {
+                Layout::Blocks => events::for_each_live_record(&mut rows, &self.path, each)?,
+                Layout::Rows => {
+                    while let Some(row) = rows.next().map_err(e)? {
+                        each(row.get_ref(1).map_err(e)?.as_blob().map_err(|x| e(x.into()))?)?;
+                    }
+                }
             }
         }
         tx.finish().map_err(e)
@@ -491,10 +552,12 @@ impl Store {
     pub fn writer(&mut self) -> Result<StoreWriter<'_>> {
         let path = self.path.clone();
         let e = |e| Error::store(&path, e);
+        if self.layout != Layout::Blocks {
+            return Err(Error::Store { path, message: "the store was opened for reading only".into() });
+        }
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(e)?;
-        let next_seq: i64 =
-            tx.query_row("SELECT coalesce(max(seq), 0) + 1 FROM events", [], |r| r.get(0)).map_err(e)?;
-        Ok(StoreWriter { tx, path, next_seq, summary: WriteSummary::default() })
+        let events = EventTables::start(&tx, &path, self.key_of)?;
+        Ok(StoreWriter { tx, path, events, summary: WriteSummary::default() })
     }
 }
 
@@ -503,7 +566,7 @@ impl Store {
 pub struct StoreWriter<'a> {
     tx: rusqlite::Transaction<'a>,
     path: PathBuf,
-    next_seq: i64,
+    events: EventTables,
     summary: WriteSummary,
 }
 
@@ -610,23 +673,17 @@ impl StoreWriter<'_> {
             )
             .and_then(|mut s| s.execute(params![incident_id, at]))
             .map_err(|e| self.err(e))?;
-        let stored: Option<Vec<u8>> = self
-            .tx
-            .prepare_cached("SELECT record FROM events WHERE kind = ?1 AND id = ?2")
-            .and_then(|mut s| {
-                s.query_row(params![kind_code(EventKind::Incident), incident_id], |r| r.get(0)).optional()
-            })
-            .map_err(|e| self.err(e))?;
-        let Some(stored) = stored else {
+        let Some(seq) = self.events.find(&self.tx, EventKind::Incident, incident_id)? else {
             return Ok(ResolveOutcome::Pending);
         };
+        let stored = self.events.record(&self.tx, seq)?;
         let raw =
-            record::decode(&stored).map_err(|message| Error::Store { path: self.path.clone(), message })?;
+            record::decode(stored).map_err(|message| Error::Store { path: self.path.clone(), message })?;
         let mut event = raw_to_owned(raw);
         if let Event::Incident(incident) = &mut event {
             apply_resolution(incident, at);
         }
-        let mut bytes = Vec::with_capacity(stored.len() + 8);
+        let mut bytes = Vec::with_capacity(256);
         record::encode(&event, &mut bytes);
         Ok(match self.write_record(EventKind::Incident, incident_id, &bytes)? {
             PutOutcome::Unchanged => ResolveOutcome::Unchanged,
@@ -647,43 +704,7 @@ impl StoreWriter<'_> {
 
     /// Writes one event given as its record under the replacement rule.
     fn write_record(&mut self, kind: EventKind, id: &str, record: &[u8]) -> Result<PutOutcome> {
-        let kind = kind_code(kind);
-        let inserted = {
-            let mut insert = self
-                .tx
-                .prepare_cached(
-                    "INSERT INTO events (seq, kind, id, record) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (kind, id) DO NOTHING",
-                )
-                .map_err(|e| self.err(e))?;
-            insert.execute(params![self.next_seq, kind, id, record]).map_err(|e| self.err(e))?
-        };
-        let outcome = if inserted == 1 {
-            PutOutcome::Added
-        } else {
-            let same: bool = {
-                let mut get = self
-                    .tx
-                    .prepare_cached("SELECT record = ?3 FROM events WHERE kind = ?1 AND id = ?2")
-                    .map_err(|e| self.err(e))?;
-                get.query_row(params![kind, id, record], |r| r.get(0)).map_err(|e| self.err(e))?
-            };
-            if same {
-                PutOutcome::Unchanged
-            } else {
-                // A new version takes the newest position, as a later line would.
-                let mut update = self
-                    .tx
-                    .prepare_cached("UPDATE events SET seq = ?1, record = ?4 WHERE kind = ?2 AND id = ?3")
-                    .map_err(|e| self.err(e))?;
-                update.execute(params![self.next_seq, kind, id, record]).map_err(|e| self.err(e))?;
-                PutOutcome::Replaced
-            }
-        };
-        if outcome != PutOutcome::Unchanged {
-            self.next_seq += 1;
-        }
-        Ok(outcome)
+        self.events.put(&self.tx, kind, id, record)
     }
 
     /// Writes every event of `set`, in its order. For a large set a second
@@ -692,18 +713,11 @@ impl StoreWriter<'_> {
     pub fn put_set(&mut self, set: &EventSet) -> Result<WriteSummary> {
         let before = self.summary;
         let resolutions = self.resolutions_of(set)?;
-        let empty: bool = self
-            .tx
-            .query_row("SELECT NOT EXISTS (SELECT 1 FROM events)", [], |r| r.get(0))
-            .map_err(|e| self.err(e))?;
-        // Filling an empty store: plain appends, then the identity index
-        // built once from sorted keys (much faster than keeping it up to
-        // date row by row). The set's ids are unique per kind, so nothing
-        // can conflict; all of it is inside the writer's transaction.
-        let bulk = empty && set.len() >= BULK_MIN;
-        if bulk {
-            self.tx.execute_batch("DROP INDEX events_identity").map_err(|e| self.err(e))?;
-        }
+        // Filling an empty store: plain appends, then the identity keys
+        // inserted once, in sorted order (much cheaper than looking each
+        // up). The set's ids are unique per kind, so nothing can conflict;
+        // all of it is inside the writer's transaction.
+        let bulk = self.events.is_empty() && set.len() >= BULK_MIN;
         let (batches_tx, batches_rx) = crossbeam_channel::bounded::<Encoded>(4);
         let (spare_tx, spare_rx) = crossbeam_channel::bounded::<Encoded>(4);
         let written = if set.len() <= BATCH {
@@ -721,12 +735,9 @@ impl StoreWriter<'_> {
                 outcome
             })
         };
-        written?;
+        let keys = written?;
         if bulk {
-            // One helper thread for SQLite's sorter: building the index is
-            // a sort of every (kind, id), most of a bulk load's time.
-            self.tx.execute_batch("PRAGMA threads = 1").map_err(|e| self.err(e))?;
-            self.tx.execute_batch(schema::IDENTITY_INDEX).map_err(|e| self.err(e))?;
+            self.events.insert_keys(&self.tx, keys)?;
         }
         Ok(WriteSummary {
             added: self.summary.added - before.added,
@@ -736,18 +747,24 @@ impl StoreWriter<'_> {
     }
 
     /// Writes the encoded batches received, handing each back for reuse,
-    /// until the sender is done or a write fails.
+    /// until the sender is done or a write fails. A bulk load appends
+    /// without looking identities up and returns their keys, `(key, seq)`
+    /// per event, for [`EventTables::insert_keys`].
     fn write_batches(
         &mut self,
         batches: &crossbeam_channel::Receiver<Encoded>,
         spare: &crossbeam_channel::Sender<Encoded>,
         bulk: bool,
-    ) -> Result<()> {
+    ) -> Result<Vec<(i64, i64)>> {
+        let mut keys = Vec::new();
         for b in batches.iter() {
             let step = b.items.iter().try_for_each(|(kind, id, rec)| {
                 let (id, rec) = (&b.ids[id.clone()], &b.records[rec.clone()]);
                 if bulk {
-                    self.append_record(*kind, id, rec)
+                    let seq = self.events.append(&self.tx, *kind, rec)?;
+                    keys.push((self.events.key(*kind, id), seq));
+                    self.summary.added += 1;
+                    Ok(())
                 } else {
                     self.put_record(*kind, id, rec).map(|_| ())
                 }
@@ -755,21 +772,7 @@ impl StoreWriter<'_> {
             spare.try_send(b).ok();
             step?;
         }
-        Ok(())
-    }
-
-    /// Appends one event that cannot conflict (bulk load).
-    fn append_record(&mut self, kind: EventKind, id: &str, record: &[u8]) -> Result<()> {
-        let mut insert = self
-            .tx
-            .prepare_cached("INSERT INTO events (seq, kind, id, record) VALUES (?1, ?2, ?3, ?4)")
-            .map_err(|e| Error::store(&self.path, e))?;
-        insert
-            .execute(params![self.next_seq, kind_code(kind), id, record])
-            .map_err(|e| Error::store(&self.path, e))?;
-        self.next_seq += 1;
-        self.summary.added += 1;
-        Ok(())
+        Ok(keys)
     }
 
     /// Records a source's new sync state, committed with the events.
@@ -791,7 +794,8 @@ impl StoreWriter<'_> {
     }
 
     /// Makes everything written visible at once.
-    pub fn commit(self) -> Result<WriteSummary> {
+    pub fn commit(mut self) -> Result<WriteSummary> {
+        self.events.finish(&self.tx)?;
         let (summary, path) = (self.summary, self.path);
         self.tx.commit().map_err(|e| Error::store(&path, e))?;
         Ok(summary)

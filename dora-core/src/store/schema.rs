@@ -7,24 +7,21 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// The oldest schema version this build reads without migrating it:
 /// versions 2 to 4 only added what version 1 stores never hold (a reader
 /// never needs the resolutions of version 3: they are already applied to
 /// the stored incidents; a store below version 4 has no cost rows, which
-/// [`crate::store::Store::for_each_cost_row`] reads as none).
+/// [`crate::store::Store::for_each_cost_row`] reads as none), and a reader
+/// reads the events of a store below version 5 from its one row per event.
 const OLDEST_READABLE: i64 = 1;
 
 /// Marks a SQLite file as a dora store (`PRAGMA application_id`, "dora").
-const APPLICATION_ID: i64 = 0x646f_7261;
-
-/// The index that finds an event by its identity (dropped and rebuilt by a
-/// bulk load into an empty store).
-pub(crate) const IDENTITY_INDEX: &str = "CREATE UNIQUE INDEX events_identity ON events (kind, id)";
+pub(crate) const APPLICATION_ID: i64 = 0x646f_7261;
 
 /// `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     // 0 -> 1: events by (kind, id), in the store's order (`seq`), each as a
     // binary record (`read::record`); sync state per source.
     "CREATE TABLE events (
@@ -78,6 +75,24 @@ const MIGRATIONS: &[&str] = &[
         sub_account_name TEXT,
         PRIMARY KEY (origin, n)
     ) WITHOUT ROWID;",
+    // 4 -> 5: events in blocks of records, found by a hash of their
+    // identity (`store::layout`), instead of one row per event and an index
+    // of their ids' text; live events counted per kind. The rows of the old
+    // `events` table are moved over and the table dropped by
+    // `events::convert_rows`, in the same transaction.
+    "CREATE TABLE event_blocks (
+        first_seq INTEGER PRIMARY KEY,
+        count     INTEGER NOT NULL CHECK (count > 0),
+        records   BLOB    NOT NULL
+    );
+    CREATE TABLE event_keys (
+        key INTEGER PRIMARY KEY,
+        seq INTEGER NOT NULL
+    );
+    CREATE TABLE event_counts (
+        kind INTEGER PRIMARY KEY CHECK (kind IN (0, 1, 2)),
+        live INTEGER NOT NULL
+    );",
 ];
 
 fn versions(conn: &Connection, path: &Path) -> Result<(i64, i64)> {
@@ -158,6 +173,9 @@ pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<()> {
             path: path.to_path_buf(),
             message: format!("migrating the schema from version {from}: {err}"),
         })?;
+    }
+    if version < 5 {
+        super::events::convert_rows(&tx, path)?;
     }
     tx.pragma_update(None, "application_id", APPLICATION_ID).map_err(e)?;
     tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(e)?;

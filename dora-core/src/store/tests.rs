@@ -91,20 +91,42 @@ fn an_uncommitted_writer_changes_nothing() {
     assert_eq!(sources[0].updated_at, "2026-03-02T00:00:00Z");
 }
 
-/// A store at `path` holding one change, its schema version then set to
-/// `version` (without the tables of later versions).
+/// A store at `path` holding one change: a store of this build with its
+/// schema version then set to `version` when that is this one or newer,
+/// else a store as the build of `version` made it (one row per event).
 fn store_with_one_change(path: &std::path::Path, version: i64) {
-    let mut store = Store::open(path).unwrap();
-    let mut w = store.writer().unwrap();
-    w.put(&change("c1", "2026-03-02T09:00:00Z")).unwrap();
-    w.commit().unwrap();
-    if version < 4 {
-        store.conn.execute_batch("DROP TABLE cost_rows; DROP TABLE cost_origins").unwrap();
+    if version >= SCHEMA_VERSION {
+        let mut store = Store::open(path).unwrap();
+        let mut w = store.writer().unwrap();
+        w.put(&change("c1", "2026-03-02T09:00:00Z")).unwrap();
+        w.commit().unwrap();
+        store.conn.pragma_update(None, "user_version", version).unwrap();
+        return;
     }
-    if version < 3 {
-        store.conn.execute_batch("DROP TABLE incident_resolutions").unwrap();
+    old_store(path, version, &[change("c1", "2026-03-02T09:00:00Z")]);
+}
+
+/// A store of schema version `version` (1 to 4) as that build made it,
+/// holding `events` in this order, one row each.
+fn old_store(path: &std::path::Path, version: i64, events: &[Event]) {
+    assert!((1..5).contains(&version));
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.pragma_update(None, "page_size", 16384).unwrap();
+    for sql in &schema::MIGRATIONS[..version as usize] {
+        conn.execute_batch(sql).unwrap();
     }
-    store.conn.pragma_update(None, "user_version", version).unwrap();
+    for (i, event) in events.iter().enumerate() {
+        let mut rec = Vec::new();
+        record::encode(event, &mut rec);
+        // Sequence numbers with gaps, as replacements left them.
+        conn.execute(
+            "INSERT INTO events (seq, kind, id, record) VALUES (?1, ?2, ?3, ?4)",
+            params![3 * i as i64 + 2, kind_code(event.kind()), event.id(), rec],
+        )
+        .unwrap();
+    }
+    conn.pragma_update(None, "application_id", schema::APPLICATION_ID).unwrap();
+    conn.pragma_update(None, "user_version", version).unwrap();
 }
 
 #[test]
@@ -115,7 +137,11 @@ fn a_newer_schema_is_refused_and_left_alone() {
     let before = std::fs::read(&path).unwrap();
     for result in [Store::open(&path), Store::open_read_only(&path)] {
         let err = result.unwrap_err().to_string();
-        assert!(err.contains("schema version 5, newer than this dora knows (up to 4)"), "{err}");
+        let expected = format!(
+            "schema version {}, newer than this dora knows (up to {SCHEMA_VERSION})",
+            SCHEMA_VERSION + 1
+        );
+        assert!(err.contains(&expected), "{err}");
         assert!(err.starts_with(&path.display().to_string()), "{err}");
     }
     assert_eq!(std::fs::read(&path).unwrap(), before);
@@ -213,11 +239,12 @@ fn a_bulk_load_into_an_empty_store_keeps_the_identity_index() {
     assert_eq!(w.put_set(&set).unwrap().replaced, 1, "c7 goes back to the set's version");
     w.commit().unwrap();
     assert_eq!(store.len().unwrap() as usize, set.len());
-    let index: i64 = store
-        .conn
-        .query_row("SELECT count(*) FROM sqlite_schema WHERE name = 'events_identity'", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(index, 1);
+    let keys: i64 = store.conn.query_row("SELECT count(*) FROM event_keys", [], |r| r.get(0)).unwrap();
+    assert_eq!(keys as usize, set.len());
+    let mut expected = ids(&set);
+    let c7 = expected.remove(7);
+    expected.push(c7);
+    assert_eq!(ids(&load(&store)), expected, "the replaced c7 is last, its old slot skipped");
 }
 
 fn incident(id: &str, opened: &str, resolved: Option<&str>) -> Event {
@@ -497,4 +524,167 @@ fn a_version_3_store_reads_events_and_no_cost_rows_then_migrates() {
     w.commit().unwrap();
     assert_eq!(window(&store, "2024-09-01T00:00:00Z", "2024-10-01T00:00:00Z").len(), 1);
     assert_eq!(store.len().unwrap(), 1);
+}
+
+#[test]
+fn a_version_4_store_is_read_row_by_row_and_migrated_into_blocks_in_its_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dora.db");
+    let events: Vec<Event> = (0..600)
+        .map(|i| match i % 3 {
+            0 => change(&format!("c{i}"), "2026-03-02T09:00:00Z"),
+            1 => deployment(&format!("d{i}"), "2026-03-02T10:00:00Z", &[]),
+            _ => incident(&format!("i{i}"), "2026-03-02T11:00:00Z", None),
+        })
+        .collect();
+    old_store(&path, 4, &events);
+    let expected: Vec<String> = events.iter().map(|e| e.id().to_string()).collect();
+    let store = Store::open_read_only(&path).unwrap();
+    assert_eq!((store.len().unwrap(), store.count(EventKind::Change).unwrap()), (600, 200));
+    assert_eq!(ids(&load(&store)), expected, "read as it is");
+    drop(store);
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(store.layout, Layout::Blocks);
+    assert_eq!((store.len().unwrap(), store.count(EventKind::Incident).unwrap()), (600, 200));
+    assert_eq!(ids(&load(&store)), expected);
+    let old: bool = store
+        .conn
+        .query_row("SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE name = 'events')", [], |r| r.get(0))
+        .unwrap();
+    assert!(!old, "the old table is dropped");
+    // Every identity is found again: the same events change nothing.
+    let mut w = store.writer().unwrap();
+    for e in &events {
+        assert_eq!(w.put(e).unwrap(), PutOutcome::Unchanged, "{}", e.id());
+    }
+    assert_eq!(w.put(&change("c3", "2026-03-03T09:00:00Z")).unwrap(), PutOutcome::Replaced);
+    w.commit().unwrap();
+    let mut expected = expected;
+    expected.retain(|id| id != "c3");
+    expected.push("c3".into());
+    assert_eq!(ids(&load(&store)), expected);
+}
+
+#[test]
+fn small_writes_fill_blocks_instead_of_one_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("dora.db")).unwrap();
+    let mut expected = Vec::new();
+    for i in 0..300 {
+        let mut w = store.writer().unwrap();
+        w.put(&change(&format!("c{i}"), "2026-03-02T09:00:00Z")).unwrap();
+        w.commit().unwrap();
+        expected.push(format!("c{i}"));
+    }
+    let blocks: i64 = store.conn.query_row("SELECT count(*) FROM event_blocks", [], |r| r.get(0)).unwrap();
+    assert!(blocks <= 6, "{blocks} blocks for 300 single-event writes");
+    // A replacement inside a stored block, and one inside the open tail.
+    let mut w = store.writer().unwrap();
+    assert_eq!(w.put(&change("c5", "2026-03-03T09:00:00Z")).unwrap(), PutOutcome::Replaced);
+    assert_eq!(w.put(&change("c299", "2026-03-03T09:00:00Z")).unwrap(), PutOutcome::Replaced);
+    assert_eq!(w.put(&change("c5", "2026-03-04T09:00:00Z")).unwrap(), PutOutcome::Replaced);
+    w.commit().unwrap();
+    expected.retain(|id| id != "c5" && id != "c299");
+    expected.extend(["c299".to_string(), "c5".to_string()]);
+    assert_eq!(ids(&load(&store)), expected);
+    assert_eq!(store.len().unwrap(), 300);
+    assert_eq!(load(&store).change("c5").unwrap().committed_at, at("2026-03-04T09:00:00Z"));
+}
+
+/// Every identity on one of three keys: the probing path for each write.
+fn colliding(_: EventKind, id: &str) -> i64 {
+    id.len() as i64 % 3 - 1
+}
+
+/// One step of a write sequence for the oracle test: the event `n` of a
+/// small pool (its kind and id), in version `v`, or a commit.
+#[derive(Debug, Clone)]
+enum Step {
+    Put(u8, u8),
+    Commit,
+}
+
+fn step_event(n: u8, v: u8) -> Event {
+    let time = format!("2026-03-{:02}T09:00:00Z", 1 + v % 3);
+    match n % 3 {
+        0 => change(&format!("e{n}"), &time),
+        1 => deployment(&format!("e{n}"), &time, &[]),
+        _ => incident(&format!("e{}", "x".repeat(n as usize)), &time, None),
+    }
+}
+
+mod replacement_oracle {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn steps() -> impl Strategy<Value = Vec<Step>> {
+        proptest::collection::vec(
+            prop_oneof![
+                8 => (0u8..40, 0u8..3).prop_map(|(n, v)| Step::Put(n, v)),
+                1 => Just(Step::Commit),
+            ],
+            1..400,
+        )
+    }
+
+    /// The plain model of the replacement rule: a list where a new version
+    /// of an event leaves its place and goes last, and an equal one changes
+    /// nothing.
+    fn model(steps: &[Step]) -> (Vec<Event>, WriteSummary) {
+        let mut events: Vec<Event> = Vec::new();
+        let mut summary = WriteSummary::default();
+        for step in steps {
+            let Step::Put(n, v) = *step else { continue };
+            let e = step_event(n, v);
+            match events.iter().position(|m| m.kind() == e.kind() && m.id() == e.id()) {
+                Some(i) if events[i] == e => summary.unchanged += 1,
+                Some(i) => {
+                    events.remove(i);
+                    events.push(e);
+                    summary.replaced += 1;
+                }
+                None => {
+                    events.push(e);
+                    summary.added += 1;
+                }
+            }
+        }
+        (events, summary)
+    }
+
+    fn store_run(key_of: events::KeyFn, steps: &[Step]) -> (Vec<Event>, WriteSummary) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("dora.db")).unwrap();
+        store.key_of = key_of;
+        let mut summary = WriteSummary::default();
+        let mut w = store.writer().unwrap();
+        for step in steps {
+            match *step {
+                Step::Put(n, v) => {
+                    w.put(&step_event(n, v)).unwrap();
+                }
+                Step::Commit => {
+                    summary.merge(w.commit().unwrap());
+                    w = store.writer().unwrap();
+                }
+            }
+        }
+        summary.merge(w.commit().unwrap());
+        let events = if store.is_empty().unwrap() { Vec::new() } else { load(&store).events() };
+        (events, summary)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        /// The store, with real keys and with keys that all collide, does
+        /// what the plain list does.
+        #[test]
+        fn the_store_follows_the_replacement_rule_like_a_plain_list(steps in steps()) {
+            let expected = model(&steps);
+            prop_assert_eq!(&store_run(layout::identity_key, &steps), &expected);
+            prop_assert_eq!(&store_run(colliding, &steps), &expected);
+        }
+    }
 }
