@@ -179,7 +179,23 @@ pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<()> {
     }
     tx.pragma_update(None, "application_id", APPLICATION_ID).map_err(e)?;
     tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(e)?;
-    tx.commit().map_err(e)
+    tx.commit().map_err(e)?;
+    if (1..5).contains(&version) {
+        // The old `events` table and its index are free pages now, more
+        // than half the file: give them back once. Best effort: the store
+        // is complete without it (later writes reuse free pages), and a
+        // VACUUM that fails (a full disk, a busy reader) changes nothing.
+        // Its copy of the store goes to a temporary file, not to memory as
+        // the store's other temporary tables do, with a small page cache (the
+        // copy takes the store's): a service migrating on start-up must not
+        // need the store's size in memory.
+        let cache: i64 = conn.pragma_query_value(None, "cache_size", |r| r.get(0)).map_err(e)?;
+        conn.execute_batch("PRAGMA temp_store = FILE; PRAGMA cache_size = -16384;").map_err(e)?;
+        let _ = conn.execute_batch("VACUUM");
+        conn.pragma_update(None, "cache_size", cache).map_err(e)?;
+        conn.pragma_update(None, "temp_store", "MEMORY").map_err(e)?;
+    }
+    Ok(())
 }
 
 /// Checks that a store opened read-only has a schema this build reads.

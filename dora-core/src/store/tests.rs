@@ -552,6 +552,8 @@ fn a_version_4_store_is_read_row_by_row_and_migrated_into_blocks_in_its_order() 
         .query_row("SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE name = 'events')", [], |r| r.get(0))
         .unwrap();
     assert!(!old, "the old table is dropped");
+    let free: i64 = store.conn.query_row("PRAGMA freelist_count", [], |r| r.get(0)).unwrap();
+    assert_eq!(free, 0, "its pages are given back");
     // Every identity is found again: the same events change nothing.
     let mut w = store.writer().unwrap();
     for e in &events {
