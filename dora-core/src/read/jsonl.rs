@@ -221,7 +221,7 @@ fn parse_records(index: u64, bytes: Vec<u8>, spare: Option<Spare>) -> Parsed {
 /// round the pool, so it is zeroed only when it is new or has to grow:
 /// `read_to_end` would split each block into reads of 8 to 64 KiB.
 fn read_blocks(mut input: impl Read, sink: &mut BlockSink, max_line: usize) -> std::io::Result<()> {
-    let mut buf: Vec<u8> = sink.buffer();
+    let mut buf: Vec<u8> = sink.scratch_buffer();
     // `buf[..filled]` holds input; the rest is scratch space.
     let mut filled = 0usize;
     let mut eof = false;
@@ -247,7 +247,7 @@ fn read_blocks(mut input: impl Read, sink: &mut BlockSink, max_line: usize) -> s
         match memchr::memrchr(b'\n', &buf[searched..filled]).map(|i| i + searched) {
             Some(last) => {
                 // The partial line after the last newline starts the next block.
-                let mut next = sink.buffer();
+                let mut next = sink.scratch_buffer();
                 filled = put_front(&mut next, &buf[last + 1..filled]);
                 let mut block = std::mem::replace(&mut buf, next);
                 block.truncate(last + 1);

@@ -171,6 +171,13 @@ impl BlockSink {
             .unwrap_or_else(|_| Vec::with_capacity(BLOCK_BYTES + 64 * 1024))
     }
 
+    /// A buffer for the next block, as [`BlockSink::buffer`], but a reused
+    /// one keeps its length and old bytes: a reader that overwrites them
+    /// need not zero the buffer again (fresh ones are empty).
+    pub(super) fn scratch_buffer(&self) -> Vec<u8> {
+        self.pool.try_recv().unwrap_or_else(|_| Vec::with_capacity(BLOCK_BYTES + 64 * 1024))
+    }
+
     /// Sends the next block, made from its index. Returns `false` when
     /// reading stopped (an error was found): the producer should stop too.
     pub(super) fn send(&mut self, block: impl FnOnce(u64) -> Block) -> bool {
