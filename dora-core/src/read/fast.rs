@@ -52,23 +52,34 @@ fn window(b: &[u8], at: usize) -> u64 {
     }
 }
 
+/// High bit set in the bytes of `w` where a plain string stops: a quote,
+/// a backslash or a control character; the lowest is exact.
+#[inline(always)]
+fn string_stops(w: u64) -> u64 {
+    has_byte(w, b'"') | has_byte(w, b'\\') | has_below(w, 0x20)
+}
+
 /// Where the string whose first byte is at `start` ends: the place of its
-/// closing quote, eight bytes at a time, with no loop over single bytes.
-/// `None` if a backslash, a control character or the end of `b` comes
-/// first (the plain reading is the oracle of
+/// closing quote, sixteen bytes (two words) a step, with no loop over
+/// single bytes: most values end within the first step, so the loop's
+/// exit is well predicted. `None` if a backslash, a control character or
+/// the end of `b` comes first (the plain reading is the oracle of
 /// `strings_stop_at_the_first_quote_backslash_or_control_character`).
 #[inline(always)]
 fn plain_string_end(b: &[u8], start: usize) -> Option<usize> {
     let mut at = start;
     loop {
-        let w = window(b, at);
-        let stops = has_byte(w, b'"') | has_byte(w, b'\\') | has_below(w, 0x20);
-        if stops != 0 {
+        let (low, high) = (string_stops(window(b, at)), string_stops(window(b, at + 8)));
+        if low | high != 0 {
             // The lowest flagged byte is exact (higher ones may not be).
-            let end = at + (stops.trailing_zeros() / 8) as usize;
+            let end = if low != 0 {
+                at + (low.trailing_zeros() / 8) as usize
+            } else {
+                at + 8 + (high.trailing_zeros() / 8) as usize
+            };
             return (b.get(end) == Some(&b'"')).then_some(end);
         }
-        at += 8;
+        at += 16;
     }
 }
 
@@ -191,6 +202,12 @@ impl<'a> Cursor<'a> {
     #[inline(always)]
     fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
+        self.string_rest()
+    }
+
+    /// The rest of a string whose opening quote was just read.
+    #[inline(always)]
+    fn string_rest(&mut self) -> Option<&'a str> {
         let start = self.i;
         let end = plain_string_end(self.b, start)?;
         self.i = end + 1;
@@ -270,8 +287,14 @@ impl<'a> Cursor<'a> {
         self.literal(b"null").is_some()
     }
 
+    /// A string or `null` (the string, the more common, is looked for first).
+    #[inline]
     fn opt_string(&mut self) -> Option<Option<&'a str>> {
-        if self.null() { Some(None) } else { self.string().map(Some) }
+        if self.peek()? == b'"' {
+            self.i += 1;
+            return self.string_rest().map(Some);
+        }
+        self.null().then_some(None)
     }
 
     fn opt_time(&mut self) -> Option<Option<Micros>> {
