@@ -22,7 +22,8 @@ use crate::event::raw::RawEvent;
 pub(super) const BLOCK_BYTES: usize = 1 << 17;
 /// Target size of one block of JSON Lines: twice [`BLOCK_BYTES`], half the
 /// blocks to hand round (channel sends, thread wake-ups), still in cache:
-/// 7 to 9 % less CPU time reading lines of other tools (docs/BENCHMARKS.md).
+/// 9 % less read CPU time than 128 KiB on the foreign benchmark file, the
+/// same on dora's own lines (docs/BENCHMARKS.md, twelfth session).
 pub(super) const LINE_BLOCK_BYTES: usize = 2 * BLOCK_BYTES;
 /// Upper bound of [`ReadOptions::max_line_bytes`].
 pub(super) const MAX_LINE_LIMIT: usize = 1 << 30;
