@@ -118,23 +118,54 @@ fn days_from_civil_hinnant(y: i64, m: u32, d: u32) -> i64 {
 /// epoch, as if in UTC.
 #[inline]
 fn civil_seconds(b: &[u8; 19]) -> Option<i64> {
-    if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let d = |i: usize| u32::from(b[i].wrapping_sub(b'0'));
-    if [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18].iter().any(|&i| d(i) > 9) {
-        return None;
-    }
-    let two = |i: usize| d(i) * 10 + d(i + 1);
-    let year = i64::from(two(0) * 100 + two(2));
-    let (month, day, hour, minute, second) = (two(5), two(8), two(11), two(14), two(17));
-    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+    let (date, time) = civil_fields(b)?;
+    let [year, month, day] = date;
+    let [hour, minute, second] = time;
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(i64::from(year), month) {
         return None;
     }
     if hour > 23 || minute > 59 || second > 59 {
         return None;
     }
-    Some(days_from_civil(year, month, day) * 86_400 + i64::from(hour * 3600 + minute * 60 + second))
+    Some(
+        days_from_civil(i64::from(year), month, day) * 86_400 + i64::from(hour * 3600 + minute * 60 + second),
+    )
+}
+
+/// The digits of `YYYY-MM-DDTHH:MM:SS` as numbers (year, month, day; hour,
+/// minute, second), unchecked beyond being digits and separators: eight
+/// bytes at a time (the plain reading, byte by byte, is
+/// [`tests::civil_fields_bytewise`]).
+#[inline]
+fn civil_fields(b: &[u8; 19]) -> Option<([u32; 3], [u32; 3])> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // The separators' places and bytes in `YYYY-MM-` and `DDTHH:MM`.
+    const SEP0: (u64, u64) = (0xff00_00ff_0000_0000, 0x2d00_002d_0000_0000);
+    const SEP1: (u64, u64) = (0x0000_ff00_00ff_0000, 0x0000_3a00_0054_0000);
+    let word = |at: usize, (mask, seps): (u64, u64)| -> Option<u64> {
+        let w = u64::from_le_bytes(b[at..at + 8].try_into().ok()?);
+        if w & mask != seps {
+            return None;
+        }
+        // Separators read as `0`; then every byte must be a digit: its
+        // high nibble 3, and still 3 after adding 6 (so at most `9`).
+        let w = (w & !mask) | ((ONES * u64::from(b'0')) & mask);
+        let high = ONES * 0xf0;
+        if (w & high) | ((w.wrapping_add(ONES * 6) & high) >> 4) != ONES * 0x33 {
+            return None;
+        }
+        // Each byte k: ten times digit k plus digit k + 1.
+        let d = w - ONES * u64::from(b'0');
+        Some(d * 10 + (d >> 8))
+    };
+    let (pairs0, pairs1) = (word(0, SEP0)?, word(8, SEP1)?);
+    let pair = |w: u64, k: u32| ((w >> (8 * k)) & 0xff) as u32;
+    let d = |i: usize| u32::from(b[i].wrapping_sub(b'0'));
+    if b[16] != b':' || d(17) > 9 || d(18) > 9 {
+        return None;
+    }
+    let date = [pair(pairs0, 0) * 100 + pair(pairs0, 2), pair(pairs0, 5), pair(pairs1, 0)];
+    Some((date, [pair(pairs1, 3), pair(pairs1, 6), d(17) * 10 + d(18)]))
 }
 
 /// The common layout `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` at the
@@ -212,6 +243,49 @@ mod tests {
 
     fn chrono_micros(s: &str) -> i64 {
         DateTime::parse_from_rfc3339(s).unwrap().timestamp_micros()
+    }
+
+    /// The plain reading of [`civil_fields`], byte by byte.
+    pub(super) fn civil_fields_bytewise(b: &[u8; 19]) -> Option<([u32; 3], [u32; 3])> {
+        if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+            return None;
+        }
+        let d = |i: usize| u32::from(b[i].wrapping_sub(b'0'));
+        if [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18].iter().any(|&i| d(i) > 9) {
+            return None;
+        }
+        let two = |i: usize| d(i) * 10 + d(i + 1);
+        Some(([two(0) * 100 + two(2), two(5), two(8)], [two(11), two(14), two(17)]))
+    }
+
+    #[test]
+    fn civil_fields_agree_with_the_bytewise_reading() {
+        let base = *b"2026-03-02T14:05:59";
+        assert_eq!(civil_fields(&base), Some(([2026, 3, 2], [14, 5, 59])));
+        // Every byte of the layout replaced by every byte value.
+        for at in 0..19 {
+            for byte in 0..=255u8 {
+                let mut b = base;
+                b[at] = byte;
+                assert_eq!(civil_fields(&b), civil_fields_bytewise(&b), "{:?}", String::from_utf8_lossy(&b));
+            }
+        }
+        // Every digit in every place, and pairs of odd bytes.
+        for at in 0..19 {
+            for other in 0..19 {
+                for (x, y) in [(b'9', b'0'), (b'/', b':'), (0xfa, b'9'), (0xff, 0xff), (b'0' - 1, b'9' + 1)] {
+                    let mut b = base;
+                    b[at] = x;
+                    b[other] = y;
+                    assert_eq!(
+                        civil_fields(&b),
+                        civil_fields_bytewise(&b),
+                        "{:?}",
+                        String::from_utf8_lossy(&b)
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -15,19 +15,72 @@ use crate::event::{DeploymentStatus, DeploymentType, EventKind};
 /// Nesting deeper than this in an unknown field falls back to serde_json.
 const MAX_DEPTH: u32 = 64;
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
+/// A one in every byte of a word.
+const ONES: u64 = u64::MAX / 0xff;
+const HIGHS: u64 = ONES * 0x80;
 
-/// High bit set in the bytes of `w` below `n` (n <= 128); the lowest is exact.
-#[inline]
+/// High bit set in the bytes of `w` below `n` (n <= 128); the lowest is
+/// exact (a borrow can only flag a byte above one truly below `n`).
+#[inline(always)]
 fn has_below(w: u64, n: u8) -> u64 {
     w.wrapping_sub(ONES * u64::from(n)) & !w & HIGHS
 }
 
 /// High bit set in the bytes of `w` equal to `c`; the lowest is exact.
-#[inline]
+#[inline(always)]
 fn has_byte(w: u64, c: u8) -> u64 {
     has_below(w ^ (ONES * u64::from(c)), 1)
+}
+
+/// The eight bytes of `b` from `at`, little-endian. Near the end, the
+/// bytes that are left, then zero bytes (control characters: a string
+/// scan stops at them as it would at the end of `b`).
+#[inline(always)]
+fn window(b: &[u8], at: usize) -> u64 {
+    let rest = b.get(at..).unwrap_or_default();
+    if let Some(w) = rest.first_chunk::<8>() {
+        return u64::from_le_bytes(*w);
+    }
+    match b.last_chunk::<8>() {
+        // The last eight bytes, shifted down to start at `at`.
+        Some(last) => u64::from_le_bytes(*last).checked_shr(8 * (8 - rest.len()) as u32).unwrap_or(0),
+        None => {
+            let mut padded = [0u8; 8];
+            padded[..rest.len()].copy_from_slice(rest);
+            u64::from_le_bytes(padded)
+        }
+    }
+}
+
+/// High bit set in the bytes of `w` where a plain string stops: a quote,
+/// a backslash or a control character; the lowest is exact.
+#[inline(always)]
+fn string_stops(w: u64) -> u64 {
+    has_byte(w, b'"') | has_byte(w, b'\\') | has_below(w, 0x20)
+}
+
+/// Where the string whose first byte is at `start` ends: the place of its
+/// closing quote, sixteen bytes (two words) a step, with no loop over
+/// single bytes: most values end within the first step, so the loop's
+/// exit is well predicted. `None` if a backslash, a control character or
+/// the end of `b` comes first (the plain reading is the oracle of
+/// `strings_stop_at_the_first_quote_backslash_or_control_character`).
+#[inline(always)]
+fn plain_string_end(b: &[u8], start: usize) -> Option<usize> {
+    let mut at = start;
+    loop {
+        let (low, high) = (string_stops(window(b, at)), string_stops(window(b, at + 8)));
+        if low | high != 0 {
+            // The lowest flagged byte is exact (higher ones may not be).
+            let end = if low != 0 {
+                at + (low.trailing_zeros() / 8) as usize
+            } else {
+                at + 8 + (high.trailing_zeros() / 8) as usize
+            };
+            return (b.get(end) == Some(&b'"')).then_some(end);
+        }
+        at += 16;
+    }
 }
 
 /// What a key of a line is to the fast path: a key of the event table
@@ -146,33 +199,19 @@ impl<'a> Cursor<'a> {
     }
 
     /// A string without escapes or control characters (the opening quote next).
-    #[inline]
+    #[inline(always)]
     fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
+        self.string_rest()
+    }
+
+    /// The rest of a string whose opening quote was just read.
+    #[inline(always)]
+    fn string_rest(&mut self) -> Option<&'a str> {
         let start = self.i;
-        // Eight bytes at a time while no quote, backslash or control
-        // character is among them (strings here are short: no SIMD set-up).
-        let mut end = start;
-        while let Some(word) = self.b.get(end..end + 8) {
-            let w = u64::from_le_bytes(word.try_into().ok()?);
-            let stop = has_byte(w, b'"') | has_byte(w, b'\\') | has_below(w, 0x20);
-            if stop != 0 {
-                // The lowest flagged byte is exact (higher ones may not be).
-                end += (stop.trailing_zeros() / 8) as usize;
-                break;
-            }
-            end += 8;
-        }
-        loop {
-            match *self.b.get(end)? {
-                b'"' => break,
-                b'\\' => return None,
-                c if c < 0x20 => return None,
-                _ => end += 1,
-            }
-        }
+        let end = plain_string_end(self.b, start)?;
         self.i = end + 1;
-        Some(&self.s[start..end])
+        self.s.get(start..end)
     }
 
     /// The next key and its colon, found in [`KEY_SLOTS`] by a hash of its
@@ -248,8 +287,14 @@ impl<'a> Cursor<'a> {
         self.literal(b"null").is_some()
     }
 
+    /// A string or `null` (the string, the more common, is looked for first).
+    #[inline]
     fn opt_string(&mut self) -> Option<Option<&'a str>> {
-        if self.null() { Some(None) } else { self.string().map(Some) }
+        if self.peek()? == b'"' {
+            self.i += 1;
+            return self.string_rest().map(Some);
+        }
+        self.null().then_some(None)
     }
 
     fn opt_time(&mut self) -> Option<Option<Micros>> {
@@ -635,7 +680,7 @@ mod tests {
 
     #[test]
     fn strings_stop_at_the_first_quote_backslash_or_control_character() {
-        // The eight-bytes-at-a-time scan against a plain one, with the
+        // The word-at-a-time scan against a plain one, with the
         // stopping byte at every place of strings up to 40 bytes.
         let plain = |body: &str| -> Option<String> {
             let end = body.find(['"', '\\']).filter(|&i| body.as_bytes()[i] == b'"');
@@ -650,6 +695,12 @@ mod tests {
                     let line = format!("\"{body}");
                     let mut cursor = Cursor { s: &line, b: line.as_bytes(), i: 0 };
                     assert_eq!(cursor.string().map(str::to_string), plain(&body), "{line:?}");
+                    // The line cut short anywhere: the scan must not look past its end.
+                    for cut in 1..line.len() {
+                        let Some(short) = line.get(..cut) else { continue };
+                        let mut cursor = Cursor { s: short, b: short.as_bytes(), i: 0 };
+                        assert_eq!(cursor.string().map(str::to_string), plain(&short[1..]), "{short:?}");
+                    }
                 }
             }
         }

@@ -15,10 +15,16 @@ use crate::error::{Error, Result};
 use crate::event::EventSet;
 use crate::event::raw::RawEvent;
 
-/// Target size of one block handed to a parser thread. Small enough that a
-/// block is still in cache when the parser and then the interning thread
-/// read it: 128 KiB read 8 % faster than 1 MiB (docs/BENCHMARKS.md).
+/// Target size of one block of records handed to a parser thread. Small
+/// enough that a block is still in cache when the parser and then the
+/// interning thread read it: 128 KiB read 8 % faster than 1 MiB
+/// (docs/BENCHMARKS.md).
 pub(super) const BLOCK_BYTES: usize = 1 << 17;
+/// Target size of one block of JSON Lines: twice [`BLOCK_BYTES`], half the
+/// blocks to hand round (channel sends, thread wake-ups), still in cache:
+/// 9 % less read CPU time than 128 KiB on the foreign benchmark file, the
+/// same on dora's own lines (docs/BENCHMARKS.md, twelfth session).
+pub(super) const LINE_BLOCK_BYTES: usize = 2 * BLOCK_BYTES;
 /// Upper bound of [`ReadOptions::max_line_bytes`].
 pub(super) const MAX_LINE_LIMIT: usize = 1 << 30;
 const SIDE_FLAG: u32 = 1 << 31;
@@ -221,7 +227,7 @@ fn parse_records(index: u64, bytes: Vec<u8>, spare: Option<Spare>) -> Parsed {
 /// round the pool, so it is zeroed only when it is new or has to grow:
 /// `read_to_end` would split each block into reads of 8 to 64 KiB.
 fn read_blocks(mut input: impl Read, sink: &mut BlockSink, max_line: usize) -> std::io::Result<()> {
-    let mut buf: Vec<u8> = sink.buffer();
+    let mut buf: Vec<u8> = sink.scratch_buffer();
     // `buf[..filled]` holds input; the rest is scratch space.
     let mut filled = 0usize;
     let mut eof = false;
@@ -229,7 +235,7 @@ fn read_blocks(mut input: impl Read, sink: &mut BlockSink, max_line: usize) -> s
     let mut searched = 0usize;
     loop {
         // Fill up to the block size (or more while the current line goes on).
-        let target = BLOCK_BYTES.max(searched + 64 * 1024);
+        let target = LINE_BLOCK_BYTES.max(searched + 64 * 1024);
         while !eof && filled < target {
             if buf.len() < target {
                 buf.resize(target, 0);
@@ -247,7 +253,7 @@ fn read_blocks(mut input: impl Read, sink: &mut BlockSink, max_line: usize) -> s
         match memchr::memrchr(b'\n', &buf[searched..filled]).map(|i| i + searched) {
             Some(last) => {
                 // The partial line after the last newline starts the next block.
-                let mut next = sink.buffer();
+                let mut next = sink.scratch_buffer();
                 filled = put_front(&mut next, &buf[last + 1..filled]);
                 let mut block = std::mem::replace(&mut buf, next);
                 block.truncate(last + 1);
@@ -352,9 +358,9 @@ pub fn read_jsonl_bytes(
 }
 
 /// The largest input [`read_jsonl_bytes`] reads on the calling thread: it
-/// makes at most 5 blocks, which [`Pipeline::run_here`] takes.
-const HERE_MAX_BYTES: usize = 4 * BLOCK_BYTES;
-const _: () = assert!(HERE_MAX_BYTES / BLOCK_BYTES < Pipeline::HERE_MAX_BLOCKS);
+/// makes at most 3 blocks, which [`Pipeline::run_here`] takes.
+const HERE_MAX_BYTES: usize = 512 * 1024;
+const _: () = assert!(HERE_MAX_BYTES / LINE_BLOCK_BYTES < Pipeline::HERE_MAX_BLOCKS);
 
 /// Reads uncompressed JSON Lines; `expected_events` sizes the set's tables.
 fn read_plain<R: Read>(

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 
-use super::jsonl::{BLOCK_BYTES, Block, MAX_LINE_LIMIT, Parsed, Spare, parse_block};
+use super::jsonl::{BLOCK_BYTES, Block, LINE_BLOCK_BYTES, MAX_LINE_LIMIT, Parsed, Spare, parse_block};
 use super::{ReadOptions, ReadSummary, SkippedLine};
 use crate::error::{Error, Location, Result};
 use crate::event::EventSet;
@@ -169,6 +169,13 @@ impl BlockSink {
                 v
             })
             .unwrap_or_else(|_| Vec::with_capacity(BLOCK_BYTES + 64 * 1024))
+    }
+
+    /// A buffer for the next block, as [`BlockSink::buffer`], but a reused
+    /// one keeps its length and old bytes: a reader that overwrites them
+    /// need not zero the buffer again (fresh ones are empty).
+    pub(super) fn scratch_buffer(&self) -> Vec<u8> {
+        self.pool.try_recv().unwrap_or_else(|_| Vec::with_capacity(LINE_BLOCK_BYTES + 64 * 1024))
     }
 
     /// Sends the next block, made from its index. Returns `false` when
