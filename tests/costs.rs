@@ -189,6 +189,39 @@ fn costs_check_allocates_by_the_tag_then_the_rules() {
     let listed = out.split("largest unallocated rows (USD)").nth(1).expect(&out);
     assert_eq!(listed.lines().filter(|l| l.contains(" | ")).count(), 3 + 1, "{listed}");
 
+    // The same check as JSON: unrounded amounts, shares as ratios.
+    let json: serde_json::Value =
+        serde_json::from_str(&run_ok(dir.path(), &["costs", "check", "--top", "3", "--format", "json"]))
+            .unwrap();
+    assert_eq!(json["schema"], "dora.costs-check/v1");
+    assert_eq!(json["rows"], 562);
+    assert_eq!(json["charged"]["first"], first.as_str());
+    assert_eq!(json["cost_column"], "BilledCost");
+    assert_eq!(json["allocation"]["service_tag"], "application");
+    assert_eq!(json["allocation"]["rules"], 1);
+    let usd = &json["currencies"][0];
+    assert_eq!(usd["currency"], "USD");
+    assert!(close(usd["total"].as_f64().unwrap(), total));
+    let mut seen = BTreeMap::new();
+    for s in usd["services"].as_array().unwrap() {
+        seen.insert(
+            s["service"].as_str().unwrap().to_string(),
+            (s["amount"].as_f64().unwrap(), s["rows"].as_u64().unwrap()),
+        );
+        assert!(close(s["share"].as_f64().unwrap(), s["amount"].as_f64().unwrap() / total));
+    }
+    let un = &usd["unallocated"];
+    seen.insert("unallocated".into(), (un["amount"].as_f64().unwrap(), un["rows"].as_u64().unwrap()));
+    assert_eq!(seen.len(), expected.len(), "{seen:?}");
+    for (service, (amount, n)) in &expected {
+        let (a, m) = seen[service];
+        assert!(close(a, *amount) && m == *n, "{service}: {a} {m} vs {amount} {n}");
+    }
+    let largest = usd["largest_unallocated"].as_array().unwrap();
+    assert_eq!(largest.len(), 3);
+    let amounts: Vec<f64> = largest.iter().map(|r| r["amount"].as_f64().unwrap().abs()).collect();
+    assert!(amounts.windows(2).all(|w| w[0] >= w[1]), "{amounts:?}");
+
     // `dora config check` shows the allocation beside the cost centers.
     let config = run_ok(dir.path(), &["config", "check"]);
     assert!(config.contains("[finance]\npayments = \"CC-1\""), "{config}");
@@ -346,6 +379,13 @@ fn metrics_take_the_stored_costs_and_refuse_two_currencies() {
     assert!(found.iter().all(|c| c["currency"] == "USD"), "{found:?}");
     let largest = found.iter().filter_map(|c| c["amount"].as_f64()).fold(f64::MIN, f64::max);
     assert!(close(largest, 1.25 + 0.2), "{found:?}");
+    // The table shows each group's cost over the window.
+    let table = run_ok(
+        dir.path(),
+        &["metrics", "--since", "2024-09-01", "--until", "2024-10-01", "--period", "month"],
+    );
+    assert!(table.contains("\ncost 1.45 USD: 1.45 per deployment, 1.45 per change\n"), "{table}");
+    assert!(table.contains("\ncost 1.25 USD: 1.25 per deployment, 1.25 per change\n"), "{table}");
     // A second currency in the window: an error naming both.
     write(
         dir.path(),

@@ -395,7 +395,7 @@ pub enum CostsCommand {
     Import(CostsImportArgs),
     /// Print the cost per service under the configured allocation, the unallocated share, and the largest rows no tag or rule allocates.
     #[command(
-        after_help = "Examples:\n  dora costs check\n  dora costs check --since 2024-09-01 --until 2024-10-01 --top 20"
+        after_help = "Examples:\n  dora costs check\n  dora costs check --since 2024-09-01 --until 2024-10-01 --top 20\n  dora costs check --format json | jq '.currencies[].unallocated.share'"
     )]
     Check(CostsCheckArgs),
 }
@@ -422,8 +422,20 @@ pub struct CostsCheckArgs {
     /// How many of the largest unallocated rows to list.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub top: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+/// Output formats of `dora costs check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// Tables for a terminal.
+    Text,
+    /// The dora.costs-check/v1 object (docs/costs.md).
+    Json,
 }
 
 /// `dora config`.

@@ -18,9 +18,11 @@ use dora_core::cost::focus::CostBatch;
 use dora_core::cost::{Allocation, CostColumn, CostRow, UNALLOCATED, focus};
 use dora_core::render::visible;
 use dora_core::store::{CostOrigin, CostRowWriter, Store};
+use serde::Serialize;
 
-use crate::args::{CostsCheckArgs, CostsImportArgs};
+use crate::args::{CheckFormat, CostsCheckArgs, CostsImportArgs};
 use crate::config::LoadedConfig;
+use crate::settings::allocation::AllocationSettings;
 use crate::settings::usage;
 
 /// The first bytes of a gzip stream.
@@ -203,6 +205,139 @@ impl CurrencyCheck {
     }
 }
 
+/// The schema name of `dora costs check --format json`.
+const CHECK_SCHEMA: &str = "dora.costs-check/v1";
+
+/// A time as the JSON output writes it (RFC 3339, UTC, seconds).
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// `share` of the JSON output: a ratio, `None` (null) when the total is 0.
+fn ratio(x: f64, total: f64) -> Option<f64> {
+    (total != 0.0).then(|| x / total)
+}
+
+/// The `dora.costs-check/v1` object (docs/costs.md): what the text shows,
+/// with amounts unrounded and shares as ratios.
+#[derive(Serialize)]
+struct CheckJson<'a> {
+    schema: &'static str,
+    window: JsonWindow,
+    rows: u64,
+    charged: Option<JsonCharged>,
+    cost_column: &'static str,
+    allocation: JsonAllocation<'a>,
+    currencies: Vec<JsonCurrency<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonWindow {
+    since: Option<String>,
+    until: Option<String>,
+}
+
+#[derive(Serialize)]
+struct JsonCharged {
+    first: String,
+    last: String,
+}
+
+#[derive(Serialize)]
+struct JsonAllocation<'a> {
+    service_tag: Option<&'a str>,
+    rules: usize,
+}
+
+#[derive(Serialize)]
+struct JsonCurrency<'a> {
+    currency: &'a str,
+    total: f64,
+    rows: u64,
+    services: Vec<JsonService<'a>>,
+    unallocated: JsonShare,
+    largest_unallocated: Vec<JsonRow<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonService<'a> {
+    service: &'a str,
+    #[serde(flatten)]
+    share: JsonShare,
+}
+
+#[derive(Serialize)]
+struct JsonShare {
+    amount: f64,
+    share: Option<f64>,
+    rows: u64,
+}
+
+#[derive(Serialize)]
+struct JsonRow<'a> {
+    amount: f64,
+    charge_period_start: String,
+    charge_period_end: String,
+    resource_name: Option<&'a str>,
+    resource_id: Option<&'a str>,
+    service_name: Option<&'a str>,
+    sub_account_name: Option<&'a str>,
+}
+
+/// The JSON check of `by_currency` (each one's `largest` already cut).
+fn check_json<'a>(
+    settings: &'a AllocationSettings,
+    window: (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+    charged: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    by_currency: &'a BTreeMap<String, CurrencyCheck>,
+) -> CheckJson<'a> {
+    let currencies = by_currency
+        .iter()
+        .map(|(currency, check)| {
+            let mut services: Vec<_> =
+                check.services.iter().filter(|(s, _)| s.as_str() != UNALLOCATED).collect();
+            services.sort_by(|a, b| b.1.0.total_cmp(&a.1.0).then(a.0.cmp(b.0)));
+            let share =
+                |(amount, rows): (f64, u64)| JsonShare { amount, share: ratio(amount, check.total), rows };
+            JsonCurrency {
+                currency,
+                total: check.total,
+                rows: check.rows,
+                services: services
+                    .into_iter()
+                    .map(|(service, &amounts)| JsonService { service, share: share(amounts) })
+                    .collect(),
+                unallocated: share(check.services.get(UNALLOCATED).copied().unwrap_or_default()),
+                largest_unallocated: check
+                    .largest
+                    .iter()
+                    .map(|row| JsonRow {
+                        amount: row.amount,
+                        charge_period_start: rfc3339(row.start),
+                        charge_period_end: rfc3339(row.end),
+                        resource_name: row.resource_name.as_deref(),
+                        resource_id: row.resource_id.as_deref(),
+                        service_name: row.service_name.as_deref(),
+                        sub_account_name: row.sub_account_name.as_deref(),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    CheckJson {
+        schema: CHECK_SCHEMA,
+        window: JsonWindow { since: window.0.map(rfc3339), until: window.1.map(rfc3339) },
+        rows: by_currency.values().map(|c| c.rows).sum(),
+        charged: charged.map(|(first, last)| JsonCharged { first: rfc3339(first), last: rfc3339(last) }),
+        cost_column: settings.cost_column.as_str(),
+        allocation: JsonAllocation {
+            service_tag: settings.service_tag.as_deref(),
+            rules: settings.rules.len(),
+        },
+        currencies,
+    }
+}
+
 /// Runs `dora costs check`.
 pub fn check(args: &CostsCheckArgs) -> Result<()> {
     let loaded = LoadedConfig::load(args.store.config.as_deref())?;
@@ -234,6 +369,20 @@ pub fn check(args: &CostsCheckArgs) -> Result<()> {
         Ok(())
     })?;
     let mut out = std::io::stdout().lock();
+    if args.format == CheckFormat::Json {
+        for check in by_currency.values_mut() {
+            check.cut(args.top);
+        }
+        let report = check_json(
+            &settings,
+            (args.since.is_some().then_some(since), args.until.is_some().then_some(until)),
+            first.zip(last),
+            &by_currency,
+        );
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+        return Ok(());
+    }
     let how = match (&settings.service_tag, settings.rules.len()) {
         (Some(tag), n) => {
             format!("the tag `{}`, then {n} rule{}", visible(tag), if n == 1 { "" } else { "s" })

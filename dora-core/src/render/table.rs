@@ -5,9 +5,10 @@ use std::io::{self, Write};
 use anstyle::{AnsiColor, Style};
 
 use super::duration::human_duration;
+use super::report::format_money;
 use crate::engine::levels::Level;
 use crate::engine::options::Period;
-use crate::result::{Figures, GroupMetrics, MetricsReport};
+use crate::result::{CostFigures, Figures, GroupMetrics, MetricsReport};
 
 /// How to draw the table.
 #[derive(Debug, Clone, Copy, Default)]
@@ -106,7 +107,24 @@ fn write_group<W: Write>(
         writeln!(out, "{}", row(&label, &p.figures))?;
     }
     writeln!(out, "{bold}{}{bold:#}", row("window", &g.summary.figures))?;
+    if let Some(cost) = &g.summary.cost {
+        writeln!(out, "{}", cost_line(cost))?;
+    }
     writeln!(out)
+}
+
+/// The group's cost over the window (with cost data only, METRICS.md
+/// section 7): the amount, then per deployment and per change (`—`
+/// without any).
+fn cost_line(cost: &CostFigures) -> String {
+    let per = |v: Option<f64>| v.map_or_else(|| DASH.to_string(), format_money);
+    format!(
+        "cost {} {}: {} per deployment, {} per change",
+        format_money(cost.amount),
+        truncate(&super::visible(&cost.currency), 8),
+        per(cost.per_deployment),
+        per(cost.per_change)
+    )
 }
 
 /// Writes the report as text tables (at most 80 columns wide).
@@ -128,4 +146,18 @@ pub fn write_table<W: Write>(report: &MetricsReport, mut out: W, opts: TableOpti
         writeln!(out, "warning: {}", super::visible(&w.to_string()))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cost_line_shows_the_amount_and_dashes_without_a_denominator() {
+        let cost =
+            CostFigures { amount: 1.5, currency: "USD".into(), per_deployment: Some(0.75), per_change: None };
+        assert_eq!(cost_line(&cost), "cost 1.50 USD: 0.75 per deployment, — per change");
+        let hostile = CostFigures { currency: "\u{1b}[2J".into(), ..cost };
+        assert!(!cost_line(&hostile).contains('\u{1b}'));
+    }
 }
