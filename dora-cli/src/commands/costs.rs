@@ -126,7 +126,7 @@ pub fn import(args: &CostsImportArgs) -> Result<()> {
     let mut store = Store::open(&store_path)?;
     let mut out = std::io::stdout().lock();
     for (file, canonical) in files {
-        let now = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+        let now = rfc3339(Utc::now());
         let origin = canonical.to_string_lossy();
         let mut writer = store.writer()?;
         let mut rows = writer.replace_cost_rows(CostOrigin::File(&origin), None, &now)?;
@@ -199,6 +199,20 @@ impl CurrencyCheck {
         }
     }
 
+    /// The allocated services with their amount and row count, largest
+    /// amount first (then by name).
+    fn allocated(&self) -> Vec<(&String, (f64, u64))> {
+        let mut services: Vec<_> =
+            self.services.iter().filter(|(s, _)| s.as_str() != UNALLOCATED).map(|(s, &v)| (s, v)).collect();
+        services.sort_by(|a, b| b.1.0.total_cmp(&a.1.0).then(a.0.cmp(b.0)));
+        services
+    }
+
+    /// The amount and row count left unallocated.
+    fn unallocated(&self) -> (f64, u64) {
+        self.services.get(UNALLOCATED).copied().unwrap_or_default()
+    }
+
     fn cut(&mut self, top: usize) {
         self.largest.sort_by(|a, b| b.amount.abs().total_cmp(&a.amount.abs()));
         self.largest.truncate(top);
@@ -208,7 +222,7 @@ impl CurrencyCheck {
 /// The schema name of `dora costs check --format json`.
 const CHECK_SCHEMA: &str = "dora.costs-check/v1";
 
-/// A time as the JSON output writes it (RFC 3339, UTC, seconds).
+/// A time as `costs` writes it (RFC 3339, UTC, seconds).
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
@@ -294,20 +308,18 @@ fn check_json<'a>(
     let currencies = by_currency
         .iter()
         .map(|(currency, check)| {
-            let mut services: Vec<_> =
-                check.services.iter().filter(|(s, _)| s.as_str() != UNALLOCATED).collect();
-            services.sort_by(|a, b| b.1.0.total_cmp(&a.1.0).then(a.0.cmp(b.0)));
             let share =
                 |(amount, rows): (f64, u64)| JsonShare { amount, share: ratio(amount, check.total), rows };
             JsonCurrency {
                 currency,
                 total: check.total,
                 rows: check.rows,
-                services: services
+                services: check
+                    .allocated()
                     .into_iter()
-                    .map(|(service, &amounts)| JsonService { service, share: share(amounts) })
+                    .map(|(service, amounts)| JsonService { service, share: share(amounts) })
                     .collect(),
-                unallocated: share(check.services.get(UNALLOCATED).copied().unwrap_or_default()),
+                unallocated: share(check.unallocated()),
                 largest_unallocated: check
                     .largest
                     .iter()
@@ -398,12 +410,7 @@ pub fn check(args: &CostsCheckArgs) -> Result<()> {
         return Ok(());
     };
     let rows: u64 = by_currency.values().map(|c| c.rows).sum();
-    writeln!(
-        out,
-        "{rows} cost rows charged {} .. {}, allocated by {how}",
-        first.to_rfc3339_opts(SecondsFormat::Secs, true),
-        last.to_rfc3339_opts(SecondsFormat::Secs, true),
-    )?;
+    writeln!(out, "{rows} cost rows charged {} .. {}, allocated by {how}", rfc3339(first), rfc3339(last),)?;
     writeln!(
         out,
         "amounts: the cost column read at import (cost_column is {} now; import again after changing it)",
@@ -431,19 +438,17 @@ pub fn check(args: &CostsCheckArgs) -> Result<()> {
             "share",
             "rows"
         )?;
-        let mut services: Vec<_> = check.services.iter().filter(|(s, _)| s.as_str() != UNALLOCATED).collect();
-        services.sort_by(|a, b| b.1.0.total_cmp(&a.1.0).then(a.0.cmp(b.0)));
-        for (service, (amount, n)) in services {
+        for (service, (amount, n)) in check.allocated() {
             writeln!(
                 out,
                 "{:<width$}  {:>14}  {:>7}  {:>8}",
                 visible(service),
-                money(*amount),
-                share(*amount, check.total),
+                money(amount),
+                share(amount, check.total),
                 n
             )?;
         }
-        let (amount, n) = check.services.get(UNALLOCATED).copied().unwrap_or_default();
+        let (amount, n) = check.unallocated();
         writeln!(
             out,
             "{:<width$}  {:>14}  {:>7}  {:>8}",
@@ -476,7 +481,7 @@ pub fn check(args: &CostsCheckArgs) -> Result<()> {
                     out,
                     "  {:>14}  {:<20}  {} | {} | {} | {}",
                     money(row.amount),
-                    row.start.to_rfc3339_opts(SecondsFormat::Secs, true),
+                    rfc3339(row.start),
                     cell(row.resource_name.as_deref()),
                     cell(row.resource_id.as_deref()),
                     cell(row.service_name.as_deref()),

@@ -8,7 +8,7 @@
 //! visible when the writer commits, all of them or none.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
 use super::{Store, StoreWriter};
 use crate::cost::CostRow;
@@ -210,12 +210,7 @@ impl CostRowWriter<'_, '_> {
 /// Whether the store's schema has the cost tables (version 4 and later; a
 /// read-only store may be older).
 fn has_cost_tables(store: &Store) -> Result<bool> {
-    store
-        .conn
-        .query_row("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'cost_rows'", [], |_| Ok(()))
-        .optional()
-        .map(|found| found.is_some())
-        .map_err(|e| Error::store(&store.path, e))
+    super::schema::has_table(&store.conn, "cost_rows").map_err(|e| Error::store(&store.path, e))
 }
 
 /// A stored cost row's columns: start, end, amount, currency, tags, and

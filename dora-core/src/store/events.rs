@@ -371,14 +371,7 @@ pub(crate) fn for_each_live_record(
 /// table; part of the migration to version 5, in its transaction.
 pub(crate) fn convert_rows(conn: &Connection, path: &Path) -> Result<()> {
     let e = |e| Error::store(path, e);
-    let old: bool = conn
-        .query_row(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'events')",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(e)?;
-    if !old {
+    if !super::schema::has_table(conn, "events").map_err(e)? {
         return Ok(());
     }
     let mut tables = EventTables::start(conn, path, super::layout::identity_key)?;

@@ -280,15 +280,7 @@ impl Store {
             Store { conn, path: path.to_path_buf(), layout: Layout::Blocks, key_of: layout::identity_key };
         store.configure()?;
         schema::check_readable(&store.conn, path)?;
-        let blocks: bool = store
-            .conn
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'event_blocks')",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(|e| Error::store(path, e))?;
-        if !blocks {
+        if !schema::has_table(&store.conn, "event_blocks").map_err(|e| Error::store(path, e))? {
             store.layout = Layout::Rows;
         }
         Ok(store)
@@ -450,15 +442,7 @@ impl Store {
     /// resolved at. `None` as well from a store of schema version 1 or 2
     /// opened read-only (it has no resolutions).
     pub fn resolution(&self, incident_id: &str) -> Result<Option<DateTime<Utc>>> {
-        let table: bool = self
-            .conn
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'incident_resolutions')",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(|e| Error::store(&self.path, e))?;
-        if !table {
+        if !schema::has_table(&self.conn, "incident_resolutions").map_err(|e| Error::store(&self.path, e))? {
             return Ok(None);
         }
         let at: Option<i64> = self

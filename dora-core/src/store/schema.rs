@@ -121,6 +121,16 @@ fn check(path: &Path, version: i64, app: i64, empty: bool) -> Result<()> {
     Ok(())
 }
 
+/// Whether the store has the table `name` (a read-only store may be of an
+/// older schema without it).
+pub(crate) fn has_table(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1)",
+        [name],
+        |r| r.get(0),
+    )
+}
+
 fn is_empty(conn: &Connection, path: &Path) -> Result<bool> {
     conn.query_row("SELECT count(*) = 0 FROM sqlite_schema", [], |r| r.get(0))
         .map_err(|e| Error::store(path, e))
@@ -190,10 +200,11 @@ pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<()> {
         // copy takes the store's): a service migrating on start-up must not
         // need the store's size in memory.
         let cache: i64 = conn.pragma_query_value(None, "cache_size", |r| r.get(0)).map_err(e)?;
+        let temp: i64 = conn.pragma_query_value(None, "temp_store", |r| r.get(0)).map_err(e)?;
         conn.execute_batch("PRAGMA temp_store = FILE; PRAGMA cache_size = -16384;").map_err(e)?;
         let _ = conn.execute_batch("VACUUM");
         conn.pragma_update(None, "cache_size", cache).map_err(e)?;
-        conn.pragma_update(None, "temp_store", "MEMORY").map_err(e)?;
+        conn.pragma_update(None, "temp_store", temp).map_err(e)?;
     }
     Ok(())
 }
