@@ -172,6 +172,76 @@ fn load16(b: &[u8], at: usize) -> Option<u128> {
     Some(u128::from_le_bytes(b.get(at..at + 16)?.try_into().ok()?))
 }
 
+/// Where a key is read: the top level before `kind` (0), a kind's top
+/// level (1 + the kind), or a pull request's object.
+const CONTEXTS: usize = 5;
+const PULL_REQUEST_CONTEXT: usize = 4;
+/// What came before a key ([`KeyOrder`]'s second index): a key the fast
+/// path reads (its [`Key`] index), the start of the object, or a key it
+/// does not read, told apart by a hash of its first bytes (so that a run
+/// of unknown keys, `"pipeline"` then `"labels"`, has guesses of its own).
+const START: u8 = Key::ALL.len() as u8;
+const UNKNOWN_IDS: u8 = 16;
+const PREVIOUS: usize = Key::ALL.len() + 1 + UNKNOWN_IDS as usize;
+
+/// A guessed key: its bytes in a line, `"name":`, compared as the key
+/// patterns are, and what it is.
+#[derive(Clone, Copy, Default)]
+struct Guess {
+    words: [u128; 2],
+    masks: [u128; 2],
+    /// The pattern's length; 0 for no guess.
+    len: u32,
+    /// The field it names (`None`: a key the fast path does not read).
+    field: Field,
+    /// What this key is as the previous key of the next.
+    id: u8,
+}
+
+/// The key that followed each key in the lines read so far, by context:
+/// lines written by one program list their keys in one order, so the next
+/// key is most often the one that came after the same key last time, and
+/// one compare finds it (unknown keys too). A wrong guess costs one
+/// compare, then the key is looked up as usual ([`Cursor::key`]) and
+/// becomes the guess. Whatever the guesses, a key reads the same: a guess
+/// is taken only when the line holds its exact bytes.
+pub(crate) struct KeyOrder {
+    guesses: [[Guess; PREVIOUS]; CONTEXTS],
+}
+
+impl KeyOrder {
+    /// No guesses yet.
+    pub(crate) fn new() -> Self {
+        Self { guesses: [[Guess::default(); PREVIOUS]; CONTEXTS] }
+    }
+}
+
+/// The guess for the key that was just read, from `line[at..end]` (its
+/// opening quote to past its colon): what it is as the previous key of the
+/// next one, and its bytes when they are a pattern (`"name":`, no space
+/// before the colon, at most 32 bytes; else no guess).
+fn guess_of(line: &[u8], at: usize, end: usize, field: Field) -> Guess {
+    let id = match field {
+        Some(k) => k as u8,
+        None => {
+            let first = line.get(at + 1..end).unwrap_or_default();
+            let h = first.iter().take(4).fold(0u32, |h, &c| h << 8 | u32::from(c));
+            START + 1 + (slot_of(h) as u8 % UNKNOWN_IDS)
+        }
+    };
+    let bytes = &line[at..end];
+    let len = bytes.len();
+    if !(3..=32).contains(&len) || !bytes.starts_with(b"\"") || !bytes.ends_with(b"\":") {
+        return Guess { id, ..Guess::default() };
+    }
+    let (mut words, mut masks) = ([0u128; 2], [0u128; 2]);
+    for (i, &c) in bytes.iter().enumerate() {
+        words[i / 16] |= u128::from(c) << (8 * (i % 16));
+        masks[i / 16] |= 0xff << (8 * (i % 16));
+    }
+    Guess { words, masks, len: len as u32, field, id }
+}
+
 struct Cursor<'a> {
     s: &'a str,
     b: &'a [u8],
@@ -245,6 +315,34 @@ impl<'a> Cursor<'a> {
         }
         self.eat(b':')?;
         Some(field_of(key))
+    }
+
+    /// The next key and its colon, as [`Cursor::key`] reads it, trying
+    /// first the key that followed `previous` in context `context` last
+    /// time ([`KeyOrder`]); `previous` becomes this key.
+    #[inline]
+    fn key_in_order(&mut self, order: &mut KeyOrder, context: usize, previous: &mut u8) -> Option<Field> {
+        self.ws();
+        let guess = &order.guesses[context][*previous as usize];
+        if guess.len != 0
+            && let Some(w0) = load16(self.b, self.i)
+            && (w0 ^ guess.words[0]) & guess.masks[0] == 0
+        {
+            let w1 = if guess.masks[1] == 0 { Some(0) } else { load16(self.b, self.i + 16) };
+            if let Some(w1) = w1
+                && (w1 ^ guess.words[1]) & guess.masks[1] == 0
+            {
+                self.i += guess.len as usize;
+                *previous = guess.id;
+                return Some(guess.field);
+            }
+        }
+        let at = self.i;
+        let field = self.key()?;
+        let learned = guess_of(self.b, at, self.i, field);
+        order.guesses[context][*previous as usize] = learned;
+        *previous = learned.id;
+        Some(field)
     }
 
     /// After an element: `Some(false)` past a comma (more follow),
@@ -407,7 +505,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    fn pull_request(&mut self) -> Option<Option<RawPullRequest>> {
+    fn pull_request(&mut self, order: &mut KeyOrder) -> Option<Option<RawPullRequest>> {
         if self.null() {
             return Some(None);
         }
@@ -415,8 +513,9 @@ impl<'a> Cursor<'a> {
         if self.open_empty(b'{', b'}')? {
             return Some(Some(pr));
         }
+        let mut previous = START;
         loop {
-            match self.key()? {
+            match self.key_in_order(order, PULL_REQUEST_CONTEXT, &mut previous)? {
                 Some(Key::Number) => {
                     pr.number = if self.null() {
                         None
@@ -467,7 +566,19 @@ fn field_kind(field: Field) -> Option<EventKind> {
 /// another kind's fields). Whatever the fast path cannot vouch for (an
 /// escape in a string, a value of an unexpected shape, a repeated `kind`)
 /// returns `None`, and the serde path decides, with its exact message.
+#[cfg(test)]
 pub(crate) fn parse<'a, S>(line: &'a str, str_of: impl Fn(&'a str) -> S) -> Option<RawEvent<S>> {
+    parse_in_order(line, str_of, &mut KeyOrder::new())
+}
+
+/// [`parse`], guessing each key from the order of the lines before
+/// ([`KeyOrder`], kept by the caller from one line to the next): the
+/// result is the same whatever `order` holds.
+pub(crate) fn parse_in_order<'a, S>(
+    line: &'a str,
+    str_of: impl Fn(&'a str) -> S,
+    order: &mut KeyOrder,
+) -> Option<RawEvent<S>> {
     use EventKind::{Change, Deployment, Incident};
     let mut c = Cursor { s: line, b: line.as_bytes(), i: 0 };
     if c.open_empty(b'{', b'}')? {
@@ -482,8 +593,9 @@ pub(crate) fn parse<'a, S>(line: &'a str, str_of: impl Fn(&'a str) -> S) -> Opti
     let (mut committed_at, mut authored_at, mut pull_request) = (None, None, None);
     let (mut opened_at, mut resolved_at, mut caused_by, mut caused_by_change, mut severity) =
         (None, None, None, None, None);
+    let (mut context, mut previous) = (0, START);
     loop {
-        let field = c.key()?;
+        let field = c.key_in_order(order, context, &mut previous)?;
         // Another kind's field: ignored, as the serde path ignores it.
         if kind.is_some() && field_kind(field).is_some_and(|k| Some(k) != kind) {
             c.skip(1)?;
@@ -500,6 +612,7 @@ pub(crate) fn parse<'a, S>(line: &'a str, str_of: impl Fn(&'a str) -> S) -> Opti
                         _ => return None,
                     };
                     kind = Some(k);
+                    context = 1 + k as usize;
                 }
                 Some(Key::Id) => id = c.opt_string()?,
                 Some(Key::Service) => service = c.opt_string()?,
@@ -532,7 +645,7 @@ pub(crate) fn parse<'a, S>(line: &'a str, str_of: impl Fn(&'a str) -> S) -> Opti
                 Some(Key::Note) => note = c.opt_string()?,
                 Some(Key::CommittedAt) => committed_at = c.opt_time()?,
                 Some(Key::AuthoredAt) => authored_at = c.opt_time()?,
-                Some(Key::PullRequest) => pull_request = c.pull_request()?,
+                Some(Key::PullRequest) => pull_request = c.pull_request(order)?,
                 Some(Key::OpenedAt) => opened_at = c.opt_time()?,
                 Some(Key::ResolvedAt) => resolved_at = c.opt_time()?,
                 Some(Key::CausedBy) => caused_by = c.opt_string()?,
@@ -623,14 +736,53 @@ mod tests {
         r#"{"kind" : "change","service":"a","id":"c","committed_at":"2026-03-02T14:05:00Z","n":{"kind":1}}"#,
     ];
 
-    /// Whatever the fast path accepts, the serde path accepts with the same result.
+    /// Key guesses taught by every example line, read in turn.
+    fn trained_order() -> KeyOrder {
+        let mut order = KeyOrder::new();
+        for line in LINES {
+            parse_in_order(line, Cow::Borrowed, &mut order);
+        }
+        order
+    }
+
+    /// Whatever the fast path accepts, the serde path accepts with the same
+    /// result; and key guesses change nothing: the line reads the same with
+    /// none, with those of the example lines, and with its own.
     fn agrees(line: &str) -> Result<(), TestCaseError> {
-        if let Some(fast) = parse(line, Cow::Borrowed) {
+        let fresh = parse(line, Cow::Borrowed);
+        let mut order = trained_order();
+        prop_assert_eq!(&parse_in_order(line, Cow::Borrowed, &mut order), &fresh, "{}", line);
+        prop_assert_eq!(&parse_in_order(line, Cow::Borrowed, &mut order), &fresh, "{}", line);
+        if let Some(fast) = fresh {
             let slow = parse_line_str(line);
             prop_assert!(slow.is_ok(), "fast accepted what serde refuses: {line}: {slow:?}");
             prop_assert_eq!(fast, slow.unwrap(), "{}", line);
         }
         Ok(())
+    }
+
+    #[test]
+    fn a_guess_is_taken_only_for_the_exact_key() {
+        // Taught `ids` (unknown) then `id` after `kind`, and the reverse:
+        // keys that share a prefix, a longer name, a spaced colon.
+        let taught = [
+            r#"{"kind":"change","ids":"x","id":"c","service":"a","committed_at":"2026-03-02T14:05:00Z"}"#,
+            r#"{"kind":"change","id":"c","ids":"x","service":"a","committed_at":"2026-03-02T14:05:00Z"}"#,
+            r#"{"kind":"change","id" :"c","service":"a","committed_at":"2026-03-02T14:05:00Z","id_":1}"#,
+            r#"{"kind":"change","identifier_of_the_change_in_full":"c","id":"d","service":"a","committed_at":"2026-03-02T14:05:00Z"}"#,
+            r#"{"kind":"incident","caused_by_change":"c","id":"i","service":"a","opened_at":"2026-03-02T14:05:00Z"}"#,
+            r#"{"kind":"incident","caused_by_changes":"c","id":"i","service":"a","opened_at":"2026-03-02T14:05:00Z"}"#,
+            r#"{"kind":"incident","caused_by_chang":"c","id":"i","service":"a","opened_at":"2026-03-02T14:05:00Z"}"#,
+        ];
+        for first in taught {
+            for second in taught {
+                let mut order = KeyOrder::new();
+                parse_in_order(first, Cow::Borrowed, &mut order);
+                let guessed = parse_in_order(second, Cow::Borrowed, &mut order);
+                assert_eq!(guessed, parse(second, Cow::Borrowed), "{first} then {second}");
+                assert_eq!(guessed, Some(parse_line_str(second).unwrap()), "{second}");
+            }
+        }
     }
 
     #[test]
@@ -854,13 +1006,24 @@ mod tests {
                     fields.insert(place, (key, value));
                 }
             }
-            let body: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\"{colon}:{colon}{v}")).collect();
-            let line = format!("{edge}{{{edge}{}{edge}}}{edge}", body.join(&format!(",{comma}")));
+            let line_of = |fields: &[(String, String)]| {
+                let body: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\"{colon}:{colon}{v}")).collect();
+                format!("{edge}{{{edge}{}{edge}}}{edge}", body.join(&format!(",{comma}")))
+            };
+            let line = line_of(&fields);
             let fast = parse(&line, Cow::Borrowed);
             prop_assert!(fast.is_some(), "fell back to serde: {}", line);
             let slow = parse_line_str(&line);
             prop_assert!(slow.is_ok(), "serde refuses a valid line: {line}: {slow:?}");
-            prop_assert_eq!(fast.unwrap(), slow.unwrap(), "{}", line);
+            prop_assert_eq!(fast.as_ref(), slow.as_ref().ok(), "{}", line);
+            // Guessing keys from lines of other orders and kinds, then from
+            // this line's own order, reads it the same.
+            let mut order = trained_order();
+            let mut rotated = fields.clone();
+            rotated.rotate_left(1);
+            parse_in_order(&line_of(&rotated), Cow::Borrowed, &mut order);
+            prop_assert_eq!(&parse_in_order(&line, Cow::Borrowed, &mut order), &fast, "{}", line);
+            prop_assert_eq!(&parse_in_order(&line, Cow::Borrowed, &mut order), &fast, "{}", line);
         }
     }
 

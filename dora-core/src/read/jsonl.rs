@@ -142,6 +142,9 @@ pub(super) fn parse_block(block: Block, max_line: usize, spare: Option<Spare>) -
             span
         }
     };
+    // Lines of one block mostly share their keys' order: each key is guessed
+    // from the lines before it.
+    let mut order = super::fast::KeyOrder::new();
     while start < raw.len() {
         let end = memchr::memchr(b'\n', &raw[start..]).map_or(raw.len(), |i| start + i);
         let (mut ls, mut le) = (start, end);
@@ -159,7 +162,7 @@ pub(super) fn parse_block(block: Block, max_line: usize, spare: Option<Spare>) -
         }
         // The common shape goes straight to spans; the rest through serde.
         if let Ok(t) = &text
-            && let Some(ev) = super::fast::parse(&t[ls..le], block_span)
+            && let Some(ev) = super::fast::parse_in_order(&t[ls..le], block_span, &mut order)
         {
             events.push((line_no, ev));
             continue;
