@@ -357,7 +357,7 @@ pub fn read_jsonl_bytes(
         return read_jsonl(bytes, path, set, opts);
     }
     let max_line = opts.max_line_bytes.clamp(1, MAX_LINE_LIMIT);
-    Pipeline { set, path, opts, expected_events: 0 }.run_here(|sink| read_blocks(bytes, sink, max_line))
+    Pipeline { set, path, opts, input_bytes: 0 }.run_here(|sink| read_blocks(bytes, sink, max_line))
 }
 
 /// The largest input [`read_jsonl_bytes`] reads on the calling thread: it
@@ -365,16 +365,17 @@ pub fn read_jsonl_bytes(
 const HERE_MAX_BYTES: usize = 512 * 1024;
 const _: () = assert!(HERE_MAX_BYTES / LINE_BLOCK_BYTES < Pipeline::HERE_MAX_BLOCKS);
 
-/// Reads uncompressed JSON Lines; `expected_events` sizes the set's tables.
+/// Reads uncompressed JSON Lines; `input_bytes` (or 0) sizes the set's
+/// tables ([`Pipeline::input_bytes`]).
 fn read_plain<R: Read>(
     input: R,
     path: Option<&Path>,
     set: &mut EventSet,
     opts: &ReadOptions,
-    expected_events: usize,
+    input_bytes: u64,
 ) -> Result<ReadSummary> {
     let max_line = opts.max_line_bytes.clamp(1, MAX_LINE_LIMIT);
-    Pipeline { set, path, opts, expected_events }.run(|sink| read_blocks(input, sink, max_line))
+    Pipeline { set, path, opts, input_bytes }.run(|sink| read_blocks(input, sink, max_line))
 }
 
 /// Reads a JSON Lines file (plain, or gzip-compressed: detected by its
@@ -382,8 +383,9 @@ fn read_plain<R: Read>(
 pub fn read_jsonl_path(path: &Path, set: &mut EventSet, opts: &ReadOptions) -> Result<ReadSummary> {
     let io = |error| Error::Io { path: Some(path.to_path_buf()), error };
     let file = File::open(path).map_err(io)?;
-    // Size the tables up front (about 300 bytes a line) to avoid rehashing.
-    let expected_events = file.metadata().map_or(0, |meta| (meta.len() / 300).min(50_000_000) as usize);
+    // The tables are sized from the file's size (uncompressed: a gzip
+    // file's sizes them too small, and they grow).
+    let input_bytes = file.metadata().map_or(0, |meta| meta.len());
     // Plain files are read straight into the blocks (a buffered reader
     // would copy every byte once more); gzip goes through a buffer.
     let mut file = file;
@@ -392,9 +394,9 @@ pub fn read_jsonl_path(path: &Path, set: &mut EventSet, opts: &ReadOptions) -> R
     file.seek(SeekFrom::Start(0)).map_err(io)?;
     if magic[..n] == GZIP_MAGIC {
         let gz = flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(256 * 1024, file));
-        read_plain(gz, Some(path), set, opts, expected_events)
+        read_plain(gz, Some(path), set, opts, input_bytes)
     } else {
-        read_plain(file, Some(path), set, opts, expected_events)
+        read_plain(file, Some(path), set, opts, input_bytes)
     }
 }
 

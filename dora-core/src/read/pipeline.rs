@@ -27,9 +27,10 @@ pub(crate) struct Pipeline<'a> {
     pub path: Option<&'a Path>,
     /// How to read.
     pub opts: &'a ReadOptions,
-    /// A hint (or 0) that sizes the set's tables: the interning thread does
-    /// it while the first blocks are read and parsed.
-    pub expected_events: usize,
+    /// The input's size in bytes, if known (else 0): the interning thread
+    /// sizes the set's tables from it and the first block's bytes per line,
+    /// so that they are laid out once, at about the size they end at.
+    pub input_bytes: u64,
 }
 
 impl Pipeline<'_> {
@@ -68,10 +69,9 @@ impl Pipeline<'_> {
             }
             drop((job_rx, result_tx));
             drop(spare_rx);
-            let Pipeline { set, path, opts, expected_events } = self;
+            let Pipeline { set, path, opts, input_bytes } = self;
             let interner = scope.spawn(move || {
-                set.reserve(expected_events);
-                intern_blocks(result_rx, permit_rx, text_pool_tx, spare_tx, set, path, opts)
+                intern_blocks(result_rx, permit_rx, text_pool_tx, spare_tx, set, path, opts, input_bytes)
             });
             let read =
                 produce(&mut BlockSink { jobs: job_tx, permits: permit_tx, pool: text_pool_rx, index: 0 });
@@ -123,9 +123,8 @@ impl Pipeline<'_> {
             let _ = result_tx.send(parse_block(block, max_line, None));
         }
         drop(result_tx);
-        let Pipeline { set, path, opts, expected_events } = self;
-        set.reserve(expected_events);
-        let interned = intern_blocks(result_rx, permit_rx, text_pool_tx, spare_tx, set, path, opts);
+        let Pipeline { set, path, opts, input_bytes } = self;
+        let interned = intern_blocks(result_rx, permit_rx, text_pool_tx, spare_tx, set, path, opts, input_bytes);
         let summary = match (interned, read) {
             (Err(e), _) => Err(e),
             (Ok(_), Err(e)) => Err(Error::Io { path: path.map(Path::to_path_buf), error: e }),
@@ -195,7 +194,21 @@ impl BlockSink {
     }
 }
 
+/// The most events [`expected_events`] expects (the tables then grow as needed).
+const MAX_EXPECTED_EVENTS: u64 = 50_000_000;
+
+/// The events to expect in an input of `input_bytes` whose first block
+/// held `lines` lines in `block_bytes` bytes (0 when either is unknown).
+fn expected_events(input_bytes: u64, block_bytes: usize, lines: u64) -> usize {
+    if block_bytes == 0 {
+        return 0;
+    }
+    let estimate = u128::from(input_bytes) * u128::from(lines) / block_bytes as u128;
+    estimate.min(u128::from(MAX_EXPECTED_EVENTS)) as usize
+}
+
 /// Receives parsed blocks, puts them back in order and interns them.
+#[expect(clippy::too_many_arguments, reason = "the pipeline's ends, each its own")]
 fn intern_blocks(
     results: Receiver<Parsed>,
     permits: Receiver<()>,
@@ -204,6 +217,7 @@ fn intern_blocks(
     set: &mut EventSet,
     path: Option<&Path>,
     opts: &ReadOptions,
+    input_bytes: u64,
 ) -> Result<ReadSummary> {
     let mut summary = ReadSummary { path: path.map(Path::to_path_buf), ..ReadSummary::default() };
     let mut pending: BTreeMap<u64, Parsed> = BTreeMap::new();
@@ -216,6 +230,10 @@ fn intern_blocks(
     for parsed in results.iter() {
         pending.insert(parsed.index, parsed);
         while let Some(block) = pending.remove(&next) {
+            if next == 0 && input_bytes > 0 {
+                let bytes = block.text.as_ref().map_or_else(Vec::len, String::len);
+                set.reserve(expected_events(input_bytes, bytes, block.lines));
+            }
             next += 1;
             let _ = permits.try_recv();
             let base = summary.lines + 1;
@@ -242,4 +260,19 @@ fn intern_blocks(
         }
     }
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tables_are_sized_from_the_first_blocks_lines() {
+        // 1,000 lines of 500 bytes in the first block of a 1 GB file.
+        assert_eq!(expected_events(1_000_000_000, 500_000, 1_000), 2_000_000);
+        // Nothing known, nothing reserved; never more than the cap.
+        assert_eq!(expected_events(1_000_000_000, 0, 0), 0);
+        assert_eq!(expected_events(0, 500_000, 1_000), 0);
+        assert_eq!(expected_events(u64::MAX, 1, 1), MAX_EXPECTED_EVENTS as usize);
+    }
 }

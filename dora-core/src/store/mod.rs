@@ -496,7 +496,7 @@ impl Store {
         let mut rows = stmt.query([]).map_err(e)?;
         let path = self.path.clone();
         let summary =
-            Pipeline { set, path: Some(&self.path), opts, expected_events: 0 }.run(|sink| match layout {
+            Pipeline { set, path: Some(&self.path), opts, input_bytes: 0 }.run(|sink| match layout {
                 Layout::Blocks => blocks::produce_from_blocks(&mut rows, &path, sink),
                 Layout::Rows => blocks::produce_blocks(&mut rows, &path, sink),
             });
