@@ -3,6 +3,8 @@
 
 use polars::prelude::search_sorted::SearchSortedSide;
 use polars::prelude::*;
+use std::sync::OnceLock;
+
 use rustc_hash::FxHashMap;
 
 use crate::engine::calendar::Calendar;
@@ -506,47 +508,14 @@ fn first_plans(
     Ok(plans)
 }
 
-/// Lead-time plans of one group kind, each with how to read its result.
-type LeadPlans = Vec<(LazyFrame, lead::LeadResult)>;
+/// Sets a hand-over to `None` when dropped unset (on an early return or a
+/// panic), so that whoever waits for it goes on.
+struct Handover<'a, T>(&'a OnceLock<Option<T>>);
 
-/// Runs the lead-time plans of `first` and of every kind in `kinds`, and
-/// reads their results into `out`.
-///
-/// One group kind at a time: polars runs a kind's plans while the next
-/// kind's tables are laid out beside it, and a kind's tables are dropped
-/// once read, so the next but one reuses their memory instead of fresh
-/// pages (each table set is about 16 bytes per lead time and value).
-fn run_lead_kinds(
-    lead: &lead::ByPeriod<'_>,
-    first: Option<LeadPlans>,
-    mut kinds: impl Iterator<Item = GroupKind>,
-    names: usize,
-    out: &mut Aggregates,
-) -> Result<()> {
-    let mut current = first;
-    while let Some(plans) = current.take() {
-        let next_kind = kinds.next();
-        let (next, done) = parallel::join(
-            move || next_kind.map(|k| lead.plans(k, names)).transpose(),
-            || -> Result<()> {
-                let (lead_plans, results): (Vec<_>, Vec<_>) = plans.into_iter().unzip();
-                for (df, result) in run(lead_plans)?.iter().zip(&results) {
-                    result.read(df, |g, p, stat, v| {
-                        let cell = if result.by_period() {
-                            out.periods.entry((g, p)).or_default()
-                        } else {
-                            out.summary.entry(g).or_default()
-                        };
-                        cell.set(stat, v);
-                    })?;
-                }
-                Ok(())
-            },
-        );
-        done?;
-        current = next?;
+impl<T> Drop for Handover<'_, T> {
+    fn drop(&mut self) {
+        let _ = self.0.set(None);
     }
-    Ok(())
 }
 
 /// Runs the polars stage.
@@ -558,27 +527,44 @@ pub(crate) fn aggregate(
     warnings: &mut Warnings,
 ) -> Result<Aggregates> {
     let names = set.names.len();
-    // Services first: with the most groups, their tables take the longest
-    // to lay out, and the first kind's are laid out beside the longest
-    // stretch of other work (the order of kinds changes no figure).
-    let mut kinds =
-        [GroupKind::Service, GroupKind::All, GroupKind::Team].into_iter().filter(|k| opts.wants(*k));
-    let first_kind = kinds.next();
-    // The lead-time rows (one per change) and the first kind's lead-time
-    // tables are laid out on a second core while this one builds and runs
-    // every other plan.
-    let (lead, frames) = parallel::join(
-        move || -> Result<_> {
+    let wants = |kind: GroupKind| opts.wants(kind).then_some(kind);
+    // The lead-time statistics by selection on a second core (services,
+    // then teams) while this one builds and runs the polars plans, then
+    // takes `all` (laid out in row order, it is the quickest): the rows
+    // are handed over once the second core has them (`None`: it failed,
+    // and says why).
+    let rows: OnceLock<Option<lead::ByPeriod<'_>>> = OnceLock::new();
+    let lead_kinds = [wants(GroupKind::Service), wants(GroupKind::Team)];
+    let (lead, (frames, all)) = parallel::join(
+        || -> Result<Vec<lead::LeadCell>> {
+            // Whatever happens here, even a panic, the other core stops waiting.
+            let _handover = Handover(&rows);
             let lead = lead_facts(set, cls, cal, opts)?;
-            let first = first_kind.map(|k| lead.plans(k, names)).transpose()?;
-            Ok((lead, first))
+            // (Only this core sets the hand-over: it holds these rows.)
+            let Some(lead) = rows.get_or_init(|| Some(lead)) else { return Ok(Vec::new()) };
+            let (mut layout, mut cells) = (lead::Layout::default(), Vec::new());
+            for kind in lead_kinds.into_iter().flatten() {
+                lead.stats(kind, names, &mut layout, &mut cells);
+            }
+            Ok(cells)
         },
-        || first_plans(set, cls, cal, opts, warnings).and_then(run),
+        || {
+            let frames = first_plans(set, cls, cal, opts, warnings).and_then(run);
+            let mut cells = Vec::new();
+            if let (Some(kind), Some(lead)) = (wants(GroupKind::All), rows.wait()) {
+                lead.stats(kind, names, &mut lead::Layout::default(), &mut cells);
+            }
+            (frames, cells)
+        },
     );
     let mut frames = frames?;
-    let (lead, first) = lead?;
     let mut out = Aggregates::default();
-    run_lead_kinds(&lead, first, kinds, names, &mut out)?;
+    for (g, period, stat, v) in lead?.into_iter().chain(all) {
+        match period {
+            Some(p) => out.periods.entry((g, p)).or_default().set(stat, v),
+            None => out.summary.entry(g).or_default().set(stat, v),
+        }
+    }
     let days = frames.pop().unwrap_or_default();
     for (i, df) in frames.iter().enumerate() {
         if i % 2 == 0 {

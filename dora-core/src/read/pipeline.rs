@@ -124,7 +124,8 @@ impl Pipeline<'_> {
         }
         drop(result_tx);
         let Pipeline { set, path, opts, input_bytes } = self;
-        let interned = intern_blocks(result_rx, permit_rx, text_pool_tx, spare_tx, set, path, opts, input_bytes);
+        let interned =
+            intern_blocks(result_rx, permit_rx, text_pool_tx, spare_tx, set, path, opts, input_bytes);
         let summary = match (interned, read) {
             (Err(e), _) => Err(e),
             (Ok(_), Err(e)) => Err(Error::Io { path: path.map(Path::to_path_buf), error: e }),

@@ -1,23 +1,25 @@
-//! Lead-time statistics through sorted group keys.
+//! Lead-time statistics by selection over sorted groups.
 //!
 //! The lead-time rows (one per shipped change) are the engine's largest
 //! table, and every group kind needs five statistics of them (count,
 //! median and p90 of the total, the median of each stage) for each period
-//! and for the window. Grouped by hashing, polars gathers each group's
-//! values once per statistic, and a stage column holding nulls sends its
-//! median down a path that sorts every group.
+//! and for the window.
 //!
 //! So the rows are laid out once per group kind, ordered by (group,
-//! period) with a counting sort, as one null-free table per value (the
-//! total, and each stage where it is known). The key columns carry polars'
-//! sorted flag: polars then groups by slicing, without hashing, and takes
-//! each median by selection over a contiguous slice.
+//! period) with a counting sort, as one NaN-free column per value (the
+//! total, and each stage where it is known): a group's values are then one
+//! contiguous slice, each of its periods a slice of that, and each
+//! statistic a selection (`select_nth_unstable`) over its slice, in place,
+//! with polars' linear interpolation between closest ranks. The buffers go
+//! from one group kind to the next, so the second and third kinds cost no
+//! fresh memory. The tests hold every cell to what polars' `group_by`
+//! computes from the same rows, bit for bit. The periods themselves are
+//! bucketed by polars, as every other table's.
 
 use polars::prelude::*;
-use polars::series::IsSorted;
 
 use super::stat::Stat;
-use super::{GroupKey, bucket, f64_, frame, median, owned, p90, seconds, u64_};
+use super::{GroupKey, bucket, frame, owned, seconds};
 use crate::engine::calendar::Calendar;
 use crate::engine::classify::counting_sort;
 use crate::engine::metrics::lead_time::LeadTime;
@@ -35,7 +37,7 @@ pub(super) const NO_TEAM: u32 = u32::MAX;
 /// window: what places it in a group and a period, and which lead time it
 /// is. Rows are moved whole by the counting sort, so they are small and
 /// flat (a missing team is [`NO_TEAM`]); the values are read from the lead
-/// time itself when the tables are laid out.
+/// time itself when a group kind's values are laid out.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct LeadRow {
     pub service: u32,
@@ -61,65 +63,153 @@ fn values(lt: &LeadTime) -> [f64; 4] {
     [seconds(lt.total), coding, review, deploy]
 }
 
-/// How to read a lead-time plan's result back into cells.
-#[derive(Debug, Clone)]
-pub(super) struct LeadResult {
-    kind: GroupKind,
-    /// The interned name of each dense group index.
-    names: std::sync::Arc<Vec<u32>>,
-    /// The number of periods (keys are `group * periods + period`).
-    periods: u64,
-    by_period: bool,
+/// One lead-time statistic: its group, its period (`None`: the window),
+/// which statistic and its value.
+pub(super) type LeadCell = (GroupKey, Option<u32>, Stat, Option<f64>);
+
+/// The value at rank `rank` (fractional: between the closest ranks, as
+/// polars interpolates, `QuantileMethod::Linear`) of the values of which
+/// `values` are those from rank `offset` on, every lower one left out.
+/// `values` is reordered: the values above the lower closest rank come
+/// after it.
+fn at_rank(values: &mut [f64], rank: f64, offset: usize) -> f64 {
+    let below = (rank as usize).min(offset + values.len() - 1);
+    let (_, &mut lower, above) = values.select_nth_unstable_by(below - offset, f64::total_cmp);
+    if rank.ceil() as usize == below {
+        return lower;
+    }
+    // The next value up: the least of those above (there are some, as the
+    // rank is below the last). No value is NaN or -0.0 (durations from
+    // whole microseconds), so `min` is the total order's.
+    let upper = above.iter().copied().fold(f64::INFINITY, f64::min);
+    if lower == upper { lower } else { (rank - below as f64) * (upper - lower) + lower }
 }
 
-impl LeadResult {
-    /// Whether the result is by period (else for the window).
-    pub fn by_period(&self) -> bool {
-        self.by_period
+/// The quantile `q` of `values` (no NaN among them; `None` if there are
+/// none), as polars computes it: the values at the closest ranks below and
+/// above `(n - 1) * q`, interpolated. `values` is reordered.
+pub(super) fn quantile(values: &mut [f64], q: f64) -> Option<f64> {
+    match values.len() {
+        0 => None,
+        1 => Some(values[0]),
+        n => Some(at_rank(values, (n - 1) as f64 * q, 0)),
     }
+}
 
-    fn group_key(&self, dense: u64) -> GroupKey {
-        let name = || u64::from(self.names.get(dense as usize).copied().unwrap_or_default());
-        match self.kind {
-            GroupKind::All => GroupKey::ALL,
-            GroupKind::Service => GroupKey(GroupKey::SERVICE + name()),
-            GroupKind::Team => GroupKey(GroupKey::TEAM + name()),
+/// The median and the p90 of `values`, each as [`quantile`] gives it;
+/// the p90 is looked for among the values above the median's lower rank
+/// only (the selection of the median put them there).
+fn median_and_p90(values: &mut [f64]) -> (Option<f64>, Option<f64>) {
+    let n = values.len();
+    if n < 2 {
+        return (quantile(values, 0.5), quantile(values, 0.9));
+    }
+    let (half, tenth) = ((n - 1) as f64 * 0.5, (n - 1) as f64 * 0.9);
+    let median = at_rank(values, half, 0);
+    let below = half as usize;
+    let p90 = if tenth as usize > below {
+        at_rank(&mut values[below + 1..], tenth, below + 1)
+    } else {
+        at_rank(values, tenth, 0)
+    };
+    (Some(median), Some(p90))
+}
+
+/// The statistics of table `table` (0: the total, then each stage) over
+/// `values`, one cell's worth, each handed to `put`.
+fn table_stats(table: usize, values: &mut [f64], mut put: impl FnMut(Stat, Option<f64>)) {
+    if table == 0 {
+        put(Stat::LeadCount, Some(values.len() as f64));
+        let (median, p90) = median_and_p90(values);
+        put(Stat::LeadMedian, median);
+        put(Stat::LeadP90, p90);
+    } else {
+        put(STAGES[table - 1], quantile(values, 0.5));
+    }
+}
+
+/// One group kind's values, each table (the total, then each stage where
+/// known) ordered by (group, period); kept from one kind to the next so
+/// that its memory is reused.
+#[derive(Debug, Default)]
+pub(super) struct Layout {
+    /// Per table: the values.
+    values: [Vec<f64>; 4],
+    /// Per table: each value's period.
+    periods: [Vec<u32>; 4],
+    /// Per table: where each group's values start, then where the last ends.
+    starts: [Vec<usize>; 4],
+}
+
+impl Layout {
+    /// Lays `rows` (ordered by period) out as one group: each table's
+    /// values in the rows' order, so by period already.
+    fn lay_out_in_order(&mut self, rows: &[LeadRow], lead_times: &[LeadTime]) {
+        for ((values, periods), starts) in self.values.iter_mut().zip(&mut self.periods).zip(&mut self.starts)
+        {
+            values.clear();
+            periods.clear();
+            starts.clear();
+        }
+        for row in rows {
+            for (t, v) in values(&lead_times[row.lead as usize]).into_iter().enumerate() {
+                if !v.is_nan() {
+                    self.values[t].push(v);
+                    self.periods[t].push(row.period);
+                }
+            }
+        }
+        for (starts, values) in self.starts.iter_mut().zip(&self.values) {
+            starts.extend([0, values.len()]);
         }
     }
 
-    /// Calls `put(group, period, statistic, value)` for every cell of `df`
-    /// (the period is 0 for the window).
-    pub fn read(&self, df: &DataFrame, mut put: impl FnMut(GroupKey, u32, Stat, Option<f64>)) -> Result<()> {
-        let key_column = match (self.by_period, self.kind) {
-            (true, _) => Some("kp"),
-            (false, GroupKind::All) => None,
-            (false, _) => Some("g"),
-        };
-        let keys: Option<Vec<u64>> = match key_column {
-            Some(name) => {
-                let keys = df.column(name)?.cast(&DataType::UInt64)?;
-                Some(keys.u64()?.iter().map(Option::unwrap_or_default).collect())
-            }
-            None => None,
-        };
-        for column in df.columns() {
-            let name = column.name().as_str();
-            if Some(name) == key_column {
-                continue;
-            }
-            let stat = Stat::of_column(name)?;
-            let values = column.cast(&DataType::Float64)?;
-            for (row, v) in values.f64()?.iter().enumerate() {
-                let key = keys.as_ref().map_or(0, |k| k[row]);
-                let (group, period) = match (self.by_period, key_column) {
-                    (true, _) => (key / self.periods, (key % self.periods) as u32),
-                    (false, Some(_)) => (key, 0),
-                    (false, None) => (0, 0),
-                };
-                put(self.group_key(group), period, stat, v);
+    /// Lays `rows` (ordered by period) out by `group` (below `groups`;
+    /// `None` leaves the row out) with a stable counting sort per table,
+    /// so each group's values are ordered by period.
+    fn lay_out(
+        &mut self,
+        rows: &[LeadRow],
+        lead_times: &[LeadTime],
+        group: impl Fn(&LeadRow) -> Option<u32>,
+        groups: usize,
+    ) {
+        for starts in &mut self.starts {
+            starts.clear();
+            starts.resize(groups + 1, 0);
+        }
+        for row in rows {
+            if let Some(g) = group(row) {
+                let [coding, review, deploy] = lead_times[row.lead as usize].stages().map(|s| s.is_some());
+                for (starts, known) in self.starts.iter_mut().zip([true, coding, review, deploy]) {
+                    starts[g as usize + 1] += usize::from(known);
+                }
             }
         }
-        Ok(())
+        for starts in &mut self.starts {
+            for i in 1..starts.len() {
+                starts[i] += starts[i - 1];
+            }
+        }
+        for ((values, periods), starts) in self.values.iter_mut().zip(&mut self.periods).zip(&self.starts) {
+            let len = starts[groups];
+            values.clear();
+            values.resize(len, 0.0);
+            periods.clear();
+            periods.resize(len, 0);
+        }
+        let mut next = self.starts.clone();
+        for row in rows {
+            let Some(g) = group(row) else { continue };
+            for (t, v) in values(&lead_times[row.lead as usize]).into_iter().enumerate() {
+                if !v.is_nan() {
+                    let at = &mut next[t][g as usize];
+                    self.values[t][*at] = v;
+                    self.periods[t][*at] = row.period;
+                    *at += 1;
+                }
+            }
+        }
     }
 }
 
@@ -129,118 +219,6 @@ fn periods(t: Vec<Micros>, cal: &Calendar) -> Result<DataFrame> {
     Ok(bucket(df, cal, false).select([col("period")]).collect()?)
 }
 
-/// Group keys: `u32` when every `group * periods + period` fits.
-enum KeyColumn {
-    Narrow(Vec<u32>),
-    Wide(Vec<u64>),
-}
-
-impl KeyColumn {
-    /// `len` zero keys, wide enough for keys up to `max`.
-    fn zeroed(len: usize, max: u64) -> Self {
-        if max > u64::from(u32::MAX) {
-            KeyColumn::Wide(vec![0; len])
-        } else {
-            KeyColumn::Narrow(vec![0; len])
-        }
-    }
-
-    fn set(&mut self, at: usize, k: u64) {
-        match self {
-            // `zeroed` chose the width that holds every key.
-            KeyColumn::Narrow(v) => v[at] = k as u32,
-            KeyColumn::Wide(v) => v[at] = k,
-        }
-    }
-
-    fn is_sorted(&self) -> bool {
-        match self {
-            KeyColumn::Narrow(k) => k.is_sorted(),
-            KeyColumn::Wide(k) => k.is_sorted(),
-        }
-    }
-
-    /// The key column, flagged as sorted (the caller pushes keys in order).
-    fn sorted_column(self, name: &str) -> Column {
-        let mut s = match self {
-            KeyColumn::Narrow(v) => UInt32Chunked::from_vec(name.into(), v).into_series(),
-            KeyColumn::Wide(v) => UInt64Chunked::from_vec(name.into(), v).into_series(),
-        };
-        s.set_sorted_flag(IsSorted::Ascending);
-        s.into()
-    }
-}
-
-/// One table of `(kp, g, v)`: the key of (group, period), the group, a value.
-struct Table {
-    kp: KeyColumn,
-    g: Vec<u32>,
-    v: Vec<f64>,
-}
-
-impl Table {
-    fn into_frame(self) -> Result<DataFrame> {
-        // The sorted flags below make polars group by slices: wrong flags
-        // would split groups silently.
-        debug_assert!(self.g.is_sorted(), "lead-time groups out of order");
-        debug_assert!(self.kp.is_sorted(), "lead-time keys out of order");
-        let mut g = UInt32Chunked::from_vec("g".into(), self.g).into_series();
-        g.set_sorted_flag(IsSorted::Ascending);
-        frame(vec![self.kp.sorted_column("kp"), g.into(), owned::<Float64Type>("v", self.v)])
-    }
-}
-
-/// The four tables of one group kind (the total, then each stage where
-/// known), ordered by (group, period). `rows` are ordered by period and
-/// `group` gives a row's dense group index (below `groups`; `None` leaves
-/// the row out): each table is filled by a stable counting sort on the
-/// group, straight from `rows`.
-fn tables(
-    rows: &[LeadRow],
-    lead_times: &[LeadTime],
-    group: impl Fn(&LeadRow) -> Option<u32>,
-    groups: usize,
-    periods: u64,
-) -> Result<Vec<DataFrame>> {
-    let values = |r: &LeadRow| values(&lead_times[r.lead as usize]);
-    // Per table, where each group's rows start.
-    let mut starts = [(); 4].map(|_| vec![0usize; groups + 1]);
-    for row in rows {
-        if let Some(g) = group(row) {
-            for (starts, v) in starts.iter_mut().zip(values(row)) {
-                starts[g as usize + 1] += usize::from(!v.is_nan());
-            }
-        }
-    }
-    for starts in &mut starts {
-        for i in 1..starts.len() {
-            starts[i] += starts[i - 1];
-        }
-    }
-    let max_key = (groups as u64).saturating_mul(periods);
-    let mut out: Vec<Table> = starts
-        .iter()
-        .map(|s| {
-            let len = s[groups];
-            Table { kp: KeyColumn::zeroed(len, max_key), g: vec![0; len], v: vec![0.0; len] }
-        })
-        .collect();
-    for row in rows {
-        let Some(g) = group(row) else { continue };
-        let kp = u64::from(g) * periods + u64::from(row.period);
-        for ((table, starts), v) in out.iter_mut().zip(&mut starts).zip(values(row)) {
-            if !v.is_nan() {
-                let at = &mut starts[g as usize];
-                table.kp.set(*at, kp);
-                table.g[*at] = g;
-                table.v[*at] = v;
-                *at += 1;
-            }
-        }
-    }
-    out.into_iter().map(Table::into_frame).collect()
-}
-
 /// The lead-time rows placed in their periods (bucketed by polars) and
 /// ordered by period: each group kind's stable sort by group alone then
 /// orders them by (group, period).
@@ -248,7 +226,6 @@ fn tables(
 pub(super) struct ByPeriod<'a> {
     rows: Vec<LeadRow>,
     lead_times: &'a [LeadTime],
-    periods: usize,
 }
 
 impl<'a> ByPeriod<'a> {
@@ -271,59 +248,61 @@ impl<'a> ByPeriod<'a> {
         if !rows.is_sorted_by_key(|r| r.period) {
             rows = counting_sort(&rows, periods, |r| Some(r.period));
         }
-        Ok(Self { rows, lead_times, periods })
+        Ok(Self { rows, lead_times })
     }
 
-    /// The polars plans of one group kind's lead-time statistics (the
-    /// total's count, median and p90, each stage's median; by period and
-    /// for the window), each with how to read its result. `names` is the
-    /// number of interned names.
-    pub fn plans(&self, kind: GroupKind, names: usize) -> Result<Vec<(LazyFrame, LeadResult)>> {
-        let periods = self.periods as u64;
-        let mut dense_names: Vec<u32> = Vec::new();
-        let frames = match kind {
-            GroupKind::All => tables(&self.rows, self.lead_times, |_| Some(0), 1, periods)?,
-            _ => {
-                let name_of = |r: &LeadRow| match kind {
-                    GroupKind::Service => Some(r.service),
-                    _ => (r.team != NO_TEAM).then_some(r.team),
-                };
-                // Dense group indexes, and the interned name of each.
-                let mut dense = vec![u32::MAX; names];
-                for name in self.rows.iter().filter_map(name_of) {
-                    let d = &mut dense[name as usize];
-                    if *d == u32::MAX {
-                        *d = dense_names.len() as u32;
-                        dense_names.push(name);
-                    }
-                }
-                let group = |r: &LeadRow| name_of(r).map(|n| dense[n as usize]);
-                tables(&self.rows, self.lead_times, group, dense_names.len(), periods)?
+    /// One group kind's lead-time statistics (the total's count, median
+    /// and p90, each stage's median; by period and for the window), added
+    /// to `cells`. `names` is the number of interned names; `layout` holds
+    /// the values while they are selected from.
+    pub fn stats(&self, kind: GroupKind, names: usize, layout: &mut Layout, cells: &mut Vec<LeadCell>) {
+        let (groups, key): (usize, fn(usize) -> GroupKey) = match kind {
+            GroupKind::All => {
+                layout.lay_out_in_order(&self.rows, self.lead_times);
+                (1, |_| GroupKey::ALL)
+            }
+            GroupKind::Service => {
+                layout.lay_out(&self.rows, self.lead_times, |r| Some(r.service), names);
+                (names, |name| GroupKey(GroupKey::SERVICE + name as u64))
+            }
+            GroupKind::Team => {
+                let team = |r: &LeadRow| (r.team != NO_TEAM).then_some(r.team);
+                layout.lay_out(&self.rows, self.lead_times, team, names);
+                (names, |name| GroupKey(GroupKey::TEAM + name as u64))
             }
         };
-        let names = std::sync::Arc::new(dense_names);
-        let total =
-            vec![u64_(col("v").count(), Stat::LeadCount), median(Stat::LeadMedian), p90(Stat::LeadP90)];
-        let aggs = std::iter::once(total).chain(STAGES.map(|name| vec![f64_(col("v").median(), name)]));
-        let mut out = Vec::new();
-        for (table, aggs) in frames.into_iter().zip(aggs) {
-            let exprs: Vec<Expr> = aggs.into_iter().map(|(_, e)| e).collect();
-            for by_period in [true, false] {
-                let lf = table.clone().lazy();
-                let plan = match (by_period, kind) {
-                    (true, _) => lf.group_by([col("kp")]).agg(exprs.clone()),
-                    (false, GroupKind::All) => lf.select(exprs.clone()),
-                    (false, _) => lf.group_by([col("g")]).agg(exprs.clone()),
-                };
-                out.push((plan, LeadResult { kind, names: names.clone(), periods, by_period }));
+        let Layout { values, periods, starts } = layout;
+        for (table, ((values, periods), starts)) in values.iter_mut().zip(&*periods).zip(&*starts).enumerate()
+        {
+            for group in 0..groups {
+                let (start, end) = (starts[group], starts[group + 1]);
+                // `all` has its window figures even without a value (a
+                // count of 0), as a plain selection over no rows gives.
+                if start == end && kind != GroupKind::All {
+                    continue;
+                }
+                let g = key(group);
+                let mut at = start;
+                while at < end {
+                    let period = periods[at];
+                    let run = periods[at..end].iter().position(|&p| p != period).unwrap_or(end - at);
+                    table_stats(table, &mut values[at..at + run], |stat, v| {
+                        cells.push((g, Some(period), stat, v));
+                    });
+                    at += run;
+                }
+                table_stats(table, &mut values[start..end], |stat, v| cells.push((g, None, stat, v)));
             }
         }
-        Ok(out)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
     use super::*;
     use crate::event::time::MICROS_PER_SECOND;
 
@@ -336,6 +315,86 @@ mod tests {
         (0..n).map(|i| LeadTime::new((i64::from(i) + 1) * MICROS_PER_SECOND, stages(i))).collect()
     }
 
+    /// Cells by (group, period, statistic), values as bits (exact compares).
+    type Cells = BTreeMap<(u64, Option<u32>, &'static str), Option<u64>>;
+
+    fn cells_of(cells: &[LeadCell]) -> Cells {
+        let mut out = Cells::new();
+        for &(g, p, stat, v) in cells {
+            let old = out.insert((g.0, p, stat.name()), v.map(f64::to_bits));
+            assert!(old.is_none(), "cell twice: {g:?} {p:?} {stat:?}");
+        }
+        out
+    }
+
+    fn stats_of(by_period: &ByPeriod<'_>, kind: GroupKind, names: usize) -> Cells {
+        let mut cells = Vec::new();
+        by_period.stats(kind, names, &mut Layout::default(), &mut cells);
+        cells_of(&cells)
+    }
+
+    /// The oracle: polars' `group_by` (hashing, no sorted keys) over the
+    /// rows of each value, by (group, period) and by group, with its own
+    /// count, median and linear p90.
+    fn polars_cells(rows: &[LeadRow], lts: &[LeadTime], kind: GroupKind) -> Cells {
+        let group = |r: &LeadRow| match kind {
+            GroupKind::All => Some(GroupKey::ALL.0),
+            GroupKind::Service => Some(GroupKey::SERVICE + u64::from(r.service)),
+            GroupKind::Team => (r.team != NO_TEAM).then(|| GroupKey::TEAM + u64::from(r.team)),
+        };
+        let mut out = Cells::new();
+        for table in 0..4 {
+            let (mut g, mut p, mut v) = (Vec::new(), Vec::new(), Vec::new());
+            for r in rows {
+                let value = values(&lts[r.lead as usize])[table];
+                if let Some(key) = group(r).filter(|_| !value.is_nan()) {
+                    g.push(key);
+                    p.push(r.period);
+                    v.push(value);
+                }
+            }
+            let df = DataFrame::new_infer_height(vec![
+                Column::new("g".into(), g),
+                Column::new("p".into(), p),
+                Column::new("v".into(), v),
+            ])
+            .unwrap();
+            let aggs = if table == 0 {
+                vec![
+                    col("v").count().cast(DataType::Float64).alias("lead_count"),
+                    col("v").median().alias("lead_median"),
+                    col("v").quantile(lit(0.9), QuantileMethod::Linear).alias("lead_p90"),
+                ]
+            } else {
+                vec![col("v").median().alias(STAGES[table - 1].name())]
+            };
+            for by_period in [true, false] {
+                let lf = df.clone().lazy();
+                let result = match (by_period, kind) {
+                    (true, _) => lf.group_by([col("g"), col("p")]).agg(aggs.clone()),
+                    (false, GroupKind::All) => lf
+                        .select(aggs.clone())
+                        .with_column(lit(GroupKey::ALL.0).cast(DataType::UInt64).alias("g")),
+                    (false, _) => lf.group_by([col("g")]).agg(aggs.clone()),
+                }
+                .collect()
+                .unwrap();
+                let keys: Vec<u64> = result.column("g").unwrap().u64().unwrap().iter().flatten().collect();
+                let periods: Option<Vec<u32>> =
+                    by_period.then(|| result.column("p").unwrap().u32().unwrap().iter().flatten().collect());
+                for column in result.columns() {
+                    let Ok(stat) = Stat::of_column(column.name().as_str()) else { continue };
+                    let column = column.cast(&DataType::Float64).unwrap();
+                    for (i, v) in column.f64().unwrap().iter().enumerate() {
+                        let p = periods.as_ref().map(|p| p[i]);
+                        out.insert((keys[i], p, stat.name()), v.map(f64::to_bits));
+                    }
+                }
+            }
+        }
+        out
+    }
+
     #[test]
     fn counting_sort_is_stable_and_leaves_out_rows_without_a_bucket() {
         let rows = [row(2, 0, 0), row(9, 0, 1), row(0, 0, 2), row(2, 0, 3), row(1, 0, 4)];
@@ -346,33 +405,47 @@ mod tests {
     }
 
     #[test]
-    fn tables_skip_unknown_stages_and_key_by_group_then_period() {
+    fn the_layout_skips_unknown_stages_and_orders_by_group_then_period() {
         let s = MICROS_PER_SECOND;
         let lts = lead_times(2, |i| if i == 0 { [Some(s), None, Some(3 * s)] } else { [None; 3] });
-        let frames = tables(&[row(0, 1, 0), row(0, 2, 1)], &lts, |r| Some(r.service + 1), 2, 3).unwrap();
-        assert_eq!(frames.iter().map(DataFrame::height).collect::<Vec<_>>(), [2, 1, 0, 1]);
-        let kp: Vec<Option<u32>> = frames[0].column("kp").unwrap().u32().unwrap().iter().collect();
-        assert_eq!(kp, [Some(4), Some(5)]);
-        assert!(
-            frames[0].column("kp").unwrap().as_materialized_series().is_sorted_flag() == IsSorted::Ascending
-        );
-        let coding: Vec<Option<f64>> = frames[1].column("v").unwrap().f64().unwrap().iter().collect();
-        assert_eq!(coding, [Some(1.0)]);
-        // Rows by period, groups interleaved: the tables come out by
-        // (group, period), the input order kept within a group.
+        let mut layout = Layout::default();
+        layout.lay_out(&[row(0, 1, 0), row(0, 2, 1)], &lts, |r| Some(r.service + 1), 2);
+        assert_eq!(layout.values.iter().map(Vec::len).collect::<Vec<_>>(), [2, 1, 0, 1]);
+        assert_eq!(layout.starts[0], [0, 0, 2]);
+        assert_eq!(layout.periods[0], [1, 2]);
+        assert_eq!(layout.values[1], [1.0]);
+        // Rows by period, groups interleaved: the values come out by
+        // (group, period), the input order kept within a group; the same
+        // layout reused for another grouping forgets the first.
         let lts = lead_times(5, |_| [None; 3]);
         let rows = [row(1, 0, 0), row(0, 1, 1), row(1, 1, 2), row(2, 1, 3), row(0, 2, 4)];
-        let frames = tables(&rows, &lts, |r| (r.service < 2).then_some(r.service), 2, 3).unwrap();
-        let kp: Vec<Option<u32>> = frames[0].column("kp").unwrap().u32().unwrap().iter().collect();
-        assert_eq!(kp, [Some(1), Some(2), Some(3), Some(4)]);
-        let v: Vec<Option<f64>> = frames[0].column("v").unwrap().f64().unwrap().iter().collect();
-        assert_eq!(v, [Some(2.0), Some(5.0), Some(1.0), Some(3.0)]);
-        let g: Vec<Option<u32>> = frames[0].column("g").unwrap().u32().unwrap().iter().collect();
-        assert_eq!(g, [Some(0), Some(0), Some(1), Some(1)]);
+        layout.lay_out(&rows, &lts, |r| (r.service < 2).then_some(r.service), 2);
+        assert_eq!(layout.starts[0], [0, 2, 4]);
+        assert_eq!(layout.periods[0], [1, 2, 0, 1]);
+        assert_eq!(layout.values[0], [2.0, 5.0, 1.0, 3.0]);
+        assert!(layout.values[1..].iter().all(Vec::is_empty));
     }
 
     #[test]
-    fn plans_order_rows_from_any_order_and_read_back_into_their_cells() {
+    fn quantiles_interpolate_between_the_closest_ranks() {
+        assert_eq!(quantile(&mut [], 0.5), None);
+        assert_eq!(quantile(&mut [7.0], 0.9), Some(7.0));
+        assert_eq!(quantile(&mut [4.0, 1.0, 3.0, 2.0], 0.5), Some(2.5));
+        assert_eq!(quantile(&mut [3.0, 1.0, 2.0], 0.5), Some(2.0));
+        // 10 values: rank 9 * 0.9 = 8.1, between the ninth and the tenth.
+        let mut ten: Vec<f64> = (1..=10).rev().map(f64::from).collect();
+        let rank = 9.0 * 0.9;
+        assert_eq!(quantile(&mut ten, 0.9), Some((rank - 8.0) * (10.0 - 9.0) + 9.0));
+        // Both at once, the p90 among the values above the median: the same.
+        for n in 0..40 {
+            let mut values: Vec<f64> = (0..n).map(|i| f64::from((i * 37 + 11) % 23) * 0.3).collect();
+            let expected = (quantile(&mut values.clone(), 0.5), quantile(&mut values.clone(), 0.9));
+            assert_eq!(median_and_p90(&mut values), expected, "{n}");
+        }
+    }
+
+    #[test]
+    fn stats_order_rows_from_any_order_into_their_cells() {
         use chrono::{TimeZone, Utc};
 
         use crate::engine::options::{Period, Window};
@@ -391,18 +464,9 @@ mod tests {
         let t = vec![week(1), week(0), week(0), week(1)];
         let by_period = ByPeriod::new(LeadRows { rows, t }, &lts, &cal).unwrap();
         assert!(by_period.rows.is_sorted_by_key(|r| r.period));
-        let mut cells = std::collections::BTreeMap::new();
-        for (plan, result) in by_period.plans(GroupKind::Service, 2).unwrap() {
-            let df = plan.collect().unwrap();
-            result
-                .read(&df, |g, p, name, v| {
-                    let p = result.by_period().then_some(p);
-                    cells.insert((g.name_id(), p, name.name().to_string()), v);
-                })
-                .unwrap();
-        }
-        let cell = |service: u32, period: Option<u32>, name: &str| {
-            cells.get(&(service, period, name.to_string())).copied().flatten()
+        let cells = stats_of(&by_period, GroupKind::Service, 2);
+        let cell = |service: u64, period: Option<u32>, name: &str| {
+            cells.get(&(GroupKey::SERVICE + service, period, name)).copied().flatten().map(f64::from_bits)
         };
         assert_eq!(cell(0, Some(0), "lead_count"), Some(1.0));
         assert_eq!(cell(0, Some(0), "lead_median"), Some(3.0));
@@ -414,14 +478,48 @@ mod tests {
         assert_eq!(cell(1, Some(0), "lead_median"), Some(2.0));
         assert_eq!(cell(1, None, "lead_count"), Some(1.0));
         assert_eq!(cell(1, Some(1), "lead_count"), None);
+        assert_eq!(cells, polars_cells(&by_period.rows, &lts, GroupKind::Service));
     }
 
-    #[test]
-    fn wide_keys_when_groups_times_periods_overflow_u32() {
-        let lts = lead_times(2, |_| [None; 3]);
-        let rows = [row(0, 0, 0), row(1, 0, 1)];
-        let frames = tables(&rows, &lts, |r| Some(r.service), 2, 1 << 32).unwrap();
-        let kp: Vec<Option<u64>> = frames[0].column("kp").unwrap().u64().unwrap().iter().collect();
-        assert_eq!(kp, [Some(0), Some(1 << 32)]);
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+        /// Every cell of every group kind, from rows of a few services,
+        /// teams and periods with repeated and missing values, is what
+        /// polars' own grouping computes, to the bit.
+        #[test]
+        fn stats_agree_with_polars_group_by(
+            raw in prop::collection::vec(
+                (0u32..4, prop::option::of(0u32..3), 0u32..5, 0i64..40, prop::array::uniform3(prop::option::of(-5i64..30))),
+                0..120,
+            ),
+            micros in 1i64..1_000_000,
+        ) {
+            let lts: Vec<LeadTime> = raw
+                .iter()
+                .map(|&(_, _, _, total, stages)| {
+                    LeadTime::new(total * micros, stages.map(|s| s.map(|s| s * micros)))
+                })
+                .collect();
+            let mut rows: Vec<LeadRow> = raw
+                .iter()
+                .enumerate()
+                .map(|(i, &(service, team, period, _, _))| LeadRow {
+                    service,
+                    team: team.map_or(NO_TEAM, |t| t + 4),
+                    period,
+                    lead: i as u32,
+                })
+                .collect();
+            rows.sort_by_key(|r| r.period);
+            let by_period = ByPeriod { rows, lead_times: &lts };
+            // One layout for every kind in turn, as the engine reuses it.
+            let mut layout = Layout::default();
+            for kind in [GroupKind::Service, GroupKind::All, GroupKind::Team] {
+                let mut cells = Vec::new();
+                by_period.stats(kind, 7, &mut layout, &mut cells);
+                prop_assert_eq!(cells_of(&cells), polars_cells(&by_period.rows, &lts, kind), "{:?}", kind);
+            }
+        }
     }
 }
