@@ -56,42 +56,48 @@ pub(super) struct LeadRows {
     pub t: Vec<Micros>,
 }
 
-/// A lead time's values in seconds: the total, then each stage (NaN where
-/// unknown; a duration never is).
-fn values(lt: &LeadTime) -> [f64; 4] {
-    let [coding, review, deploy] = lt.stages().map(|s| s.map_or(f64::NAN, seconds));
-    [seconds(lt.total), coding, review, deploy]
+/// A lead time's values in microseconds: the total, then each stage
+/// where known.
+fn values(lt: &LeadTime) -> [Option<Micros>; 4] {
+    let [coding, review, deploy] = lt.stages();
+    [Some(lt.total), coding, review, deploy]
 }
 
 /// One lead-time statistic: its group, its period (`None`: the window),
 /// which statistic and its value.
 pub(super) type LeadCell = (GroupKey, Option<u32>, Stat, Option<f64>);
 
-/// The value at rank `rank` (fractional: between the closest ranks, as
-/// polars interpolates, `QuantileMethod::Linear`) of the values of which
-/// `values` are those from rank `offset` on, every lower one left out.
-/// `values` is reordered: the values above the lower closest rank come
-/// after it.
-fn at_rank(values: &mut [f64], rank: f64, offset: usize) -> f64 {
+/// The value in seconds at rank `rank` (fractional: between the closest
+/// ranks, as polars interpolates, `QuantileMethod::Linear`) of the values
+/// of which `values` (microseconds) are those from rank `offset` on, every
+/// lower one left out. `values` is reordered: the values above the lower
+/// closest rank come after it.
+///
+/// Polars takes the quantile of the values in seconds; selecting among the
+/// microseconds (plain integer compares) finds the same values, as
+/// [`seconds`] keeps their order, and only those are turned into seconds
+/// and interpolated, as polars does.
+fn at_rank(values: &mut [Micros], rank: f64, offset: usize) -> f64 {
     let below = (rank as usize).min(offset + values.len() - 1);
-    let (_, &mut lower, above) = values.select_nth_unstable_by(below - offset, f64::total_cmp);
+    let (_, &mut lower, above) = values.select_nth_unstable(below - offset);
+    let lower = seconds(lower);
     if rank.ceil() as usize == below {
         return lower;
     }
     // The next value up: the least of those above (there are some, as the
-    // rank is below the last). No value is NaN or -0.0 (durations from
-    // whole microseconds), so `min` is the total order's.
-    let upper = above.iter().copied().fold(f64::INFINITY, f64::min);
+    // rank is below the last).
+    let upper = above.iter().copied().min().map_or(lower, seconds);
     if lower == upper { lower } else { (rank - below as f64) * (upper - lower) + lower }
 }
 
-/// The quantile `q` of `values` (no NaN among them; `None` if there are
-/// none), as polars computes it: the values at the closest ranks below and
-/// above `(n - 1) * q`, interpolated. `values` is reordered.
-pub(super) fn quantile(values: &mut [f64], q: f64) -> Option<f64> {
+/// The quantile `q`, in seconds, of `values` (microseconds; `None` if
+/// there are none), as polars computes it from the values in seconds: the
+/// values at the closest ranks below and above `(n - 1) * q`,
+/// interpolated. `values` is reordered.
+pub(super) fn quantile(values: &mut [Micros], q: f64) -> Option<f64> {
     match values.len() {
         0 => None,
-        1 => Some(values[0]),
+        1 => Some(seconds(values[0])),
         n => Some(at_rank(values, (n - 1) as f64 * q, 0)),
     }
 }
@@ -99,7 +105,7 @@ pub(super) fn quantile(values: &mut [f64], q: f64) -> Option<f64> {
 /// The median and the p90 of `values`, each as [`quantile`] gives it;
 /// the p90 is looked for among the values above the median's lower rank
 /// only (the selection of the median put them there).
-fn median_and_p90(values: &mut [f64]) -> (Option<f64>, Option<f64>) {
+fn median_and_p90(values: &mut [Micros]) -> (Option<f64>, Option<f64>) {
     let n = values.len();
     if n < 2 {
         return (quantile(values, 0.5), quantile(values, 0.9));
@@ -117,7 +123,7 @@ fn median_and_p90(values: &mut [f64]) -> (Option<f64>, Option<f64>) {
 
 /// The statistics of table `table` (0: the total, then each stage) over
 /// `values`, one cell's worth, each handed to `put`.
-fn table_stats(table: usize, values: &mut [f64], mut put: impl FnMut(Stat, Option<f64>)) {
+fn table_stats(table: usize, values: &mut [Micros], mut put: impl FnMut(Stat, Option<f64>)) {
     if table == 0 {
         put(Stat::LeadCount, Some(values.len() as f64));
         let (median, p90) = median_and_p90(values);
@@ -133,8 +139,8 @@ fn table_stats(table: usize, values: &mut [f64], mut put: impl FnMut(Stat, Optio
 /// that its memory is reused.
 #[derive(Debug, Default)]
 pub(super) struct Layout {
-    /// Per table: the values.
-    values: [Vec<f64>; 4],
+    /// Per table: the values (microseconds).
+    values: [Vec<Micros>; 4],
     /// Per table: each value's period.
     periods: [Vec<u32>; 4],
     /// Per table: where each group's values start, then where the last ends.
@@ -153,7 +159,7 @@ impl Layout {
         }
         for row in rows {
             for (t, v) in values(&lead_times[row.lead as usize]).into_iter().enumerate() {
-                if !v.is_nan() {
+                if let Some(v) = v {
                     self.values[t].push(v);
                     self.periods[t].push(row.period);
                 }
@@ -180,9 +186,8 @@ impl Layout {
         }
         for row in rows {
             if let Some(g) = group(row) {
-                let [coding, review, deploy] = lead_times[row.lead as usize].stages().map(|s| s.is_some());
-                for (starts, known) in self.starts.iter_mut().zip([true, coding, review, deploy]) {
-                    starts[g as usize + 1] += usize::from(known);
+                for (starts, v) in self.starts.iter_mut().zip(values(&lead_times[row.lead as usize])) {
+                    starts[g as usize + 1] += usize::from(v.is_some());
                 }
             }
         }
@@ -194,7 +199,7 @@ impl Layout {
         for ((values, periods), starts) in self.values.iter_mut().zip(&mut self.periods).zip(&self.starts) {
             let len = starts[groups];
             values.clear();
-            values.resize(len, 0.0);
+            values.resize(len, 0);
             periods.clear();
             periods.resize(len, 0);
         }
@@ -202,7 +207,7 @@ impl Layout {
         for row in rows {
             let Some(g) = group(row) else { continue };
             for (t, v) in values(&lead_times[row.lead as usize]).into_iter().enumerate() {
-                if !v.is_nan() {
+                if let Some(v) = v {
                     let at = &mut next[t][g as usize];
                     self.values[t][*at] = v;
                     self.periods[t][*at] = row.period;
@@ -346,11 +351,11 @@ mod tests {
         for table in 0..4 {
             let (mut g, mut p, mut v) = (Vec::new(), Vec::new(), Vec::new());
             for r in rows {
-                let value = values(&lts[r.lead as usize])[table];
-                if let Some(key) = group(r).filter(|_| !value.is_nan()) {
+                // Polars is given the values in seconds, as the engine gave it.
+                if let (Some(key), Some(value)) = (group(r), values(&lts[r.lead as usize])[table]) {
                     g.push(key);
                     p.push(r.period);
-                    v.push(value);
+                    v.push(seconds(value));
                 }
             }
             let df = DataFrame::new_infer_height(vec![
@@ -413,7 +418,7 @@ mod tests {
         assert_eq!(layout.values.iter().map(Vec::len).collect::<Vec<_>>(), [2, 1, 0, 1]);
         assert_eq!(layout.starts[0], [0, 0, 2]);
         assert_eq!(layout.periods[0], [1, 2]);
-        assert_eq!(layout.values[1], [1.0]);
+        assert_eq!(layout.values[1], [s]);
         // Rows by period, groups interleaved: the values come out by
         // (group, period), the input order kept within a group; the same
         // layout reused for another grouping forgets the first.
@@ -422,23 +427,25 @@ mod tests {
         layout.lay_out(&rows, &lts, |r| (r.service < 2).then_some(r.service), 2);
         assert_eq!(layout.starts[0], [0, 2, 4]);
         assert_eq!(layout.periods[0], [1, 2, 0, 1]);
-        assert_eq!(layout.values[0], [2.0, 5.0, 1.0, 3.0]);
+        assert_eq!(layout.values[0], [2 * s, 5 * s, s, 3 * s]);
         assert!(layout.values[1..].iter().all(Vec::is_empty));
     }
 
     #[test]
     fn quantiles_interpolate_between_the_closest_ranks() {
+        let s = MICROS_PER_SECOND;
         assert_eq!(quantile(&mut [], 0.5), None);
-        assert_eq!(quantile(&mut [7.0], 0.9), Some(7.0));
-        assert_eq!(quantile(&mut [4.0, 1.0, 3.0, 2.0], 0.5), Some(2.5));
-        assert_eq!(quantile(&mut [3.0, 1.0, 2.0], 0.5), Some(2.0));
+        assert_eq!(quantile(&mut [7 * s], 0.9), Some(7.0));
+        assert_eq!(quantile(&mut [4 * s, s, 3 * s, 2 * s], 0.5), Some(2.5));
+        assert_eq!(quantile(&mut [3 * s, s, 2 * s], 0.5), Some(2.0));
+        assert_eq!(quantile(&mut [-s / 2, s / 2], 0.5), Some(0.0));
         // 10 values: rank 9 * 0.9 = 8.1, between the ninth and the tenth.
-        let mut ten: Vec<f64> = (1..=10).rev().map(f64::from).collect();
+        let mut ten: Vec<Micros> = (1..=10).rev().map(|i| i * s).collect();
         let rank = 9.0 * 0.9;
         assert_eq!(quantile(&mut ten, 0.9), Some((rank - 8.0) * (10.0 - 9.0) + 9.0));
         // Both at once, the p90 among the values above the median: the same.
         for n in 0..40 {
-            let mut values: Vec<f64> = (0..n).map(|i| f64::from((i * 37 + 11) % 23) * 0.3).collect();
+            let mut values: Vec<Micros> = (0..n).map(|i| ((i * 37 + 11) % 23 - 5) * 300_001).collect();
             let expected = (quantile(&mut values.clone(), 0.5), quantile(&mut values.clone(), 0.9));
             assert_eq!(median_and_p90(&mut values), expected, "{n}");
         }
