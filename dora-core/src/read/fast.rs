@@ -1,8 +1,10 @@
 //! A fast path for the common shape of event lines.
 //!
-//! [`parse`] reads a line whose first key is `kind` and whose strings have
-//! no escapes, straight into a [`RawEvent`] that borrows the line. Anything
-//! else, and anything invalid, returns `None` and the line goes through the
+//! [`parse_in_order`] reads a line whose strings have no escapes, its keys
+//! in any order and with any whitespace, straight into a [`RawEvent`] that
+//! borrows the line; it guesses each key from the order of the lines before
+//! ([`KeyOrder`]), which changes nothing but the time. Anything else, and
+//! anything invalid, returns `None` and the line goes through the
 //! `serde_json` path ([`super::raw`]), which gives the exact error message.
 //! So the fast path only has to be right about the lines it accepts: for
 //! those it must give what the serde path gives (property tests check it).
@@ -555,6 +557,12 @@ fn field_kind(field: Field) -> Option<EventKind> {
     KEY_KINDS[field? as usize]
 }
 
+/// [`parse_in_order`] with no key guesses (the tests' plain reading).
+#[cfg(test)]
+pub(crate) fn parse<'a, S>(line: &'a str, str_of: impl Fn(&'a str) -> S) -> Option<RawEvent<S>> {
+    parse_in_order(line, str_of, &mut KeyOrder::new())
+}
+
 /// Parses a line of the common shape, or returns `None` (use the serde
 /// path). Strings are slices of `line`, each turned into an `S` by
 /// `str_of` (a `Cow` of the line, or its place in the line's block):
@@ -566,14 +574,10 @@ fn field_kind(field: Field) -> Option<EventKind> {
 /// another kind's fields). Whatever the fast path cannot vouch for (an
 /// escape in a string, a value of an unexpected shape, a repeated `kind`)
 /// returns `None`, and the serde path decides, with its exact message.
-#[cfg(test)]
-pub(crate) fn parse<'a, S>(line: &'a str, str_of: impl Fn(&'a str) -> S) -> Option<RawEvent<S>> {
-    parse_in_order(line, str_of, &mut KeyOrder::new())
-}
-
-/// [`parse`], guessing each key from the order of the lines before
-/// ([`KeyOrder`], kept by the caller from one line to the next): the
-/// result is the same whatever `order` holds.
+///
+/// Each key is guessed from the order of the lines before ([`KeyOrder`],
+/// kept by the caller from one line to the next): the result is the same
+/// whatever `order` holds.
 pub(crate) fn parse_in_order<'a, S>(
     line: &'a str,
     str_of: impl Fn(&'a str) -> S,
