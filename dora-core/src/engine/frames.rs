@@ -1,10 +1,12 @@
 //! The polars stage: fact tables built from the classification, bucketed
 //! into periods and days, grouped by all / service / team and aggregated.
+//! The largest, the lead times, is bucketed by polars and then aggregated
+//! by selection over sorted slices, beside the polars plans ([`lead`]).
+
+use std::sync::OnceLock;
 
 use polars::prelude::search_sorted::SearchSortedSide;
 use polars::prelude::*;
-use std::sync::OnceLock;
-
 use rustc_hash::FxHashMap;
 
 use crate::engine::calendar::Calendar;
