@@ -580,3 +580,31 @@ pub(crate) fn aggregate(
     out.deploy_days = g.iter().zip(d.iter()).filter_map(|(g, d)| Some((GroupKey(g?), d?))).collect();
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A hand-over dropped unset (a failure or a panic on the core that
+    /// should set it) releases whoever waits for it; one that was set keeps
+    /// its value.
+    #[test]
+    fn a_handover_dropped_unset_releases_the_waiter() {
+        let lock: OnceLock<Option<u32>> = OnceLock::new();
+        std::thread::scope(|scope| {
+            let waiter = scope.spawn(|| lock.wait().is_none());
+            let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let _handover = Handover(&lock);
+                panic!("the lead-time rows failed");
+            }));
+            assert!(failed.is_err());
+            assert!(waiter.join().unwrap());
+        });
+        let lock: OnceLock<Option<u32>> = OnceLock::new();
+        {
+            let _handover = Handover(&lock);
+            lock.get_or_init(|| Some(3));
+        }
+        assert_eq!(lock.wait(), &Some(3));
+    }
+}

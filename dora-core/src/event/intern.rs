@@ -76,6 +76,12 @@ impl Interner {
         self.strings.len()
     }
 
+    /// The number of slots of the table (what it was sized for).
+    #[cfg(test)]
+    pub fn slots(&self) -> usize {
+        self.slots.len()
+    }
+
     /// The string of an index returned by [`Interner::intern`].
     #[inline]
     pub fn resolve(&self, index: u32) -> &str {

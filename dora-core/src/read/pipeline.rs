@@ -28,7 +28,7 @@ pub(crate) struct Pipeline<'a> {
     /// How to read.
     pub opts: &'a ReadOptions,
     /// The input's size in bytes, if known (else 0): the interning thread
-    /// sizes the set's tables from it and the first block's bytes per line,
+    /// sizes the set's tables from it and the first block's bytes per event,
     /// so that they are laid out once, at about the size they end at.
     pub input_bytes: u64,
 }
@@ -198,14 +198,22 @@ impl BlockSink {
 /// The most events [`expected_events`] expects (the tables then grow as needed).
 const MAX_EXPECTED_EVENTS: u64 = 50_000_000;
 
+/// The fewest bytes an event line takes, nearly (the shortest valid line,
+/// a change with one-letter strings, takes 78): no estimate expects more
+/// events than the input holds lines of this size.
+const MIN_EVENT_BYTES: u64 = 64;
+
 /// The events to expect in an input of `input_bytes` whose first block
-/// held `lines` lines in `block_bytes` bytes (0 when either is unknown).
-fn expected_events(input_bytes: u64, block_bytes: usize, lines: u64) -> usize {
+/// held `events` events in `block_bytes` bytes (0 when either is unknown).
+/// Only the block's events count, not its blank or skipped lines: a file
+/// that opens with many of those is not taken for millions of events.
+fn expected_events(input_bytes: u64, block_bytes: usize, events: usize) -> usize {
     if block_bytes == 0 {
         return 0;
     }
-    let estimate = u128::from(input_bytes) * u128::from(lines) / block_bytes as u128;
-    estimate.min(u128::from(MAX_EXPECTED_EVENTS)) as usize
+    let estimate = u128::from(input_bytes) * events as u128 / block_bytes as u128;
+    let most = (input_bytes / MIN_EVENT_BYTES).min(MAX_EXPECTED_EVENTS);
+    estimate.min(u128::from(most)) as usize
 }
 
 /// Receives parsed blocks, puts them back in order and interns them.
@@ -233,7 +241,7 @@ fn intern_blocks(
         while let Some(block) = pending.remove(&next) {
             if next == 0 && input_bytes > 0 {
                 let bytes = block.text.as_ref().map_or_else(Vec::len, String::len);
-                set.reserve(expected_events(input_bytes, bytes, block.lines));
+                set.reserve(expected_events(input_bytes, bytes, block.events.len()));
             }
             next += 1;
             let _ = permits.try_recv();
@@ -268,12 +276,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_tables_are_sized_from_the_first_blocks_lines() {
-        // 1,000 lines of 500 bytes in the first block of a 1 GB file.
+    fn the_tables_are_sized_from_the_first_blocks_events() {
+        // 1,000 events of 500 bytes in the first block of a 1 GB file.
         assert_eq!(expected_events(1_000_000_000, 500_000, 1_000), 2_000_000);
-        // Nothing known, nothing reserved; never more than the cap.
+        // Nothing known, nothing reserved; a block of blank or skipped
+        // lines expects no event.
         assert_eq!(expected_events(1_000_000_000, 0, 0), 0);
         assert_eq!(expected_events(0, 500_000, 1_000), 0);
+        assert_eq!(expected_events(1_000_000_000, 262_144, 0), 0);
+        // Never more than lines of the shortest event would hold, nor the cap.
+        assert_eq!(expected_events(6_400, 10, 10), 100);
         assert_eq!(expected_events(u64::MAX, 1, 1), MAX_EXPECTED_EVENTS as usize);
+    }
+
+    /// A file that opens with a block of blank lines, then events: the
+    /// tables are not sized for the blank lines (a set that reserved 50
+    /// million events would hold over 700 MB of empty tables).
+    #[test]
+    fn blank_lines_do_not_size_the_tables() {
+        use crate::read::{ReadOptions, read_jsonl_path};
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blank-first.jsonl");
+        let line = r#"{"kind":"change","id":"c","service":"a","committed_at":"2026-03-02T14:05:00Z"}"#;
+        let text = "\n".repeat(600_000) + line + "\n";
+        std::fs::write(&path, text).unwrap();
+        let mut set = EventSet::new();
+        read_jsonl_path(&path, &mut set, &ReadOptions::default()).unwrap();
+        assert_eq!(set.len(), 1);
+        assert!(set.change_ids.slots() < 1_000, "{} slots", set.change_ids.slots());
     }
 }

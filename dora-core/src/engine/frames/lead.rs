@@ -6,15 +6,17 @@
 //! and for the window.
 //!
 //! So the rows are laid out once per group kind, ordered by (group,
-//! period) with a counting sort, as one NaN-free column per value (the
-//! total, and each stage where it is known): a group's values are then one
-//! contiguous slice, each of its periods a slice of that, and each
-//! statistic a selection (`select_nth_unstable`) over its slice, in place,
-//! with polars' linear interpolation between closest ranks. The buffers go
-//! from one group kind to the next, so the second and third kinds cost no
-//! fresh memory. The tests hold every cell to what polars' `group_by`
-//! computes from the same rows, bit for bit. The periods themselves are
-//! bucketed by polars, as every other table's.
+//! period) with a counting sort, as one column per value (the total, and
+//! each stage where it is known) of whole microseconds: a group's values
+//! are then one contiguous slice, each of its periods a slice of that, and
+//! each statistic a selection (`select_nth_unstable`) over its slice, in
+//! place, with polars' linear interpolation between closest ranks. A
+//! [`Layout`]'s buffers can go from one group kind to the next (the engine
+//! lays teams out in the services' memory; `all`, laid out in row order
+//! without a sort, has its own on the other core). The tests hold every
+//! cell to what polars' `group_by` computes from the same rows, bit for
+//! bit. The periods themselves are bucketed by polars, as every other
+//! table's.
 
 use polars::prelude::*;
 
@@ -520,7 +522,8 @@ mod tests {
                 .collect();
             rows.sort_by_key(|r| r.period);
             let by_period = ByPeriod { rows, lead_times: &lts };
-            // One layout for every kind in turn, as the engine reuses it.
+            // One layout for every kind in turn: whatever a layout held
+            // before, a kind's cells are the same.
             let mut layout = Layout::default();
             for kind in [GroupKind::Service, GroupKind::All, GroupKind::Team] {
                 let mut cells = Vec::new();
