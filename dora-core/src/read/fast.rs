@@ -107,13 +107,44 @@ fn field_of(key: &str) -> Field {
     KEY_NAMES.iter().find(|(name, _)| *name == key).map(|&(_, k)| k)
 }
 
-/// A key as it appears in a line, `"name":`, with the field it names: up
-/// to 32 bytes, compared 16 at a time against the line.
-#[derive(Clone, Copy)]
-struct KeyPattern {
+/// The bytes of a key as a line holds them, `"name":` (up to 32), to be
+/// compared 16 at a time against the line: the key patterns' and the key
+/// guesses' ([`Guess`]) compare.
+#[derive(Clone, Copy, Default)]
+struct Pattern {
     words: [u128; 2],
     masks: [u128; 2],
+    /// How many bytes it holds (0: none, and it matches nothing it is asked about).
     len: usize,
+}
+
+impl Pattern {
+    /// The pattern of `bytes`.
+    const fn of(bytes: &[u8]) -> Self {
+        assert!(bytes.len() <= 32, "a key pattern holds up to 32 bytes");
+        let (mut words, mut masks) = ([0u128; 2], [0u128; 2]);
+        let mut i = 0;
+        while i < bytes.len() {
+            words[i / 16] |= (bytes[i] as u128) << (8 * (i % 16));
+            masks[i / 16] |= 0xff << (8 * (i % 16));
+            i += 1;
+        }
+        Pattern { words, masks, len: bytes.len() }
+    }
+
+    /// Whether `b` holds the pattern at `at`, given `w0`, the 16 bytes
+    /// there; `None` when `b` ends before the pattern's second word.
+    #[inline(always)]
+    fn matches(&self, w0: u128, b: &[u8], at: usize) -> Option<bool> {
+        let w1 = if self.masks[1] == 0 { 0 } else { load16(b, at + 16)? };
+        Some((w0 ^ self.words[0]) & self.masks[0] == 0 && (w1 ^ self.words[1]) & self.masks[1] == 0)
+    }
+}
+
+/// A key as it appears in a line, `"name":`, with the field it names.
+#[derive(Clone, Copy)]
+struct KeyPattern {
+    pattern: Pattern,
     field: Key,
 }
 
@@ -121,21 +152,16 @@ const fn key(name: &str, field: Key) -> KeyPattern {
     let name = name.as_bytes();
     let len = name.len() + 3;
     assert!(len <= 32, "a key pattern holds up to 32 bytes");
-    let (mut words, mut masks) = ([0u128; 2], [0u128; 2]);
+    let mut bytes = [0u8; 32];
+    bytes[0] = b'"';
     let mut i = 0;
-    while i < len {
-        let byte = if i == 0 || i == len - 2 {
-            b'"'
-        } else if i == len - 1 {
-            b':'
-        } else {
-            name[i - 1]
-        };
-        words[i / 16] |= (byte as u128) << (8 * (i % 16));
-        masks[i / 16] |= 0xff << (8 * (i % 16));
+    while i < name.len() {
+        bytes[i + 1] = name[i];
         i += 1;
     }
-    KeyPattern { words, masks, len, field }
+    bytes[len - 2] = b'"';
+    bytes[len - 1] = b':';
+    KeyPattern { pattern: Pattern::of(bytes.split_at(len).0), field }
 }
 
 /// Multiplier of the key hash: it sends the first four bytes of every key
@@ -155,7 +181,7 @@ const KEY_SLOTS: [[Option<KeyPattern>; 2]; 32] = {
     let mut k = 0;
     while k < KEY_NAMES.len() {
         let pattern = key(KEY_NAMES[k].0, KEY_NAMES[k].1);
-        let slot = slot_of((pattern.words[0] >> 8) as u32);
+        let slot = slot_of((pattern.pattern.words[0] >> 8) as u32);
         if slots[slot][0].is_none() {
             slots[slot][0] = Some(pattern);
         } else if slots[slot][1].is_none() {
@@ -186,14 +212,11 @@ const START: u8 = Key::ALL.len() as u8;
 const UNKNOWN_IDS: u8 = 16;
 const PREVIOUS: usize = Key::ALL.len() + 1 + UNKNOWN_IDS as usize;
 
-/// A guessed key: its bytes in a line, `"name":`, compared as the key
-/// patterns are, and what it is.
+/// A guessed key: its bytes in a line, `"name":`, and what it is.
 #[derive(Clone, Copy, Default)]
 struct Guess {
-    words: [u128; 2],
-    masks: [u128; 2],
-    /// The pattern's length; 0 for no guess.
-    len: u32,
+    /// Empty for no guess.
+    pattern: Pattern,
     /// The field it names (`None`: a key the fast path does not read).
     field: Field,
     /// What this key is as the previous key of the next.
@@ -232,16 +255,10 @@ fn guess_of(line: &[u8], at: usize, end: usize, field: Field) -> Guess {
         }
     };
     let bytes = &line[at..end];
-    let len = bytes.len();
-    if !(3..=32).contains(&len) || !bytes.starts_with(b"\"") || !bytes.ends_with(b"\":") {
+    if !(3..=32).contains(&bytes.len()) || !bytes.starts_with(b"\"") || !bytes.ends_with(b"\":") {
         return Guess { id, ..Guess::default() };
     }
-    let (mut words, mut masks) = ([0u128; 2], [0u128; 2]);
-    for (i, &c) in bytes.iter().enumerate() {
-        words[i / 16] |= u128::from(c) << (8 * (i % 16));
-        masks[i / 16] |= 0xff << (8 * (i % 16));
-    }
-    Guess { words, masks, len: len as u32, field, id }
+    Guess { pattern: Pattern::of(bytes), field, id }
 }
 
 struct Cursor<'a> {
@@ -298,14 +315,13 @@ impl<'a> Cursor<'a> {
         if let Some(w0) = load16(self.b, self.i) {
             compared = true;
             for k in KEY_SLOTS[slot_of((w0 >> 8) as u32)].iter().flatten() {
-                let w1 = if k.masks[1] == 0 { Some(0) } else { load16(self.b, self.i + 16) };
-                let Some(w1) = w1 else {
-                    compared = false;
-                    continue;
-                };
-                if (w0 ^ k.words[0]) & k.masks[0] == 0 && (w1 ^ k.words[1]) & k.masks[1] == 0 {
-                    self.i += k.len;
-                    return Some(Some(k.field));
+                match k.pattern.matches(w0, self.b, self.i) {
+                    Some(true) => {
+                        self.i += k.pattern.len;
+                        return Some(Some(k.field));
+                    }
+                    Some(false) => {}
+                    None => compared = false,
                 }
             }
         }
@@ -326,18 +342,13 @@ impl<'a> Cursor<'a> {
     fn key_in_order(&mut self, order: &mut KeyOrder, context: usize, previous: &mut u8) -> Option<Field> {
         self.ws();
         let guess = &order.guesses[context][*previous as usize];
-        if guess.len != 0
+        if guess.pattern.len != 0
             && let Some(w0) = load16(self.b, self.i)
-            && (w0 ^ guess.words[0]) & guess.masks[0] == 0
+            && guess.pattern.matches(w0, self.b, self.i) == Some(true)
         {
-            let w1 = if guess.masks[1] == 0 { Some(0) } else { load16(self.b, self.i + 16) };
-            if let Some(w1) = w1
-                && (w1 ^ guess.words[1]) & guess.masks[1] == 0
-            {
-                self.i += guess.len as usize;
-                *previous = guess.id;
-                return Some(guess.field);
-            }
+            self.i += guess.pattern.len;
+            *previous = guess.id;
+            return Some(guess.field);
         }
         let at = self.i;
         let field = self.key()?;
