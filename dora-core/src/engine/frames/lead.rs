@@ -97,11 +97,8 @@ fn at_rank(values: &mut [Micros], rank: f64, offset: usize) -> f64 {
 /// values at the closest ranks below and above `(n - 1) * q`,
 /// interpolated. `values` is reordered.
 pub(super) fn quantile(values: &mut [Micros], q: f64) -> Option<f64> {
-    match values.len() {
-        0 => None,
-        1 => Some(seconds(values[0])),
-        n => Some(at_rank(values, (n - 1) as f64 * q, 0)),
-    }
+    let n = values.len();
+    (n > 0).then(|| at_rank(values, (n - 1) as f64 * q, 0))
 }
 
 /// The median and the p90 of `values`, each as [`quantile`] gives it;
@@ -109,8 +106,8 @@ pub(super) fn quantile(values: &mut [Micros], q: f64) -> Option<f64> {
 /// only (the selection of the median put them there).
 fn median_and_p90(values: &mut [Micros]) -> (Option<f64>, Option<f64>) {
     let n = values.len();
-    if n < 2 {
-        return (quantile(values, 0.5), quantile(values, 0.9));
+    if n == 0 {
+        return (None, None);
     }
     let (half, tenth) = ((n - 1) as f64 * 0.5, (n - 1) as f64 * 0.9);
     let median = at_rank(values, half, 0);
