@@ -69,10 +69,7 @@ impl Pipeline<'_> {
             }
             drop((job_rx, result_tx));
             drop(spare_rx);
-            let Pipeline { set, path, opts, input_bytes } = self;
-            let interner = scope.spawn(move || {
-                intern_blocks(result_rx, permit_rx, text_pool_tx, spare_tx, set, path, opts, input_bytes)
-            });
+            let interner = scope.spawn(move || self.intern(result_rx, permit_rx, text_pool_tx, spare_tx));
             let read =
                 produce(&mut BlockSink { jobs: job_tx, permits: permit_tx, pool: text_pool_rx, index: 0 });
             let interned = interner.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
@@ -123,9 +120,8 @@ impl Pipeline<'_> {
             let _ = result_tx.send(parse_block(block, max_line, None));
         }
         drop(result_tx);
-        let Pipeline { set, path, opts, input_bytes } = self;
-        let interned =
-            intern_blocks(result_rx, permit_rx, text_pool_tx, spare_tx, set, path, opts, input_bytes);
+        let path = self.path;
+        let interned = self.intern(result_rx, permit_rx, text_pool_tx, spare_tx);
         let summary = match (interned, read) {
             (Err(e), _) => Err(e),
             (Ok(_), Err(e)) => Err(Error::Io { path: path.map(Path::to_path_buf), error: e }),
@@ -216,59 +212,59 @@ fn expected_events(input_bytes: u64, block_bytes: usize, events: usize) -> usize
     estimate.min(u128::from(most)) as usize
 }
 
-/// Receives parsed blocks, puts them back in order and interns them.
-#[expect(clippy::too_many_arguments, reason = "the pipeline's ends, each its own")]
-fn intern_blocks(
-    results: Receiver<Parsed>,
-    permits: Receiver<()>,
-    text_pool: Sender<Vec<u8>>,
-    spare_pool: Sender<Spare>,
-    set: &mut EventSet,
-    path: Option<&Path>,
-    opts: &ReadOptions,
-    input_bytes: u64,
-) -> Result<ReadSummary> {
-    let mut summary = ReadSummary { path: path.map(Path::to_path_buf), ..ReadSummary::default() };
-    let mut pending: BTreeMap<u64, Parsed> = BTreeMap::new();
-    let mut next = 0u64;
-    let location = |line: u64, field: &str| Location {
-        path: path.map(Path::to_path_buf),
-        line,
-        field: (!field.is_empty()).then(|| field.to_string()),
-    };
-    for parsed in results.iter() {
-        pending.insert(parsed.index, parsed);
-        while let Some(block) = pending.remove(&next) {
-            if next == 0 && input_bytes > 0 {
-                let bytes = block.text.as_ref().map_or_else(Vec::len, String::len);
-                set.reserve(expected_events(input_bytes, bytes, block.events.len()));
+impl Pipeline<'_> {
+    /// Receives parsed blocks, puts them back in order and interns them
+    /// into the set, sizing its tables on the first ([`expected_events`]).
+    fn intern(
+        self,
+        results: Receiver<Parsed>,
+        permits: Receiver<()>,
+        text_pool: Sender<Vec<u8>>,
+        spare_pool: Sender<Spare>,
+    ) -> Result<ReadSummary> {
+        let Pipeline { set, path, opts, input_bytes } = self;
+        let mut summary = ReadSummary { path: path.map(Path::to_path_buf), ..ReadSummary::default() };
+        let mut pending: BTreeMap<u64, Parsed> = BTreeMap::new();
+        let mut next = 0u64;
+        let location = |line: u64, field: &str| Location {
+            path: path.map(Path::to_path_buf),
+            line,
+            field: (!field.is_empty()).then(|| field.to_string()),
+        };
+        for parsed in results.iter() {
+            pending.insert(parsed.index, parsed);
+            while let Some(block) = pending.remove(&next) {
+                if next == 0 && input_bytes > 0 {
+                    let bytes = block.text.as_ref().map_or_else(Vec::len, String::len);
+                    set.reserve(expected_events(input_bytes, bytes, block.events.len()));
+                }
+                next += 1;
+                let _ = permits.try_recv();
+                let base = summary.lines + 1;
+                if let Some((line, field, message)) = block.errors.first()
+                    && !opts.skip_bad_lines
+                {
+                    return Err(Error::InvalidEvent {
+                        location: location(base + *line as u64, field),
+                        message: message.clone(),
+                    });
+                }
+                for (line, field, message) in &block.errors {
+                    summary.skipped.push(SkippedLine {
+                        location: location(base + *line as u64, field),
+                        message: message.clone(),
+                    });
+                }
+                set.insert_batch(&block.events, |(_, ev)| ev, |s| block.resolve(s));
+                summary.events += block.events.len() as u64;
+                summary.lines += block.lines;
+                let Parsed { text, events, side, .. } = block;
+                let _ = text_pool.try_send(text.map_or_else(|b| b, String::into_bytes));
+                let _ = spare_pool.try_send((events, side));
             }
-            next += 1;
-            let _ = permits.try_recv();
-            let base = summary.lines + 1;
-            if let Some((line, field, message)) = block.errors.first()
-                && !opts.skip_bad_lines
-            {
-                return Err(Error::InvalidEvent {
-                    location: location(base + *line as u64, field),
-                    message: message.clone(),
-                });
-            }
-            for (line, field, message) in &block.errors {
-                summary.skipped.push(SkippedLine {
-                    location: location(base + *line as u64, field),
-                    message: message.clone(),
-                });
-            }
-            set.insert_batch(&block.events, |(_, ev)| ev, |s| block.resolve(s));
-            summary.events += block.events.len() as u64;
-            summary.lines += block.lines;
-            let Parsed { text, events, side, .. } = block;
-            let _ = text_pool.try_send(text.map_or_else(|b| b, String::into_bytes));
-            let _ = spare_pool.try_send((events, side));
         }
+        Ok(summary)
     }
-    Ok(summary)
 }
 
 #[cfg(test)]
