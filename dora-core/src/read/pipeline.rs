@@ -50,11 +50,8 @@ impl Pipeline<'_> {
         let (spare_tx, spare_rx) = bounded::<Spare>(BLOCKS_IN_FLIGHT * 2);
         let (result_tx, result_rx) = unbounded::<Parsed>();
         let (permit_tx, permit_rx) = bounded::<()>(BLOCKS_IN_FLIGHT);
-        let io_path = {
-            let path = self.path;
-            move || path.map(Path::to_path_buf)
-        };
-        let summary = std::thread::scope(|scope| {
+        let path = self.path;
+        let (interned, read) = std::thread::scope(|scope| {
             for _ in 0..threads {
                 let jobs = job_rx.clone();
                 let results = result_tx.clone();
@@ -73,26 +70,9 @@ impl Pipeline<'_> {
             let read =
                 produce(&mut BlockSink { jobs: job_tx, permits: permit_tx, pool: text_pool_rx, index: 0 });
             let interned = interner.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-            // A data error found first wins over a read error that came after it.
-            match (interned, read) {
-                (Err(e), _) => Err(e),
-                (Ok(_), Err(e)) => Err(Error::Io { path: io_path(), error: e }),
-                (Ok(s), Ok(())) => Ok(s),
-            }
-        })?;
-        if summary.events == 0 && summary.skipped.is_empty() {
-            return Err(Error::EmptyInput { path: io_path() });
-        }
-        if summary.events == 0 {
-            return Err(Error::InvalidEvent {
-                location: Location { path: io_path(), line: summary.lines, field: None },
-                message: format!(
-                    "no valid events: all {} non-blank lines were skipped",
-                    summary.skipped.len()
-                ),
-            });
-        }
-        Ok(summary)
+            (interned, read)
+        });
+        outcome(interned, read, path)
     }
 }
 
@@ -122,25 +102,34 @@ impl Pipeline<'_> {
         drop(result_tx);
         let path = self.path;
         let interned = self.intern(result_rx, permit_rx, text_pool_tx, spare_tx);
-        let summary = match (interned, read) {
-            (Err(e), _) => Err(e),
-            (Ok(_), Err(e)) => Err(Error::Io { path: path.map(Path::to_path_buf), error: e }),
-            (Ok(s), Ok(())) => Ok(s),
-        }?;
-        if summary.events == 0 && summary.skipped.is_empty() {
-            return Err(Error::EmptyInput { path: path.map(Path::to_path_buf) });
-        }
-        if summary.events == 0 {
-            return Err(Error::InvalidEvent {
-                location: Location { path: path.map(Path::to_path_buf), line: summary.lines, field: None },
-                message: format!(
-                    "no valid events: all {} non-blank lines were skipped",
-                    summary.skipped.len()
-                ),
-            });
-        }
-        Ok(summary)
+        outcome(interned, read, path)
     }
+}
+
+/// A read's result from the interning's and the producer's: a data error
+/// found first wins over a read error that came after it, and an input
+/// with no event (empty, or every line skipped) is an error.
+fn outcome(
+    interned: Result<ReadSummary>,
+    read: std::io::Result<()>,
+    path: Option<&Path>,
+) -> Result<ReadSummary> {
+    let io_path = || path.map(Path::to_path_buf);
+    let summary = match (interned, read) {
+        (Err(e), _) => Err(e),
+        (Ok(_), Err(e)) => Err(Error::Io { path: io_path(), error: e }),
+        (Ok(s), Ok(())) => Ok(s),
+    }?;
+    if summary.events == 0 && summary.skipped.is_empty() {
+        return Err(Error::EmptyInput { path: io_path() });
+    }
+    if summary.events == 0 {
+        return Err(Error::InvalidEvent {
+            location: Location { path: io_path(), line: summary.lines, field: None },
+            message: format!("no valid events: all {} non-blank lines were skipped", summary.skipped.len()),
+        });
+    }
+    Ok(summary)
 }
 
 /// Where the producer hands its blocks: it gives out reused buffers
